@@ -1,0 +1,38 @@
+"""botkit: SMS, MMS and WhatsApp bots on Twilio.
+
+The public API is what this module exports; example bots in ``bots/`` use nothing else.
+"""
+
+from botkit.bot import Bot
+from botkit.context import Context
+from botkit.errors import BotkitError, ConfigError, SendError
+from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
+from botkit.routing.router import Router
+from botkit.server.app import RUNTIME, Runtime, create_app
+from botkit.settings import Settings, load_settings
+from botkit.twilio.address import Address, parse_address
+from botkit.twilio.inbound import Channel, InboundMessage, Location, Media, WhatsAppInfo
+
+__all__ = [
+    "RUNTIME",
+    "Address",
+    "Bot",
+    "BotkitError",
+    "Channel",
+    "ConfigError",
+    "Context",
+    "InboundMessage",
+    "Location",
+    "Media",
+    "OutboundHandle",
+    "OutboundMessage",
+    "Outbox",
+    "Router",
+    "Runtime",
+    "SendError",
+    "Settings",
+    "WhatsAppInfo",
+    "create_app",
+    "load_settings",
+    "parse_address",
+]

@@ -1,0 +1,43 @@
+"""The Bot: the top router, plus what only the top needs (a name, proactive sending)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from botkit.errors import SendError
+from botkit.outbound.outbox import OutboundHandle
+from botkit.outbound.sender import From, Sender
+from botkit.routing.router import Router
+
+
+class Bot(Router):
+    """A bot is a router that the server runs. ``name`` namespaces its sessions in storage."""
+
+    def __init__(self, name: str = "bot", *, apology: str | None = None) -> None:
+        super().__init__(name)
+        self.apology = apology
+        self._sender: Sender | None = None
+
+    def attach(self, sender: Sender | None) -> None:
+        """Connect (or with None, disconnect) the running server's outbound path."""
+        self._sender = sender
+
+    async def send(
+        self,
+        to: str,
+        text: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> OutboundHandle:
+        """Send a proactive message, outside any handler. Needs the bot to be running."""
+        if self._sender is None:
+            raise SendError("bot.send needs a running bot (botkit run, or create_app started)")
+        sender = None
+        if from_ or messaging_service_sid:
+            sender = From(number=from_, messaging_service_sid=messaging_service_sid)
+        return await self._sender.send(
+            to, text, media_urls=media_urls, sender=sender, idempotency_key=idempotency_key
+        )

@@ -1,0 +1,70 @@
+"""What a handler receives: the message, its session, the matched slots, and ways to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from botkit.outbound.outbox import OutboundHandle
+from botkit.outbound.sender import From, Sender
+from botkit.twilio.inbound import InboundMessage
+
+
+class Context:
+    """One handler invocation. ``session`` is saved when the handler returns without raising."""
+
+    def __init__(
+        self,
+        message: InboundMessage,
+        session: dict[str, Any],
+        sender: Sender,
+        *,
+        intent: str | None = None,
+        slots: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message
+        self.session = session
+        self.intent = intent
+        self.slots: dict[str, str] = slots or {}
+        self._sender = sender
+        self._sent = 0
+
+    @property
+    def reply_from(self) -> From:
+        """The number or Messaging Service the user wrote to: replies must come from there."""
+        if self.message.messaging_service_sid:
+            return From(messaging_service_sid=self.message.messaging_service_sid)
+        return From(number=str(self.message.recipient))
+
+    async def reply(
+        self, text: str | None = None, *, media_urls: Iterable[str] = ()
+    ) -> OutboundHandle:
+        """Answer the user, from the address they wrote to."""
+        return await self.send(str(self.message.sender), text, media_urls=media_urls)
+
+    async def send(
+        self,
+        to: str,
+        text: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> OutboundHandle:
+        """Message anyone. The sender defaults to the address the user wrote to.
+
+        The idempotency key is the inbound MessageSid plus this message's position in the
+        handler, so a handler re-run after a crash produces the same keys.
+        """
+        self._sent += 1
+        if from_ or messaging_service_sid:
+            sender = From(number=from_, messaging_service_sid=messaging_service_sid)
+        else:
+            sender = self.reply_from
+        return await self._sender.send(
+            to,
+            text,
+            media_urls=media_urls,
+            sender=sender,
+            idempotency_key=f"{self.message.sid}:{self._sent}",
+        )

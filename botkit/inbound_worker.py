@@ -1,0 +1,116 @@
+"""Workers that drain the inbound queue: the far side of durable acceptance.
+
+The webhook answers Twilio as soon as a message is queued, so a slow handler can never make
+Twilio time out. Workers take events, run them, and only then finish them; an event whose
+worker died is reclaimed by another after the lease, so every accepted message runs at least
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+
+from pydantic import ValidationError
+
+from botkit.logging import get_logger
+from botkit.pipeline import Processor
+from botkit.storage.inbound import Delivery, InboundQueue
+from botkit.twilio.inbound import InboundMessage
+
+log = get_logger("inbound")
+
+
+class InboundWorker:
+    def __init__(
+        self, queue: InboundQueue, process: Processor, *, concurrency: int, lease: float
+    ) -> None:
+        self.queue = queue
+        self.process = process
+        self.concurrency = concurrency
+        self.lease = lease
+        self.consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._take_loop(), name="inbound-take"),
+            asyncio.create_task(self._reclaim_loop(), name="inbound-reclaim"),
+        ]
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking work and let events in flight finish (unfinished ones get reclaimed)."""
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._running:
+            await asyncio.wait(self._running, timeout=grace)
+        for task in self._running:
+            task.cancel()
+
+    async def _take_loop(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                batch = await self.queue.take(self.consumer, 1, wait=1.0)
+            except Exception:
+                self._slots.release()
+                log.exception("inbound queue unavailable; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if not batch:
+                self._slots.release()
+                continue
+            self._spawn(batch[0])
+
+    async def _reclaim_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(self.lease / 4, 0.05))
+            try:
+                stale = await self.queue.reclaim(self.consumer, self.lease, self.concurrency)
+            except Exception:
+                log.exception("inbound reclaim failed")
+                continue
+            for delivery in stale:
+                log.warning("reclaimed an unfinished inbound event", event=delivery.id)
+                await self._slots.acquire()
+                self._spawn(delivery)
+
+    def _spawn(self, delivery: Delivery) -> None:
+        task = asyncio.create_task(self._handle(delivery))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(delivery))
+        try:
+            message = InboundMessage.model_validate_json(delivery.payload)
+        except ValidationError:
+            log.error("dropping an unreadable inbound event", event=delivery.id)
+            message = None
+        try:
+            if message is not None:
+                await self.process(message)
+        except Exception:
+            # Left unfinished on purpose: the lease expires and another attempt is made.
+            log.exception("inbound event failed; it will be retried", event=delivery.id)
+            return
+        finally:
+            heartbeat.cancel()
+            self._slots.release()
+        try:
+            await self.queue.finish(delivery)
+        except Exception:
+            log.exception("could not finish inbound event", event=delivery.id)
+
+    async def _heartbeat(self, delivery: Delivery) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            with contextlib.suppress(Exception):
+                await self.queue.touch(self.consumer, delivery)

@@ -1,0 +1,70 @@
+"""structlog set-up: JSON for machines, pretty for people, phone numbers masked, secrets dropped.
+
+Masking happens in a processor rather than at each call site, so a new log line cannot leak a
+number by forgetting to mask it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+_PHONE = re.compile(r"(?<![\w+])\+(\d{4})(\d+)(\d{4})(?!\d)")
+_SECRET_KEYS = frozenset({"auth_token", "twilio_auth_token", "password", "token", "authorization"})
+
+
+def mask_phone(text: str) -> str:
+    """Mask the middle digits of every E.164 number in text: +15551230123 -> +1555***0123."""
+    return _PHONE.sub(lambda m: f"+{m.group(1)}***{m.group(3)}", text)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_phone(value)
+    if isinstance(value, Mapping):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key.lower() in _SECRET_KEYS:
+            event_dict[key] = "[redacted]"
+        else:
+            event_dict[key] = _mask_value(event_dict[key])
+    return event_dict
+
+
+def configure_logging(fmt: str = "auto", level: str = "info") -> None:
+    """Configure structlog once for the process. fmt: auto, json or console."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to a component name."""
+    return structlog.get_logger(component=name)

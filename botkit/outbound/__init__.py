@@ -1,0 +1,1 @@
+"""Outbound messages: the Outbox seam that handlers send through."""

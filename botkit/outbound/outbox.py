@@ -1,0 +1,50 @@
+"""The Outbox protocol: where ctx.reply, ctx.send and bot.send hand their messages.
+
+Handlers never call Twilio themselves. Keeping one seam means the direct outbox used now can be
+replaced by a durable, rate-aware dispatcher without touching a single handler.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class OutboundMessage(BaseModel):
+    """One message to send. Exactly one of from_ / messaging_service_sid names the sender."""
+
+    model_config = ConfigDict(frozen=True)
+
+    to: str
+    body: str | None = None
+    media_urls: tuple[str, ...] = ()
+    from_: str | None = None
+    messaging_service_sid: str | None = None
+    idempotency_key: str
+
+    @model_validator(mode="after")
+    def _check(self) -> OutboundMessage:
+        if not self.body and not self.media_urls:
+            raise ValueError("a message needs a body or media_urls")
+        if bool(self.from_) == bool(self.messaging_service_sid):
+            raise ValueError("a message needs exactly one of from_ or messaging_service_sid")
+        return self
+
+
+class OutboundHandle(BaseModel):
+    """What submitting a message returns: our id, its idempotency key, Twilio's SID once known."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    idempotency_key: str
+    twilio_sid: str | None = None
+
+
+class Outbox(Protocol):
+    async def submit(self, message: OutboundMessage) -> OutboundHandle:
+        """Take responsibility for delivering message; raise SendError if it cannot."""
+
+    async def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,58 @@
+"""Turning "send this text to that person" into an OutboundMessage with a sender and a key.
+
+ctx.reply, ctx.send and bot.send all come through here, so sender defaults and idempotency keys
+are decided in one place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from botkit.errors import SendError
+from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
+from botkit.twilio.address import parse_address
+
+
+@dataclass(frozen=True)
+class From:
+    """Who a message is sent from: a number (``whatsapp:`` kept) or a Messaging Service."""
+
+    number: str | None = None
+    messaging_service_sid: str | None = None
+
+
+class Sender:
+    def __init__(self, outbox: Outbox, default: From) -> None:
+        self.outbox = outbox
+        self.default = default
+
+    async def send(
+        self,
+        to: str,
+        body: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        sender: From | None = None,
+        idempotency_key: str | None = None,
+    ) -> OutboundHandle:
+        try:
+            parse_address(to)
+        except ValueError as exc:
+            raise SendError(f"cannot send to {to!r}: {exc}") from None
+        chosen = sender or self.default
+        if not chosen.number and not chosen.messaging_service_sid:
+            raise SendError(
+                "no sender: pass from_ or messaging_service_sid, "
+                "or set BOTKIT_MESSAGING_SERVICE_SID"
+            )
+        message = OutboundMessage(
+            to=to,
+            body=body,
+            media_urls=tuple(media_urls),
+            from_=None if chosen.messaging_service_sid else chosen.number,
+            messaging_service_sid=chosen.messaging_service_sid,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+        )
+        return await self.outbox.submit(message)

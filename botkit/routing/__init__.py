@@ -1,0 +1,1 @@
+"""Intent routing: routers, matchers, middleware and handler invocation."""

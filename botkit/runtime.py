@@ -1,0 +1,76 @@
+"""Choosing and wiring the stores and the outbox from settings, and their lifecycle.
+
+Everything that differs between development (memory, console) and production (Redis, Twilio)
+is decided here, once, so the rest of the code sees only the protocols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from botkit.errors import ConfigError
+from botkit.outbound.console_outbox import ConsoleOutbox
+from botkit.outbound.outbox import Outbox
+from botkit.outbound.twilio_outbox import TwilioOutbox
+from botkit.settings import Settings
+from botkit.storage.inbound import InboundQueue
+from botkit.storage.memory import MemoryInboundQueue, MemorySessionStore
+from botkit.storage.redis import RedisInboundQueue, RedisSessionStore
+from botkit.storage.sessions import SessionStore
+
+#: Used to sign and check webhooks when no Twilio account is configured (development only).
+DEVELOPMENT_AUTH_TOKEN = "botkit-development-token"
+DEVELOPMENT_ACCOUNT_SID = "AC" + "0" * 32
+
+
+@dataclass
+class Stores:
+    sessions: SessionStore
+    inbound: InboundQueue
+    redis: Redis | None = field(default=None)
+
+    async def ping(self) -> None:
+        if self.redis is not None:
+            await self.redis.ping()
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+async def open_stores(settings: Settings, namespace: str) -> Stores:
+    """Memory stores without REDIS_URL; Redis ones with it, checked reachable now."""
+    if settings.redis_url is None:
+        return Stores(sessions=MemorySessionStore(), inbound=MemoryInboundQueue())
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+    queue = RedisInboundQueue(redis, namespace)
+    try:
+        await redis.ping()
+        await queue.ensure_group()
+    except (RedisError, OSError) as exc:
+        await redis.aclose()
+        raise ConfigError(f"REDIS_URL: cannot reach Redis ({exc})") from None
+    return Stores(sessions=RedisSessionStore(redis), inbound=queue, redis=redis)
+
+
+def auth_token(settings: Settings) -> str:
+    """The secret webhooks are signed with."""
+    if settings.twilio_auth_token:
+        return settings.twilio_auth_token
+    if settings.development:
+        return DEVELOPMENT_AUTH_TOKEN
+    raise ConfigError("TWILIO_AUTH_TOKEN: required when TWILIO_ACCOUNT_SID is set")
+
+
+def open_outbox(settings: Settings) -> Outbox:
+    """Twilio (or the stand-in at BOTKIT_TWILIO_BASE_URL); the console with neither."""
+    if settings.development and settings.twilio_base_url is None:
+        return ConsoleOutbox()
+    return TwilioOutbox(
+        settings.twilio_account_sid or DEVELOPMENT_ACCOUNT_SID,
+        auth_token(settings),
+        settings.twilio_base_url,
+    )

@@ -1,0 +1,1 @@
+"""The aiohttp server: Twilio webhooks and health endpoints."""

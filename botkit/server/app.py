@@ -1,0 +1,151 @@
+"""The aiohttp application: routes, and the runtime that lives as long as the app does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from botkit.bot import Bot
+from botkit.inbound_worker import InboundWorker
+from botkit.logging import get_logger
+from botkit.outbound.outbox import Outbox
+from botkit.outbound.sender import From, Sender
+from botkit.pipeline import Pipeline, SessionPolicy
+from botkit.runtime import Stores, auth_token, open_outbox, open_stores
+from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
+from botkit.settings import Settings
+from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
+from botkit.twilio.signature import SignatureVerifier
+
+log = get_logger("server")
+
+SESSION_LOCK_WAIT = 60.0
+
+
+@dataclass
+class Runtime:
+    """What a running app holds: stores, outbox, pipeline and inbound workers."""
+
+    settings: Settings
+    stores: Stores
+    outbox: Outbox
+    pipeline: Pipeline
+    worker: InboundWorker
+
+    async def idle(self) -> None:
+        """Wait until every accepted inbound event has been handled; wrap in asyncio.timeout."""
+        # The backlog may live in another process (Redis), so there is no event to wait on.
+        while await self.stores.inbound.backlog():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+RUNTIME = web.AppKey("botkit.runtime", Runtime)
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(bot: Bot, settings: Settings, *, workers: bool = True) -> web.Application:
+    """The webhook server for bot. workers=False accepts messages without running handlers."""
+    app = web.Application()
+    verifier = SignatureVerifier(auth_token(settings)) if settings.validate_signatures else None
+    reader = WebhookReader(
+        verifier,
+        public_url=settings.public_url,
+        trust_proxy=settings.trust_proxy,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if verifier is None:
+            log.warning(
+                "SIGNATURE VALIDATION IS OFF (BOTKIT_VALIDATE_SIGNATURES=false): "
+                "anyone can forge webhooks to this bot"
+            )
+        runtime = await _start_runtime(bot, settings, workers)
+        app[RUNTIME] = runtime
+        try:
+            yield
+        finally:
+            await runtime.worker.stop()
+            bot.attach(None)
+            await runtime.outbox.close()
+            await runtime.stores.close()
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        params = await reader.read(request)
+        try:
+            message = parse_inbound_message(params)
+        except MalformedWebhook as exc:
+            raise Rejection(400, str(exc)) from None
+        runtime = request.app[RUNTIME]
+        accepted = await runtime.stores.inbound.accept(
+            message.sid, message.model_dump_json(), settings.dedup_ttl
+        )
+        if not accepted:
+            log.info("duplicate webhook ignored", sid=message.sid)
+        return twiml_ok()
+
+    async def healthz(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(request: web.Request) -> web.StreamResponse:
+        try:
+            await request.app[RUNTIME].stores.ping()
+        except Exception as exc:
+            log.warning("not ready", reason=str(exc))
+            return web.json_response({"status": "unavailable", "reason": str(exc)}, status=503)
+        return web.json_response({"status": "ok"})
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/twilio/messages", _guarded(messages))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def _start_runtime(bot: Bot, settings: Settings, workers: bool) -> Runtime:
+    stores = await open_stores(settings, bot.name)
+    outbox = open_outbox(settings)
+    sender = Sender(outbox, From(messaging_service_sid=settings.messaging_service_sid))
+    pipeline = Pipeline(
+        bot.name,
+        bot.compile(),
+        stores.sessions,
+        sender,
+        SessionPolicy(ttl=settings.session_ttl, lease=settings.lock_lease, wait=SESSION_LOCK_WAIT),
+        bot.apology or settings.apology,
+    )
+    worker = InboundWorker(
+        stores.inbound,
+        pipeline.process,
+        concurrency=settings.inbound_concurrency,
+        lease=settings.inbound_lease,
+    )
+    if workers:
+        worker.start()
+    bot.attach(sender)
+    return Runtime(settings, stores, outbox, pipeline, worker)
+
+
+def _guarded(endpoint: Endpoint) -> Endpoint:
+    """Turn rejections into a 4xx with one log line; never let an error become a 500."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await endpoint(request)
+        except Rejection as exc:
+            log.warning(
+                "webhook rejected",
+                path=request.path,
+                status=exc.status,
+                reason=exc.reason,
+                **exc.log_fields,
+            )
+            return web.Response(status=exc.status, text=exc.reason + "\n")
+        except Exception as exc:
+            log.error("webhook could not be accepted", path=request.path, error=repr(exc))
+            return web.Response(status=503, text="temporarily unable to accept webhooks\n")
+
+    return guarded

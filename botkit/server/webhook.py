@@ -1,0 +1,108 @@
+"""Reading a Twilio webhook safely: size limit, decoding, then the signature, before anything else.
+
+Every ``/twilio/*`` endpoint goes through ``WebhookReader.read``; a request it rejects has had
+no effect at all. Rejections carry a status and a one-line reason that is both logged and
+returned, because the person debugging a proxy needs to see the URL we tried.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from multidict import MultiDict
+
+from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+class Rejection(Exception):
+    """A webhook we refuse; ``status`` is 4xx and ``reason`` is one line."""
+
+    def __init__(self, status: int, reason: str, **log_fields: object) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.log_fields = log_fields
+
+
+class WebhookReader:
+    def __init__(
+        self,
+        verifier: SignatureVerifier | None,
+        *,
+        public_url: str | None,
+        trust_proxy: bool,
+        max_body_bytes: int,
+    ) -> None:
+        self.verifier = verifier
+        self.public_url = public_url
+        self.trust_proxy = trust_proxy
+        self.max_body_bytes = max_body_bytes
+
+    async def read(self, request: web.Request) -> MultiDict[str]:
+        """The request's parameters, once they are known to come from Twilio."""
+        raw = await self._body(request)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejection(400, "body is not valid UTF-8") from None
+        is_json = request.content_type == "application/json"
+        params = _json_params(text) if is_json else _form_params(text)
+        if self.verifier is not None:
+            self._verify(request, text if is_json else params, is_json)
+        return params
+
+    async def _body(self, request: web.Request) -> bytes:
+        declared = request.content_length
+        if declared is not None and declared > self.max_body_bytes:
+            raise Rejection(400, f"body of {declared} bytes exceeds {self.max_body_bytes} bytes")
+        raw = await request.content.read(self.max_body_bytes + 1)
+        if len(raw) > self.max_body_bytes:
+            raise Rejection(400, f"body exceeds {self.max_body_bytes} bytes")
+        return raw
+
+    def _verify(self, request: web.Request, signed: object, is_json: bool) -> None:
+        assert self.verifier is not None
+        facts = RequestFacts(
+            scheme=request.scheme,
+            host=request.host,
+            path_qs=request.raw_path,
+            headers=request.headers,
+        )
+        url = signed_url(facts, self.public_url, self.trust_proxy)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if is_json:
+            assert isinstance(signed, str)
+            valid = self.verifier.verify_json(url, signed, signature)
+        else:
+            valid = self.verifier.verify_form(url, signed, signature)
+        if not valid:
+            why = "missing" if not signature else "invalid"
+            raise Rejection(403, f"{why} X-Twilio-Signature", url=url)
+
+
+def _form_params(text: str) -> MultiDict[str]:
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    except ValueError:
+        raise Rejection(400, "body is not form-encoded") from None
+    return MultiDict(pairs)
+
+
+def _json_params(text: str) -> MultiDict[str]:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise Rejection(400, "body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise Rejection(400, "JSON body must be an object")
+    return MultiDict(
+        (str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()
+    )
+
+
+def twiml_ok() -> web.Response:
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")

@@ -1,0 +1,165 @@
+"""Settings read from the environment, under the names Twilio users already have.
+
+Every value is validated at start-up so that a typo stops the process with one clear line
+instead of surfacing later as a confusing runtime error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from botkit.errors import ConfigError
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+
+
+def _absolute_http_url(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+AbsoluteUrl = Annotated[str | None, AfterValidator(_absolute_http_url)]
+
+
+class Settings(BaseSettings):
+    """botkit's configuration. Field names map to environment variables (see aliases)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    twilio_account_sid: str | None = Field(
+        None,
+        alias="TWILIO_ACCOUNT_SID",
+        description="Account SID (AC...); unset: development mode.",
+    )
+    twilio_auth_token: str | None = Field(
+        None,
+        alias="TWILIO_AUTH_TOKEN",
+        description="Auth token; signs webhooks and authenticates REST calls.",
+        repr=False,
+    )
+    redis_url: str | None = Field(
+        None, alias="REDIS_URL", description="Redis URL; unset: in-process memory stores."
+    )
+    public_url: AbsoluteUrl = Field(
+        None,
+        alias="BOTKIT_PUBLIC_URL",
+        description="Base URL Twilio calls; used to check signatures and build callback URLs.",
+    )
+    twilio_base_url: AbsoluteUrl = Field(
+        None,
+        alias="BOTKIT_TWILIO_BASE_URL",
+        description="Where Twilio's hosts are reached (a sandbox); unset: the real Twilio.",
+    )
+    messaging_service_sid: str | None = Field(
+        None, alias="BOTKIT_MESSAGING_SERVICE_SID", description="Default sender for bot.send."
+    )
+    trust_proxy: bool = Field(
+        False,
+        alias="BOTKIT_TRUST_PROXY",
+        description="Rebuild the signed URL from X-Forwarded-Proto/Host (only behind your proxy).",
+    )
+    validate_signatures: bool = Field(
+        True,
+        alias="BOTKIT_VALIDATE_SIGNATURES",
+        description="Check X-Twilio-Signature. Turning it off is logged loudly at start-up.",
+    )
+    session_ttl: float = Field(
+        86400.0, gt=0, alias="BOTKIT_SESSION_TTL", description="Session lifetime in seconds."
+    )
+    dedup_ttl: float = Field(
+        86400.0, gt=0, alias="BOTKIT_DEDUP_TTL", description="How long a MessageSid is remembered."
+    )
+    lock_lease: float = Field(
+        30.0, gt=0, alias="BOTKIT_LOCK_LEASE", description="Session lock lease, renewed while held."
+    )
+    inbound_lease: float = Field(
+        60.0,
+        gt=0,
+        alias="BOTKIT_INBOUND_LEASE",
+        description="Idle time after which another worker reclaims an unfinished inbound event.",
+    )
+    inbound_concurrency: int = Field(
+        16, ge=1, alias="BOTKIT_INBOUND_CONCURRENCY", description="Inbound events run at once."
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, alias="BOTKIT_MAX_BODY_BYTES", description="Largest webhook accepted."
+    )
+    apology: str = Field(
+        "Sorry, something went wrong on our side. Please try again.",
+        alias="BOTKIT_APOLOGY",
+        description="Reply sent when a handler raises.",
+    )
+    log_format: str = Field(
+        "auto",
+        alias="BOTKIT_LOG_FORMAT",
+        description="auto (JSON unless a terminal), json or console.",
+    )
+    log_level: str = Field("info", alias="BOTKIT_LOG_LEVEL", description="debug, info, warning.")
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _check_account_sid(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _ACCOUNT_SID.match(value):
+            raise ValueError("must be 'AC' followed by 32 hex characters")
+        return value
+
+    @field_validator("messaging_service_sid")
+    @classmethod
+    def _check_service_sid(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _SERVICE_SID.match(value):
+            raise ValueError("must be 'MG' followed by 32 hex characters")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^(redis|rediss|unix)://", value):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        if value not in ("auto", "json", "console"):
+            raise ValueError("must be auto, json or console")
+        return value
+
+    @property
+    def development(self) -> bool:
+        """True when no Twilio account is configured: the bot runs without one."""
+        return self.twilio_account_sid is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one ConfigError line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each bad environment variable and why, for operators."""
+    parts = []
+    fields = Settings.model_fields
+    for error in exc.errors():
+        loc = str(error["loc"][0]) if error["loc"] else "?"
+        field = fields.get(loc)
+        name = field.alias if field is not None and field.alias else loc
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "invalid settings: " + "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Storage protocols and their Redis (production) and memory (development) implementations."""

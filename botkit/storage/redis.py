@@ -1,0 +1,150 @@
+"""Redis stores: sessions under token-owned lease locks, and the inbound queue as a stream.
+
+Each entity's keys share a ``{hash tag}`` so that the Lua scripts touch a single slot and work
+on Redis Cluster. Every operation is one round trip: the scripts exist to keep it that way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from botkit.storage.inbound import Delivery
+from botkit.storage.sessions import SessionLease, decode_session, encode_session
+
+# KEYS: lock, data. ARGV: token, lease ms. Returns {acquired, data}.
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0, false}
+"""
+
+# KEYS: lock. ARGV: token, lease ms.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# KEYS: lock, data. ARGV: token, save flag, data, ttl ms.
+_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+# KEYS: dedup marker, stream. ARGV: ttl ms, payload.
+_ACCEPT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], '*', 'p', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+class RedisSessionStore:
+    """SessionStore on Redis. Keys: ``{prefix}:session:{<key>}`` and ``...:lock:{<key>}``."""
+
+    def __init__(self, redis: Redis, prefix: str = "botkit") -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._renew = redis.register_script(_RENEW)
+        self._commit = redis.register_script(_COMMIT)
+
+    def _keys(self, key: str) -> list[str]:
+        return [f"{self._prefix}:lock:{{{key}}}", f"{self._prefix}:session:{{{key}}}"]
+
+    async def try_acquire(self, key: str, token: str, lease: float) -> SessionLease | None:
+        acquired, raw = await self._acquire(keys=self._keys(key), args=[token, _ms(lease)])
+        if not acquired:
+            return None
+        return SessionLease(key=key, token=token, data=decode_session(raw))
+
+    async def renew(self, lease: SessionLease, seconds: float) -> bool:
+        lock = self._keys(lease.key)[0]
+        return bool(await self._renew(keys=[lock], args=[lease.token, _ms(seconds)]))
+
+    async def commit(self, lease: SessionLease, data: dict[str, Any] | None, ttl: float) -> bool:
+        args = [lease.token, "0" if data is None else "1", "", _ms(ttl)]
+        if data is not None:
+            args[2] = encode_session(data)
+        return bool(await self._commit(keys=self._keys(lease.key), args=args))
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        raw = await self._redis.get(self._keys(key)[1])
+        return None if raw is None else decode_session(raw)
+
+
+class RedisInboundQueue:
+    """InboundQueue on a Redis stream with one consumer group; finished entries are deleted."""
+
+    GROUP = "workers"
+
+    def __init__(self, redis: Redis, namespace: str, prefix: str = "botkit") -> None:
+        self._redis = redis
+        tag = f"{{{prefix}:inbound:{namespace}}}"
+        self._stream = f"{tag}:stream"
+        self._seen = f"{tag}:seen:"
+        self._accept = redis.register_script(_ACCEPT)
+
+    async def ensure_group(self) -> None:
+        """Create the consumer group from the stream's start, so nothing accepted is skipped."""
+        try:
+            await self._redis.xgroup_create(self._stream, self.GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def accept(self, dedup_id: str, payload: str, dedup_ttl: float) -> bool:
+        keys = [self._seen + dedup_id, self._stream]
+        return bool(await self._accept(keys=keys, args=[_ms(dedup_ttl), payload]))
+
+    async def take(self, consumer: str, count: int, wait: float) -> list[Delivery]:
+        reply: Any = await self._redis.xreadgroup(
+            self.GROUP, consumer, {self._stream: ">"}, count=count, block=_ms(wait)
+        )
+        if not reply:
+            return []
+        # RESP2 answers [[stream, entries]]; RESP3 answers {stream: [entries]}.
+        entries = next(iter(reply.values()))[0] if isinstance(reply, dict) else reply[0][1]
+        return [self._delivery(entry_id, fields) for entry_id, fields in entries]
+
+    async def reclaim(self, consumer: str, idle: float, count: int) -> list[Delivery]:
+        reply: Any = await self._redis.xautoclaim(
+            self._stream, self.GROUP, consumer, min_idle_time=_ms(idle), count=count
+        )
+        entries = reply[1]
+        return [self._delivery(entry_id, fields) for entry_id, fields in entries if fields]
+
+    async def touch(self, consumer: str, delivery: Delivery) -> None:
+        await self._redis.xclaim(
+            self._stream, self.GROUP, consumer, min_idle_time=0,
+            message_ids=[delivery.id], justid=True,
+        )
+
+    async def finish(self, delivery: Delivery) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, self.GROUP, delivery.id)
+            pipe.xdel(self._stream, delivery.id)
+            await pipe.execute()
+
+    async def backlog(self) -> int:
+        return int(await self._redis.xlen(self._stream))
+
+    @staticmethod
+    def _delivery(entry_id: Any, fields: dict[Any, Any]) -> Delivery:
+        payload = fields.get(b"p", fields.get("p", b""))
+        text = payload.decode() if isinstance(payload, bytes) else str(payload)
+        ident = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return Delivery(id=ident, payload=text)

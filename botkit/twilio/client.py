@@ -1,0 +1,40 @@
+"""The official twilio SDK's async client, optionally pointed at a local Twilio stand-in.
+
+twilio-python has no base-URL option, so the http client rewrites Twilio's hosts. Rewriting at
+the http layer (not per resource) also covers absolute paging URLs such as Conversations'.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+_TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
+
+
+def rewrite_twilio_url(url: str, base_url: str | None) -> str:
+    """Replace Twilio's scheme and host with base_url; leave other URLs untouched."""
+    if not base_url:
+        return url
+    return _TWILIO_HOST.sub(base_url.rstrip("/"), url, count=1)
+
+
+class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """AsyncTwilioHttpClient that sends requests for Twilio's hosts to base_url instead."""
+
+    def __init__(self, base_url: str | None, timeout: float | None = 10.0) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        target = rewrite_twilio_url(url, self.base_url)
+        return await super().request(method, target, *args, **kwargs)
+
+
+def create_async_client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
+    """A twilio Client for async use. Call inside a running event loop; close its http_client."""
+    return Client(account_sid, auth_token, http_client=RewritingAsyncHttpClient(base_url))

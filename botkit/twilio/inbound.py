@@ -1,0 +1,172 @@
+"""The inbound message webhook, parsed into a typed model.
+
+Parsing is strict about what the pipeline relies on (MessageSid, From, To, media counts) and
+lenient about everything else: Twilio adds parameters without notice, so unknown ones are kept
+in ``params`` rather than rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from botkit.twilio.address import Address, parse_address
+
+Channel = Literal["sms", "mms", "whatsapp"]
+
+_MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+MAX_MEDIA = 10
+
+
+class MalformedWebhook(ValueError):
+    """The webhook's parameters cannot describe a message; the text is the one-line reason."""
+
+
+class Media(BaseModel):
+    """One attachment: Twilio's MediaUrlN with its MediaContentTypeN."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    content_type: str
+
+
+class Location(BaseModel):
+    """A location a WhatsApp user shared."""
+
+    model_config = ConfigDict(frozen=True)
+
+    latitude: float
+    longitude: float
+    address: str | None = None
+    label: str | None = None
+
+
+class WhatsAppInfo(BaseModel):
+    """Fields Twilio sends only for WhatsApp messages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile_name: str | None = None
+    wa_id: str | None = None
+    location: Location | None = None
+    button_text: str | None = None
+    button_payload: str | None = None
+    replied_to_sid: str | None = None
+
+
+class InboundMessage(BaseModel):
+    """A message a user sent to one of the bot's numbers or Messaging Services."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sid: str
+    account_sid: str | None = None
+    channel: Channel
+    sender: Address
+    recipient: Address
+    body: str = ""
+    media: tuple[Media, ...] = ()
+    messaging_service_sid: str | None = None
+    whatsapp: WhatsAppInfo | None = None
+    params: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        """The body, trimmed: what intent matching looks at."""
+        return self.body.strip()
+
+
+def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
+    """Build an InboundMessage from webhook params, or raise MalformedWebhook with the reason."""
+    sid = _required(params, "MessageSid")
+    if not _MESSAGE_SID.match(sid):
+        raise MalformedWebhook(f"MessageSid {sid!r} is not a Twilio message SID")
+    sender = _address(params, "From")
+    recipient = _address(params, "To")
+    media = _media(params)
+    service = params.get("MessagingServiceSid") or None
+    if service is not None and not _SERVICE_SID.match(service):
+        raise MalformedWebhook(f"MessagingServiceSid {service!r} is not a Messaging Service SID")
+    channel: Channel
+    if sender.is_whatsapp or recipient.is_whatsapp:
+        channel = "whatsapp"
+    else:
+        channel = "mms" if media else "sms"
+    return InboundMessage(
+        sid=sid,
+        account_sid=params.get("AccountSid") or None,
+        channel=channel,
+        sender=sender,
+        recipient=recipient,
+        body=params.get("Body", ""),
+        media=media,
+        messaging_service_sid=service,
+        whatsapp=_whatsapp(params) if channel == "whatsapp" else None,
+        params=dict(params),
+    )
+
+
+def _required(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name, "").strip()
+    if not value:
+        raise MalformedWebhook(f"missing required parameter {name}")
+    return value
+
+
+def _address(params: Mapping[str, str], name: str) -> Address:
+    raw = _required(params, name)
+    try:
+        return parse_address(raw)
+    except ValueError as exc:
+        raise MalformedWebhook(f"{name}: {exc}") from None
+
+
+def _media(params: Mapping[str, str]) -> tuple[Media, ...]:
+    declared = params.get("NumMedia", "0").strip() or "0"
+    if not declared.isdigit():
+        raise MalformedWebhook(f"NumMedia {declared!r} is not a number")
+    count = int(declared)
+    if count > MAX_MEDIA:
+        raise MalformedWebhook(f"NumMedia {count} exceeds Twilio's limit of {MAX_MEDIA}")
+    present = sum(1 for key in params if re.fullmatch(r"MediaUrl\d+", key))
+    if present != count:
+        raise MalformedWebhook(f"NumMedia is {count} but {present} MediaUrl parameters were sent")
+    items = []
+    for index in range(count):
+        url = params.get(f"MediaUrl{index}")
+        if not url:
+            raise MalformedWebhook(f"NumMedia is {count} but MediaUrl{index} is missing")
+        content_type = params.get(f"MediaContentType{index}", "application/octet-stream")
+        items.append(Media(url=url, content_type=content_type))
+    return tuple(items)
+
+
+def _whatsapp(params: Mapping[str, str]) -> WhatsAppInfo:
+    return WhatsAppInfo(
+        profile_name=params.get("ProfileName") or None,
+        wa_id=params.get("WaId") or None,
+        location=_location(params),
+        button_text=params.get("ButtonText") or None,
+        button_payload=params.get("ButtonPayload") or None,
+        replied_to_sid=params.get("OriginalRepliedMessageSid") or None,
+    )
+
+
+def _location(params: Mapping[str, str]) -> Location | None:
+    lat, lon = params.get("Latitude"), params.get("Longitude")
+    if not lat or not lon:
+        return None
+    try:
+        return Location(
+            latitude=float(lat),
+            longitude=float(lon),
+            address=params.get("Address") or None,
+            label=params.get("Label") or None,
+        )
+    except ValueError:
+        raise MalformedWebhook(f"Latitude/Longitude {lat!r}/{lon!r} are not numbers") from None

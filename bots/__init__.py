@@ -1,0 +1,1 @@
+"""Example bots. They use only the public API exported by ``botkit``."""
