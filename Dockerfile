@@ -1,0 +1,17 @@
+# Production image: the webhook server and its workers. Point REDIS_URL at your Redis and set
+# TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and BOTKIT_PUBLIC_URL.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY botkit ./botkit
+COPY bots ./bots
+RUN pip install --no-cache-dir . && useradd --create-home botkit
+USER botkit
+
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')"
+# BOT is MODULE[:ATTR]; mount or copy your own bot module into /app.
+ENV BOT=bots.echo
+CMD ["sh", "-c", "exec botkit run \"$BOT\" --host 0.0.0.0 --port 8080"]

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real redis-server, a local Twilio stand-in, and a bot server factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from botkit import RUNTIME, Bot, Runtime, Settings, create_app
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.redis_server import running_redis
+from tests.support.webhooks import post_signed
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with running_redis() as url:
+        yield url
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> str:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    return redis_url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """Run the test once with the memory stores (None) and once with Redis (its URL)."""
+    if request.param == "memory":
+        return None
+    return str(request.getfixturevalue("clean_redis"))
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@dataclass
+class BotServer:
+    """A running bot app and a client for it."""
+
+    client: TestClient  # type: ignore[type-arg]
+    settings: Settings
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.client.app[RUNTIME]  # type: ignore[index]
+
+    def url(self, path: str) -> str:
+        return str(self.client.make_url(path))
+
+    async def post(self, params: Mapping[str, str], **kwargs: Any) -> ClientResponse:
+        return await post_signed(self.client, params, token=AUTH_TOKEN, **kwargs)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            await self.runtime.idle()
+
+    async def stop(self) -> None:
+        await self.client.close()
+
+
+StartServer = Callable[..., Awaitable[BotServer]]
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "redis_url": None,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def start_server(fake_twilio: FakeTwilio) -> AsyncIterator[StartServer]:
+    """start_server(bot, **settings) -> BotServer, replies going to the fake Twilio."""
+    servers: list[BotServer] = []
+
+    async def start(bot: Bot, **overrides: Any) -> BotServer:
+        overrides.setdefault("twilio_base_url", fake_twilio.base_url)
+        settings = make_settings(**overrides)
+        client = TestClient(TestServer(create_app(bot, settings)))
+        await client.start_server()
+        server = BotServer(client, settings)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()
