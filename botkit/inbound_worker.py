@@ -78,7 +78,7 @@ class InboundWorker:
                 log.exception("inbound reclaim failed")
                 continue
             for delivery in stale:
-                log.warning("reclaimed an unfinished inbound event", event=delivery.id)
+                log.warning("reclaimed an unfinished inbound event", entry=delivery.id)
                 await self._slots.acquire()
                 self._spawn(delivery)
 
@@ -92,14 +92,14 @@ class InboundWorker:
         try:
             message = InboundMessage.model_validate_json(delivery.payload)
         except ValidationError:
-            log.error("dropping an unreadable inbound event", event=delivery.id)
+            log.error("dropping an unreadable inbound event", entry=delivery.id)
             message = None
         try:
             if message is not None:
                 await self.process(message)
         except Exception:
             # Left unfinished on purpose: the lease expires and another attempt is made.
-            log.exception("inbound event failed; it will be retried", event=delivery.id)
+            log.exception("inbound event failed; it will be retried", entry=delivery.id)
             return
         finally:
             heartbeat.cancel()
@@ -107,7 +107,7 @@ class InboundWorker:
         try:
             await self.queue.finish(delivery)
         except Exception:
-            log.exception("could not finish inbound event", event=delivery.id)
+            log.exception("could not finish inbound event", entry=delivery.id)
 
     async def _heartbeat(self, delivery: Delivery) -> None:
         while True:

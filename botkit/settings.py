@@ -7,7 +7,7 @@ instead of surfacing later as a confusing runtime error.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,7 +21,7 @@ _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 def _absolute_http_url(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    if not re.match(r"^https?://[^/\s]+", value):
+    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
         raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
     return value.rstrip("/")
 
@@ -32,7 +32,16 @@ AbsoluteUrl = Annotated[str | None, AfterValidator(_absolute_http_url)]
 class Settings(BaseSettings):
     """botkit's configuration. Field names map to environment variables (see aliases)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        # Keyword arguments may use field names, but the environment is read only under the
+        # documented names: populate_by_name would also make pydantic-settings read generic
+        # variables such as VALIDATE_SIGNATURES or PUBLIC_URL that belong to other programs.
+        fields = type(self).model_fields
+        super().__init__(
+            **{(fields[k].alias or k) if k in fields else k: v for k, v in values.items()}
+        )
 
     twilio_account_sid: str | None = Field(
         None,
@@ -147,7 +156,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, turning validation errors into one ConfigError line."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
 

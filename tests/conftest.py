@@ -92,13 +92,13 @@ def make_settings(**overrides: Any) -> Settings:
 
 @pytest.fixture
 async def start_server(fake_twilio: FakeTwilio) -> AsyncIterator[StartServer]:
-    """start_server(bot, **settings) -> BotServer, replies going to the fake Twilio."""
+    """start_server(bot, workers=True, **settings) -> BotServer; replies go to the fake Twilio."""
     servers: list[BotServer] = []
 
-    async def start(bot: Bot, **overrides: Any) -> BotServer:
+    async def start(bot: Bot, *, workers: bool = True, **overrides: Any) -> BotServer:
         overrides.setdefault("twilio_base_url", fake_twilio.base_url)
         settings = make_settings(**overrides)
-        client = TestClient(TestServer(create_app(bot, settings)))
+        client = TestClient(TestServer(create_app(bot, settings, workers=workers)))
         await client.start_server()
         server = BotServer(client, settings)
         servers.append(server)

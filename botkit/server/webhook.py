@@ -59,10 +59,16 @@ class WebhookReader:
         declared = request.content_length
         if declared is not None and declared > self.max_body_bytes:
             raise Rejection(400, f"body of {declared} bytes exceeds {self.max_body_bytes} bytes")
-        raw = await request.content.read(self.max_body_bytes + 1)
+        # read(n) returns whatever has arrived (up to n), not n bytes: loop until the end.
+        raw = bytearray()
+        while len(raw) <= self.max_body_bytes:
+            chunk = await request.content.read(self.max_body_bytes + 1 - len(raw))
+            if not chunk:
+                break
+            raw += chunk
         if len(raw) > self.max_body_bytes:
             raise Rejection(400, f"body exceeds {self.max_body_bytes} bytes")
-        return raw
+        return bytes(raw)
 
     def _verify(self, request: web.Request, signed: object, is_json: bool) -> None:
         assert self.verifier is not None

@@ -128,11 +128,15 @@ def _address(params: Mapping[str, str], name: str) -> Address:
 
 def _media(params: Mapping[str, str]) -> tuple[Media, ...]:
     declared = params.get("NumMedia", "0").strip() or "0"
-    if not declared.isdigit():
+    # ASCII digits only: str.isdigit() accepts "²", which int() rejects.
+    if not (declared.isascii() and declared.isdigit()):
         raise MalformedWebhook(f"NumMedia {declared!r} is not a number")
-    count = int(declared)
-    if count > MAX_MEDIA:
-        raise MalformedWebhook(f"NumMedia {count} exceeds Twilio's limit of {MAX_MEDIA}")
+    # Compare lengths first: int() refuses strings of more than 4300 digits.
+    digits = declared.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_MEDIA)) or int(digits) > MAX_MEDIA:
+        shown = digits if len(digits) <= 12 else digits[:12] + "..."
+        raise MalformedWebhook(f"NumMedia {shown} exceeds Twilio's limit of {MAX_MEDIA}")
+    count = int(digits)
     present = sum(1 for key in params if re.fullmatch(r"MediaUrl\d+", key))
     if present != count:
         raise MalformedWebhook(f"NumMedia is {count} but {present} MediaUrl parameters were sent")

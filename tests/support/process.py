@@ -1,0 +1,61 @@
+"""Running the real ``botkit`` command as a subprocess, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+BOTKIT = str(Path(sys.executable).parent / "botkit")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The parent environment without any botkit or Twilio settings, plus extra."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOTKIT_", "TWILIO_")) and k != "REDIS_URL"
+    }
+    env["BOTKIT_LOG_FORMAT"] = "json"
+    env.update(extra)
+    return env
+
+
+def wait_healthy(port: int, proc: subprocess.Popen[str], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"botkit exited early with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("botkit did not become healthy in time")
+
+
+@contextmanager
+def botkit_process(
+    args: list[str], env: Mapping[str, str], cwd: str | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """Start ``botkit ARGS``; always killed on exit."""
+    proc = subprocess.Popen(
+        [BOTKIT, *args],
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)

@@ -1,0 +1,90 @@
+"""A worker killed mid-handler loses nothing: another process runs the message (Redis mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import textwrap
+from pathlib import Path
+
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.process import botkit_process, clean_env, wait_healthy
+from tests.support.redis_server import free_port
+from tests.support.webhooks import inbound_params, sign
+
+CRASHING_BOT = """
+    import asyncio
+    import os
+    import pathlib
+
+    from botkit import Bot, Context
+
+    bot = Bot("crashbot")
+    MARKER = pathlib.Path(os.environ["CRASH_MARKER"])
+
+
+    @bot.fallback
+    async def handle(ctx: Context) -> None:
+        ctx.session["runs"] = ctx.session.get("runs", 0) + 1
+        if not MARKER.exists():
+            MARKER.write_text(ctx.message.sid)
+            await asyncio.sleep(3600)  # killed here
+        await ctx.reply(f"session saw {ctx.session['runs']} run(s)")
+"""
+
+
+async def test_sigkill_mid_handler_loses_nothing(
+    tmp_path: Path, clean_redis: str, fake_twilio: FakeTwilio
+) -> None:
+    (tmp_path / "crashbot.py").write_text(textwrap.dedent(CRASHING_BOT))
+    marker = tmp_path / "marker"
+    env = clean_env(
+        PYTHONPATH=str(tmp_path),
+        CRASH_MARKER=str(marker),
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        REDIS_URL=clean_redis,
+        BOTKIT_TWILIO_BASE_URL=fake_twilio.base_url,
+        BOTKIT_LOCK_LEASE="1",
+        BOTKIT_INBOUND_LEASE="1",
+    )
+    params = inbound_params("hello")
+    first_port = free_port()
+    with botkit_process(["run", "crashbot", "--port", str(first_port)], env) as first:
+        await asyncio.to_thread(wait_healthy, first_port, first)
+        url = f"http://127.0.0.1:{first_port}/twilio/messages"
+        status = await asyncio.to_thread(_post, url, params)
+        assert status == 200
+        async with asyncio.timeout(10):
+            while not marker.exists():
+                await asyncio.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    assert fake_twilio.sent == []
+
+    second_port = free_port()
+    with botkit_process(["run", "crashbot", "--port", str(second_port)], env) as second:
+        await asyncio.to_thread(wait_healthy, second_port, second)
+        sent = await fake_twilio.wait_for(1, timeout=15)
+        # The killed run's session changes were never saved; the message ran to completion once.
+        assert [m.body for m in sent] == ["session saw 1 run(s)"]
+        assert marker.read_text() == params["MessageSid"]
+        # Twilio redelivering the same webhook now changes nothing.
+        url = f"http://127.0.0.1:{second_port}/twilio/messages"
+        assert await asyncio.to_thread(_post, url, params) == 200
+        await asyncio.sleep(0.5)
+        assert len(fake_twilio.sent) == 1
+
+
+def _post(url: str, params: dict[str, str]) -> int:
+    import urllib.parse
+    import urllib.request
+
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": sign(AUTH_TOKEN, url, params)},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return int(response.status)
