@@ -56,18 +56,27 @@ class InboundWorker:
 
     async def _take_loop(self) -> None:
         while True:
-            await self._slots.acquire()
+            free = await self._claim_free_slots()
             try:
-                batch = await self.queue.take(self.consumer, 1, wait=1.0)
+                batch = await self.queue.take(self.consumer, free, wait=1.0)
             except Exception:
-                self._slots.release()
+                batch = []
                 log.exception("inbound queue unavailable; retrying")
                 await asyncio.sleep(1.0)
-                continue
-            if not batch:
+            for _ in range(free - len(batch)):
                 self._slots.release()
-                continue
-            self._spawn(batch[0])
+            for delivery in batch:
+                self._spawn(delivery)
+
+    async def _claim_free_slots(self) -> int:
+        """Wait for one free slot, then take every other free one: under load, one round trip
+        to the queue fetches a whole batch."""
+        await self._slots.acquire()
+        claimed = 1
+        while not self._slots.locked():
+            await self._slots.acquire()
+            claimed += 1
+        return claimed
 
     async def _reclaim_loop(self) -> None:
         while True:
