@@ -1,0 +1,198 @@
+"""The sandbox's own API: simulated phones that text the bot, owned numbers, rate records, and a
+live event stream for the simulator page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from botkit.sandbox.config import OwnedNumber
+from botkit.sandbox.delivery import Delivery
+from botkit.sandbox.errors import ApiError
+from botkit.sandbox.ids import new_sid
+from botkit.sandbox.messages import MessageRecord, now
+from botkit.sandbox.state import SandboxState
+from botkit.twilio.address import Address, parse_address
+from botkit.twilio.segments import count_segments
+
+#: Extra inbound webhook fields a phone may set, by their JSON name.
+WHATSAPP_FIELDS = {
+    "profile_name": "ProfileName",
+    "button_text": "ButtonText",
+    "button_payload": "ButtonPayload",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "address": "Address",
+    "label": "Label",
+    "replied_to_sid": "OriginalRepliedMessageSid",
+}
+
+
+class PhonesApi:
+    def __init__(self, state: SandboxState, delivery: Delivery) -> None:
+        self.state = state
+        self.delivery = delivery
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/sandbox/phones", self.list_phones),
+            web.post("/sandbox/phones", self.create_phone),
+            web.post("/sandbox/phones/{address}/messages", self.send),
+            web.get("/sandbox/phones/{address}/messages", self.transcript),
+            web.get("/sandbox/numbers", self.list_numbers),
+            web.put("/sandbox/numbers/{number}", self.put_number),
+            web.get("/sandbox/sends", self.sends),
+            web.get("/sandbox/events", self.events),
+        ]
+
+    async def list_phones(self, request: web.Request) -> web.Response:
+        phones = [
+            {"address": p.address, "channel": p.channel, "name": p.name}
+            for p in self.state.phones.values()
+        ]
+        return web.json_response({"phones": phones})
+
+    async def create_phone(self, request: web.Request) -> web.Response:
+        data = await _payload(request)
+        address = _parse(str(data.get("address", "")), "address")
+        phone = self.state.phone(str(address))
+        if data.get("name"):
+            phone.name = str(data["name"])
+        return web.json_response(
+            {"address": phone.address, "channel": phone.channel, "name": phone.name}, status=201
+        )
+
+    async def send(self, request: web.Request) -> web.Response:
+        """The phone texts ``to``: record the inbound message and post the signed webhook."""
+        sender = _parse(request.match_info["address"], "phone address")
+        data = await _payload(request)
+        to = _parse(str(data.get("to", "")), "to")
+        if sender.is_whatsapp and not to.is_whatsapp:
+            to = Address(number=to.number, prefix="whatsapp")
+        if sender.is_whatsapp != to.is_whatsapp:
+            raise ApiError(400, 21910, "A WhatsApp phone can only text a WhatsApp address")
+        body = str(data.get("body", ""))
+        media = [str(url) for url in _list(data.get("media_urls"))]
+        if not body and not media:
+            raise ApiError(400, 21602, "Message body is required.")
+        self.state.phone(str(sender))
+        service = self.state.service_for_number(to.number)
+        record = MessageRecord(
+            sid=new_sid("MM" if media else "SM"),
+            account_sid=self.state.config.account_sid,
+            to=str(to),
+            from_=str(sender),
+            body=body,
+            direction="inbound",
+            status="received",
+            num_segments=1 if to.is_whatsapp else count_segments(body).segments,
+            media_urls=media,
+            media_types=_media_types(data, len(media)),
+            messaging_service_sid=service.sid if service else None,
+            date_sent=now(),
+        )
+        self._apply_keywords(record, service.sid if service else None)
+        extra = {wire: str(data[key]) for key, wire in WHATSAPP_FIELDS.items() if data.get(key)}
+        if sender.is_whatsapp:
+            extra.setdefault("WaId", sender.number.lstrip("+"))
+            extra.setdefault("ProfileName", self.state.phone(str(sender)).name or "Sandbox user")
+        self.state.add_message(record)
+        self.delivery.spawn(self.delivery.deliver_inbound(record, extra))
+        return web.json_response(record.to_json(), status=201)
+
+    def _apply_keywords(self, record: MessageRecord, service_sid: str | None) -> None:
+        keyword = record.body.strip().upper()
+        phone_number = (record.from_ or "").removeprefix("whatsapp:")
+        key = (phone_number, service_sid or record.to.removeprefix("whatsapp:"))
+        if keyword in self.state.config.opt_out_keywords:
+            self.state.opted_out.add(key)
+        elif keyword in self.state.config.opt_in_keywords:
+            self.state.opted_out.discard(key)
+
+    async def transcript(self, request: web.Request) -> web.Response:
+        address = str(_parse(request.match_info["address"], "phone address"))
+        records = [
+            r.to_json()
+            for r in self.state.messages.values()
+            if address in (r.to, r.from_)
+        ]
+        return web.json_response({"messages": records})
+
+    async def list_numbers(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"numbers": [n.model_dump() for n in self.state.numbers.values()]}
+        )
+
+    async def put_number(self, request: web.Request) -> web.Response:
+        number = _parse(request.match_info["number"], "number")
+        data = await _payload(request)
+        owned = OwnedNumber(number=number.number, sms_url=data.get("sms_url") or None)
+        self.state.numbers[owned.number] = owned
+        return web.json_response(owned.model_dump())
+
+    async def sends(self, request: web.Request) -> web.Response:
+        sender = request.query.get("sender")
+        records = [
+            {"at": r.at, "sender": r.sender, "units": r.units, "sid": r.sid}
+            for r in self.state.rates.records
+            if sender is None or r.sender == sender
+        ]
+        return web.json_response({"sends": records})
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: every message created or updated, every new phone."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        async with self.state.bus.subscribe() as queue:
+            with contextlib.suppress(ConnectionResetError):
+                await response.write(b": connected\n\n")
+                while True:
+                    try:
+                        event = await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        await response.write(b": keep-alive\n\n")
+                        continue
+                    payload = json.dumps(event["data"])
+                    await response.write(f"event: {event['type']}\ndata: {payload}\n\n".encode())
+        return response
+
+
+async def _payload(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            raise ApiError(400, 20001, "Body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, 20001, "JSON body must be an object")
+        return data
+    form = await request.post()
+    result: dict[str, Any] = {}
+    for key in form:
+        values = form.getall(key)
+        result[key] = values if key in ("media_urls", "media_types") else values[0]
+    return result
+
+
+def _media_types(data: dict[str, Any], count: int) -> list[str]:
+    given = [str(t) for t in _list(data.get("media_types"))]
+    return (given + ["image/jpeg"] * count)[:count]
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _parse(raw: str, label: str) -> Address:
+    try:
+        return parse_address(raw)
+    except ValueError as exc:
+        raise ApiError(400, 21211, f"Invalid {label}: {exc}") from None

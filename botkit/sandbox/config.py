@@ -1,0 +1,59 @@
+"""What a sandbox emulates: its account, the numbers it owns, and how Twilio-like it behaves."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+DEFAULT_AUTH_TOKEN = "botkit-sandbox-token"
+
+
+class OwnedNumber(BaseModel):
+    """A number the account owns, like an IncomingPhoneNumber with its SmsUrl."""
+
+    number: str
+    sms_url: str | None = None
+    sms_method: str = "POST"
+
+
+class MessagingService(BaseModel):
+    """A Messaging Service: a sender pool, and where inbound messages to its numbers go."""
+
+    sid: str
+    numbers: list[str] = Field(default_factory=list)
+    inbound_url: str | None = None
+
+
+class SandboxConfig(BaseModel):
+    account_sid: str = DEFAULT_ACCOUNT_SID
+    auth_token: str = DEFAULT_AUTH_TOKEN
+    numbers: list[OwnedNumber] = Field(default_factory=list)
+    services: list[MessagingService] = Field(default_factory=list)
+    #: Seconds between status steps (queued → sending → sent → delivered).
+    status_step: float = 0.02
+    #: Numbers whose messages fail, with the error code they fail with (30003, 30006...).
+    failing_numbers: dict[str, int] = Field(default_factory=dict)
+    #: Numbers that are not WhatsApp users (63003).
+    non_whatsapp_numbers: set[str] = Field(default_factory=set)
+    #: Strict mode answers 429/20429 when a sender goes over its rate.
+    strict_rates: bool = False
+    #: Per-sender rates in segments (SMS) or messages per second, by sender kind.
+    rates: dict[str, float] = Field(
+        default_factory=lambda: {
+            "long_code": 1.0,
+            "toll_free": 3.0,
+            "short_code": 100.0,
+            "messaging_service": 10.0,
+            "whatsapp": 80.0,
+        }
+    )
+    #: Free-form WhatsApp messages are only allowed this long after the user's last message.
+    whatsapp_window: float = 24 * 3600.0
+    #: Keywords that opt a phone out of / back into a sender (Twilio's defaults).
+    opt_out_keywords: set[str] = Field(
+        default_factory=lambda: {
+            "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"
+        }
+    )
+    opt_in_keywords: set[str] = Field(default_factory=lambda: {"START", "YES", "UNSTOP"})
+    webhook_timeout: float = 15.0

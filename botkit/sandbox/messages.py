@@ -1,0 +1,83 @@
+"""The Message resource as the sandbox keeps it, and its JSON exactly as Twilio shapes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+API_VERSION = "2010-04-01"
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "read", "canceled", "received"})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc2822(moment: datetime | None) -> str | None:
+    return format_datetime(moment) if moment is not None else None
+
+
+@dataclass
+class MessageRecord:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str | None
+    body: str
+    direction: str
+    status: str
+    num_segments: int
+    media_urls: list[str] = field(default_factory=list)
+    media_types: list[str] = field(default_factory=list)
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+    content_sid: str | None = None
+    content_variables: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    date_created: datetime = field(default_factory=now)
+    date_updated: datetime = field(default_factory=now)
+    date_sent: datetime | None = None
+    sent_at: float = 0.0  # monotonic-free wall time of the send, for rate records
+    history: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def set_status(self, status: str, error: tuple[int, str] | None = None) -> None:
+        self.status = status
+        self.date_updated = now()
+        if error is not None:
+            self.error_code, self.error_message = error
+        self.history.append((status, self.date_updated))
+
+    @property
+    def uri(self) -> str:
+        return f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}.json"
+
+    def to_json(self) -> dict[str, Any]:
+        base = self.uri.removesuffix(".json")
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": self.body,
+            "date_created": rfc2822(self.date_created),
+            "date_sent": rfc2822(self.date_sent),
+            "date_updated": rfc2822(self.date_updated),
+            "direction": self.direction,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "from": self.from_,
+            "messaging_service_sid": self.messaging_service_sid,
+            "num_media": str(len(self.media_urls)),
+            "num_segments": str(self.num_segments),
+            "price": None,
+            "price_unit": "USD",
+            "sid": self.sid,
+            "status": self.status,
+            "subresource_uris": {
+                "media": f"{base}/Media.json",
+                "feedback": f"{base}/Feedback.json",
+            },
+            "to": self.to,
+            "uri": self.uri,
+        }

@@ -1,0 +1,62 @@
+"""Per-sender throughput: every send is recorded, and in strict mode a sender over its rate is
+refused with 429/20429, so a test can prove that a client never exceeds Twilio's limits."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+_TOLL_FREE = re.compile(r"^\+1(800|833|844|855|866|877|888)\d{7}$")
+
+
+def sender_kind(sender: str) -> str:
+    """long_code, toll_free, short_code, messaging_service or whatsapp."""
+    if sender.startswith("MG"):
+        return "messaging_service"
+    if sender.startswith("whatsapp:"):
+        return "whatsapp"
+    if sender.isdigit() and 5 <= len(sender) <= 6:
+        return "short_code"
+    if _TOLL_FREE.match(sender):
+        return "toll_free"
+    return "long_code"
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    at: float
+    sender: str
+    units: int
+    sid: str
+
+
+@dataclass
+class _Cell:
+    """GCRA state: the theoretical arrival time of the next unit."""
+
+    tat: float = 0.0
+
+
+@dataclass
+class RateBook:
+    rates: dict[str, float]
+    tolerance: float = 0.01
+    records: list[SendRecord] = field(default_factory=list)
+    _cells: dict[str, _Cell] = field(default_factory=dict)
+
+    def rate_for(self, sender: str) -> float:
+        return self.rates[sender_kind(sender)]
+
+    def admit(self, sender: str, units: int, *, at: float | None = None) -> float:
+        """0.0 when a send of ``units`` is within the rate now; else seconds to wait."""
+        moment = time.time() if at is None else at
+        cell = self._cells.setdefault(sender, _Cell())
+        tat = max(cell.tat, moment)
+        if tat - moment > self.tolerance:
+            return tat - moment
+        cell.tat = tat + units / self.rate_for(sender)
+        return 0.0
+
+    def record(self, sender: str, units: int, sid: str) -> None:
+        self.records.append(SendRecord(time.time(), sender, units, sid))

@@ -1,0 +1,70 @@
+"""Everything the sandbox remembers, in memory: messages, numbers, consent, phones, windows."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from botkit.sandbox.config import MessagingService, OwnedNumber, SandboxConfig
+from botkit.sandbox.events import EventBus
+from botkit.sandbox.messages import MessageRecord
+from botkit.sandbox.rates import RateBook
+
+
+@dataclass
+class Phone:
+    """A simulated handset: an SMS number or a WhatsApp address."""
+
+    address: str
+    name: str | None = None
+
+    @property
+    def channel(self) -> str:
+        return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
+
+
+@dataclass
+class SandboxState:
+    config: SandboxConfig
+    bus: EventBus = field(default_factory=EventBus)
+    messages: OrderedDict[str, MessageRecord] = field(default_factory=OrderedDict)
+    numbers: dict[str, OwnedNumber] = field(default_factory=dict)
+    services: dict[str, MessagingService] = field(default_factory=dict)
+    phones: dict[str, Phone] = field(default_factory=dict)
+    #: (phone number without prefix, sender number or service SID) pairs that texted STOP.
+    opted_out: set[tuple[str, str]] = field(default_factory=set)
+    #: (user address, sender address) -> wall time of the user's last inbound message.
+    last_inbound: dict[tuple[str, str], float] = field(default_factory=dict)
+    rates: RateBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rates = RateBook(dict(self.config.rates))
+        for owned in self.config.numbers:
+            self.numbers[owned.number] = owned
+        for service in self.config.services:
+            self.services[service.sid] = service
+
+    def add_message(self, record: MessageRecord) -> None:
+        self.messages[record.sid] = record
+        self.publish_message(record)
+
+    def publish_message(self, record: MessageRecord) -> None:
+        self.bus.publish("message", record.to_json())
+
+    def service_for_number(self, number: str) -> MessagingService | None:
+        for service in self.services.values():
+            if number in service.numbers:
+                return service
+        return None
+
+    def phone(self, address: str) -> Phone:
+        found = self.phones.get(address)
+        if found is None:
+            found = self.phones[address] = Phone(address)
+            self.bus.publish("phone", {"address": address, "channel": found.channel})
+        return found
+
+    def whatsapp_window_open(self, user: str, sender: str) -> bool:
+        last = self.last_inbound.get((user, sender))
+        return last is not None and time.time() - last < self.config.whatsapp_window
