@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import click
 from aiohttp import web
 
+from botkit import devserver
+from botkit.bot import Bot
+from botkit.chat import chat as run_chat
 from botkit.errors import BotkitError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
+from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.server.app import create_app
 from botkit.settings import Settings, load_settings
 
@@ -24,46 +30,145 @@ def main() -> None:
     """Build SMS, MMS and WhatsApp bots on Twilio."""
 
 
-@main.command()
-@click.argument("target", metavar="MODULE[:ATTR]")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-def run(target: str, host: str, port: int) -> None:
-    """Serve the bot's webhooks and run its handlers."""
+def _fail_cleanly(work: object) -> None:
+    """Run a coroutine; a BotkitError becomes one red line and exit status 2."""
     try:
-        settings = load_settings()
-        configure_logging(settings.log_format, settings.log_level)
-        bot = load_bot(target)
-        asyncio.run(_serve(create_app(bot, settings), settings, host, port))
+        asyncio.run(work)  # type: ignore[arg-type]
     except BotkitError as exc:
         click.secho(f"botkit: {exc}", fg="red", err=True)
         sys.exit(2)
 
 
-async def _serve(app: web.Application, settings: Settings, host: str, port: int) -> None:
+@main.command()
+@click.argument("target", metavar="MODULE[:ATTR]")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--sandbox-port",
+    default=8081,
+    show_default=True,
+    type=int,
+    help="Port of the sandbox started when TWILIO_ACCOUNT_SID is unset.",
+)
+def run(target: str, host: str, port: int, sandbox_port: int) -> None:
+    """Serve the bot's webhooks and run its handlers.
+
+    Without TWILIO_ACCOUNT_SID, a local Twilio sandbox starts too, with a phone simulator.
+    """
+
+    async def serve() -> None:
+        settings, bot = _prepare(target)
+        async with _maybe_sandbox(settings, host, sandbox_port) as (wired, box):
+            if box is not None:
+                webhook = devserver.local_url(host, port, "/twilio/messages")
+                box.own_number(devserver.DEMO_NUMBER, webhook)
+            await _serve(create_app(bot, wired), host, port, box)
+
+    _fail_cleanly(serve())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on.")
+@click.option("--number", "numbers", multiple=True, help="NUMBER=WEBHOOK_URL the sandbox owns.")
+@click.option("--strict-rates", is_flag=True, help="Answer 429/20429 when a sender goes too fast.")
+def sandbox(host: str, port: int, numbers: tuple[str, ...], strict_rates: bool) -> None:
+    """Run the local Twilio-compatible sandbox and its phone simulator on its own."""
+
+    async def serve() -> None:
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+        box = Sandbox(SandboxConfig(strict_rates=strict_rates))
+        for spec in numbers:
+            number, _, url = spec.partition("=")
+            box.own_number(number.strip(), url.strip() or None)
+        await box.start(host, port)
+        try:
+            log.info("sandbox running", simulator=box.url + "/", account_sid=box.config.account_sid)
+            click.secho(
+                f"\n  Sandbox at {box.url}  (TWILIO_ACCOUNT_SID={box.config.account_sid}, "
+                f"TWILIO_AUTH_TOKEN={box.config.auth_token})\n",
+                fg="green",
+            )
+            await _until_signalled()
+        finally:
+            await box.stop()
+
+    _fail_cleanly(serve())
+
+
+@main.command()
+@click.argument("target", metavar="MODULE[:ATTR]")
+@click.option("--phone", default="+15550001234", show_default=True, help="Your phone number.")
+@click.option("--whatsapp", is_flag=True, help="Chat over WhatsApp instead of SMS.")
+def chat(target: str, phone: str, whatsapp: bool) -> None:
+    """Chat with a bot from the terminal, through a local sandbox."""
+
+    async def talk() -> None:
+        settings, bot = _prepare(target, quiet=True)
+        box = await devserver.start_sandbox()
+        runner = web.AppRunner(create_app(bot, devserver.connect(settings, box)), access_log=None)
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            bot_port = runner.addresses[0][1]
+            box.own_number(
+                devserver.DEMO_NUMBER,
+                devserver.local_url("127.0.0.1", bot_port, "/twilio/messages"),
+            )
+            prefix = "whatsapp:" if whatsapp else ""
+            await run_chat(box, prefix + phone, prefix + devserver.DEMO_NUMBER)
+        finally:
+            await runner.cleanup()
+            await box.stop()
+
+    _fail_cleanly(talk())
+
+
+def _prepare(target: str, *, quiet: bool = False) -> tuple[Settings, Bot]:
+    settings = load_settings()
+    configure_logging(settings.log_format, "warning" if quiet else settings.log_level)
+    return settings, load_bot(target)
+
+
+@asynccontextmanager
+async def _maybe_sandbox(
+    settings: Settings, host: str, port: int
+) -> AsyncIterator[tuple[Settings, Sandbox | None]]:
+    if not devserver.wants_sandbox(settings):
+        yield settings, None
+        return
+    box = await devserver.start_sandbox(host, port)
+    try:
+        yield devserver.connect(settings, box), box
+    finally:
+        await box.stop()
+
+
+async def _serve(app: web.Application, host: str, port: int, box: Sandbox | None) -> None:
     """Run until SIGTERM or SIGINT, then let handlers in flight finish before exiting."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        _announce(settings, host, port)
-        await stop.wait()
+        await web.TCPSite(runner, host, port).start()
+        base = devserver.local_url(host, port, "")
+        log.info("listening", url=base, webhook=f"{base}/twilio/messages")
+        if box is not None:
+            log.info(
+                "development mode: no TWILIO_ACCOUNT_SID, so a local Twilio sandbox is running",
+                simulator=box.url + "/",
+                bot_number=devserver.DEMO_NUMBER,
+            )
+            click.secho(f"\n  Open the phone simulator: {box.url}/\n", fg="green", bold=True)
+        await _until_signalled()
         log.info("shutting down")
     finally:
         await runner.cleanup()
 
 
-def _announce(settings: Settings, host: str, port: int) -> None:
-    base = f"http://{host}:{port}"
-    log.info("listening", url=base, webhook=f"{base}/twilio/messages")
-    if settings.development:
-        log.info(
-            "development mode: no TWILIO_ACCOUNT_SID, so replies are printed here "
-            "and webhooks are signed with the development token",
-            store="redis" if settings.redis_url else "memory",
-        )
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

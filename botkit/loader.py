@@ -19,7 +19,9 @@ def load_bot(target: str) -> Bot:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        # Only when the missing module is the target or a parent package of it; a missing
+        # import inside the bot's own module is the bot's error and keeps its traceback.
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise BotLoadError(f"cannot find module {module_name!r}") from None
         raise
     found = getattr(module, attr, None)

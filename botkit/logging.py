@@ -16,6 +16,7 @@ import structlog
 
 _PHONE = re.compile(r"(?<![\w+])\+(\d{4})(\d+)(\d{4})(?!\d)")
 _SECRET_KEYS = frozenset({"auth_token", "twilio_auth_token", "password", "token", "authorization"})
+_REDACTED = "[redacted]"
 
 
 def mask_phone(text: str) -> str:
@@ -27,16 +28,20 @@ def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_phone(value)
     if isinstance(value, Mapping):
-        return {k: _mask_value(v) for k, v in value.items()}
+        return {k: _REDACTED if _is_secret(k) else _mask_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_mask_value(v) for v in value]
     return value
 
 
+def _is_secret(key: object) -> bool:
+    return isinstance(key, str) and key.lower() in _SECRET_KEYS
+
+
 def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
-        if key.lower() in _SECRET_KEYS:
-            event_dict[key] = "[redacted]"
+        if _is_secret(key):
+            event_dict[key] = _REDACTED
         else:
             event_dict[key] = _mask_value(event_dict[key])
     return event_dict
@@ -46,15 +51,18 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     """Configure structlog once for the process. fmt: auto, json or console."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
     renderer: Any = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact,
+            # Tracebacks become text before _redact, so numbers in exception messages are masked.
             structlog.processors.format_exc_info,
+            _redact,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

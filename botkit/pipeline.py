@@ -57,7 +57,15 @@ class Pipeline:
     async def process(self, message: InboundMessage) -> str:
         """Run the message through its handler; returns the outcome that was logged."""
         started = time.perf_counter()
-        resolution = await self.routes.resolve(message)
+        try:
+            resolution = await self.routes.resolve(message)
+        except Exception:
+            # A `when` predicate is handler code too: its failure must not make the inbound
+            # worker redeliver the message forever.
+            log.exception("handler failed", sid=message.sid, intent=None, stage="routing")
+            await self._apologise(Context(message, {}, self.sender))
+            self._log(message, None, "error", started)
+            return "error"
         if resolution is None:
             self._log(message, None, "unhandled", started)
             return "unhandled"

@@ -1,6 +1,6 @@
 """Choosing and wiring the stores and the outbox from settings, and their lifecycle.
 
-Everything that differs between development (memory, console) and production (Redis, Twilio)
+Everything that differs between development (memory, sandbox) and production (Redis, Twilio)
 is decided here, once, so the rest of the code sees only the protocols.
 """
 
@@ -12,18 +12,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from botkit.errors import ConfigError
-from botkit.outbound.console_outbox import ConsoleOutbox
 from botkit.outbound.outbox import Outbox
 from botkit.outbound.twilio_outbox import TwilioOutbox
-from botkit.settings import Settings
+from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN, Settings
 from botkit.storage.inbound import InboundQueue
 from botkit.storage.memory import MemoryInboundQueue, MemorySessionStore
 from botkit.storage.redis import RedisInboundQueue, RedisSessionStore
 from botkit.storage.sessions import SessionStore
-
-#: Used to sign and check webhooks when no Twilio account is configured (development only).
-DEVELOPMENT_AUTH_TOKEN = "botkit-development-token"
-DEVELOPMENT_ACCOUNT_SID = "AC" + "0" * 32
 
 
 @dataclass
@@ -66,9 +61,12 @@ def auth_token(settings: Settings) -> str:
 
 
 def open_outbox(settings: Settings) -> Outbox:
-    """Twilio (or the stand-in at BOTKIT_TWILIO_BASE_URL); the console with neither."""
+    """Twilio, or the stand-in (a sandbox) at BOTKIT_TWILIO_BASE_URL."""
     if settings.development and settings.twilio_base_url is None:
-        return ConsoleOutbox()
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID: unset and no BOTKIT_TWILIO_BASE_URL, so there is nowhere to "
+            "send replies (`botkit run` starts a sandbox for you)"
+        )
     return TwilioOutbox(
         settings.twilio_account_sid or DEVELOPMENT_ACCOUNT_SID,
         auth_token(settings),

@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from botkit.errors import ConfigError
 
+#: The account and token of the development sandbox; they protect nothing real.
+DEVELOPMENT_ACCOUNT_SID = "AC" + "0" * 32
+DEVELOPMENT_AUTH_TOKEN = "botkit-development-token"
+
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 

@@ -129,9 +129,18 @@ class Router:
         """Add another router's intents here, at this point in registration order."""
         if router is self or router._included:
             raise ValueError(f"router {router.name!r} is already included somewhere")
+        if router._contains(self):
+            raise ValueError(f"router {router.name!r} includes {self.name!r}: that is a cycle")
         router._included = True
         self._items.append(router)
         return router
+
+    def _contains(self, other: Router) -> bool:
+        return any(
+            item is other or item._contains(other)
+            for item in self._items
+            if isinstance(item, Router)
+        )
 
     def compile(self) -> Routes:
         """Flatten this router and those it includes into a routing table."""

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
-DEFAULT_AUTH_TOKEN = "botkit-sandbox-token"
+from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 
 
 class OwnedNumber(BaseModel):
@@ -25,8 +24,8 @@ class MessagingService(BaseModel):
 
 
 class SandboxConfig(BaseModel):
-    account_sid: str = DEFAULT_ACCOUNT_SID
-    auth_token: str = DEFAULT_AUTH_TOKEN
+    account_sid: str = DEVELOPMENT_ACCOUNT_SID
+    auth_token: str = DEVELOPMENT_AUTH_TOKEN
     numbers: list[OwnedNumber] = Field(default_factory=list)
     services: list[MessagingService] = Field(default_factory=list)
     #: Seconds between status steps (queued → sending → sent → delivered).

@@ -1,0 +1,44 @@
+"""Development without a Twilio account: an in-process sandbox, wired to the bot.
+
+``botkit run`` and ``botkit chat`` use this when TWILIO_ACCOUNT_SID is unset. The bot still
+talks to "Twilio" over HTTP through the official SDK, and the sandbox still signs its webhooks,
+so what works here works against the real Twilio.
+"""
+
+from __future__ import annotations
+
+from botkit.sandbox import Sandbox, SandboxConfig
+from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN, Settings
+
+#: The number the demo bot answers on, for SMS and (with the whatsapp: prefix) WhatsApp.
+DEMO_NUMBER = "+15550100100"
+
+
+def wants_sandbox(settings: Settings) -> bool:
+    """No account and no Twilio stand-in configured: start one in-process."""
+    return settings.development and settings.twilio_base_url is None
+
+
+async def start_sandbox(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+    sandbox = Sandbox(
+        SandboxConfig(account_sid=DEVELOPMENT_ACCOUNT_SID, auth_token=DEVELOPMENT_AUTH_TOKEN)
+    )
+    await sandbox.start(host, port)
+    return sandbox
+
+
+def connect(settings: Settings, sandbox: Sandbox) -> Settings:
+    """Settings that point the bot at the sandbox, with the sandbox's account and token."""
+    return settings.model_copy(
+        update={
+            "twilio_account_sid": sandbox.config.account_sid,
+            "twilio_auth_token": sandbox.config.auth_token,
+            "twilio_base_url": sandbox.url,
+        }
+    )
+
+
+def local_url(host: str, port: int, path: str) -> str:
+    """A URL for host that a client on this machine can call (0.0.0.0 is not callable)."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable}:{port}{path}"
