@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run every check: ruff, mypy and the test suite (against a real redis-server).
-# Works on a fresh machine with Python 3.11+; installs redis-server from Debian when missing.
+# Works on a fresh machine with Python 3.11+; installs redis-server and chromium from Debian when
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,18 @@ if ! command -v redis-server >/dev/null 2>&1; then
   else
     echo "the tests need redis-server: sudo apt-get install redis-server" >&2
     exit 1
+  fi
+fi
+
+# The simulator's browser test drives Debian's chromium (never a downloaded one: CI is offline).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (Debian package) for the simulator's browser test"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "no /usr/bin/chromium: the simulator's browser test will be skipped" \
+      "(sudo apt-get install chromium)" >&2
   fi
 fi
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+import re
+import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
 from botkit.sandbox.auth import require_account
+from botkit.sandbox.config import MessagingService
+from botkit.sandbox.content import render_message
 from botkit.sandbox.delivery import Delivery
 from botkit.sandbox.errors import ApiError, not_found
 from botkit.sandbox.ids import new_sid
-from botkit.sandbox.messages import MessageRecord
+from botkit.sandbox.messages import NOT_YET_SENT, MessageRecord, now
 from botkit.sandbox.paging import page_of
 from botkit.sandbox.state import SandboxState
 from botkit.twilio.address import Address, parse_address
@@ -23,7 +27,10 @@ Form = MultiDictProxy[Any]
 BASE = "/2010-04-01/Accounts/{account}/Messages"
 MAX_BODY = 1600
 MAX_MEDIA = 10
-CANCELABLE = frozenset({"scheduled", "accepted", "queued"})
+#: Twilio's OAI: update "cancels not-yet-sent messages". UNCONFIRMED: its error page 30409
+#: says only "scheduled" ones can be; the sandbox also lets accepted/queued ones be canceled.
+CANCELABLE = NOT_YET_SENT
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 
 
 class MessagesApi:
@@ -44,17 +51,24 @@ class MessagesApi:
         account = require_account(request, self.state.config)
         form = await request.post()
         record = self._validated_record(account, form)
-        sender_key = record.messaging_service_sid or record.from_ or ""
-        wait = self.state.rates.admit(sender_key, record.num_segments) if self._strict else 0.0
-        if wait > 0:
-            error = ApiError(429, 20429, "Too Many Requests")
-            response = error.response()
-            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            return response
-        self.state.rates.record(sender_key, record.num_segments, record.sid)
+        if record.status != "scheduled":
+            # A Messaging Service is rate-limited as a whole, a sender on its own otherwise.
+            sender_key = record.messaging_service_sid or record.from_ or ""
+            moment = time.time()
+            wait = (
+                self.state.rates.admit(sender_key, record.num_segments, at=moment)
+                if self._strict
+                else 0.0
+            )
+            if wait > 0:
+                error = ApiError(429, 20429, "Too Many Requests")
+                response = error.response()
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                return response
+            self.state.rates.record(sender_key, record.num_segments, record.sid, at=moment)
         self.state.phone(record.to)
         self.state.add_message(record)
-        self.delivery.spawn(self.delivery.run_outbound(record))
+        self.delivery.start_outbound(record)
         return web.json_response(record.to_json(), status=201)
 
     @property
@@ -81,17 +95,28 @@ class MessagesApi:
         if len(media) > MAX_MEDIA:
             raise ApiError(400, 21623, "Number of media files exceeds allowed limit of 10.")
         to_address = _address(to, 21211, "To")
-        if service_sid and not from_:
-            from_ = self._service_sender(service_sid, to_address.is_whatsapp)
+        service = self._service(service_sid) if service_sid else None
+        pool_picks = service is not None and not from_
+        if service is not None and not from_:
+            from_ = self._pool_sender(service, to_address)
         from_address = _address(from_, 21212, "From")
         if from_address.is_whatsapp != to_address.is_whatsapp:
             raise ApiError(
                 400, 21910, "Invalid From and To pair. From and To should be of the same channel"
             )
-        consent_key = service_sid or from_address.number
-        if (to_address.number, consent_key) in self.state.opted_out:
+        if from_address == to_address:
+            raise ApiError(400, 21266, "'To' and 'From' number cannot be the same")
+        if self._opted_out(to_address, from_address, service_sid):
             raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
-        units = 1 if to_address.is_whatsapp else count_segments(body).segments
+        send_at = self._send_at(form, service_sid)
+        actions: list[dict[str, str]] = []
+        if content_sid:
+            channel = "whatsapp" if to_address.is_whatsapp else "sms"
+            content_variables = _text(form, "ContentVariables") or None
+            rendered = render_message(self.state.contents, content_sid, channel, content_variables)
+            body, media, actions = rendered.body, rendered.media_urls, rendered.actions
+        # WhatsApp and MMS messages are one unit whatever their length.
+        units = 1 if to_address.is_whatsapp or media else count_segments(body).segments
         prefix = "MM" if media else "SM"
         return MessageRecord(
             sid=new_sid(prefix),
@@ -100,7 +125,7 @@ class MessagesApi:
             from_=str(from_address),
             body=body,
             direction="outbound-api",
-            status="accepted" if service_sid else "queued",
+            status="scheduled" if send_at else "accepted" if service_sid else "queued",
             num_segments=units,
             media_urls=media,
             media_types=[_guess_type(url) for url in media],
@@ -108,18 +133,75 @@ class MessagesApi:
             status_callback=_text(form, "StatusCallback") or None,
             content_sid=content_sid or None,
             content_variables=_text(form, "ContentVariables") or None,
+            actions=actions,
+            sender_assigned=not pool_picks,
+            send_at=send_at,
         )
 
-    def _service_sender(self, service_sid: str, whatsapp: bool) -> str:
+    def _service(self, service_sid: str) -> MessagingService:
+        if not _SERVICE_SID.match(service_sid):
+            raise ApiError(400, 21705, f"The Messaging Service Sid {service_sid} is invalid")
         service = self.state.services.get(service_sid)
         if service is None:
+            raise ApiError(400, 21701, f"The Messaging Service {service_sid} does not exist")
+        return service
+
+    def _pool_sender(self, service: MessagingService, to: Address) -> str:
+        """The sender a Messaging Service picks for ``to``: a pool number of the same channel,
+        the one this recipient last exchanged messages with first (Twilio's Sticky Sender)."""
+        candidates = [n for n in service.numbers if n.startswith("whatsapp:") == to.is_whatsapp]
+        if not candidates:
+            raise ApiError(400, 21704, "The Messaging Service contains no phone numbers")
+        recipient = str(to)
+        for record in reversed(self.state.messages.values()):
+            if record.to == recipient and record.from_ in candidates and record.sender_assigned:
+                return record.from_
+            if record.from_ == recipient and record.to in candidates:
+                return record.to
+        return candidates[0]
+
+    def _opted_out(self, to: Address, sender: Address, service_sid: str) -> bool:
+        """Whether ``to`` texted STOP to this sender, or to any number of its Messaging Service.
+
+        Twilio applies its STOP handling to SMS only (UNCONFIRMED for WhatsApp, where users
+        block a business instead: 63014), so WhatsApp recipients are never refused with 21610."""
+        if to.is_whatsapp:
+            return False
+        keys = {sender.number, service_sid}
+        pool = self.state.service_for_number(sender.number)
+        if pool is not None:
+            keys.add(pool.sid)
+        return any((to.number, key) in self.state.opted_out for key in keys if key)
+
+    def _send_at(self, form: Form, service_sid: str) -> datetime | None:
+        """When a ScheduleType=fixed message is due; None to send now. Twilio schedules only
+        messages sent with a Messaging Service and treats others as not scheduled."""
+        schedule_type = _text(form, "ScheduleType")
+        if not schedule_type:
+            return None
+        if schedule_type != "fixed":
+            raise ApiError(400, 35126, f"ScheduleType {schedule_type!r} is not supported")
+        raw = _text(form, "SendAt")
+        if not raw:
+            raise ApiError(400, 35111, "SendAt timestamp is missing")
+        if not service_sid:
+            return None
+        try:
+            send_at = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ApiError(400, 35114, f"SendAt {raw!r} is not an ISO 8601 timestamp") from None
+        if send_at.tzinfo is None:
+            send_at = send_at.replace(tzinfo=UTC)
+        lead = (send_at - now()).total_seconds()
+        config = self.state.config
+        if not config.schedule_min_lead <= lead <= config.schedule_max_lead:
             raise ApiError(
-                404, 20404, f"The requested resource /Services/{service_sid} was not found"
+                400,
+                35114,
+                f"SendAt time must be between {config.schedule_min_lead:.0f} seconds and "
+                f"{config.schedule_max_lead:.0f} seconds in the future, inclusive",
             )
-        for number in service.numbers:
-            if number.startswith("whatsapp:") == whatsapp:
-                return number
-        raise ApiError(400, 21704, "The Messaging Service contains no phone numbers")
+        return send_at
 
     async def fetch(self, request: web.Request) -> web.Response:
         require_account(request, self.state.config)
@@ -143,25 +225,33 @@ class MessagesApi:
         require_account(request, self.state.config)
         record = self._find(request)
         form = await request.post()
-        if "Body" in form:
-            if _text(form, "Body") != "":
-                raise ApiError(400, 20001, "Body can only be set to an empty string (redaction)")
-            record.body = ""
+        redact = "Body" in form
+        if redact and _text(form, "Body") != "":
+            raise ApiError(400, 20001, "Body can only be set to an empty string (redaction)")
         status = _text(form, "Status")
+        if status and status != "canceled":
+            raise ApiError(400, 20001, f"Status can only be 'canceled', not {status!r}")
+        if status and record.status not in CANCELABLE:
+            raise ApiError(
+                400, 30409, f"Message {record.sid} is {record.status} and cannot be canceled"
+            )
+        if redact:
+            record.body = ""
+            record.date_updated = now()
         if status:
-            if status != "canceled":
-                raise ApiError(400, 20001, f"Status can only be 'canceled', not {status!r}")
-            if record.status not in CANCELABLE:
-                raise ApiError(
-                    400, 30409, f"Message {record.sid} is {record.status} and cannot be canceled"
-                )
-            record.set_status("canceled")
-        self.state.publish_message(record)
+            self.delivery.cancel(record)
+        else:
+            self.state.publish_message(record)
         return web.json_response(record.to_json())
 
     async def delete(self, request: web.Request) -> web.Response:
         require_account(request, self.state.config)
         record = self._find(request)
+        if record.status in NOT_YET_SENT or record.status == "sending":
+            # UNCONFIRMED: the HTTP status Twilio answers 20009 with.
+            raise ApiError(
+                409, 20009, "Cannot delete message because delivery has not been completed."
+            )
         del self.state.messages[record.sid]
         return web.Response(status=204)
 
@@ -169,7 +259,7 @@ class MessagesApi:
         sid = request.match_info["sid"]
         record = self.state.messages.get(sid)
         if record is None:
-            raise not_found(f"/Messages/{sid}.json")
+            raise not_found(request.path)
         return record
 
 
@@ -179,9 +269,14 @@ _FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 def _matches(record: MessageRecord, filters: dict[str, str]) -> bool:
     if "To" in filters and record.to != filters["To"]:
         return False
-    if "From" in filters and record.from_ != filters["From"]:
+    if "From" in filters and (not record.sender_assigned or record.from_ != filters["From"]):
         return False
-    sent = (record.date_sent or record.date_created).date()
+    if not any(name.startswith("DateSent") for name in filters):
+        return True
+    if record.date_sent is None:
+        return False  # never sent (yet): no sent date to match. UNCONFIRMED for Twilio.
+    # Twilio filters by the day (GMT) only: a time given with the date is ignored.
+    sent = record.date_sent.astimezone(UTC).date()
     bounds = (("DateSent", sent.__eq__), ("DateSent<", sent.__le__), ("DateSent>", sent.__ge__))
     for name, compare in bounds:
         if name in filters and not compare(_date(filters[name], name)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 
 from aiohttp import web
@@ -13,11 +14,24 @@ from aiohttp import web
 from botkit.sandbox.config import OwnedNumber
 from botkit.sandbox.delivery import Delivery
 from botkit.sandbox.errors import ApiError
+from botkit.sandbox.events import CLOSED
 from botkit.sandbox.ids import new_sid
 from botkit.sandbox.messages import MessageRecord, now
+from botkit.sandbox.rates import sender_kind
 from botkit.sandbox.state import SandboxState
 from botkit.twilio.address import Address, parse_address
 from botkit.twilio.segments import count_segments
+
+#: Twilio's default answers to opt-out, opt-in and help keywords (UNCONFIRMED wording).
+OPT_OUT_REPLY = (
+    "You have successfully been unsubscribed. You will not receive any more messages from "
+    "this number. Reply START to resubscribe."
+)
+OPT_IN_REPLY = (
+    "You have successfully been re-subscribed to messages from this number. Reply HELP for "
+    "help. Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+)
+HELP_REPLY = "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
 
 #: Extra inbound webhook fields a phone may set, by their JSON name.
 WHATSAPP_FIELDS = {
@@ -95,28 +109,63 @@ class PhonesApi:
             messaging_service_sid=service.sid if service else None,
             date_sent=now(),
         )
-        self._apply_keywords(record, service.sid if service else None)
+        reply = self._apply_keywords(record, service.sid if service else None)
         extra = {wire: str(data[key]) for key, wire in WHATSAPP_FIELDS.items() if data.get(key)}
         if sender.is_whatsapp:
             extra.setdefault("WaId", sender.number.lstrip("+"))
             extra.setdefault("ProfileName", self.state.phone(str(sender)).name or "Sandbox user")
         self.state.add_message(record)
+        # The WhatsApp window opens now, not when the webhook task gets to run.
+        self.state.last_inbound[(record.from_ or "", record.to)] = time.time()
         self.delivery.spawn(self.delivery.deliver_inbound(record, extra))
+        if reply is not None:
+            self._auto_reply(record, reply)
         return web.json_response(record.to_json(), status=201)
 
-    def _apply_keywords(self, record: MessageRecord, service_sid: str | None) -> None:
+    def _apply_keywords(self, record: MessageRecord, service_sid: str | None) -> str | None:
+        """Twilio's default STOP/START/HELP handling on SMS, per sender (or per Messaging
+        Service when the number is in one); the confirmation text to answer with, if any.
+
+        A message is a keyword only when it is the keyword alone. The message still reaches
+        the webhook. WhatsApp gets no keyword handling (UNCONFIRMED: Twilio leaves opt-outs
+        on WhatsApp to the business)."""
+        if record.to.startswith("whatsapp:"):
+            return None
+        config = self.state.config
         keyword = record.body.strip().upper()
-        phone_number = (record.from_ or "").removeprefix("whatsapp:")
-        key = (phone_number, service_sid or record.to.removeprefix("whatsapp:"))
-        if keyword in self.state.config.opt_out_keywords:
+        key = (record.from_ or "", service_sid or record.to)
+        if keyword in config.opt_out_keywords:
             self.state.opted_out.add(key)
-        elif keyword in self.state.config.opt_in_keywords:
+            return OPT_OUT_REPLY
+        if keyword in config.opt_in_keywords:
             self.state.opted_out.discard(key)
+            return OPT_IN_REPLY
+        if keyword in config.help_keywords:
+            return HELP_REPLY
+        return None
+
+    def _auto_reply(self, inbound: MessageRecord, body: str) -> None:
+        """Twilio answers keywords itself (an outbound-reply), when configured to."""
+        if not self.state.config.keyword_replies:
+            return
+        reply = MessageRecord(
+            sid=new_sid("SM"),
+            account_sid=inbound.account_sid,
+            to=inbound.from_ or "",
+            from_=inbound.to,
+            body=body,
+            direction="outbound-reply",
+            status="queued",
+            num_segments=count_segments(body).segments,
+            messaging_service_sid=inbound.messaging_service_sid,
+        )
+        self.state.add_message(reply)
+        self.delivery.spawn(self.delivery.run_outbound(reply))
 
     async def transcript(self, request: web.Request) -> web.Response:
         address = str(_parse(request.match_info["address"], "phone address"))
         records = [
-            r.to_json()
+            r.sandbox_json()
             for r in self.state.messages.values()
             if address in (r.to, r.from_)
         ]
@@ -137,7 +186,14 @@ class PhonesApi:
     async def sends(self, request: web.Request) -> web.Response:
         sender = request.query.get("sender")
         records = [
-            {"at": r.at, "sender": r.sender, "units": r.units, "sid": r.sid}
+            {
+                "at": r.at,
+                "sender": r.sender,
+                "kind": sender_kind(r.sender),
+                "rate": self.state.rates.rate_for(r.sender),
+                "units": r.units,
+                "sid": r.sid,
+            }
             for r in self.state.rates.records
             if sender is None or r.sender == sender
         ]
@@ -158,6 +214,8 @@ class PhonesApi:
                     except TimeoutError:
                         await response.write(b": keep-alive\n\n")
                         continue
+                    if event["type"] == CLOSED:
+                        break
                     payload = json.dumps(event["data"])
                     await response.write(f"event: {event['type']}\ndata: {payload}\n\n".encode())
         return response

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from botkit.sandbox import simulator
+from botkit.sandbox.api_content import ContentApi
 from botkit.sandbox.api_messages import MessagesApi
 from botkit.sandbox.api_phones import PhonesApi
 from botkit.sandbox.config import OwnedNumber, SandboxConfig
+from botkit.sandbox.conversations import install_conversations
 from botkit.sandbox.delivery import Delivery
 from botkit.sandbox.errors import api_errors
 from botkit.sandbox.state import SandboxState
@@ -26,6 +29,14 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     app[DELIVERY] = delivery
     app.router.add_routes(MessagesApi(state, delivery).routes())
     app.router.add_routes(PhonesApi(state, delivery).routes())
+    install_conversations(app, state, delivery)
+    app.router.add_routes(ContentApi(state).routes())
+    app.router.add_routes(simulator.routes())
+
+    async def end_event_streams(app: web.Application) -> None:
+        state.bus.close()
+
+    app.on_shutdown.append(end_event_streams)
 
     async def shutdown(app: web.Application) -> None:
         await delivery.close()

@@ -36,6 +36,8 @@ class SandboxConfig(BaseModel):
     non_whatsapp_numbers: set[str] = Field(default_factory=set)
     #: Strict mode answers 429/20429 when a sender goes over its rate.
     strict_rates: bool = False
+    #: How early (seconds) a send may arrive before its sender's rate allows it, in strict mode.
+    rate_tolerance: float = 0.01
     #: Per-sender rates in segments (SMS) or messages per second, by sender kind.
     rates: dict[str, float] = Field(
         default_factory=lambda: {
@@ -55,4 +57,10 @@ class SandboxConfig(BaseModel):
         }
     )
     opt_in_keywords: set[str] = Field(default_factory=lambda: {"START", "YES", "UNSTOP"})
+    help_keywords: set[str] = Field(default_factory=lambda: {"HELP", "INFO"})
+    #: Answer STOP/START/HELP on SMS with Twilio's default confirmation messages.
+    keyword_replies: bool = True
+    #: Scheduled messages (ScheduleType=fixed) must be due this far ahead: 300 s to 35 days.
+    schedule_min_lead: float = 300.0
+    schedule_max_lead: float = 35 * 24 * 3600.0
     webhook_timeout: float = 15.0

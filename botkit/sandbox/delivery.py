@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import Any
+
+import phonenumbers
 
 from botkit.sandbox.messages import API_VERSION, MessageRecord, now
 from botkit.sandbox.state import SandboxState
 from botkit.sandbox.webhooks import WebhookPoster
+
+#: Takes an inbound message that belongs elsewhere (a Conversation); True when it took it.
+InboundRouter = Callable[[MessageRecord], Awaitable[bool]]
 
 ERROR_MESSAGES = {
     30003: "Unreachable destination handset",
@@ -29,6 +35,10 @@ class Delivery:
         self.state = state
         self.poster = poster
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Scheduled messages waiting to be due, by SID: not waited for by settle().
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        #: Set by Conversations, so a phone bound to a conversation texts into it instead.
+        self.inbound_router: InboundRouter | None = None
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
@@ -36,33 +46,76 @@ class Delivery:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        pending = [*self._tasks, *self._timers.values()]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def settle(self) -> None:
-        """Wait until every lifecycle and webhook in flight has finished (tests)."""
+        """Wait until every lifecycle and webhook in flight has finished (tests). Scheduled
+        messages that are not due yet are not waited for."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # Outbound -----------------------------------------------------------------------------
 
+    def start_outbound(self, record: MessageRecord) -> None:
+        """Run the lifecycle of a new outbound message now, or when a scheduled one is due."""
+        if record.status == "scheduled" and record.send_at is not None:
+            timer = asyncio.create_task(self._when_due(record, record.send_at))
+            self._timers[record.sid] = timer
+            timer.add_done_callback(lambda _: self._timers.pop(record.sid, None))
+        else:
+            self.spawn(self.run_outbound(record))
+
+    async def _when_due(self, record: MessageRecord, send_at: datetime) -> None:
+        await asyncio.sleep(max((send_at - now()).total_seconds(), 0.0))
+        if record.status == "scheduled":
+            # A scheduled message is sent (and recorded against its sender) when it is due.
+            sender = record.messaging_service_sid or record.from_ or ""
+            self.state.rates.record(sender, record.num_segments, record.sid)
+            self.spawn(self.run_outbound(record))
+
     async def run_outbound(self, record: MessageRecord) -> None:
+        """The lifecycle of an outbound message, one status_step apart:
+
+        scheduled (once due) or accepted (Messaging Service) → queued → sending → sent →
+        delivered; failed (63003, 63016) or undelivered (failing numbers) instead. Twilio posts
+        no callback for the initial status. A canceled message goes no further."""
         step = self.state.config.status_step
+        if record.status in ("scheduled", "accepted"):
+            await asyncio.sleep(step)
+            if not await self._advance(record, "queued"):
+                return
         failure = self._failure_for(record)
         await asyncio.sleep(step)
-        await self._advance(record, "sending")
+        if not await self._advance(record, "sending"):
+            return
         await asyncio.sleep(step)
         if failure is not None and failure[0] in (63003, 63016):
+            # UNCONFIRMED: whether Twilio reports "sending" before these WhatsApp failures.
             await self._advance(record, "failed", failure)
             return
-        record.date_sent = now()
-        await self._advance(record, "sent")
+        if not await self._advance(record, "sent"):
+            return
         await asyncio.sleep(step)
         if failure is not None:
             await self._advance(record, "undelivered", failure)
             return
         await self._advance(record, "delivered")
+
+    def cancel(self, record: MessageRecord) -> None:
+        """Cancel a not-yet-sent message; its lifecycle stops and the callback says canceled.
+
+        UNCONFIRMED: that Twilio posts a status callback for canceled (it does for every status
+        change after creation, per its status callback guide)."""
+        timer = self._timers.pop(record.sid, None)
+        if timer is not None:
+            timer.cancel()
+        record.set_status("canceled")
+        self.state.publish_message(record)
+        if record.status_callback:
+            self.spawn(self.poster.post(record.status_callback, status_params(record)))
 
     def _failure_for(self, record: MessageRecord) -> tuple[int, str] | None:
         config = self.state.config
@@ -83,13 +136,19 @@ class Delivery:
 
     async def _advance(
         self, record: MessageRecord, status: str, error: tuple[int, str] | None = None
-    ) -> None:
+    ) -> bool:
+        """Move to status and post the callback; False (and nothing done) once canceled."""
         if record.status == "canceled":
-            return
+            return False
+        if status == "queued":
+            record.sender_assigned = True  # a Messaging Service picks its sender now
+        if status == "sent":
+            record.date_sent = now()
         record.set_status(status, error)
         self.state.publish_message(record)
         if record.status_callback:
             await self.poster.post(record.status_callback, status_params(record))
+        return True
 
     # Inbound ------------------------------------------------------------------------------
 
@@ -97,6 +156,8 @@ class Delivery:
         """Post the inbound message to the webhook of the number (or service) it was sent to."""
         to_number = record.to.removeprefix("whatsapp:")
         self.state.last_inbound[(record.from_ or "", record.to)] = time.time()
+        if self.inbound_router is not None and await self.inbound_router(record):
+            return
         url: str | None = None
         service = self.state.service_for_number(to_number)
         owned = self.state.numbers.get(to_number)
@@ -148,5 +209,37 @@ def inbound_params(record: MessageRecord, extra: dict[str, str]) -> dict[str, st
     ):
         params[f"MediaUrl{index}"] = url
         params[f"MediaContentType{index}"] = content_type
+    if record.to.startswith("whatsapp:"):
+        params["MessageType"] = _whatsapp_type(record, extra)
+    else:
+        # Twilio adds the geography it knows of both numbers to SMS webhooks; the sandbox
+        # knows each number's country and leaves city, state and zip empty.
+        for prefix, address in (("From", record.from_ or ""), ("To", record.to)):
+            params[f"{prefix}Country"] = _country(address)
+            for part in ("City", "State", "Zip"):
+                params[f"{prefix}{part}"] = ""
     params.update(extra)
     return params
+
+
+def _country(number: str) -> str:
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    # Test numbers (+1555...) belong to no region; their country code still names a country.
+    region = phonenumbers.region_code_for_number(parsed)
+    if not region and parsed.country_code is not None:
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    return "" if region in (None, "ZZ", "001") else str(region)
+
+
+def _whatsapp_type(record: MessageRecord, extra: dict[str, str]) -> str:
+    if "ButtonPayload" in extra or "ButtonText" in extra:
+        return "button"
+    if "Latitude" in extra:
+        return "location"
+    if record.media_types:
+        kind = record.media_types[0].split("/")[0]
+        return kind if kind in ("image", "video", "audio") else "document"
+    return "text"

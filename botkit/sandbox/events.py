@@ -7,10 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+#: The last event a subscriber gets: the sandbox is shutting down.
+CLOSED = "closed"
+
 
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    def close(self) -> None:
+        """End every subscription, so open event streams let the server stop at once instead
+        of holding it until their next keep-alive."""
+        for queue in self._subscribers:
+            queue.put_nowait({"type": CLOSED, "data": {}})
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         event = {"type": kind, "data": data}

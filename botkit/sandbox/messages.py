@@ -9,6 +9,8 @@ from typing import Any
 
 API_VERSION = "2010-04-01"
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "read", "canceled", "received"})
+#: Statuses of a message Twilio has not handed to the carrier yet (cancelable, not deletable).
+NOT_YET_SENT = frozenset({"scheduled", "accepted", "queued"})
 
 
 def now() -> datetime:
@@ -41,7 +43,18 @@ class MessageRecord:
     date_updated: datetime = field(default_factory=now)
     date_sent: datetime | None = None
     sent_at: float = 0.0  # monotonic-free wall time of the send, for rate records
+    #: False while a Messaging Service message is "accepted": Twilio has not picked the sender
+    #: from the pool yet, so the API shows ``from`` as null and ``num_segments`` as "0".
+    sender_assigned: bool = True
+    #: When a scheduled message (ScheduleType=fixed) is due.
+    send_at: datetime | None = None
     history: list[tuple[str, datetime]] = field(default_factory=list)
+    #: Buttons of a Content template message (sandbox-only: Twilio's JSON has no such field).
+    actions: list[dict[str, str]] = field(default_factory=list)
+    #: For a message that carries a Conversation message to a phone: which conversation and who
+    #: wrote it, so the simulator can show a group chat (sandbox-only).
+    conversation_sid: str | None = None
+    author: str | None = None
 
     def set_status(self, status: str, error: tuple[int, str] | None = None) -> None:
         self.status = status
@@ -66,10 +79,10 @@ class MessageRecord:
             "direction": self.direction,
             "error_code": self.error_code,
             "error_message": self.error_message,
-            "from": self.from_,
+            "from": self.from_ if self.sender_assigned else None,
             "messaging_service_sid": self.messaging_service_sid,
             "num_media": str(len(self.media_urls)),
-            "num_segments": str(self.num_segments),
+            "num_segments": str(self.num_segments if self.sender_assigned else 0),
             "price": None,
             "price_unit": "USD",
             "sid": self.sid,
@@ -81,3 +94,18 @@ class MessageRecord:
             "to": self.to,
             "uri": self.uri,
         }
+
+    def sandbox_json(self) -> dict[str, Any]:
+        """to_json plus what only a handset sees (media URLs, buttons): for the simulator's
+        event stream and transcripts, never for the REST API."""
+        data = self.to_json()
+        data["from"] = self.from_  # the handset always knows who texted it
+        data["media"] = [
+            {"url": url, "content_type": content_type}
+            for url, content_type in zip(self.media_urls, self.media_types, strict=False)
+        ]
+        data["actions"] = self.actions
+        data["content_sid"] = self.content_sid
+        data["conversation_sid"] = self.conversation_sid
+        data["author"] = self.author
+        return data

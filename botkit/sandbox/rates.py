@@ -46,17 +46,19 @@ class RateBook:
     _cells: dict[str, _Cell] = field(default_factory=dict)
 
     def rate_for(self, sender: str) -> float:
-        return self.rates[sender_kind(sender)]
+        kind = sender_kind(sender)
+        return self.rates.get(kind) or self.rates.get("long_code") or 1.0
 
     def admit(self, sender: str, units: int, *, at: float | None = None) -> float:
-        """0.0 when a send of ``units`` is within the rate now; else seconds to wait."""
+        """0.0 when a send of ``units`` is within the rate at ``at`` (default: now), and then
+        the units are taken; else the seconds to wait, and nothing is taken."""
         moment = time.time() if at is None else at
         cell = self._cells.setdefault(sender, _Cell())
         tat = max(cell.tat, moment)
         if tat - moment > self.tolerance:
             return tat - moment
-        cell.tat = tat + units / self.rate_for(sender)
+        cell.tat = tat + max(units, 1) / self.rate_for(sender)
         return 0.0
 
-    def record(self, sender: str, units: int, sid: str) -> None:
-        self.records.append(SendRecord(time.time(), sender, units, sid))
+    def record(self, sender: str, units: int, sid: str, *, at: float | None = None) -> None:
+        self.records.append(SendRecord(time.time() if at is None else at, sender, units, sid))

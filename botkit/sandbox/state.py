@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from botkit.sandbox.config import MessagingService, OwnedNumber, SandboxConfig
+from botkit.sandbox.content import ContentTemplate
 from botkit.sandbox.events import EventBus
 from botkit.sandbox.messages import MessageRecord
 from botkit.sandbox.rates import RateBook
@@ -36,10 +37,12 @@ class SandboxState:
     opted_out: set[tuple[str, str]] = field(default_factory=set)
     #: (user address, sender address) -> wall time of the user's last inbound message.
     last_inbound: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: Content templates (HX...) that messages may be sent with.
+    contents: dict[str, ContentTemplate] = field(default_factory=dict)
     rates: RateBook = field(init=False)
 
     def __post_init__(self) -> None:
-        self.rates = RateBook(dict(self.config.rates))
+        self.rates = RateBook(dict(self.config.rates), tolerance=self.config.rate_tolerance)
         for owned in self.config.numbers:
             self.numbers[owned.number] = owned
         for service in self.config.services:
@@ -50,11 +53,13 @@ class SandboxState:
         self.publish_message(record)
 
     def publish_message(self, record: MessageRecord) -> None:
-        self.bus.publish("message", record.to_json())
+        self.bus.publish("message", record.sandbox_json())
 
     def service_for_number(self, number: str) -> MessagingService | None:
+        """The service whose sender pool holds number (``+1...`` or ``whatsapp:+1...``)."""
+        bare = number.removeprefix("whatsapp:")
         for service in self.services.values():
-            if number in service.numbers:
+            if any(n.removeprefix("whatsapp:") == bare for n in service.numbers):
                 return service
         return None
 

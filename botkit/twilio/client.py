@@ -6,6 +6,7 @@ the http layer (not per resource) also covers absolute paging URLs such as Conve
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,7 +25,12 @@ def rewrite_twilio_url(url: str, base_url: str | None) -> str:
 
 
 class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """AsyncTwilioHttpClient that sends requests for Twilio's hosts to base_url instead."""
+    """AsyncTwilioHttpClient that sends requests for Twilio's hosts to base_url instead.
+
+    It also sends JSON bodies as JSON: twilio-python's async client hands aiohttp the dict of a
+    JSON request (Content API templates) as form data under a JSON Content-Type, which Twilio
+    (and the sandbox) cannot read.
+    """
 
     def __init__(self, base_url: str | None, timeout: float | None = 10.0) -> None:
         super().__init__(timeout=timeout)
@@ -32,6 +38,10 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         target = rewrite_twilio_url(url, self.base_url)
+        headers = kwargs.get("headers") or {}
+        data = kwargs.get("data")
+        if headers.get("Content-Type") == "application/json" and isinstance(data, dict | list):
+            kwargs["data"] = json.dumps(data)
         return await super().request(method, target, *args, **kwargs)
 
 

@@ -1,0 +1,315 @@
+"""Malformed webhooks get 400 with a one-line reason, one log line, no handler run, never a 500.
+
+Requests whose parameters are wrong are signed correctly, so the 400 is about the content and
+not the signature. Bodies that cannot be decoded or parsed are rejected before the signature is
+looked at (there are no parameters to check it against).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import structlog
+from aiohttp import ClientResponse
+
+from botkit import Bot, Context, InboundMessage
+from botkit.logging import configure_logging
+from botkit.twilio.signature import SIGNATURE_HEADER
+from tests.conftest import AUTH_TOKEN, BotServer, StartServer
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.webhooks import USER, inbound_params, post_signed, sign
+
+PATH = "/twilio/messages"
+FORM = "application/x-www-form-urlencoded"
+MAX_BODY = 1024
+
+
+class JsonLogs:
+    """The JSON log lines botkit printed to stdout since the last take()."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+
+    def take(self) -> list[dict[str, Any]]:
+        out = self._capsys.readouterr().out
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[JsonLogs]:
+    saved = structlog.get_config()
+    configure_logging("json")
+    # pytest swaps capsys's stream between set-up and the test: look sys.stdout up each time.
+    structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stdout))
+    yield JsonLogs(capsys)
+    structlog.configure(**saved)
+
+
+@dataclass
+class Harness:
+    server: BotServer
+    fake: FakeTwilio
+    logs: JsonLogs
+    seen: list[InboundMessage]
+
+    @property
+    def url(self) -> str:
+        return self.server.url(PATH)
+
+    async def post_signed(self, params: Mapping[str, str]) -> ClientResponse:
+        return await post_signed(self.server.client, params, token=AUTH_TOKEN)
+
+    async def post_bytes(
+        self, body: bytes | AsyncIterator[bytes], *, content_type: str = FORM, signature: str = ""
+    ) -> ClientResponse:
+        headers = {"Content-Type": content_type}
+        if signature:
+            headers[SIGNATURE_HEADER] = signature
+        return await self.server.client.post(PATH, data=body, headers=headers)
+
+    async def expect_rejected(self, response: ClientResponse, status: int, reason: str) -> None:
+        """status with the one-line reason as the body, and exactly one log line saying so."""
+        text = await response.text()
+        assert response.status == status, text
+        assert text == reason + "\n"
+        assert "\n" not in reason
+        lines = self.logs.take()
+        assert len(lines) == 1, lines
+        (line,) = lines
+        assert line["event"] == "webhook rejected"
+        assert line["level"] == "warning"
+        assert line["status"] == status
+        assert line["reason"] == reason
+        assert line["path"] == PATH
+
+    async def prove_nothing_ran(self) -> None:
+        """One valid message afterwards must be the only one handled and the only reply."""
+        params = inbound_params("valid")
+        response = await self.post_signed(params)
+        assert response.status == 200, await response.text()
+        await self.server.idle()
+        assert [m.sid for m in self.seen] == [params["MessageSid"]]
+        await self.fake.wait_for(1)
+        await asyncio.sleep(0.05)  # room for a stray second reply to show up
+        assert [(m.to, m.body) for m in self.fake.sent] == [(USER, "echo: valid")]
+
+
+StartHarness = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+def harness(logs: JsonLogs, start_server: StartServer, fake_twilio: FakeTwilio) -> StartHarness:
+    async def start(**settings: Any) -> Harness:
+        bot = Bot("malformed")
+        seen: list[InboundMessage] = []
+
+        @bot.fallback
+        async def record(ctx: Context) -> None:
+            seen.append(ctx.message)
+            await ctx.reply(f"echo: {ctx.message.body}")
+
+        settings.setdefault("max_body_bytes", MAX_BODY)
+        server = await start_server(bot, **settings)
+        logs.take()
+        return Harness(server, fake_twilio, logs, seen)
+
+    return start
+
+
+def without(name: str) -> dict[str, str]:
+    params = inbound_params("malformed")
+    del params[name]
+    return params
+
+
+def with_media(declared: str, urls: int) -> dict[str, str]:
+    params = inbound_params("malformed", NumMedia=declared)
+    for index in range(urls):
+        params[f"MediaUrl{index}"] = f"https://api.twilio.com/media/ME{index}"
+        params[f"MediaContentType{index}"] = "image/png"
+    return params
+
+
+# Signed correctly, wrong in content: (params, reason).
+SIGNED_CASES: dict[str, tuple[dict[str, str], str]] = {
+    "missing-sid": (without("MessageSid"), "missing required parameter MessageSid"),
+    "missing-from": (without("From"), "missing required parameter From"),
+    "missing-to": (without("To"), "missing required parameter To"),
+    "blank-from": (
+        inbound_params("malformed", From=""),
+        "missing required parameter From",
+    ),
+    "bad-sid": (
+        inbound_params("malformed", MessageSid="SM-not-a-sid"),
+        "MessageSid 'SM-not-a-sid' is not a Twilio message SID",
+    ),
+    "non-e164-from": (
+        inbound_params("malformed", From="5550001111"),
+        "From: '5550001111' is not an E.164 number (it must start with +)",
+    ),
+    "media-more-than-declared": (
+        with_media("1", 2),
+        "NumMedia is 1 but 2 MediaUrl parameters were sent",
+    ),
+    "media-fewer-than-declared": (
+        with_media("3", 1),
+        "NumMedia is 3 but 1 MediaUrl parameters were sent",
+    ),
+    "num-media-not-a-number": (
+        with_media("one", 1),
+        "NumMedia 'one' is not a number",
+    ),
+    "num-media-superscript-digit": (
+        inbound_params("malformed", NumMedia="\u00b2"),
+        "NumMedia '\u00b2' is not a number",
+    ),
+    "num-media-too-many": (
+        with_media("11", 0),  # the limit is checked before the URLs are counted
+        "NumMedia 11 exceeds Twilio's limit of 10",
+    ),
+    "num-media-huge": (
+        inbound_params("malformed", NumMedia="9" * 600),
+        "NumMedia 999999999999... exceeds Twilio's limit of 10",
+    ),
+    "bad-service-sid": (
+        inbound_params("malformed", MessagingServiceSid="MG1"),
+        "MessagingServiceSid 'MG1' is not a Messaging Service SID",
+    ),
+    "empty-form": ({}, "missing required parameter MessageSid"),
+}
+
+
+@pytest.mark.parametrize("case", list(SIGNED_CASES))
+async def test_signed_but_malformed_params(
+    harness: StartHarness, store_url: str | None, case: str
+) -> None:
+    params, reason = SIGNED_CASES[case]
+    h = await harness(redis_url=store_url)
+    await h.expect_rejected(await h.post_signed(params), 400, reason)
+    await h.prove_nothing_ran()
+
+
+@pytest.mark.parametrize("case", ["missing-sid", "media-more-than-declared", "empty-form"])
+async def test_unsigned_malformed_params_get_403_first(harness: StartHarness, case: str) -> None:
+    params, _ = SIGNED_CASES[case]
+    h = await harness()
+    response = await h.post_bytes(urlencode(params).encode())
+    await h.expect_rejected(response, 403, "missing X-Twilio-Signature")
+    await h.prove_nothing_ran()
+
+
+def form_bytes(params: Mapping[str, str]) -> bytes:
+    return urlencode(params).encode()
+
+
+async def test_undecodable_body(harness: StartHarness, store_url: str | None) -> None:
+    h = await harness(redis_url=store_url)
+    params = inbound_params("caf\u00e9")
+    # Latin-1 bytes where UTF-8 was promised: the body cannot be decoded, so cannot be checked.
+    body = form_bytes(params).replace(b"caf%C3%A9", b"caf\xe9")
+    assert b"\xe9" in body
+    signature = sign(AUTH_TOKEN, h.url, params)
+    await h.expect_rejected(
+        await h.post_bytes(body, signature=signature), 400, "body is not valid UTF-8"
+    )
+    await h.prove_nothing_ran()
+
+
+async def test_undecodable_body_without_signature(harness: StartHarness) -> None:
+    h = await harness()
+    await h.expect_rejected(
+        await h.post_bytes(b"Body=\xff\xfe\x00"), 400, "body is not valid UTF-8"
+    )
+    await h.prove_nothing_ran()
+
+
+def padded_to(size: int) -> dict[str, str]:
+    """Inbound params whose form encoding is exactly size bytes."""
+    params = inbound_params("")
+    params["Body"] = "x" * (size - len(form_bytes(params)))
+    assert len(form_bytes(params)) == size
+    return params
+
+
+async def test_body_over_the_limit(harness: StartHarness, store_url: str | None) -> None:
+    h = await harness(redis_url=store_url)
+    params = padded_to(MAX_BODY + 1)
+    await h.expect_rejected(
+        await h.post_signed(params), 400, f"body of {MAX_BODY + 1} bytes exceeds {MAX_BODY} bytes"
+    )
+    await h.prove_nothing_ran()
+
+
+async def test_body_over_the_limit_without_content_length(harness: StartHarness) -> None:
+    h = await harness()
+    params = padded_to(3 * MAX_BODY)
+    body = form_bytes(params)
+
+    async def chunks() -> AsyncIterator[bytes]:  # chunked: no Content-Length to go by
+        for start in range(0, len(body), 300):
+            yield body[start : start + 300]
+            await asyncio.sleep(0.005)
+
+    response = await h.post_bytes(chunks(), signature=sign(AUTH_TOKEN, h.url, params))
+    assert "Content-Length" not in response.request_info.headers
+    await h.expect_rejected(response, 400, f"body exceeds {MAX_BODY} bytes")
+    await h.prove_nothing_ran()
+
+
+async def test_body_at_the_limit_is_accepted_even_in_chunks(harness: StartHarness) -> None:
+    h = await harness()
+    params = padded_to(MAX_BODY)
+    body = form_bytes(params)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 100):
+            yield body[start : start + 100]
+            await asyncio.sleep(0.005)
+
+    response = await h.post_bytes(chunks(), signature=sign(AUTH_TOKEN, h.url, params))
+    assert response.status == 200, await response.text()
+    await h.server.idle()
+    assert [m.body for m in h.seen] == [params["Body"]]
+    assert not any(line["event"] == "webhook rejected" for line in h.logs.take())
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"this is not a form", FORM, "body is not form-encoded"),
+        (b"<xml>nope</xml>", "text/xml", "body is not form-encoded"),
+        (b"MessageSid=SM1&&From", FORM, "body is not form-encoded"),
+        (b'{"MessageSid": "SM1"}', FORM, "body is not form-encoded"),
+        (b"MessageSid=SM1&From", "application/json", "body is not valid JSON"),
+        (b'["MessageSid", "SM1"]', "application/json", "JSON body must be an object"),
+        (b"\x00\x01\x02garbage", "application/octet-stream", "body is not form-encoded"),
+    ],
+    ids=["words", "xml", "dangling-key", "json-as-form", "form-as-json", "json-array", "binary"],
+)
+async def test_non_form_garbage(
+    harness: StartHarness, body: bytes, content_type: str, reason: str
+) -> None:
+    h = await harness()
+    signature = sign(AUTH_TOKEN, h.url, {})
+    await h.expect_rejected(
+        await h.post_bytes(body, content_type=content_type, signature=signature), 400, reason
+    )
+    await h.prove_nothing_ran()
+
+
+async def test_malformed_webhooks_never_touch_the_inbound_queue(
+    harness: StartHarness, store_url: str | None
+) -> None:
+    h = await harness(redis_url=store_url, workers=False)
+    for params, reason in SIGNED_CASES.values():
+        await h.expect_rejected(await h.post_signed(params), 400, reason)
+    await h.expect_rejected(await h.post_bytes(b"\xff"), 400, "body is not valid UTF-8")
+    assert await h.server.runtime.stores.inbound.backlog() == 0
+    assert h.seen == []
