@@ -14,7 +14,7 @@ from aiohttp import web
 from botkit import devserver
 from botkit.bot import Bot
 from botkit.chat import chat as run_chat
-from botkit.errors import BotkitError
+from botkit.errors import BotkitError, ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
 from botkit.sandbox import Sandbox, SandboxConfig
@@ -82,7 +82,8 @@ def sandbox(host: str, port: int, numbers: tuple[str, ...], strict_rates: bool) 
         for spec in numbers:
             number, _, url = spec.partition("=")
             box.own_number(number.strip(), url.strip() or None)
-        await box.start(host, port)
+        async with _bind_errors("--port", host, port):
+            await box.start(host, port)
         try:
             log.info("sandbox running", simulator=box.url + "/", account_sid=box.config.account_sid)
             click.secho(
@@ -138,7 +139,8 @@ async def _maybe_sandbox(
     if not devserver.wants_sandbox(settings):
         yield settings, None
         return
-    box = await devserver.start_sandbox(host, port)
+    async with _bind_errors("--sandbox-port", host, port):
+        box = await devserver.start_sandbox(host, port)
     try:
         yield devserver.connect(settings, box), box
     finally:
@@ -150,7 +152,8 @@ async def _serve(app: web.Application, host: str, port: int, box: Sandbox | None
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        async with _bind_errors("--port", host, port):
+            await web.TCPSite(runner, host, port).start()
         base = devserver.local_url(host, port, "")
         log.info("listening", url=base, webhook=f"{base}/twilio/messages")
         if box is not None:
@@ -164,6 +167,16 @@ async def _serve(app: web.Application, host: str, port: int, box: Sandbox | None
         log.info("shutting down")
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def _bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]:
+    """A port in use or a host that cannot be bound is the user's to fix: one line, no traceback."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"{option}: cannot listen on {host}:{port} ({reason})") from None
 
 
 async def _until_signalled() -> None:
