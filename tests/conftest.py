@@ -13,8 +13,8 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from botkit import RUNTIME, Bot, Runtime, Settings, create_app
-from tests.support.fake_twilio import FakeTwilio
 from tests.support.redis_server import running_redis
+from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import post_signed
 
 ACCOUNT_SID = "AC" + "1" * 32
@@ -44,8 +44,8 @@ def store_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def fake_twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+async def twilio() -> AsyncIterator[SandboxTwilio]:
+    fake = SandboxTwilio(ACCOUNT_SID, AUTH_TOKEN)
     await fake.start()
     yield fake
     await fake.close()
@@ -91,12 +91,12 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def start_server(fake_twilio: FakeTwilio) -> AsyncIterator[StartServer]:
+async def start_server(twilio: SandboxTwilio) -> AsyncIterator[StartServer]:
     """start_server(bot, workers=True, **settings) -> BotServer; replies go to the fake Twilio."""
     servers: list[BotServer] = []
 
     async def start(bot: Bot, *, workers: bool = True, **overrides: Any) -> BotServer:
-        overrides.setdefault("twilio_base_url", fake_twilio.base_url)
+        overrides.setdefault("twilio_base_url", twilio.base_url)
         settings = make_settings(**overrides)
         client = TestClient(TestServer(create_app(bot, settings, workers=workers)))
         await client.start_server()

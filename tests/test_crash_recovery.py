@@ -8,9 +8,9 @@ import textwrap
 from pathlib import Path
 
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
-from tests.support.fake_twilio import FakeTwilio
 from tests.support.process import botkit_process, clean_env, wait_healthy
 from tests.support.redis_server import free_port
+from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import inbound_params, sign
 
 CRASHING_BOT = """
@@ -35,7 +35,7 @@ CRASHING_BOT = """
 
 
 async def test_sigkill_mid_handler_loses_nothing(
-    tmp_path: Path, clean_redis: str, fake_twilio: FakeTwilio
+    tmp_path: Path, clean_redis: str, twilio: SandboxTwilio
 ) -> None:
     (tmp_path / "crashbot.py").write_text(textwrap.dedent(CRASHING_BOT))
     marker = tmp_path / "marker"
@@ -45,7 +45,7 @@ async def test_sigkill_mid_handler_loses_nothing(
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         REDIS_URL=clean_redis,
-        BOTKIT_TWILIO_BASE_URL=fake_twilio.base_url,
+        BOTKIT_TWILIO_BASE_URL=twilio.base_url,
         BOTKIT_LOCK_LEASE="1",
         BOTKIT_INBOUND_LEASE="1",
     )
@@ -61,12 +61,12 @@ async def test_sigkill_mid_handler_loses_nothing(
                 await asyncio.sleep(0.02)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
-    assert fake_twilio.sent == []
+    assert twilio.sent == []
 
     second_port = free_port()
     with botkit_process(["run", "crashbot", "--port", str(second_port)], env) as second:
         await asyncio.to_thread(wait_healthy, second_port, second)
-        sent = await fake_twilio.wait_for(1, timeout=15)
+        sent = await twilio.wait_for(1, timeout=15)
         # The killed run's session changes were never saved; the message ran to completion once.
         assert [m.body for m in sent] == ["session saw 1 run(s)"]
         assert marker.read_text() == params["MessageSid"]
@@ -74,7 +74,7 @@ async def test_sigkill_mid_handler_loses_nothing(
         url = f"http://127.0.0.1:{second_port}/twilio/messages"
         assert await asyncio.to_thread(_post, url, params) == 200
         await asyncio.sleep(0.5)
-        assert len(fake_twilio.sent) == 1
+        assert len(twilio.sent) == 1
 
 
 def _post(url: str, params: dict[str, str]) -> int:

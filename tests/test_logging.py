@@ -12,7 +12,7 @@ import structlog
 from botkit import Bot, Context
 from botkit.logging import configure_logging, get_logger, mask_phone
 from tests.conftest import AUTH_TOKEN, StartServer
-from tests.support.fake_twilio import FakeTwilio
+from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import BOT_NUMBER, USER, inbound_params
 
 
@@ -134,7 +134,7 @@ def test_numbers_in_exception_tracebacks_are_masked(
 )
 async def test_a_handled_message_logs_one_masked_summary_line(
     start_server: StartServer,
-    fake_twilio: FakeTwilio,
+    twilio: SandboxTwilio,
     capsys: pytest.CaptureFixture[str],
     sender: str,
     recipient: str,
@@ -153,7 +153,7 @@ async def test_a_handled_message_logs_one_masked_summary_line(
     params = inbound_params("hi", From=sender, To=recipient)
     response = await server.post(params)
     assert response.status == 200
-    await fake_twilio.wait_for(1)
+    await twilio.wait_for(1)
     await server.idle()
     await server.stop()
 

@@ -23,7 +23,7 @@ from botkit import Bot, Context, InboundMessage
 from botkit.logging import configure_logging
 from botkit.twilio.signature import SIGNATURE_HEADER
 from tests.conftest import AUTH_TOKEN, BotServer, StartServer
-from tests.support.fake_twilio import FakeTwilio
+from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import USER, inbound_params, post_signed, sign
 
 PATH = "/twilio/messages"
@@ -55,7 +55,7 @@ def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[JsonLogs]:
 @dataclass
 class Harness:
     server: BotServer
-    fake: FakeTwilio
+    fake: SandboxTwilio
     logs: JsonLogs
     seen: list[InboundMessage]
 
@@ -105,7 +105,7 @@ StartHarness = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
-def harness(logs: JsonLogs, start_server: StartServer, fake_twilio: FakeTwilio) -> StartHarness:
+def harness(logs: JsonLogs, start_server: StartServer, twilio: SandboxTwilio) -> StartHarness:
     async def start(**settings: Any) -> Harness:
         bot = Bot("malformed")
         seen: list[InboundMessage] = []
@@ -118,7 +118,7 @@ def harness(logs: JsonLogs, start_server: StartServer, fake_twilio: FakeTwilio) 
         settings.setdefault("max_body_bytes", MAX_BODY)
         server = await start_server(bot, **settings)
         logs.take()
-        return Harness(server, fake_twilio, logs, seen)
+        return Harness(server, twilio, logs, seen)
 
     return start
 

@@ -21,7 +21,7 @@ from botkit.logging import configure_logging
 from botkit.pipeline import session_key
 from botkit.twilio.inbound import parse_inbound_message
 from tests.conftest import BotServer, StartServer
-from tests.support.fake_twilio import FakeTwilio, SentMessage
+from tests.support.sandbox_twilio import SandboxTwilio, SentMessage
 from tests.support.webhooks import BOT_NUMBER, USER, inbound_params
 
 DEFAULT_APOLOGY = "Sorry, something went wrong on our side. Please try again."
@@ -75,21 +75,21 @@ async def deliver(server: BotServer, *messages: Mapping[str, str]) -> None:
 
 
 async def reply_to(
-    server: BotServer, fake_twilio: FakeTwilio, params: Mapping[str, str]
+    server: BotServer, twilio: SandboxTwilio, params: Mapping[str, str]
 ) -> SentMessage:
     """Deliver one message that must produce exactly one reply; return that reply."""
-    before = len(fake_twilio.sent)
+    before = len(twilio.sent)
     await deliver(server, params)
-    sent = await fake_twilio.wait_for(before + 1)
+    sent = await twilio.wait_for(before + 1)
     assert len(sent) == before + 1, [m.body for m in sent[before:]]
     return sent[before]
 
 
 async def body_of_reply(
-    start_server: StartServer, fake_twilio: FakeTwilio, bot: Bot, params: Mapping[str, str]
+    start_server: StartServer, twilio: SandboxTwilio, bot: Bot, params: Mapping[str, str]
 ) -> str:
     server = await start_server(bot)
-    return (await reply_to(server, fake_twilio, params)).body
+    return (await reply_to(server, twilio, params)).body
 
 
 @pytest.fixture
@@ -145,9 +145,9 @@ def keyword_bot() -> Bot:
     ],
 )
 async def test_keywords_match_whole_words_case_insensitively(
-    start_server: StartServer, fake_twilio: FakeTwilio, body: str, expected: str
+    start_server: StartServer, twilio: SandboxTwilio, body: str, expected: str
 ) -> None:
-    reply = await body_of_reply(start_server, fake_twilio, keyword_bot(), inbound_params(body))
+    reply = await body_of_reply(start_server, twilio, keyword_bot(), inbound_params(body))
     assert reply == expected
 
 
@@ -181,26 +181,26 @@ def order_bot() -> Bot:
 
 
 async def test_pattern_named_groups_land_in_slots(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
-    reply = await body_of_reply(start_server, fake_twilio, order_bot(), inbound_params("Order 42"))
+    reply = await body_of_reply(start_server, twilio, order_bot(), inbound_params("Order 42"))
     assert reply == "order 42 slots=[('order_id', '42')]"
 
 
 async def test_pattern_is_searched_in_the_trimmed_body(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     reply = await body_of_reply(
-        start_server, fake_twilio, order_bot(), inbound_params("  ORDER   7 \n")
+        start_server, twilio, order_bot(), inbound_params("  ORDER   7 \n")
     )
     assert reply == "order 7 slots=[('order_id', '7')]"
 
 
 async def test_pattern_that_does_not_match_falls_through(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     reply = await body_of_reply(
-        start_server, fake_twilio, order_bot(), inbound_params("order forty-two")
+        start_server, twilio, order_bot(), inbound_params("order forty-two")
     )
     assert reply == "fallback"
 
@@ -232,7 +232,7 @@ def test_invalid_pattern_is_rejected_at_registration() -> None:
 
 
 async def test_sync_when_predicate_gets_the_message(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     seen: list[InboundMessage] = []
 
@@ -246,14 +246,14 @@ async def test_sync_when_predicate_gets_the_message(
     server = await start_server(bot)
 
     params = inbound_params("12345")
-    assert (await reply_to(server, fake_twilio, params)).body == "number"
-    assert (await reply_to(server, fake_twilio, inbound_params("12a"))).body == "fallback"
+    assert (await reply_to(server, twilio, params)).body == "number"
+    assert (await reply_to(server, twilio, inbound_params("12a"))).body == "fallback"
     assert isinstance(seen[0], InboundMessage)
     assert seen[0].sid == params["MessageSid"]
 
 
 async def test_async_when_predicate_is_awaited(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     vips = {OTHER_USER}
 
@@ -266,10 +266,10 @@ async def test_async_when_predicate_is_awaited(
     bot.fallback(answer("fallback"))
     server = await start_server(bot)
 
-    assert (await reply_to(server, fake_twilio, inbound_params("hey", From=OTHER_USER))).body == (
+    assert (await reply_to(server, twilio, inbound_params("hey", From=OTHER_USER))).body == (
         "vip"
     )
-    assert (await reply_to(server, fake_twilio, inbound_params("hey"))).body == "fallback"
+    assert (await reply_to(server, twilio, inbound_params("hey"))).body == "fallback"
 
 
 async def test_when_is_combined_with_keywords() -> None:
@@ -281,7 +281,7 @@ async def test_when_is_combined_with_keywords() -> None:
 
 
 async def test_raising_when_predicate_gets_the_apology_and_is_not_retried(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     calls = 0
 
@@ -294,12 +294,12 @@ async def test_raising_when_predicate_gets_the_apology_and_is_not_retried(
     bot.intent("never", when=broken)(answer("never"))
     server = await start_server(bot, inbound_lease=0.2)
 
-    reply = await reply_to(server, fake_twilio, inbound_params("anything"))
+    reply = await reply_to(server, twilio, inbound_params("anything"))
     assert reply.body == DEFAULT_APOLOGY
     await asyncio.sleep(0.5)  # more than the inbound lease: a retry would have happened
     await server.idle()
     assert calls == 1
-    assert len(fake_twilio.sent) == 1
+    assert len(twilio.sent) == 1
 
 
 # --- channels ----------------------------------------------------------------------------------
@@ -331,13 +331,13 @@ def channel_bot() -> Bot:
 )
 async def test_channel_filter(
     start_server: StartServer,
-    fake_twilio: FakeTwilio,
+    twilio: SandboxTwilio,
     params: dict[str, str],
     expected: str,
 ) -> None:
     params = {**params, "MessageSid": inbound_params()["MessageSid"]}  # fresh SID per run
     params["SmsSid"] = params["MessageSid"]
-    assert await body_of_reply(start_server, fake_twilio, channel_bot(), params) == expected
+    assert await body_of_reply(start_server, twilio, channel_bot(), params) == expected
 
 
 def test_unknown_channel_is_rejected_at_registration() -> None:
@@ -350,27 +350,27 @@ def test_unknown_channel_is_rejected_at_registration() -> None:
 
 
 async def test_higher_priority_wins_even_when_registered_later(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     bot = Bot("priority")
     bot.intent("general", keywords=["refund"])(answer("general"))
     bot.intent("urgent", keywords=["refund"], priority=10)(answer("urgent"))
     bot.intent("demoted", keywords=["refund"], priority=-1)(answer("demoted"))
     assert bot.compile().names == ["urgent", "general", "demoted"]
-    assert await body_of_reply(start_server, fake_twilio, bot, inbound_params("Refund")) == (
+    assert await body_of_reply(start_server, twilio, bot, inbound_params("Refund")) == (
         "urgent"
     )
 
 
 async def test_ties_go_to_registration_order(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     bot = Bot("ties")
     bot.intent("first", keywords=["refund"], priority=5)(answer("first"))
     bot.intent("second", pattern="refund", priority=5)(answer("second"))
     bot.intent("third", keywords=["refund"])(answer("third"))
     assert bot.compile().names == ["first", "second", "third"]
-    assert await body_of_reply(start_server, fake_twilio, bot, inbound_params("refund")) == (
+    assert await body_of_reply(start_server, twilio, bot, inbound_params("refund")) == (
         "first"
     )
 
@@ -388,7 +388,7 @@ async def test_intent_without_conditions_matches_everything() -> None:
 
 
 async def test_fallback_runs_when_nothing_matches(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     seen: list[tuple[str | None, dict[str, str]]] = []
     bot = Bot("fallback")
@@ -399,7 +399,7 @@ async def test_fallback_runs_when_nothing_matches(
         seen.append((ctx.intent, dict(ctx.slots)))
         await ctx.reply("Sorry, I did not get that.")
 
-    assert await body_of_reply(start_server, fake_twilio, bot, inbound_params("what?")) == (
+    assert await body_of_reply(start_server, twilio, bot, inbound_params("what?")) == (
         "Sorry, I did not get that."
     )
     assert seen == [("fallback", {})]
@@ -413,7 +413,7 @@ def test_second_fallback_on_a_router_is_rejected() -> None:
 
 
 async def test_without_fallback_nothing_runs_and_nothing_is_sent(
-    start_server: StartServer, fake_twilio: FakeTwilio, store_url: str | None
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:
     ran: list[str] = []
     bot = Bot("no-fallback")
@@ -430,12 +430,12 @@ async def test_without_fallback_nothing_runs_and_nothing_is_sent(
     assert response.status == 200
     await server.idle()
     assert ran == []
-    assert fake_twilio.sent == []
+    assert twilio.sent == []
     key = session_key(bot.name, message(unmatched))
     assert await server.runtime.stores.sessions.get(key) is None
 
     # The bot is alive and answers what it knows: the silence above was routing, not a hang.
-    assert (await reply_to(server, fake_twilio, inbound_params("ping"))).body == "pong"
+    assert (await reply_to(server, twilio, inbound_params("ping"))).body == "pong"
     assert ran == ["ping"]
 
 
@@ -482,14 +482,14 @@ def test_included_intents_take_the_position_of_the_include() -> None:
     ],
 )
 async def test_nested_includes_route_end_to_end(
-    start_server: StartServer, fake_twilio: FakeTwilio, body: str, expected: str
+    start_server: StartServer, twilio: SandboxTwilio, body: str, expected: str
 ) -> None:
-    reply = await body_of_reply(start_server, fake_twilio, composed_bot(), inbound_params(body))
+    reply = await body_of_reply(start_server, twilio, composed_bot(), inbound_params(body))
     assert reply == expected
 
 
 async def test_fallback_of_an_included_router_is_used(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     bot = Bot("inherits-fallback")
     bot.intent("greet", keywords=["hi"])(answer("greet"))
@@ -499,7 +499,7 @@ async def test_fallback_of_an_included_router_is_used(
     nested.fallback(answer("nested fallback"))
     support.include(nested)
     bot.include(support)
-    reply = await body_of_reply(start_server, fake_twilio, bot, inbound_params("???"))
+    reply = await body_of_reply(start_server, twilio, bot, inbound_params("???"))
     assert reply == "support fallback"
 
 
@@ -595,11 +595,11 @@ def middleware_bot(events: list[str]) -> Bot:
 
 
 async def test_middleware_wraps_handlers_outer_router_first(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     events: list[str] = []
     server = await start_server(middleware_bot(events))
-    assert (await reply_to(server, fake_twilio, inbound_params("buy apples"))).body == (
+    assert (await reply_to(server, twilio, inbound_params("buy apples"))).body == (
         "bought apples"
     )
     assert events == [
@@ -614,20 +614,20 @@ async def test_middleware_wraps_handlers_outer_router_first(
 
 
 async def test_router_middleware_does_not_wrap_sibling_handlers(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     events: list[str] = []
     server = await start_server(middleware_bot(events))
-    assert (await reply_to(server, fake_twilio, inbound_params("help"))).body == "help"
+    assert (await reply_to(server, twilio, inbound_params("help"))).body == "help"
     assert events == ["outer>help", "second>", "help", "second<", "outer<"]
 
 
 async def test_included_fallback_runs_inside_its_router_middleware(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     events: list[str] = []
     server = await start_server(middleware_bot(events))
-    assert (await reply_to(server, fake_twilio, inbound_params("??"))).body == "shop fallback"
+    assert (await reply_to(server, twilio, inbound_params("??"))).body == "shop fallback"
     assert events == [
         "outer>fallback",
         "second>",
@@ -640,7 +640,7 @@ async def test_included_fallback_runs_inside_its_router_middleware(
 
 
 async def test_middleware_can_short_circuit(
-    start_server: StartServer, fake_twilio: FakeTwilio, store_url: str | None
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:
     ran: list[str] = []
     bot = Bot("gate")
@@ -660,17 +660,17 @@ async def test_middleware_can_short_circuit(
 
     server = await start_server(bot, redis_url=store_url)
     blocked = inbound_params("hi", From=OTHER_USER)
-    assert (await reply_to(server, fake_twilio, blocked)).body == "You are blocked."
+    assert (await reply_to(server, twilio, blocked)).body == "You are blocked."
     assert ran == []
     key = session_key(bot.name, message(blocked))
     assert await server.runtime.stores.sessions.get(key) == {"blocked": True}
 
-    assert (await reply_to(server, fake_twilio, inbound_params("hi"))).body == "hello"
+    assert (await reply_to(server, twilio, inbound_params("hi"))).body == "hello"
     assert ran == [USER]
 
 
 async def test_middleware_sees_and_shares_the_session(
-    start_server: StartServer, fake_twilio: FakeTwilio, store_url: str | None
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:
     after: list[dict[str, Any]] = []
     bot = Bot("mw-session")
@@ -687,13 +687,13 @@ async def test_middleware_sees_and_shares_the_session(
         await ctx.reply(f"seen {ctx.session['seen']}")
 
     server = await start_server(bot, redis_url=store_url)
-    assert (await reply_to(server, fake_twilio, inbound_params("hi"))).body == "seen 1"
-    assert (await reply_to(server, fake_twilio, inbound_params("hi"))).body == "seen 2"
+    assert (await reply_to(server, twilio, inbound_params("hi"))).body == "seen 1"
+    assert (await reply_to(server, twilio, inbound_params("hi"))).body == "seen 2"
     assert after == [{"seen": 1, "greeted": 1}, {"seen": 2, "greeted": 2}]
 
 
 async def test_raising_middleware_is_a_handler_failure(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     ran: list[str] = []
     bot = Bot("mw-raises")
@@ -706,7 +706,7 @@ async def test_raising_middleware_is_a_handler_failure(
     async def greet(ctx: Context) -> None:
         ran.append("greet")
 
-    assert await body_of_reply(start_server, fake_twilio, bot, inbound_params("hi")) == (
+    assert await body_of_reply(start_server, twilio, bot, inbound_params("hi")) == (
         DEFAULT_APOLOGY
     )
     assert ran == []
@@ -716,7 +716,7 @@ async def test_raising_middleware_is_a_handler_failure(
 
 
 async def test_handlers_get_what_they_ask_for_by_name(
-    start_server: StartServer, fake_twilio: FakeTwilio, store_url: str | None
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:
     got: dict[str, Any] = {}
     bot = Bot("injection")
@@ -747,13 +747,13 @@ async def test_handlers_get_what_they_ask_for_by_name(
 
     server = await start_server(bot, redis_url=store_url)
     params = inbound_params("all things")
-    assert (await reply_to(server, fake_twilio, params)).body == "n=1"
+    assert (await reply_to(server, twilio, params)).body == "n=1"
     ctx = got["ctx"]
     assert isinstance(ctx, Context)
     assert got["slots"] == {"word": "things"} and got["slots"] is ctx.slots
     assert got["session"] is ctx.session
     assert got["message"] is ctx.message and got["message"].sid == params["MessageSid"]
-    assert (await reply_to(server, fake_twilio, inbound_params("all again"))).body == "n=2"
+    assert (await reply_to(server, twilio, inbound_params("all again"))).body == "n=2"
 
     await deliver(
         server,
@@ -823,65 +823,65 @@ def failing_bot(*, apology: str | None = None, calls: list[str] | None = None) -
 
 
 async def test_handler_failure_sends_the_apology_and_discards_session_changes(
-    start_server: StartServer, fake_twilio: FakeTwilio, store_url: str | None
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:
     calls: list[str] = []
     bot = failing_bot(calls=calls)
     server = await start_server(bot, redis_url=store_url)
 
-    assert (await reply_to(server, fake_twilio, inbound_params("count"))).body == "visits 1"
+    assert (await reply_to(server, twilio, inbound_params("count"))).body == "visits 1"
 
     failing = inbound_params("explode")
     response = await server.post(failing)
     assert response.status == 200
     assert await response.text() == '<?xml version="1.0" encoding="UTF-8"?><Response />'
     await server.idle()
-    sent = await fake_twilio.wait_for(2)
+    sent = await twilio.wait_for(2)
     assert [m.body for m in sent] == ["visits 1", DEFAULT_APOLOGY]
     assert sent[1].to == USER and sent[1].params["From"] == BOT_NUMBER
 
     key = session_key(bot.name, message(failing))
     assert await server.runtime.stores.sessions.get(key) == {"visits": 1}
-    assert (await reply_to(server, fake_twilio, inbound_params("count"))).body == "visits 2"
+    assert (await reply_to(server, twilio, inbound_params("count"))).body == "visits 2"
     assert calls == ["count", "explode", "count"]  # the failed message was not re-run
 
 
 async def test_apology_can_be_set_on_the_bot(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     bot = failing_bot(apology="Oops, our bad.")
-    reply = await body_of_reply(start_server, fake_twilio, bot, inbound_params("explode"))
+    reply = await body_of_reply(start_server, twilio, bot, inbound_params("explode"))
     assert reply == "Oops, our bad."
 
 
 async def test_apology_can_be_set_in_settings(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     server = await start_server(failing_bot(), apology="Settings say sorry.")
-    assert (await reply_to(server, fake_twilio, inbound_params("explode"))).body == (
+    assert (await reply_to(server, twilio, inbound_params("explode"))).body == (
         "Settings say sorry."
     )
 
 
 async def test_bot_apology_beats_the_settings_one(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     server = await start_server(failing_bot(apology="Bot says sorry."), apology="Settings.")
-    assert (await reply_to(server, fake_twilio, inbound_params("explode"))).body == (
+    assert (await reply_to(server, twilio, inbound_params("explode"))).body == (
         "Bot says sorry."
     )
 
 
 async def test_handler_failure_is_logged_with_the_message_sid(
     start_server: StartServer,
-    fake_twilio: FakeTwilio,
+    twilio: SandboxTwilio,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
 ) -> None:
     configure_logging("json")
     server = await start_server(failing_bot())
     failing = inbound_params("explode")
-    await reply_to(server, fake_twilio, failing)
+    await reply_to(server, twilio, failing)
 
     events = log_events(capsys.readouterr().out)
     failures = [e for e in events if e.get("event") == "handler failed"]
@@ -927,12 +927,12 @@ def echo_bot(handles: list[OutboundHandle]) -> Bot:
 
 
 async def test_reply_comes_from_the_number_the_user_wrote_to(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     handles: list[OutboundHandle] = []
     server = await start_server(echo_bot(handles))
     params = inbound_params("echo", To=OTHER_BOT_NUMBER)
-    reply = await reply_to(server, fake_twilio, params)
+    reply = await reply_to(server, twilio, params)
     assert reply.to == USER
     assert reply.params["From"] == OTHER_BOT_NUMBER
     assert "MessagingServiceSid" not in reply.params
@@ -940,12 +940,12 @@ async def test_reply_comes_from_the_number_the_user_wrote_to(
 
 
 async def test_reply_comes_from_the_messaging_service_the_user_wrote_to(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     handles: list[OutboundHandle] = []
     server = await start_server(echo_bot(handles), messaging_service_sid=OTHER_SERVICE_SID)
     reply = await reply_to(
-        server, fake_twilio, inbound_params("echo", MessagingServiceSid=SERVICE_SID)
+        server, twilio, inbound_params("echo", MessagingServiceSid=SERVICE_SID)
     )
     assert reply.to == USER
     assert reply.params["MessagingServiceSid"] == SERVICE_SID
@@ -953,13 +953,13 @@ async def test_reply_comes_from_the_messaging_service_the_user_wrote_to(
 
 
 async def test_send_reaches_another_recipient_and_keys_count_up(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     handles: list[OutboundHandle] = []
     server = await start_server(echo_bot(handles))
     params = inbound_params("forward")
     await deliver(server, params)
-    sent = await fake_twilio.wait_for(3)
+    sent = await twilio.wait_for(3)
     assert [(m.to, m.params["From"], m.body) for m in sent] == [
         (USER, BOT_NUMBER, "forwarding"),
         (OTHER_USER, BOT_NUMBER, f"from {USER}"),
@@ -971,12 +971,12 @@ async def test_send_reaches_another_recipient_and_keys_count_up(
 
 
 async def test_send_can_choose_its_sender(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     handles: list[OutboundHandle] = []
     server = await start_server(echo_bot(handles))
     await deliver(server, inbound_params("senders"))
-    by_number, by_service = await fake_twilio.wait_for(2)
+    by_number, by_service = await twilio.wait_for(2)
     assert by_number.to == OTHER_USER and by_number.params["From"] == OTHER_BOT_NUMBER
     assert "MessagingServiceSid" not in by_number.params
     assert by_service.params["MessagingServiceSid"] == OTHER_SERVICE_SID
@@ -984,37 +984,37 @@ async def test_send_can_choose_its_sender(
 
 
 async def test_whatsapp_replies_keep_the_prefix(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     handles: list[OutboundHandle] = []
     server = await start_server(echo_bot(handles))
     params = whatsapp_params("echo")
-    reply = await reply_to(server, fake_twilio, params)
+    reply = await reply_to(server, twilio, params)
     assert reply.to == WA_USER
     assert reply.params["From"] == WA_BOT
     assert handles[0].idempotency_key == f"{params['MessageSid']}:1"
 
 
 async def test_media_urls_are_sent_as_media_url_params(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     handles: list[OutboundHandle] = []
     server = await start_server(echo_bot(handles))
-    reply = await reply_to(server, fake_twilio, mms_params("picture"))
+    reply = await reply_to(server, twilio, mms_params("picture"))
     assert reply.params.getall("MediaUrl") == [IMAGE_URL, "https://example.com/dog.png"]
     assert "Body" not in reply.params
     assert reply.to == USER and reply.params["From"] == BOT_NUMBER
 
 
 async def test_replies_of_a_duplicate_webhook_are_not_sent_again(
-    start_server: StartServer, fake_twilio: FakeTwilio, store_url: str | None
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:
     handles: list[OutboundHandle] = []
     server = await start_server(echo_bot(handles), redis_url=store_url)
     params = inbound_params("echo")
     await deliver(server, params, params)
-    assert [m.body for m in await fake_twilio.wait_for(1)] == ["echo"]
-    assert len(fake_twilio.sent) == 1
+    assert [m.body for m in await twilio.wait_for(1)] == ["echo"]
+    assert len(twilio.sent) == 1
     assert len(handles) == 1
 
 
@@ -1029,30 +1029,30 @@ def proactive_bot() -> Bot:
 
 
 async def test_bot_send_needs_a_running_bot(
-    start_server: StartServer, fake_twilio: FakeTwilio, proactive_bot: Bot
+    start_server: StartServer, twilio: SandboxTwilio, proactive_bot: Bot
 ) -> None:
     with pytest.raises(SendError, match="running"):
         await proactive_bot.send(USER, "too early", from_=BOT_NUMBER)
 
     server = await start_server(proactive_bot)
     handle = await proactive_bot.send(USER, "news", from_=BOT_NUMBER, idempotency_key="k-1")
-    (sent,) = await fake_twilio.wait_for(1)
+    (sent,) = await twilio.wait_for(1)
     assert (sent.to, sent.params["From"], sent.body) == (USER, BOT_NUMBER, "news")
     assert handle.idempotency_key == "k-1"
 
     await server.stop()
     with pytest.raises(SendError, match="running"):
         await proactive_bot.send(USER, "too late", from_=BOT_NUMBER)
-    assert len(fake_twilio.sent) == 1
+    assert len(twilio.sent) == 1
 
 
 async def test_bot_send_uses_the_default_messaging_service(
-    start_server: StartServer, fake_twilio: FakeTwilio, proactive_bot: Bot
+    start_server: StartServer, twilio: SandboxTwilio, proactive_bot: Bot
 ) -> None:
     await start_server(proactive_bot, messaging_service_sid=SERVICE_SID)
     await proactive_bot.send(WA_USER, "template-free hello")
     await proactive_bot.send(USER, "by number", from_=BOT_NUMBER)
-    by_service, by_number = await fake_twilio.wait_for(2)
+    by_service, by_number = await twilio.wait_for(2)
     assert by_service.to == WA_USER
     assert by_service.params["MessagingServiceSid"] == SERVICE_SID
     assert "From" not in by_service.params
@@ -1061,18 +1061,18 @@ async def test_bot_send_uses_the_default_messaging_service(
 
 
 async def test_bot_send_without_any_sender_raises(
-    start_server: StartServer, fake_twilio: FakeTwilio, proactive_bot: Bot
+    start_server: StartServer, twilio: SandboxTwilio, proactive_bot: Bot
 ) -> None:
     await start_server(proactive_bot)
     with pytest.raises(SendError, match="no sender"):
         await proactive_bot.send(USER, "who from?")
     with pytest.raises(SendError, match="cannot send to"):
         await proactive_bot.send("not-a-number", "hi", from_=BOT_NUMBER)
-    assert fake_twilio.sent == []
+    assert twilio.sent == []
 
 
 async def test_bot_send_works_while_handlers_run(
-    start_server: StartServer, fake_twilio: FakeTwilio
+    start_server: StartServer, twilio: SandboxTwilio
 ) -> None:
     bot = Bot("broadcast")
 
@@ -1083,5 +1083,5 @@ async def test_bot_send_works_while_handlers_run(
     server = await start_server(bot)
     await deliver(server, inbound_params("subscribe"))
     await bot.send(OTHER_USER, "weekly news", from_=BOT_NUMBER)
-    sent = await fake_twilio.wait_for(2)
+    sent = await twilio.wait_for(2)
     assert [(m.to, m.body) for m in sent] == [(USER, "subscribed"), (OTHER_USER, "weekly news")]

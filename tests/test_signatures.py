@@ -25,7 +25,7 @@ from botkit import Bot, Context, InboundMessage
 from botkit.logging import configure_logging
 from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
 from tests.conftest import AUTH_TOKEN, BotServer, StartServer
-from tests.support.fake_twilio import FakeTwilio
+from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import USER, inbound_params, post_signed, sign
 
 PATH = "/twilio/messages"
@@ -77,7 +77,7 @@ def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[JsonLogs]:
 @dataclass
 class Harness:
     server: BotServer
-    fake: FakeTwilio
+    fake: SandboxTwilio
     logs: JsonLogs
     seen: list[InboundMessage]
     startup_logs: list[dict[str, Any]]
@@ -158,7 +158,7 @@ StartHarness = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 def harness(
-    logs: JsonLogs, start_server: StartServer, fake_twilio: FakeTwilio
+    logs: JsonLogs, start_server: StartServer, twilio: SandboxTwilio
 ) -> StartHarness:
     async def start(**settings: Any) -> Harness:
         bot = Bot("signatures")
@@ -170,7 +170,7 @@ def harness(
             await ctx.reply(f"echo: {ctx.message.body}")
 
         server = await start_server(bot, **settings)
-        return Harness(server, fake_twilio, logs, seen, logs.take())
+        return Harness(server, twilio, logs, seen, logs.take())
 
     return start
 

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from multidict import MultiDict
 
 from botkit.sandbox import Sandbox, SandboxConfig
+from botkit.sandbox.config import MessagingService
 from botkit.sandbox.messages import MessageRecord
+
+#: Messaging Services the tests' Twilio account has, each with an SMS and a WhatsApp sender.
+SERVICES = [
+    MessagingService(
+        sid="MG" + letter * 32,
+        numbers=[f"+1555020000{index}", f"whatsapp:+1555020000{index}"],
+    )
+    for index, letter in enumerate("abcd")
+]
 
 
 @dataclass(frozen=True)
@@ -29,7 +39,9 @@ class SentMessage:
     def params(self) -> MultiDict[str]:
         """The message in the names of the Messages create parameters."""
         record = self.record
-        params: MultiDict[str] = MultiDict(To=record.to, Body=record.body)
+        params: MultiDict[str] = MultiDict(To=record.to)
+        if record.body:
+            params["Body"] = record.body
         if record.messaging_service_sid:
             params["MessagingServiceSid"] = record.messaging_service_sid
         else:
@@ -42,7 +54,12 @@ class SentMessage:
 class SandboxTwilio:
     def __init__(self, account_sid: str, auth_token: str) -> None:
         self.sandbox = Sandbox(
-            SandboxConfig(account_sid=account_sid, auth_token=auth_token, status_step=0.005)
+            SandboxConfig(
+                account_sid=account_sid,
+                auth_token=auth_token,
+                status_step=0.005,
+                services=SERVICES,
+            )
         )
 
     @property
