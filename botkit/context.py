@@ -36,6 +36,13 @@ class Context:
             return From(messaging_service_sid=self.message.messaging_service_sid)
         return From(number=str(self.message.recipient))
 
+    def _default_sender_for(self, to: str) -> From:
+        if self.message.messaging_service_sid:
+            return self.reply_from
+        whatsapp = to.strip().lower().startswith("whatsapp:")
+        number = self.message.recipient.number
+        return From(number=f"whatsapp:{number}" if whatsapp else number)
+
     async def reply(
         self, text: str | None = None, *, media_urls: Iterable[str] = ()
     ) -> OutboundHandle:
@@ -51,7 +58,8 @@ class Context:
         from_: str | None = None,
         messaging_service_sid: str | None = None,
     ) -> OutboundHandle:
-        """Message anyone. The sender defaults to the address the user wrote to.
+        """Message anyone. The sender defaults to the address the user wrote to, on the
+        channel of ``to``: texting an SMS number from a WhatsApp chat uses the same number's SMS.
 
         The idempotency key is the inbound MessageSid plus this message's position in the
         handler, so a handler re-run after a crash produces the same keys.
@@ -60,7 +68,7 @@ class Context:
         if from_ or messaging_service_sid:
             sender = From(number=from_, messaging_service_sid=messaging_service_sid)
         else:
-            sender = self.reply_from
+            sender = self._default_sender_for(to)
         return await self._sender.send(
             to,
             text,

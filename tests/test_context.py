@@ -141,3 +141,17 @@ def test_context_exposes_message_session_intent_and_slots() -> None:
     assert ctx.slots == {"order_id": "42"}
     assert ctx.session == {}
     assert make_context(params, outbox).slots == {}
+
+
+async def test_send_to_another_channel_uses_the_same_number_on_that_channel() -> None:
+    outbox = RecordingOutbox()
+    message = parse_inbound_message(
+        inbound_params("hi", From="whatsapp:+15550001111", To="whatsapp:+15550002222")
+    )
+    ctx = Context(message, {}, Sender(outbox, From()))
+    await ctx.send("+15550003333", "by SMS")
+    await ctx.send("whatsapp:+15550003333", "by WhatsApp")
+    assert [(m.from_, m.to) for m in outbox.messages] == [
+        ("+15550002222", "+15550003333"),
+        ("whatsapp:+15550002222", "whatsapp:+15550003333"),
+    ]
