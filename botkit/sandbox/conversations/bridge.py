@@ -97,6 +97,8 @@ class PhoneBridge:
             content_sid=message.content_sid,
             content_variables=message.content_variables,
             actions=actions,
+            conversation_sid=conversation.sid,
+            author=message.author,
         )
         self.state.phone(to)
         consent_key = service_sid or sender.removeprefix("whatsapp:")

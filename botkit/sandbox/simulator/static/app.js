@@ -531,15 +531,20 @@
       if (other && !options.includes(other)) options.push(other);
     }
     const chosen = options.includes(saved) ? saved : options[0] || "";
-    dom.target.replaceChildren(
-      ...(options.length
-        ? options.map((number) => {
-            const option = el("option", "", formatNumber(number));
-            option.value = number;
-            return option;
-          })
-        : [el("option", "", "no bot number")])
-    );
+    const key = `${address}|${options.join(",")}`;
+    if (dom.target.dataset.options !== key) {
+      // Rebuilt only when the choice changes, so an open dropdown is not yanked away.
+      dom.target.dataset.options = key;
+      dom.target.replaceChildren(
+        ...(options.length
+          ? options.map((number) => {
+              const option = el("option", "", formatNumber(number));
+              option.value = number;
+              return option;
+            })
+          : [el("option", "", "no bot number")])
+      );
+    }
     dom.target.value = chosen;
     dom.target.disabled = !options.length;
     const ready = Boolean(chosen);
