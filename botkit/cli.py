@@ -18,6 +18,7 @@ from botkit.errors import BotkitError, ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
 from botkit.sandbox import Sandbox, SandboxConfig
+from botkit.sandbox_registry import shared_sandbox
 from botkit.server.app import create_app
 from botkit.settings import Settings, load_settings
 
@@ -58,11 +59,11 @@ def run(target: str, host: str, port: int, sandbox_port: int) -> None:
 
     async def serve() -> None:
         settings, bot = _prepare(target)
-        async with _maybe_sandbox(settings, host, sandbox_port) as (wired, box):
+        async with _maybe_sandbox(settings, host, sandbox_port) as (wired, box, sandbox_url):
             if box is not None:
                 webhook = devserver.local_url(host, port, "/twilio/messages")
                 box.own_number(devserver.DEMO_NUMBER, webhook)
-            await _serve(create_app(bot, wired), host, port, box)
+            await _serve(create_app(bot, wired), host, port, box, sandbox_url)
 
     _fail_cleanly(serve())
 
@@ -108,7 +109,9 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
     async def talk() -> None:
         settings, bot = _prepare(target, quiet=True)
         box = await devserver.start_sandbox()
-        runner = web.AppRunner(create_app(bot, devserver.connect(settings, box)), access_log=None)
+        runner = web.AppRunner(
+            create_app(bot, devserver.connect(settings, box.url)), access_log=None
+        )
         try:
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -135,20 +138,39 @@ def _prepare(target: str, *, quiet: bool = False) -> tuple[Settings, Bot]:
 @asynccontextmanager
 async def _maybe_sandbox(
     settings: Settings, host: str, port: int
-) -> AsyncIterator[tuple[Settings, Sandbox | None]]:
+) -> AsyncIterator[tuple[Settings, Sandbox | None, str | None]]:
+    """A development sandbox when no Twilio is configured: shared through Redis if REDIS_URL
+    is set (the first process starts it), else this process's own.
+
+    Yields the settings to run with, the sandbox if this process runs it, and its URL.
+    """
     if not devserver.wants_sandbox(settings):
-        yield settings, None
+        yield settings, None, None
         return
-    async with _bind_errors("--sandbox-port", host, port):
-        box = await devserver.start_sandbox(host, port)
-    try:
-        yield devserver.connect(settings, box), box
-    finally:
-        await box.stop()
+
+    async def start() -> Sandbox:
+        async with _bind_errors("--sandbox-port", host, port):
+            return await devserver.start_sandbox(host, port)
+
+    if settings.redis_url is None:
+        box = await start()
+        try:
+            yield devserver.connect(settings, box.url), box, box.url
+        finally:
+            await box.stop()
+        return
+    async with shared_sandbox(settings.redis_url, start) as (url, owned):
+        yield devserver.connect(settings, url), owned, url
 
 
-async def _serve(app: web.Application, host: str, port: int, box: Sandbox | None) -> None:
-    """Run until SIGTERM or SIGINT, then let handlers in flight finish before exiting."""
+async def _serve(
+    app: web.Application, host: str, port: int, box: Sandbox | None, sandbox_url: str | None
+) -> None:
+    """Run until SIGTERM or SIGINT, then let handlers in flight finish before exiting.
+
+    box is the development sandbox this process runs, if any; sandbox_url the one in use,
+    which may be another process's.
+    """
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
@@ -163,6 +185,8 @@ async def _serve(app: web.Application, host: str, port: int, box: Sandbox | None
                 bot_number=devserver.DEMO_NUMBER,
             )
             click.secho(f"\n  Open the phone simulator: {box.url}/\n", fg="green", bold=True)
+        elif sandbox_url is not None:
+            log.info("development mode: using the shared sandbox", simulator=f"{sandbox_url}/")
         await _until_signalled()
         log.info("shutting down")
     finally:

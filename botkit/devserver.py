@@ -27,13 +27,13 @@ async def start_sandbox(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
     return sandbox
 
 
-def connect(settings: Settings, sandbox: Sandbox) -> Settings:
-    """Settings that point the bot at the sandbox, with the sandbox's account and token."""
+def connect(settings: Settings, sandbox_url: str) -> Settings:
+    """Settings that point the bot at a development sandbox, with its account and token."""
     return settings.model_copy(
         update={
-            "twilio_account_sid": sandbox.config.account_sid,
-            "twilio_auth_token": sandbox.config.auth_token,
-            "twilio_base_url": sandbox.url,
+            "twilio_account_sid": DEVELOPMENT_ACCOUNT_SID,
+            "twilio_auth_token": DEVELOPMENT_AUTH_TOKEN,
+            "twilio_base_url": sandbox_url,
         }
     )
 

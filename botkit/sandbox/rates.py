@@ -3,24 +3,13 @@ refused with 429/20429, so a test can prove that a client never exceeds Twilio's
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 
-_TOLL_FREE = re.compile(r"^\+1(800|833|844|855|866|877|888)\d{7}$")
+# The dispatcher classifies senders with the same pure helper, so both sides agree on a rate.
+from botkit.twilio.senders import sender_kind
 
-
-def sender_kind(sender: str) -> str:
-    """long_code, toll_free, short_code, messaging_service or whatsapp."""
-    if sender.startswith("MG"):
-        return "messaging_service"
-    if sender.startswith("whatsapp:"):
-        return "whatsapp"
-    if sender.isdigit() and 5 <= len(sender) <= 6:
-        return "short_code"
-    if _TOLL_FREE.match(sender):
-        return "toll_free"
-    return "long_code"
+__all__ = ["RateBook", "SendRecord", "sender_kind"]
 
 
 @dataclass(frozen=True)
