@@ -10,7 +10,8 @@ COPY bots ./bots
 RUN pip install --no-cache-dir . && useradd --create-home botkit
 USER botkit
 
-EXPOSE 8080
+# 8080: webhooks. 8081: the development sandbox and simulator (only without TWILIO_ACCOUNT_SID).
+EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')"
 # BOT is MODULE[:ATTR]; mount or copy your own bot module into /app.
 ENV BOT=bots.echo

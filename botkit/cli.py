@@ -17,6 +17,7 @@ from botkit.chat import chat as run_chat
 from botkit.errors import BotkitError, ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
+from botkit.netutil import local_url
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox_registry import shared_sandbox
 from botkit.server.app import create_app
@@ -61,7 +62,7 @@ def run(target: str, host: str, port: int, sandbox_port: int) -> None:
         settings, bot = _prepare(target)
         async with _maybe_sandbox(settings, host, sandbox_port) as (wired, box, sandbox_url):
             if box is not None:
-                webhook = devserver.local_url(host, port, "/twilio/messages")
+                webhook = local_url(host, port, "/twilio/messages")
                 box.own_number(devserver.DEMO_NUMBER, webhook)
             await _serve(create_app(bot, wired), host, port, box, sandbox_url)
 
@@ -118,7 +119,7 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
             bot_port = runner.addresses[0][1]
             box.own_number(
                 devserver.DEMO_NUMBER,
-                devserver.local_url("127.0.0.1", bot_port, "/twilio/messages"),
+                local_url("127.0.0.1", bot_port, "/twilio/messages"),
             )
             prefix = "whatsapp:" if whatsapp else ""
             await run_chat(box, prefix + phone, prefix + devserver.DEMO_NUMBER)
@@ -176,7 +177,7 @@ async def _serve(
     try:
         async with _bind_errors("--port", host, port):
             await web.TCPSite(runner, host, port).start()
-        base = devserver.local_url(host, port, "")
+        base = local_url(host, port, "")
         log.info("listening", url=base, webhook=f"{base}/twilio/messages")
         if box is not None:
             log.info(

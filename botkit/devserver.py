@@ -36,9 +36,3 @@ def connect(settings: Settings, sandbox_url: str) -> Settings:
             "twilio_base_url": sandbox_url,
         }
     )
-
-
-def local_url(host: str, port: int, path: str) -> str:
-    """A URL for host that a client on this machine can call (0.0.0.0 is not callable)."""
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://{reachable}:{port}{path}"

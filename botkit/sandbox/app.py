@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from botkit.netutil import local_url
 from botkit.sandbox import simulator
 from botkit.sandbox.api_content import ContentApi
 from botkit.sandbox.api_messages import MessagesApi
@@ -69,7 +70,7 @@ class Sandbox:
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         bound = self._runner.addresses[0]
-        self.url = f"http://{host}:{bound[1]}"
+        self.url = local_url(host, bound[1])
         return self.url
 
     async def stop(self) -> None:
