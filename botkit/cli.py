@@ -14,6 +14,7 @@ from aiohttp import web
 from botkit import devserver
 from botkit.bot import Bot
 from botkit.chat import chat as run_chat
+from botkit.compliance.cli import optout
 from botkit.errors import BotkitError, ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
@@ -210,3 +211,6 @@ async def _until_signalled() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
+
+
+main.add_command(optout)

@@ -1,0 +1,70 @@
+"""An outbound job: one message the dispatcher owns until Twilio has it or it is dead-lettered."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from botkit.outbound.outbox import OutboundMessage
+
+Lane = Literal["reply", "bulk"]
+MICROS = 1_000_000
+
+
+class Job(BaseModel):
+    """What a queue stores about a message besides its place in line.
+
+    ``consent_keys`` are the ledger keys checked when the job is claimed (empty for the STOP
+    confirmation, the one message that goes to someone who just opted out). Times are whole
+    microseconds since the epoch, the unit the queue scripts compute in.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    message: OutboundMessage
+    sender: str
+    lane: Lane
+    cost: int
+    rate: float
+    consent_keys: tuple[str, ...] = ()
+    created_us: int
+    expires_us: int | None = None
+
+
+class Claim(BaseModel):
+    """A job handed to one worker, under a lease, with what scheduling it cost.
+
+    ``allowed_us`` is the earliest moment the sender's limit allowed this send (for lateness);
+    ``reclaimed`` says a previous worker took the job and never reported back, so it may have
+    reached Twilio already and must be reconciled before it is sent again.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    job: Job
+    token: str
+    attempts: int
+    allowed_us: int
+    claimed_us: int
+    reclaimed: bool
+
+
+class Idle(BaseModel):
+    """Nothing to send now: ``next_us`` is when the earliest sender is free (None: no work)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    next_us: int | None
+    suppressed: tuple[str, ...] = ()
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    job: Job
+    reason: str
+    error: str | None
+    at_us: int
+    attempts: int

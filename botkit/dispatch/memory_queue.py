@@ -1,0 +1,222 @@
+"""OutboundQueue in memory, for development and tests: the Redis queue's algorithm in Python.
+
+The consent check calls the ledger (an in-memory one) inside the claim with no await between
+the check and the lease, which in one event loop is as atomic as the Redis script.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from botkit.dispatch.job import Claim, DeadLetter, Idle, Job
+
+ConsentCheck = Callable[[Job], Awaitable[bool]]
+
+
+def _now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+@dataclass
+class _Entry:
+    job: Job
+    state: str = "queued"
+    attempts: int = 0
+    token: str | None = None
+    ready_us: int = 0
+    reclaimed: bool = False
+    sid: str | None = None
+    reason: str | None = None
+    error: str | None = None
+    dead_us: int = 0
+
+
+@dataclass
+class _Sender:
+    lanes: dict[str, list[tuple[int, str]]] = field(
+        default_factory=lambda: {"reply": [], "bulk": []}
+    )
+    virtual: dict[str, int] = field(default_factory=dict)
+    now_virtual: int = 0
+
+    def empty(self) -> bool:
+        return not self.lanes["reply"] and not self.lanes["bulk"]
+
+
+class MemoryOutboundQueue:
+    def __init__(self, blocked: ConsentCheck | None = None) -> None:
+        self._blocked = blocked
+        self._entries: dict[str, _Entry] = {}
+        self._idempotency: dict[str, str] = {}
+        self._senders: dict[str, _Sender] = {}
+        self._ready: dict[str, int] = {}  # senders with queued jobs -> when their limit frees
+        self._tat: dict[str, int] = {}
+        self._delayed: dict[str, int] = {}
+        self._inflight: dict[str, int] = {}
+
+    async def enqueue(
+        self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
+    ) -> tuple[str, bool]:
+        owner = self._idempotency.get(job.message.idempotency_key)
+        if owner is not None:
+            return owner, False
+        self._idempotency[job.message.idempotency_key] = job.id
+        self._entries[job.id] = _Entry(job=job)
+        now = _now_us() if now_us is None else now_us
+        if not_before_us is not None and not_before_us > now:
+            self._entries[job.id].state = "delayed"
+            self._delayed[job.id] = not_before_us
+        else:
+            self._push_ready(job.id, now)
+        return job.id, True
+
+    def _push_ready(self, job_id: str, now: int) -> None:
+        entry = self._entries[job_id]
+        sender = self._senders.setdefault(entry.job.sender, _Sender())
+        to = entry.job.message.to
+        virtual = max(sender.now_virtual, sender.virtual.get(to, 0)) + 1
+        sender.virtual[to] = virtual
+        heapq.heappush(sender.lanes[entry.job.lane], (virtual, job_id))
+        entry.state, entry.ready_us = "queued", now
+        if entry.job.sender not in self._ready:
+            self._ready[entry.job.sender] = max(self._tat.get(entry.job.sender, 0), now)
+
+    async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
+        now = _now_us() if now_us is None else now_us
+        for job_id in [j for j, due in self._delayed.items() if due <= now]:
+            del self._delayed[job_id]
+            self._push_ready(job_id, now)
+        for job_id in [j for j, until in self._inflight.items() if until <= now]:
+            del self._inflight[job_id]
+            entry = self._entries[job_id]
+            entry.reclaimed, entry.token = True, None
+            self._push_ready(job_id, now)
+        suppressed: list[str] = []
+        while self._ready:
+            name, ready = min(self._ready.items(), key=lambda item: (item[1], item[0]))
+            if ready > now:
+                return Idle(next_us=ready, suppressed=tuple(suppressed))
+            sender = self._senders[name]
+            lane = "reply" if sender.lanes["reply"] else "bulk"
+            if sender.empty():
+                del self._ready[name]
+                del self._senders[name]
+                continue
+            virtual, job_id = heapq.heappop(sender.lanes[lane])
+            sender.now_virtual = virtual
+            entry = self._entries[job_id]
+            if self._blocked is not None and entry.job.consent_keys and await self._blocked(
+                entry.job
+            ):
+                entry.state, entry.reason, entry.dead_us = "dead", "opted_out", now
+                suppressed.append(job_id)
+                if sender.empty():
+                    del self._ready[name]
+                continue
+            tat = self._tat.get(name, 0)
+            new_tat = max(tat, now) + _interval(entry.job.cost, entry.job.rate)
+            self._tat[name] = new_tat
+            if sender.empty():
+                del self._ready[name]
+            else:
+                self._ready[name] = new_tat
+            token = secrets.token_hex(8)
+            self._inflight[job_id] = now + int(lease * 1_000_000)
+            entry.state, entry.token, entry.attempts = "inflight", token, entry.attempts + 1
+            reclaimed, entry.reclaimed = entry.reclaimed, False
+            return Claim(
+                job=entry.job,
+                token=token,
+                attempts=entry.attempts,
+                allowed_us=max(tat, entry.ready_us),
+                claimed_us=now,
+                reclaimed=reclaimed,
+            )
+        return Idle(next_us=None, suppressed=tuple(suppressed))
+
+    def _leave(self, claim: Claim) -> _Entry | None:
+        entry = self._entries.get(claim.job.id)
+        if entry is None or entry.token != claim.token:
+            return None
+        self._inflight.pop(claim.job.id, None)
+        entry.token = None
+        return entry
+
+    async def complete(self, claim: Claim, twilio_sid: str) -> bool:
+        entry = self._leave(claim)
+        if entry is None:
+            return False
+        entry.state, entry.sid = "sent", twilio_sid
+        return True
+
+    async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
+        entry = self._leave(claim)
+        if entry is None:
+            return False
+        entry.state, entry.error = "delayed", error
+        self._delayed[claim.job.id] = at_us
+        return True
+
+    async def bury(self, claim: Claim, reason: str, error: str | None) -> bool:
+        entry = self._leave(claim)
+        if entry is None:
+            return False
+        entry.state, entry.reason, entry.error, entry.dead_us = "dead", reason, error, _now_us()
+        return True
+
+    async def hold_sender(self, sender: str, until_us: int) -> None:
+        self._tat[sender] = max(self._tat.get(sender, 0), until_us)
+        if sender in self._ready:
+            self._ready[sender] = max(self._ready[sender], until_us)
+
+    async def update(self, claim: Claim, job: Job) -> None:
+        self._entries[job.id].job = job
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        dead = [e for e in self._entries.values() if e.state == "dead"]
+        dead.sort(key=lambda e: e.dead_us, reverse=True)
+        return [
+            DeadLetter(
+                job=e.job,
+                reason=e.reason or "",
+                error=e.error,
+                at_us=e.dead_us,
+                attempts=e.attempts,
+            )
+            for e in dead[:limit]
+        ]
+
+    async def replay(self, job_id: str) -> bool:
+        entry = self._entries.get(job_id)
+        if entry is None or entry.state != "dead":
+            return False
+        entry.attempts, entry.reason, entry.error = 0, None, None
+        self._push_ready(job_id, _now_us())
+        return True
+
+    async def status(self, job_id: str) -> dict[str, str] | None:
+        entry = self._entries.get(job_id)
+        if entry is None:
+            return None
+        found = {
+            "state": entry.state,
+            "attempts": str(entry.attempts),
+            "sid": entry.sid,
+            "reason": entry.reason,
+            "error": entry.error,
+        }
+        return {k: v for k, v in found.items() if v}
+
+    async def pending(self) -> int:
+        live = ("queued", "delayed", "inflight")
+        return sum(1 for e in self._entries.values() if e.state in live)
+
+
+def _interval(cost: int, rate: float) -> int:
+    """Microseconds a cost takes at rate, rounded up as the Redis script does."""
+    return math.ceil(cost * 1_000_000 / rate)

@@ -1,0 +1,52 @@
+"""The OutboundQueue protocol: durable jobs, scheduled per sender at that sender's exact rate.
+
+One claim does all the scheduling, atomically: it moves due delayed jobs and lapsed leases back
+in line, picks the sender whose limit frees up first (so a backlog on a 1/s number never holds
+up another sender), takes that sender's next job (replies before bulk; within a lane, recipients
+in turn by virtual time, so one recipient's burst does not starve the others), checks the
+recipient's consent in the same step (a STOP written before the claim always wins), charges the
+cost to the sender's GCRA clock and leases the job to the worker.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from botkit.dispatch.job import Claim, DeadLetter, Idle, Job
+
+
+class OutboundQueue(Protocol):
+    async def enqueue(
+        self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
+    ) -> tuple[str, bool]:
+        """Add job unless its idempotency key was seen: (the job id in charge, created)."""
+
+    async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
+        """The next job to send now, leased for ``lease`` seconds; or when to ask again."""
+
+    async def complete(self, claim: Claim, twilio_sid: str) -> bool:
+        """Twilio accepted the job. False if the lease was lost to another worker."""
+
+    async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
+        """Put the job back in line at ``at_us`` (backoff, quiet hours, a new form)."""
+
+    async def bury(self, claim: Claim, reason: str, error: str | None) -> bool:
+        """Dead-letter the job: it will not be sent unless an operator replays it."""
+
+    async def hold_sender(self, sender: str, until_us: int) -> None:
+        """Send nothing from sender before until_us (Twilio said 429 for that sender)."""
+
+    async def update(self, claim: Claim, job: Job) -> None:
+        """Replace the stored job (a converted WhatsApp template) before a retry."""
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Dead-lettered jobs, newest first."""
+
+    async def replay(self, job_id: str) -> bool:
+        """Put a dead-lettered job back in line with fresh attempts."""
+
+    async def status(self, job_id: str) -> dict[str, str] | None:
+        """The job's state, attempts, Twilio SID or reason (operators, tests)."""
+
+    async def pending(self) -> int:
+        """Jobs queued, delayed or in flight."""

@@ -1,0 +1,331 @@
+"""OutboundQueue on Redis: sorted sets and hashes driven by Lua, one round trip per operation.
+
+Key layout, all under one hash tag ``T`` shared with the consent ledger (see
+botkit/compliance/ledger_redis.py for why consent must live in the queue's slot):
+
+=========================  ======  ========================================================
+``{T}:out:job:<id>``       hash    d (job JSON), s (sender), l (lane r/b), to, c (cost),
+                                   ck (consent keys), st (state), a (attempts), w (lease
+                                   token), ra (ready at, µs), rc (reclaimed), sid, reason, err
+``{T}:out:idem:<key>``     string  the job id that owns an idempotency key
+``{T}:out:q:<sender>:<l>`` zset    a sender's jobs in lane l, by fair virtual time
+``{T}:out:vt:<sender>``    hash    per-recipient virtual time, '' = the sender's current one
+``{T}:out:senders``        zset    senders with queued jobs, by when their limit frees (µs)
+``{T}:out:tat``            hash    sender -> GCRA theoretical arrival time (µs)
+``{T}:out:rate``           hash    sender -> units per second
+``{T}:out:delayed``        zset    job ids by due time (µs): backoff, quiet hours
+``{T}:out:inflight``       zset    job ids by lease expiry (µs)
+``{T}:out:dead``           zset    dead-lettered job ids by time (µs)
+=========================  ======  ========================================================
+
+Times are whole microseconds, read from Redis' own clock (TIME) unless a test passes one, so
+every process on every machine schedules against the same clock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from redis.asyncio import Redis
+
+from botkit.compliance.ledger_redis import CONSENT_LUA, DEFAULT_TAG
+from botkit.dispatch.job import Claim, DeadLetter, Idle, Job
+
+IDEMPOTENCY_TTL = 7 * 24 * 3600
+FINISHED_TTL = 24 * 3600
+_LANES = {"reply": "r", "bulk": "b"}
+
+_PRELUDE = CONSENT_LUA + """
+local P = ARGV[1]
+local function fmt(x) return string.format('%.0f', x) end
+local function clock(given)
+  if given >= 0 then return given end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local function push_ready(id, now)
+  local j = P .. 'job:' .. id
+  local f = redis.call('HMGET', j, 's', 'l', 'to')
+  local s, l, to = f[1], f[2], f[3]
+  if not s then return end
+  local vt = P .. 'vt:' .. s
+  local base = tonumber(redis.call('HGET', vt, '') or '0')
+  local last = tonumber(redis.call('HGET', vt, to) or '0')
+  local v = math.max(base, last) + 1
+  redis.call('HSET', vt, to, v)
+  redis.call('ZADD', P .. 'q:' .. s .. ':' .. l, v, id)
+  redis.call('HSET', j, 'st', 'queued', 'ra', now)
+  if not redis.call('ZSCORE', P .. 'senders', s) then
+    local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
+    redis.call('ZADD', P .. 'senders', math.max(tat, now), s)
+  end
+end
+local function leave(id, token)
+  local j = P .. 'job:' .. id
+  if redis.call('HGET', j, 'w') ~= token then return false end
+  redis.call('ZREM', P .. 'inflight', id)
+  redis.call('HDEL', j, 'w')
+  return true
+end
+"""
+
+# ARGV: prefix, now, id, idem key, json, sender, lane, to, cost, consent keys, rate,
+#       not_before (-1: now), idem ttl
+_ENQUEUE = _PRELUDE + """
+local now = clock(tonumber(ARGV[2]))
+local id = ARGV[3]
+local idem = P .. 'idem:' .. ARGV[4]
+local owner = redis.call('GET', idem)
+if owner then return {owner, 0} end
+redis.call('SET', idem, id, 'EX', ARGV[13])
+redis.call('INCR', P .. 'pending')
+redis.call('HSET', P .. 'job:' .. id, 'd', ARGV[5], 's', ARGV[6], 'l', ARGV[7], 'to', ARGV[8],
+  'c', ARGV[9], 'ck', ARGV[10], 'a', 0)
+redis.call('HSET', P .. 'rate', ARGV[6], ARGV[11])
+local due = tonumber(ARGV[12])
+if due > now then
+  redis.call('HSET', P .. 'job:' .. id, 'st', 'delayed')
+  redis.call('ZADD', P .. 'delayed', due, id)
+else
+  push_ready(id, now)
+end
+return {id, 1}
+"""
+
+# ARGV: prefix, now, lease µs, token, budget
+_CLAIM = _PRELUDE + """
+local now = clock(tonumber(ARGV[2]))
+local lease, token, budget = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 200)) do
+  redis.call('ZREM', P .. 'delayed', id)
+  push_ready(id, now)
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', now, 'LIMIT', 0, 200)) do
+  redis.call('ZREM', P .. 'inflight', id)
+  redis.call('HSET', P .. 'job:' .. id, 'rc', '1')
+  redis.call('HDEL', P .. 'job:' .. id, 'w')
+  push_ready(id, now)
+end
+local suppressed = {}
+for _ = 1, budget do
+  local top = redis.call('ZRANGE', P .. 'senders', 0, 0, 'WITHSCORES')
+  if #top == 0 then return {0, '-1', suppressed} end
+  local s, ready = top[1], tonumber(top[2])
+  if ready > now then return {0, fmt(ready), suppressed} end
+  local id, v
+  for _, l in ipairs({'r', 'b'}) do
+    local popped = redis.call('ZPOPMIN', P .. 'q:' .. s .. ':' .. l)
+    if #popped > 0 then id, v = popped[1], popped[2] break end
+  end
+  if not id then
+    redis.call('ZREM', P .. 'senders', s)
+    redis.call('DEL', P .. 'vt:' .. s)
+  else
+    redis.call('HSET', P .. 'vt:' .. s, '', v)
+    local j = P .. 'job:' .. id
+    local f = redis.call('HMGET', j, 'c', 'ck', 'ra', 'd', 'rc')
+    local q = P .. 'q:' .. s .. ':'
+    local left = redis.call('ZCARD', q .. 'r') + redis.call('ZCARD', q .. 'b')
+    local blocked = false
+    if f[2] and f[2] ~= '' then
+      local keys = {}
+      for k in string.gmatch(f[2], '%S+') do keys[#keys + 1] = k end
+      blocked = botkit_consent_blocked(redis.call('MGET', unpack(keys)))
+    end
+    if blocked then
+      redis.call('HSET', j, 'st', 'dead', 'reason', 'opted_out')
+      redis.call('ZADD', P .. 'dead', now, id)
+      redis.call('DECR', P .. 'pending')
+      suppressed[#suppressed + 1] = id
+      if left == 0 then redis.call('ZREM', P .. 'senders', s) end
+    else
+      local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
+      local rate = tonumber(redis.call('HGET', P .. 'rate', s) or '1')
+      local start = math.max(tat, now)
+      local newtat = start + math.ceil(tonumber(f[1]) * 1000000 / rate)
+      redis.call('HSET', P .. 'tat', s, newtat)
+      if left > 0 then
+        redis.call('ZADD', P .. 'senders', newtat, s)
+      else
+        redis.call('ZREM', P .. 'senders', s)
+      end
+      redis.call('ZADD', P .. 'inflight', now + lease, id)
+      redis.call('HSET', j, 'st', 'inflight', 'w', token)
+      redis.call('HDEL', j, 'rc')
+      local attempts = redis.call('HINCRBY', j, 'a', 1)
+      local allowed = math.max(tat, tonumber(f[3] or now))
+      return {1, id, f[4], attempts, fmt(allowed), fmt(now), f[5] or '', suppressed}
+    end
+  end
+end
+return {0, fmt(now), suppressed}
+"""
+
+# ARGV: prefix, now, id, token, sid, ttl
+_COMPLETE = _PRELUDE + """
+if not leave(ARGV[3], ARGV[4]) then return 0 end
+local j = P .. 'job:' .. ARGV[3]
+redis.call('HSET', j, 'st', 'sent', 'sid', ARGV[5])
+redis.call('DECR', P .. 'pending')
+redis.call('EXPIRE', j, ARGV[6])
+return 1
+"""
+
+# ARGV: prefix, now, id, token, due, error
+_RETRY = _PRELUDE + """
+if not leave(ARGV[3], ARGV[4]) then return 0 end
+local j = P .. 'job:' .. ARGV[3]
+redis.call('HSET', j, 'st', 'delayed', 'err', ARGV[6])
+redis.call('ZADD', P .. 'delayed', ARGV[5], ARGV[3])
+return 1
+"""
+
+# ARGV: prefix, now, id, token, reason, error
+_BURY = _PRELUDE + """
+local now = clock(tonumber(ARGV[2]))
+if not leave(ARGV[3], ARGV[4]) then return 0 end
+local j = P .. 'job:' .. ARGV[3]
+redis.call('HSET', j, 'st', 'dead', 'reason', ARGV[5], 'err', ARGV[6])
+redis.call('DECR', P .. 'pending')
+redis.call('ZADD', P .. 'dead', now, ARGV[3])
+return 1
+"""
+
+# ARGV: prefix, now, sender, until
+_HOLD = _PRELUDE + """
+local s, untl = ARGV[3], tonumber(ARGV[4])
+local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
+if untl > tat then redis.call('HSET', P .. 'tat', s, untl) end
+local score = redis.call('ZSCORE', P .. 'senders', s)
+if score and tonumber(score) < untl then redis.call('ZADD', P .. 'senders', untl, s) end
+return 1
+"""
+
+# ARGV: prefix, now, id
+_REPLAY = _PRELUDE + """
+local now = clock(tonumber(ARGV[2]))
+local id = ARGV[3]
+if redis.call('ZREM', P .. 'dead', id) == 0 then return 0 end
+redis.call('HSET', P .. 'job:' .. id, 'a', 0, 'reason', '', 'err', '')
+redis.call('PERSIST', P .. 'job:' .. id)
+redis.call('INCR', P .. 'pending')
+push_ready(id, now)
+return 1
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisOutboundQueue:
+    def __init__(self, redis: Redis, namespace: str = "bot", tag: str = DEFAULT_TAG) -> None:
+        self._redis = redis
+        self._prefix = "{" + tag + "}:out:" + namespace + ":"
+        self._scripts = {
+            name: redis.register_script(source)
+            for name, source in {
+                "enqueue": _ENQUEUE,
+                "claim": _CLAIM,
+                "complete": _COMPLETE,
+                "retry": _RETRY,
+                "bury": _BURY,
+                "hold": _HOLD,
+                "replay": _REPLAY,
+            }.items()
+        }
+
+    async def _run(self, name: str, *args: Any, now_us: int | None = None) -> Any:
+        argv = [self._prefix, -1 if now_us is None else now_us, *args]
+        return await self._scripts[name](keys=[self._prefix + "senders"], args=argv)
+
+    async def enqueue(
+        self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
+    ) -> tuple[str, bool]:
+        owner, created = await self._run(
+            "enqueue",
+            job.id,
+            job.message.idempotency_key,
+            job.model_dump_json(),
+            job.sender,
+            _LANES[job.lane],
+            job.message.to,
+            job.cost,
+            " ".join(job.consent_keys),
+            repr(job.rate),
+            -1 if not_before_us is None else not_before_us,
+            IDEMPOTENCY_TTL,
+            now_us=now_us,
+        )
+        return _text(owner), bool(created)
+
+    async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
+        token = secrets.token_hex(8)
+        reply: Any = await self._run("claim", int(lease * 1_000_000), token, 64, now_us=now_us)
+        if int(reply[0]) == 0:
+            next_us = int(float(_text(reply[1])))
+            return Idle(
+                next_us=None if next_us < 0 else next_us,
+                suppressed=tuple(_text(i) for i in reply[2]),
+            )
+        _, _, data, attempts, allowed, claimed, reclaimed, _ = reply
+        return Claim(
+            job=Job.model_validate_json(_text(data)),
+            token=token,
+            attempts=int(attempts),
+            allowed_us=int(float(_text(allowed))),
+            claimed_us=int(float(_text(claimed))),
+            reclaimed=_text(reclaimed) == "1",
+        )
+
+    async def complete(self, claim: Claim, twilio_sid: str) -> bool:
+        return bool(
+            await self._run("complete", claim.job.id, claim.token, twilio_sid, FINISHED_TTL)
+        )
+
+    async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
+        return bool(await self._run("retry", claim.job.id, claim.token, at_us, error))
+
+    async def bury(self, claim: Claim, reason: str, error: str | None) -> bool:
+        return bool(await self._run("bury", claim.job.id, claim.token, reason, error or ""))
+
+    async def hold_sender(self, sender: str, until_us: int) -> None:
+        await self._run("hold", sender, until_us)
+
+    async def update(self, claim: Claim, job: Job) -> None:
+        await self._redis.hset(self._prefix + "job:" + job.id, "d", job.model_dump_json())
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        ids: Any = await self._redis.zrevrange(self._prefix + "dead", 0, limit - 1, withscores=True)
+        letters = []
+        for raw_id, score in ids:
+            fields = await self._redis.hmget(
+                self._prefix + "job:" + _text(raw_id), "d", "reason", "err", "a"
+            )
+            if fields[0] is None:
+                continue
+            letters.append(
+                DeadLetter(
+                    job=Job.model_validate_json(_text(fields[0])),
+                    reason=_text(fields[1] or b""),
+                    error=_text(fields[2]) if fields[2] else None,
+                    at_us=int(score),
+                    attempts=int(fields[3] or 0),
+                )
+            )
+        return letters
+
+    async def replay(self, job_id: str) -> bool:
+        return bool(await self._run("replay", job_id))
+
+    async def status(self, job_id: str) -> dict[str, str] | None:
+        fields = await self._redis.hgetall(self._prefix + "job:" + job_id)
+        if not fields:
+            return None
+        wanted = {"st": "state", "a": "attempts", "sid": "sid", "reason": "reason", "err": "error"}
+        found = {_text(k): _text(v) for k, v in fields.items()}
+        return {name: found[key] for key, name in wanted.items() if found.get(key)}
+
+    async def pending(self) -> int:
+        return int(await self._redis.get(self._prefix + "pending") or 0)

@@ -1,0 +1,199 @@
+"""The OutboundQueue contract, on the memory and the Redis queue alike, with injected time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from redis.asyncio import Redis
+
+from botkit.compliance.hashing import NumberHasher
+from botkit.compliance.ledger import ConsentLedger
+from botkit.compliance.ledger_memory import MemoryConsentLedger
+from botkit.compliance.ledger_redis import RedisConsentLedger
+from botkit.dispatch.job import Claim, Idle, Job, Lane
+from botkit.dispatch.jobs import JobFactory, consent_scopes
+from botkit.dispatch.memory_queue import MemoryOutboundQueue
+from botkit.dispatch.queue import OutboundQueue
+from botkit.dispatch.redis_queue import RedisOutboundQueue
+from botkit.dispatch.senders import RateTable
+from botkit.outbound.outbox import OutboundMessage
+
+SLOW = "+15550100001"  # a long code: 1 segment/s
+FAST = "+15550100002"  # given 10/s below
+S = 1_000_000
+PEPPER = "test-pepper-0123456789"
+
+
+@dataclass
+class Rig:
+    queue: OutboundQueue
+    ledger: ConsentLedger
+    factory: JobFactory
+    t0: int
+
+    def job(self, to: str, sender: str = SLOW, lane: Lane = "reply", body: str = "hi") -> Job:
+        message = OutboundMessage(
+            to=to, body=body, from_=sender, idempotency_key=f"{to}:{time.perf_counter_ns()}"
+        )
+        return self.factory.build(message, lane=lane)
+
+    async def add(self, *jobs: Job, at: int = 0) -> None:
+        for job in jobs:
+            await self.queue.enqueue(job, now_us=self.t0 + at)
+
+    async def claim(self, at: int = 0, lease: float = 30) -> Claim | Idle:
+        return await self.queue.claim(lease, now_us=self.t0 + at)
+
+    async def claimed(self, at: int = 0) -> Claim:
+        found = await self.claim(at)
+        assert isinstance(found, Claim), found
+        return found
+
+
+@pytest.fixture
+async def rig(store_url: str | None) -> AsyncIterator[Rig]:
+    hasher = NumberHasher(PEPPER)
+    factory = JobFactory(RateTable(senders={FAST: 10}), hasher)
+    t0 = int(time.time() * S)
+    if store_url is None:
+        memory_ledger = MemoryConsentLedger(hasher)
+
+        async def blocked(job: Job) -> bool:
+            return await memory_ledger.is_opted_out(job.message.to, consent_scopes(job.message))
+
+        yield Rig(MemoryOutboundQueue(blocked), memory_ledger, factory, t0)
+        return
+    redis = Redis.from_url(store_url)
+    yield Rig(RedisOutboundQueue(redis), RedisConsentLedger(redis, hasher), factory, t0)
+    await redis.aclose()
+
+
+async def test_an_idempotency_key_enqueues_once(rig: Rig) -> None:
+    job = rig.job("+15550001111")
+    assert await rig.queue.enqueue(job) == (job.id, True)
+    again = job.model_copy(update={"id": "another"})
+    assert await rig.queue.enqueue(again) == (job.id, False)
+    assert await rig.queue.pending() == 1
+
+
+async def test_a_sender_is_held_to_its_rate_exactly(rig: Rig) -> None:
+    await rig.add(*(rig.job(f"+1555000111{n}") for n in range(3)))
+    first = await rig.claimed()
+    assert first.allowed_us == rig.t0
+    idle = await rig.claim(at=1)
+    assert isinstance(idle, Idle) and idle.next_us == rig.t0 + S
+    assert isinstance(await rig.claim(at=S - 1), Idle)
+    second = await rig.claimed(at=S)
+    assert second.allowed_us == rig.t0 + S
+
+
+async def test_segments_are_the_cost_of_an_sms(rig: Rig) -> None:
+    await rig.add(rig.job("+15550001111", body="x" * 400), rig.job("+15550001111"))  # 3, then 1
+    await rig.claimed()
+    idle = await rig.claim(at=1)
+    assert isinstance(idle, Idle) and idle.next_us == rig.t0 + 3 * S
+
+
+async def test_a_backlog_on_a_slow_sender_does_not_delay_a_fast_one(rig: Rig) -> None:
+    await rig.add(*(rig.job(f"+155500011{n:02}") for n in range(20)))
+    await rig.add(*(rig.job(f"+155500022{n:02}", sender=FAST) for n in range(3)))
+    senders = [(await rig.claimed(at=n * 100_000)).job.sender for n in range(4)]
+    assert senders.count(FAST) == 3
+    assert senders.count(SLOW) == 1
+
+
+async def test_replies_go_before_bulk(rig: Rig) -> None:
+    bulk = [rig.job(f"+155500011{n:02}", lane="bulk") for n in range(3)]
+    reply = rig.job("+15550002222", lane="reply")
+    await rig.add(*bulk)
+    await rig.add(reply)
+    assert (await rig.claimed()).job.id == reply.id
+
+
+async def test_recipients_of_one_sender_take_turns(rig: Rig) -> None:
+    burst = [rig.job("+15550001111", sender=FAST) for _ in range(5)]
+    await rig.add(*burst)
+    other = rig.job("+15550002222", sender=FAST)
+    await rig.add(other)
+    order = [(await rig.claimed(at=n * 100_000)).job.id for n in range(3)]
+    assert other.id in order[:2]
+
+
+async def test_an_opted_out_recipient_is_skipped_at_claim_time(rig: Rig) -> None:
+    stopped, fine = rig.job("+15550001111"), rig.job("+15550002222")
+    await rig.add(stopped)
+    await rig.ledger.opt_out("+15550001111", SLOW, keyword="STOP", source="keyword")
+    idle = await rig.claim()
+    assert isinstance(idle, Idle) and idle.suppressed == (stopped.id,)
+    await rig.add(fine)
+    claim = await rig.claimed()
+    assert claim.job.id == fine.id
+    assert claim.allowed_us == rig.t0  # the suppressed job cost the sender nothing
+    assert (await rig.queue.status(stopped.id) or {})["state"] == "dead"
+    [letter] = await rig.queue.dead_letters()
+    assert letter.job.id == stopped.id and letter.reason == "opted_out"
+
+
+async def test_a_job_without_consent_keys_reaches_an_opted_out_recipient(rig: Rig) -> None:
+    message = OutboundMessage(
+        to="+15550001111", body="You are unsubscribed.", from_=SLOW, idempotency_key="confirm"
+    )
+    confirmation = rig.factory.build(message, lane="reply", check_consent=False)
+    await rig.ledger.opt_out("+15550001111", SLOW, keyword="STOP", source="keyword")
+    await rig.add(confirmation)
+    assert (await rig.claimed()).job.id == confirmation.id
+
+
+async def test_a_lapsed_lease_is_reclaimed(rig: Rig) -> None:
+    await rig.add(rig.job("+15550001111"))
+    first = await rig.queue.claim(1.0, now_us=rig.t0)
+    assert isinstance(first, Claim) and not first.reclaimed
+    assert isinstance(await rig.claim(at=S // 2), Idle)
+    again = await rig.claimed(at=2 * S)
+    assert again.job.id == first.job.id and again.reclaimed and again.attempts == 2
+    assert not await rig.queue.complete(first, "SMold")  # the first lease is void
+    assert await rig.queue.complete(again, "SMnew")
+    assert (await rig.queue.status(first.job.id) or {})["sid"] == "SMnew"
+    assert await rig.queue.pending() == 0
+
+
+async def test_retry_waits_until_due(rig: Rig) -> None:
+    await rig.add(rig.job("+15550001111"))
+    claim = await rig.claimed()
+    assert await rig.queue.retry(claim, rig.t0 + 5 * S, "HTTP 503")
+    assert isinstance(await rig.claim(at=4 * S), Idle)
+    again = await rig.claimed(at=5 * S)
+    assert again.job.id == claim.job.id and again.attempts == 2
+    assert (await rig.queue.status(claim.job.id) or {}).get("error") == "HTTP 503"
+
+
+async def test_bury_and_replay(rig: Rig) -> None:
+    await rig.add(rig.job("+15550001111"))
+    claim = await rig.claimed()
+    assert await rig.queue.bury(claim, "permanent", "21211 invalid To")
+    assert await rig.queue.pending() == 0
+    [letter] = await rig.queue.dead_letters()
+    assert (letter.reason, letter.error, letter.attempts) == ("permanent", "21211 invalid To", 1)
+    assert await rig.queue.replay(claim.job.id)
+    assert not await rig.queue.replay(claim.job.id)
+    replayed = await rig.claimed(at=S)  # the first attempt used the sender's second
+    assert replayed.attempts == 1
+
+
+async def test_holding_a_sender_holds_only_that_sender(rig: Rig) -> None:
+    await rig.add(rig.job("+15550001111"), rig.job("+15550002222", sender=FAST))
+    await rig.queue.hold_sender(SLOW, rig.t0 + 10 * S)
+    claim = await rig.claimed()
+    assert claim.job.sender == FAST
+    idle = await rig.claim(at=S)
+    assert isinstance(idle, Idle) and idle.next_us == rig.t0 + 10 * S
+
+
+async def test_delayed_enqueue(rig: Rig) -> None:
+    job = rig.job("+15550001111", lane="bulk")
+    await rig.queue.enqueue(job, not_before_us=rig.t0 + 3 * S, now_us=rig.t0)
+    assert isinstance(await rig.claim(at=2 * S), Idle)
+    assert (await rig.claimed(at=3 * S)).job.id == job.id
