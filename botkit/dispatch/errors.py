@@ -46,3 +46,15 @@ def classify(status: int | None, code: int | None) -> Verdict:
     if status is None or status >= 500:
         return Verdict.TRANSIENT
     return Verdict.PERMANENT
+
+
+class FormError(Exception):
+    """The message cannot be sent in its present form (e.g. outside the WhatsApp window)."""
+
+
+class Deferred(Exception):
+    """Not now: send at ``until_us`` (quiet hours)."""
+
+    def __init__(self, until_us: int, why: str) -> None:
+        super().__init__(why)
+        self.until_us = until_us

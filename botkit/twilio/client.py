@@ -6,6 +6,7 @@ the http layer (not per resource) also covers absolute paging URLs such as Conve
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from typing import Any
@@ -15,6 +16,12 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
+
+#: The Retry-After header of the last response in this task: the SDK's exceptions drop headers,
+#: and a 429's Retry-After says how long to hold the sender.
+RETRY_AFTER: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "botkit_retry_after", default=None
+)
 
 
 def rewrite_twilio_url(url: str, base_url: str | None) -> str:
@@ -42,7 +49,16 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         data = kwargs.get("data")
         if headers.get("Content-Type") == "application/json" and isinstance(data, dict | list):
             kwargs["data"] = json.dumps(data)
-        return await super().request(method, target, *args, **kwargs)
+        response: Response = await super().request(method, target, *args, **kwargs)
+        RETRY_AFTER.set(_seconds(response.headers.get("Retry-After")) if response.headers else None)
+        return response
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 def create_async_client(account_sid: str, auth_token: str, base_url: str | None) -> Client:

@@ -1,0 +1,264 @@
+"""Dispatcher workers: claim the next job the limits allow, hand it to Twilio, settle the outcome.
+
+A worker process runs one claim loop and up to ``concurrency`` sends at a time. The queue does
+the scheduling (which sender, which job, when); the worker only waits as long as the queue says,
+so every sender with work is kept at its limit and none waits for another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from botkit.compliance.ledger import SOURCE_TWILIO_21610, ConsentLedger
+from botkit.dispatch.errors import Deferred, FormError, Verdict, classify
+from botkit.dispatch.job import Claim, Idle, Job
+from botkit.dispatch.queue import OutboundQueue
+from botkit.dispatch.shaping import Shaper
+from botkit.logging import get_logger
+from botkit.twilio.client import RETRY_AFTER
+
+log = get_logger("dispatch")
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    concurrency: int = 32
+    lease: float = 30.0
+    max_attempts: int = 6
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    idle_poll: float = 0.05
+    status_callback: str | None = None
+
+
+def _now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        queue: OutboundQueue,
+        client: Client,
+        ledger: ConsentLedger,
+        policy: DispatchPolicy,
+        *,
+        shape: Shaper | None = None,
+        on_sent: Callable[[Claim, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.client = client
+        self.ledger = ledger
+        self.policy = policy
+        self.shape = shape
+        self.on_sent = on_sent
+        self._slots = asyncio.Semaphore(policy.concurrency)
+        self._wake = asyncio.Event()
+        self._sends: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Something was enqueued in this process: look again now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._claim_loop(), name="dispatch-claim")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Take no new work; let sends in flight finish (an unfinished lease gets reclaimed)."""
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        if self._sends:
+            await asyncio.wait(self._sends, timeout=grace)
+        for task in self._sends:
+            task.cancel()
+
+    async def _claim_loop(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                found = await self.queue.claim(self.policy.lease)
+            except Exception:
+                self._slots.release()
+                log.exception("outbound queue unavailable; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if isinstance(found, Idle):
+                self._slots.release()
+                for job_id in found.suppressed:
+                    log.info("not sent: recipient opted out", job=job_id)
+                await self._sleep_until(found.next_us)
+                continue
+            task = asyncio.create_task(self._send(found))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+
+    async def _sleep_until(self, next_us: int | None) -> None:
+        wait = self.policy.idle_poll
+        if next_us is not None:
+            wait = min(wait, max(0.0, (next_us - _now_us()) / 1_000_000))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _send(self, claim: Claim) -> None:
+        try:
+            await self._deliver(claim)
+        except Exception:
+            log.exception("send failed unexpectedly; the lease will lapse", job=claim.job.id)
+        finally:
+            self._slots.release()
+
+    async def _deliver(self, claim: Claim) -> None:
+        job = claim.job
+        if job.expires_us is not None and _now_us() > job.expires_us:
+            await self._bury(claim, "expired", "older than its validity period")
+            return
+        if claim.reclaimed and await self._already_sent(claim):
+            return
+        try:
+            job = await self.shape(job) if self.shape is not None else job
+        except FormError as exc:
+            await self._bury(claim, "undeliverable", str(exc))
+            return
+        except Deferred as exc:
+            await self.queue.retry(claim, exc.until_us, str(exc))
+            return
+        if job is not claim.job:
+            await self.queue.update(claim, job)
+        await self._attempt(claim, job)
+
+    async def _attempt(self, claim: Claim, job: Job) -> None:
+        RETRY_AFTER.set(None)
+        try:
+            created = await self.client.messages.create_async(**self._params(job))
+        except TwilioRestException as exc:
+            await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
+            return
+        except (OSError, TimeoutError) as exc:
+            await self._failed(claim, job, None, None, f"no answer: {exc!r}")
+            return
+        sid = str(created.sid)
+        if await self.queue.complete(claim, sid):
+            log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
+        if self.on_sent is not None:
+            await self.on_sent(claim, sid)
+
+    def _params(self, job: Job) -> dict[str, Any]:
+        message = job.message
+        params: dict[str, Any] = {"to": message.to}
+        if message.messaging_service_sid:
+            params["messaging_service_sid"] = message.messaging_service_sid
+        else:
+            params["from_"] = message.from_
+        if message.content_sid:
+            params["content_sid"] = message.content_sid
+            if message.content_variables:
+                params["content_variables"] = message.content_variables
+        else:
+            if message.body:
+                params["body"] = message.body
+            if message.media_urls:
+                params["media_url"] = list(message.media_urls)
+        if self.policy.status_callback:
+            params["status_callback"] = self.policy.status_callback
+        return params
+
+    async def _failed(
+        self, claim: Claim, job: Job, status: int | None, code: int | None, error: str
+    ) -> None:
+        verdict = classify(status, code)
+        if verdict is Verdict.RATE_LIMITED:
+            hold = RETRY_AFTER.get() or self._backoff(claim.attempts)
+            until = _now_us() + int(hold * 1_000_000)
+            await self.queue.hold_sender(job.sender, until)
+            await self._retry_or_bury(claim, until, error)
+            log.warning("sender rate limited by Twilio", sender=job.sender, hold_s=hold)
+        elif verdict is Verdict.TRANSIENT:
+            until = _now_us() + int(self._backoff(claim.attempts) * 1_000_000)
+            await self._retry_or_bury(claim, until, error)
+        elif verdict is Verdict.OPTED_OUT:
+            scope = job.message.messaging_service_sid or job.message.from_ or job.sender
+            await self.ledger.opt_out(
+                job.message.to, scope, keyword=None, source=SOURCE_TWILIO_21610
+            )
+            await self._bury(claim, "opted_out", error)
+        elif verdict is Verdict.WINDOW_CLOSED:
+            await self._as_template(claim, job, error)
+        else:
+            await self._bury(claim, "rejected", error)
+
+    async def _as_template(self, claim: Claim, job: Job, error: str) -> None:
+        """Twilio says the window is closed (63016): send the fallback template instead."""
+        if self.shape is None or job.message.content_sid:
+            await self._bury(claim, "outside_whatsapp_window", error)
+            return
+        try:
+            template = self.shape.to_template(job)
+        except FormError as exc:
+            await self._bury(claim, "outside_whatsapp_window", f"{error}; {exc}")
+            return
+        await self.queue.update(claim, template)
+        await self.queue.retry(claim, _now_us(), error)
+
+    async def _retry_or_bury(self, claim: Claim, until_us: int, error: str) -> None:
+        if claim.attempts >= self.policy.max_attempts:
+            await self._bury(claim, "retries_exhausted", error)
+            return
+        await self.queue.retry(claim, until_us, error)
+        log.info("send will be retried", job=claim.job.id, attempt=claim.attempts, error=error)
+
+    async def _bury(self, claim: Claim, reason: str, error: str | None) -> None:
+        await self.queue.bury(claim, reason, error)
+        log.warning("message dead-lettered", job=claim.job.id, reason=reason, error=error)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter, so retries from many workers spread out."""
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def _already_sent(self, claim: Claim) -> bool:
+        """A worker took this job and vanished: did Twilio get it? Look before sending again.
+
+        Twilio offers no idempotency key on Messages create, so we list what this sender sent
+        this recipient since the job was created and match the body.
+        """
+        message = claim.job.message
+        created = time.gmtime(claim.job.created_us / 1_000_000)
+        try:
+            found = await self.client.messages.list_async(
+                to=message.to,
+                from_=None if message.messaging_service_sid else message.from_,
+                date_sent_after=_date(created),
+                limit=50,
+            )
+        except (TwilioRestException, OSError, TimeoutError):
+            return False  # cannot tell: sending again is the lesser harm than losing it
+        for sent in found:
+            same = (sent.body or "") == (message.body or "") and (
+                not message.messaging_service_sid
+                or sent.messaging_service_sid == message.messaging_service_sid
+            )
+            if same and sent.date_created is not None and (
+                sent.date_created.timestamp() * 1_000_000 >= claim.job.created_us - 1_000_000
+            ):
+                await self.queue.complete(claim, str(sent.sid))
+                log.info("reclaimed job was already sent", job=claim.job.id, sid=sent.sid)
+                return True
+        return False
+
+
+def _date(moment: time.struct_time) -> Any:
+    import datetime
+
+    return datetime.datetime(moment.tm_year, moment.tm_mon, moment.tm_mday, tzinfo=datetime.UTC)

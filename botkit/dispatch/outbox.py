@@ -1,0 +1,54 @@
+"""The Outbox the pipeline uses in production: submitting a message enqueues it durably.
+
+``submit`` returns as soon as the job is in the queue; the dispatcher workers send it when the
+sender's limits allow. The idempotency key decides identity: submitting the same key twice
+(a handler re-run after a crash) returns the first job's handle and sends nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from botkit.dispatch.jobs import JobFactory
+from botkit.dispatch.queue import OutboundQueue
+from botkit.dispatch.quiet_hours import QuietHours
+from botkit.outbound.outbox import OutboundHandle, OutboundMessage
+
+
+class DispatchOutbox:
+    def __init__(
+        self,
+        queue: OutboundQueue,
+        factory: JobFactory,
+        wake: Callable[[], None] | None = None,
+        quiet: QuietHours | None = None,
+    ) -> None:
+        self.queue = queue
+        self.factory = factory
+        self._wake = wake
+        self._quiet = quiet
+
+    async def submit(self, message: OutboundMessage) -> OutboundHandle:
+        job = self.factory.build(
+            message,
+            lane=message.lane,
+            check_consent=not message.compliance,
+            valid_for=message.valid_for,
+        )
+        owner, _created = await self.queue.enqueue(job, not_before_us=self._not_before(message))
+        if self._wake is not None:
+            self._wake()
+        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key)
+
+    def _not_before(self, message: OutboundMessage) -> int | None:
+        """Bulk sends queued during quiet hours wait in the delayed set, costing no sender time.
+        (The dispatcher checks again at send time, for jobs that were queued in daytime.)"""
+        quiet = self._quiet
+        if quiet is None or (message.lane != "bulk" and not quiet.apply_to_replies):
+            return None
+        until = quiet.next_allowed(message.to, datetime.now(UTC))
+        return None if until is None else int(until.timestamp() * 1_000_000)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,77 @@
+"""Last checks before a send that may change a message's form or its time.
+
+- WhatsApp outside the 24-hour window: a free-form message becomes the bot's fallback template
+  (ContentSid + ContentVariables, no Body); with no template configured it fails fast.
+- Quiet hours: a bulk send waits for daytime in the recipient's zone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from botkit.dispatch.errors import Deferred, FormError
+from botkit.dispatch.job import Job
+from botkit.dispatch.quiet_hours import QuietHours
+from botkit.dispatch.window import WindowStore
+
+
+class WhatsAppTemplate(BaseModel):
+    """The approved template to send when the window is closed.
+
+    variables: ContentVariables; by default ``{"1": <the original text>}``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    content_sid: str
+    variables: dict[str, str] | None = None
+
+
+def window_key(job: Job) -> str:
+    """The WhatsApp sender a window belongs to: the number, or the service that holds it."""
+    message = job.message
+    return message.messaging_service_sid or message.from_ or job.sender
+
+
+class Shaper:
+    def __init__(
+        self,
+        windows: WindowStore,
+        template: WhatsAppTemplate | None,
+        quiet: QuietHours | None,
+    ) -> None:
+        self.windows = windows
+        self.template = template
+        self.quiet = quiet
+
+    async def __call__(self, job: Job) -> Job:
+        message = job.message
+        if self.quiet is not None and (job.lane == "bulk" or self.quiet.apply_to_replies):
+            until = self.quiet.next_allowed(message.to, datetime.now(UTC))
+            if until is not None:
+                raise Deferred(int(until.timestamp() * 1_000_000), "quiet hours")
+        free_form_whatsapp = message.to.lower().startswith("whatsapp:") and not message.content_sid
+        if free_form_whatsapp and not await self.windows.is_open(window_key(job), message.to):
+            return self.to_template(job)
+        return job
+
+    def to_template(self, job: Job) -> Job:
+        """The job as the fallback template, or FormError when there is none (also on 63016)."""
+        if self.template is None:
+            raise FormError(
+                "outside the WhatsApp 24-hour window and the bot has no fallback template "
+                "(Bot(whatsapp_template=WhatsAppTemplate(content_sid=...)))"
+            )
+        variables = self.template.variables or {"1": job.message.body or ""}
+        message = job.message.model_copy(
+            update={
+                "content_sid": self.template.content_sid,
+                "content_variables": json.dumps(variables),
+                "body": None,
+                "media_urls": (),
+            }
+        )
+        return job.model_copy(update={"message": message})

@@ -1,0 +1,226 @@
+"""The dispatcher against the sandbox: limits, fairness, opt-outs, retries, WhatsApp, quiet hours.
+
+Each test runs on the memory and the Redis queue (store_url).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import aiohttp
+
+from botkit.dispatch.dispatcher import DispatchPolicy
+from botkit.dispatch.quiet_hours import QuietHours
+from botkit.dispatch.senders import RateTable
+from botkit.dispatch.shaping import WhatsAppTemplate
+from botkit.sandbox import SandboxConfig
+from tests.dispatch.harness import Rig, dispatch_rig
+
+SLOW = "+15550100001"
+FAST = "whatsapp:+15550100009"
+SHORT = "55555"  # a short code: 100/s
+USER = "+15550001111"
+
+
+def strict(**extra: object) -> SandboxConfig:
+    return SandboxConfig(strict_rates=True, status_step=0.002, **extra)  # type: ignore[arg-type]
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_messages_reach_twilio_and_the_job_records_the_sid(store_url: str | None) -> None:
+    async with dispatch_rig(store_url) as rig:
+        job = await rig.send(USER, "hello")
+        await rig.drained()
+        status = await rig.queue.status(job) or {}
+        assert status["state"] == "sent"
+        assert status["sid"] in rig.sandbox.state.messages
+
+
+async def test_a_long_code_never_beats_one_segment_a_second(store_url: str | None) -> None:
+    async with dispatch_rig(store_url, sandbox_config=strict(), workers=3) as rig:
+        for n in range(3):
+            await rig.send(f"+1555000200{n}", "x")
+        await rig.send("+15550002009", "y" * 200)  # two segments
+        await rig.send("+15550002008", "z")
+        await rig.drained(timeout=20)
+        records = rig.sends(SLOW)
+        assert len(records) == 5
+        gaps = [b.at - a.at for a, b in itertools.pairwise(records)]
+        units = [r.units for r in records]
+        for gap, before in zip(gaps, units, strict=False):
+            assert gap >= before - 0.02, (gaps, units)  # a 2-segment SMS holds the number 2 s
+
+
+async def test_a_slow_backlog_does_not_delay_a_fast_sender(store_url: str | None) -> None:
+    async with dispatch_rig(store_url, sandbox_config=strict()) as rig:
+        for n in range(30):
+            await rig.send(f"+15550003{n:03}", "slow")
+        started = time.time()
+        for n in range(40):
+            await rig.send(f"+15550004{n:03}", "fast", from_=SHORT)
+        await rig.until(lambda: len(rig.sends(SHORT)) == 40)
+        assert time.time() - started < 1.5  # 40 at 100/s is 0.4 s, whatever SLOW owes
+        assert len(rig.sends(SLOW)) <= 3
+
+
+async def test_replies_overtake_queued_bulk(store_url: str | None) -> None:
+    async with dispatch_rig(store_url) as rig:
+        for n in range(5):
+            await rig.send(f"+15550005{n:03}", "bulk", lane="bulk")
+        reply = await rig.send(USER, "reply")
+        await rig.until(lambda: len(rig.sends(SLOW)) >= 2, timeout=5)
+        sent_first = {r.sid for r in rig.sends(SLOW)[:2]}
+        assert (await rig.queue.status(reply) or {}).get("sid") in sent_first
+
+
+async def test_stop_while_a_hundred_are_queued_stops_them_all(store_url: str | None) -> None:
+    async with dispatch_rig(store_url) as rig:
+        for n in range(100):
+            await rig.send(USER, f"message {n}")
+        await rig.until(lambda: len(rig.sends(SLOW)) >= 1, timeout=5)
+        await rig.ledger.opt_out(USER, SLOW, keyword="STOP", source="keyword")
+        stopped_at = time.time()
+        await asyncio.sleep(1.5)  # one more second of the number's rate
+        late = [r for r in rig.sends(SLOW) if r.at > stopped_at]
+        assert late == []
+        letters = await rig.queue.dead_letters(limit=200)
+        assert len(letters) + len(rig.sends(SLOW)) >= 99  # the rest are dead: opted_out
+        assert {letter.reason for letter in letters} == {"opted_out"}
+
+
+async def test_a_429_holds_that_sender_only(store_url: str | None) -> None:
+    # The dispatcher is told SLOW may send 5/s; the sandbox allows 1/s and answers 429.
+    rates = RateTable(senders={SLOW: 5})
+    policy = DispatchPolicy(backoff_base=0.2)
+    async with dispatch_rig(store_url, sandbox_config=strict(), rates=rates, policy=policy) as rig:
+        for n in range(3):
+            await rig.send(f"+15550006{n:03}", "x")
+        for n in range(20):
+            await rig.send(f"+15550007{n:03}", "fast", from_=SHORT)
+        await rig.until(lambda: len(rig.sends(SHORT)) == 20, timeout=5)
+        await rig.drained(timeout=15)
+        assert len(rig.sends(SLOW)) == 3
+        times = [r.at for r in rig.sends(SLOW)]
+        assert max_in_window(times, 0.99) == 1
+
+
+async def test_twilio_21610_records_the_opt_out_and_dead_letters(store_url: str | None) -> None:
+    async with dispatch_rig(store_url) as rig:
+        rig.sandbox.state.opted_out.add((USER, SLOW))  # the phone texted STOP to Twilio itself
+        job = await rig.send(USER, "hello")
+        await rig.drained()
+        [letter] = await rig.queue.dead_letters()
+        assert letter.job.id == job and letter.reason == "opted_out"
+        assert letter.error is not None and letter.error.startswith("21610")
+        assert await rig.ledger.is_opted_out(USER, [SLOW])
+
+
+async def test_a_permanent_error_dead_letters_at_once(store_url: str | None) -> None:
+    async with dispatch_rig(store_url) as rig:
+        await rig.send(USER, "x" * 1601)  # Twilio: 21617, over the 1600-character limit
+        await rig.drained()
+        [letter] = await rig.queue.dead_letters()
+        assert (letter.reason, letter.attempts) == ("rejected", 1)
+        assert letter.error is not None and letter.error.startswith("21617")
+        assert await rig.queue.replay(letter.job.id)
+
+
+async def test_no_answer_is_retried_with_backoff(store_url: str | None) -> None:
+    policy = DispatchPolicy(backoff_base=0.2, max_attempts=10)
+    async with dispatch_rig(store_url, policy=policy) as rig:
+        port = int(rig.sandbox.url.rsplit(":", 1)[1])
+        await rig.sandbox.stop()
+        job = await rig.send(USER, "eventually")
+        await asyncio.sleep(0.6)
+        status = await rig.queue.status(job) or {}
+        assert status.get("state") in ("delayed", "queued", "inflight")
+        assert int(status.get("attempts", "0")) >= 1
+        await rig.sandbox.start(port=port)
+        await rig.drained(timeout=10)
+        assert (await rig.queue.status(job) or {})["state"] == "sent"
+
+
+async def test_retries_are_bounded(store_url: str | None) -> None:
+    policy = DispatchPolicy(backoff_base=0.01, max_attempts=3)
+    async with dispatch_rig(store_url, policy=policy) as rig:
+        await rig.sandbox.stop()
+        await rig.send(USER, "never")
+        await rig.drained(timeout=10)
+        [letter] = await rig.queue.dead_letters()
+        assert (letter.reason, letter.attempts) == ("retries_exhausted", 3)
+
+
+async def _approved_template(rig: Rig) -> str:
+    """A Content template in the sandbox, created over its API as a bot operator would."""
+    auth = aiohttp.BasicAuth(rig.sandbox.config.account_sid, rig.sandbox.config.auth_token)
+    body = {
+        "friendly_name": "shipping",
+        "language": "en",
+        "variables": {"1": "your order"},
+        "types": {"twilio/text": {"body": "Update: {{1}}"}},
+    }
+    async with (
+        aiohttp.ClientSession(auth=auth) as http,
+        http.post(f"{rig.sandbox.url}/v1/Content", json=body) as response,
+    ):
+        assert response.status == 201, await response.text()
+        return str((await response.json())["sid"])
+
+
+async def test_whatsapp_outside_the_window_becomes_the_template(store_url: str | None) -> None:
+    async with dispatch_rig(store_url) as rig:
+        template = WhatsAppTemplate(content_sid=await _approved_template(rig))
+        for dispatcher in rig.dispatchers:
+            assert dispatcher.shape is not None
+            dispatcher.shape.template = template
+        user = "whatsapp:+15550008888"
+        await rig.windows.touch(FAST, "whatsapp:+15550009999")
+        outside = await rig.send(user, "your order shipped", from_=FAST)
+        inside = await rig.send("whatsapp:+15550009999", "free form", from_=FAST)
+        await rig.drained()
+        sent = {r.sid: r for r in rig.sandbox.state.messages.values()}
+        outside_record = sent[(await rig.queue.status(outside) or {})["sid"]]
+        inside_record = sent[(await rig.queue.status(inside) or {})["sid"]]
+        assert outside_record.content_sid == template.content_sid
+        assert outside_record.body == "Update: your order shipped"
+        assert inside_record.content_sid is None and inside_record.body == "free form"
+
+
+async def test_whatsapp_outside_the_window_without_template_fails_fast(
+    store_url: str | None,
+) -> None:
+    async with dispatch_rig(store_url) as rig:
+        await rig.send("whatsapp:+15550008888", "hello", from_=FAST)
+        await rig.drained()
+        [letter] = await rig.queue.dead_letters()
+        assert letter.reason == "undeliverable"
+        assert letter.error is not None and "fallback template" in letter.error
+        assert rig.sends(FAST) == []
+
+
+async def test_quiet_hours_hold_bulk_but_not_replies(store_url: str | None) -> None:
+    now = time.gmtime()
+    start = f"{now.tm_hour:02}:00"
+    end = f"{(now.tm_hour + 2) % 24:02}:00"  # quiet now, in London
+    quiet = QuietHours.model_validate({"start": start, "end": end})
+    londoner = "+447700900123"
+    async with dispatch_rig(store_url, quiet=quiet) as rig:
+        bulk = await rig.send(londoner, "newsletter", lane="bulk")
+        assert (await rig.queue.status(bulk) or {})["state"] == "delayed"  # held from the start
+        reply = await rig.send(londoner, "your answer", lane="reply")
+        await rig.until(lambda: len(rig.sends(SLOW)) == 1)
+        await asyncio.sleep(1.2)  # the number is free again: only quiet hours hold the bulk
+        assert (await rig.queue.status(reply) or {})["state"] == "sent"
+        assert (await rig.queue.status(bulk) or {})["state"] == "delayed"
+        assert len(rig.sends(SLOW)) == 1
