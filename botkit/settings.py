@@ -10,13 +10,17 @@ import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from botkit.dispatch.quiet_hours import QuietHours
+from botkit.dispatch.senders import RateTable
 from botkit.errors import ConfigError
 
 #: The account and token of the development sandbox; they protect nothing real.
 DEVELOPMENT_ACCOUNT_SID = "AC" + "0" * 32
 DEVELOPMENT_AUTH_TOKEN = "botkit-development-token"
+#: Hashes development opt-outs; production must set its own secret BOTKIT_CONSENT_PEPPER.
+DEVELOPMENT_PEPPER = "botkit-development-pepper"
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -110,6 +114,37 @@ class Settings(BaseSettings):
         alias="BOTKIT_APOLOGY",
         description="Reply sent when a handler raises.",
     )
+    consent_pepper: str | None = Field(
+        None,
+        alias="BOTKIT_CONSENT_PEPPER",
+        description="Secret (16+ bytes) the consent ledger hashes numbers with; required in "
+        "production. Changing it forgets every opt-out.",
+        repr=False,
+    )
+    dispatch_concurrency: int = Field(
+        32, ge=1, alias="BOTKIT_DISPATCH_CONCURRENCY", description="Sends in flight per process."
+    )
+    dispatch_lease: float = Field(
+        30.0,
+        gt=0,
+        alias="BOTKIT_DISPATCH_LEASE",
+        description="Seconds before another worker reclaims a send that never reported back.",
+    )
+    max_attempts: int = Field(
+        6, ge=1, alias="BOTKIT_MAX_ATTEMPTS", description="Tries before a transient failure "
+        "becomes a dead letter."
+    )
+    rates: RateTable = Field(
+        default_factory=RateTable,
+        alias="BOTKIT_RATES",
+        description='Per-sender limits as JSON, e.g. {"long_code": 1, "senders": {"+1555...": 3}}.',
+    )
+    quiet_hours: QuietHours | None = Field(
+        None,
+        alias="BOTKIT_QUIET_HOURS",
+        description='Bulk sends wait out this local-time window, as JSON {"start": "21:00", '
+        '"end": "08:00"}; unset: off.',
+    )
     log_format: str = Field(
         "auto",
         alias="BOTKIT_LOG_FORMAT",
@@ -151,6 +186,17 @@ class Settings(BaseSettings):
             raise ValueError("must be auto, json or console")
         return value
 
+    def pepper(self) -> str:
+        """The consent pepper; the development one only without a Twilio account."""
+        if self.consent_pepper:
+            return self.consent_pepper
+        if self.development:
+            return DEVELOPMENT_PEPPER
+        raise ConfigError(
+            "BOTKIT_CONSENT_PEPPER: required with a Twilio account (a secret of 16+ bytes that "
+            "the opt-out ledger hashes numbers with)"
+        )
+
     @property
     def development(self) -> bool:
         """True when no Twilio account is configured: the bot runs without one."""
@@ -163,6 +209,11 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = field.group(1) if field else "?"
+        alias = Settings.model_fields[name].alias if name in Settings.model_fields else name
+        raise ConfigError(f"invalid settings: {alias}: not valid JSON") from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
