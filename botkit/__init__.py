@@ -8,10 +8,13 @@ from botkit.context import Context
 from botkit.errors import BotkitError, ConfigError, SendError
 from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
 from botkit.routing.router import Router
+from botkit.routing.status_hooks import StatusContext
 from botkit.server.app import RUNTIME, Runtime, create_app
 from botkit.settings import Settings, load_settings
+from botkit.storage.status import StatusChange
 from botkit.twilio.address import Address, parse_address
 from botkit.twilio.inbound import Channel, InboundMessage, Location, Media, WhatsAppInfo
+from botkit.twilio.status import MessageStatus, StatusCallback
 
 __all__ = [
     "RUNTIME",
@@ -24,6 +27,7 @@ __all__ = [
     "InboundMessage",
     "Location",
     "Media",
+    "MessageStatus",
     "OutboundHandle",
     "OutboundMessage",
     "Outbox",
@@ -31,6 +35,9 @@ __all__ = [
     "Runtime",
     "SendError",
     "Settings",
+    "StatusCallback",
+    "StatusChange",
+    "StatusContext",
     "WhatsAppInfo",
     "create_app",
     "load_settings",

@@ -18,6 +18,7 @@ from botkit.compliance.cli import optout
 from botkit.errors import BotkitError, ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
+from botkit.messages_cli import messages
 from botkit.netutil import local_url
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox_registry import shared_sandbox
@@ -214,3 +215,4 @@ async def _until_signalled() -> None:
 
 
 main.add_command(optout)
+main.add_command(messages)

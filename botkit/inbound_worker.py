@@ -3,7 +3,8 @@
 The webhook answers Twilio as soon as a message is queued, so a slow handler can never make
 Twilio time out. Workers take events, run them, and only then finish them; an event whose
 worker died is reclaimed by another after the lease, so every accepted message runs at least
-once.
+once. Events are user messages (run through the pipeline) and status callbacks (applied by
+the status tracker); see botkit/inbound_events.py.
 """
 
 from __future__ import annotations
@@ -12,23 +13,39 @@ import asyncio
 import contextlib
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
+from botkit.inbound_events import InboundEvent, StatusEvent, decode_event
 from botkit.logging import get_logger
 from botkit.pipeline import Processor
 from botkit.storage.inbound import Delivery, InboundQueue
-from botkit.twilio.inbound import InboundMessage
 
 log = get_logger("inbound")
+
+#: Applies a status callback (botkit.status_tracker.StatusTracker.process).
+StatusProcessor = Callable[[StatusEvent], Awaitable[str]]
+
+
+async def _no_status_processor(event: StatusEvent) -> str:
+    log.error("no status processor; status callback dropped", sid=event.callback.message_sid)
+    return "dropped"
 
 
 class InboundWorker:
     def __init__(
-        self, queue: InboundQueue, process: Processor, *, concurrency: int, lease: float
+        self,
+        queue: InboundQueue,
+        process: Processor,
+        *,
+        concurrency: int,
+        lease: float,
+        process_status: StatusProcessor = _no_status_processor,
     ) -> None:
         self.queue = queue
         self.process = process
+        self.process_status = process_status
         self.concurrency = concurrency
         self.lease = lease
         self.consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
@@ -98,14 +115,17 @@ class InboundWorker:
 
     async def _handle(self, delivery: Delivery) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(delivery))
+        event: InboundEvent | None
         try:
-            message = InboundMessage.model_validate_json(delivery.payload)
+            event = decode_event(delivery.payload)
         except ValidationError:
             log.error("dropping an unreadable inbound event", entry=delivery.id)
-            message = None
+            event = None
         try:
-            if message is not None:
-                await self.process(message)
+            if isinstance(event, StatusEvent):
+                await self.process_status(event)
+            elif event is not None:
+                await self.process(event)
         except Exception:
             # Left unfinished on purpose: the lease expires and another attempt is made.
             log.exception("inbound event failed; it will be retried", entry=delivery.id)

@@ -16,9 +16,10 @@ from botkit.outbound.outbox import Outbox
 from botkit.outbound.twilio_outbox import TwilioOutbox
 from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN, Settings
 from botkit.storage.inbound import InboundQueue
-from botkit.storage.memory import MemoryInboundQueue, MemorySessionStore
-from botkit.storage.redis import RedisInboundQueue, RedisSessionStore
+from botkit.storage.memory import MemoryInboundQueue, MemorySessionStore, MemoryStatusStore
+from botkit.storage.redis import RedisInboundQueue, RedisSessionStore, RedisStatusStore
 from botkit.storage.sessions import SessionStore
+from botkit.storage.status import StatusStore
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Stores:
     sessions: SessionStore
     inbound: InboundQueue
     redis: Redis | None = field(default=None)
+    statuses: StatusStore = field(default_factory=MemoryStatusStore)
 
     async def ping(self) -> None:
         if self.redis is not None:
@@ -48,7 +50,12 @@ async def open_stores(settings: Settings, namespace: str) -> Stores:
     except (RedisError, OSError) as exc:
         await redis.aclose()
         raise ConfigError(f"REDIS_URL: cannot reach Redis ({exc})") from None
-    return Stores(sessions=RedisSessionStore(redis), inbound=queue, redis=redis)
+    return Stores(
+        sessions=RedisSessionStore(redis),
+        inbound=queue,
+        redis=redis,
+        statuses=RedisStatusStore(redis),
+    )
 
 
 def auth_token(settings: Settings) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from botkit.routing.handlers import Handler, HandlerSpec, inspect_handler
 from botkit.routing.matchers import Matcher, Predicate, compile_matcher
+from botkit.routing.status_hooks import StatusHook, StatusHookFunc, StatusHooks, status_hook
 from botkit.twilio.inbound import Channel, InboundMessage
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ CallNext = Callable[[], Awaitable[None]]
 Middleware = Callable[["Context", CallNext], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
 M = TypeVar("M", bound=Middleware)
+S = TypeVar("S", bound=StatusHookFunc)
 
 FALLBACK = "fallback"
 
@@ -80,7 +82,7 @@ class Router:
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or "router"
-        self._items: list[Intent | Router] = []
+        self._items: list[Intent | StatusHook | Router] = []
         self._fallback: HandlerSpec | None = None
         self._middleware: list[Middleware] = []
         self._included = False
@@ -125,8 +127,21 @@ class Router:
         self._middleware.append(func)
         return func
 
+    def on_status(self, *statuses: str) -> Callable[[S], S]:
+        """Register ``async def hook(ctx: StatusContext)`` for these statuses (none: all).
+
+        It runs once for each forward move of a message to one of them, after Twilio has had
+        its 200; see botkit/routing/status_hooks.py.
+        """
+
+        def register(func: S) -> S:
+            self._items.append(status_hook(func, statuses))
+            return func
+
+        return register
+
     def include(self, router: Router) -> Router:
-        """Add another router's intents here, at this point in registration order."""
+        """Add another router's intents and status hooks here, at this point in order."""
         if router is self or router._included:
             raise ValueError(f"router {router.name!r} is already included somewhere")
         if router._contains(self):
@@ -148,6 +163,19 @@ class Router:
         fallback = self._collect(routes, ())
         return Routes(routes, fallback)
 
+    def compile_status_hooks(self) -> StatusHooks:
+        """This router's status hooks and those of the routers it includes, in order."""
+        return StatusHooks(self._status_hooks())
+
+    def _status_hooks(self) -> list[StatusHook]:
+        hooks: list[StatusHook] = []
+        for item in self._items:
+            if isinstance(item, Router):
+                hooks.extend(item._status_hooks())
+            elif isinstance(item, StatusHook):
+                hooks.append(item)
+        return hooks
+
     def _collect(self, out: list[Route], outer: tuple[Middleware, ...]) -> Route | None:
         chain = outer + tuple(self._middleware)
         fallback = (
@@ -157,6 +185,6 @@ class Router:
             if isinstance(item, Router):
                 inner = item._collect(out, chain)
                 fallback = fallback or inner
-            else:
+            elif isinstance(item, Intent):
                 out.append(Route(item.name, item.matcher, item.handler, item.priority, chain))
         return fallback

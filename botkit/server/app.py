@@ -15,8 +15,10 @@ from botkit.outbound.outbox import Outbox
 from botkit.outbound.sender import From, Sender
 from botkit.pipeline import Pipeline, SessionPolicy
 from botkit.runtime import Stores, auth_token, open_outbox, open_stores
+from botkit.server.status_endpoint import status_endpoint
 from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
 from botkit.settings import Settings
+from botkit.status_tracker import StatusTracker
 from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
 from botkit.twilio.signature import SignatureVerifier
 
@@ -100,6 +102,12 @@ def create_app(bot: Bot, settings: Settings, *, workers: bool = True) -> web.App
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/twilio/messages", _guarded(messages))
+    app.router.add_post(
+        "/twilio/status",
+        _guarded(
+            status_endpoint(reader, lambda r: r.app[RUNTIME].stores.inbound, settings.dedup_ttl)
+        ),
+    )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
@@ -122,6 +130,7 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool) -> Runtime
         pipeline.process,
         concurrency=settings.inbound_concurrency,
         lease=settings.inbound_lease,
+        process_status=StatusTracker(stores.statuses, bot.compile_status_hooks(), sender).process,
     )
     if workers:
         worker.start()

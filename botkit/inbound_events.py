@@ -1,0 +1,55 @@
+"""What the inbound queue carries: a user's message, or a status callback to apply.
+
+Both kinds of webhook are accepted the same way (durably queued, then answered) and handled by
+the same workers, so a status callback gets the guarantees of a message: processed at least
+once, surviving a crash after the 200. The payload is a union told apart by ``kind``. A message
+is stored as the bare InboundMessage JSON it always was (no ``kind``: "message"), so events
+queued by an older version still decode.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
+
+from botkit.twilio.inbound import InboundMessage
+from botkit.twilio.status import StatusCallback
+
+
+class StatusEvent(BaseModel):
+    """A status callback as accepted; ``at`` (Unix time of acceptance) identifies this event
+    to the status store, which makes a re-run after a crash apply the same change again."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["status"] = "status"
+    callback: StatusCallback
+    at: float
+
+    @property
+    def dedup_id(self) -> str:
+        """Twilio posts each status of a message once: a repeat is a duplicate."""
+        return f"status:{self.callback.message_sid}:{self.callback.status}"
+
+
+InboundEvent = InboundMessage | StatusEvent
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "message"))
+    return str(getattr(value, "kind", "message"))
+
+
+_EVENT: TypeAdapter[InboundEvent] = TypeAdapter(
+    Annotated[
+        Annotated[InboundMessage, Tag("message")] | Annotated[StatusEvent, Tag("status")],
+        Discriminator(_kind),
+    ]
+)
+
+
+def decode_event(payload: str) -> InboundEvent:
+    """The event a queued payload holds; pydantic's ValidationError if it holds none."""
+    return _EVENT.validate_json(payload)

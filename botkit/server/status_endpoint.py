@@ -1,0 +1,54 @@
+"""``POST /twilio/status``: Twilio's status callbacks, accepted like inbound messages.
+
+The request is read by the same WebhookReader as ``/twilio/messages`` (size limit, decoding,
+signature before anything else), so a forged callback is a 403 that changed nothing. A signed
+one is parsed (400 with the one-line reason if it names no message or no known status), stamped
+with its arrival time and queued in the inbound queue; the 200 (empty TwiML, which Twilio
+ignores) goes out once it is queued. Advancing the status and running the hooks happen in the
+inbound workers: botkit/status_tracker.py says why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from botkit.inbound_events import StatusEvent
+from botkit.logging import get_logger
+from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
+from botkit.storage.inbound import InboundQueue
+from botkit.twilio.status import MalformedStatusCallback, parse_status_callback
+
+log = get_logger("server")
+
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def status_endpoint(
+    reader: WebhookReader,
+    queue: Callable[[web.Request], InboundQueue],
+    dedup_ttl: float,
+) -> Endpoint:
+    """The handler; ``queue`` finds the running app's inbound queue from a request."""
+
+    async def status(request: web.Request) -> web.StreamResponse:
+        params = await reader.read(request)
+        try:
+            callback = parse_status_callback(params)
+        except MalformedStatusCallback as exc:
+            raise Rejection(400, str(exc)) from None
+        event = StatusEvent(callback=callback, at=time.time())
+        accepted = await queue(request).accept(
+            event.dedup_id, event.model_dump_json(), dedup_ttl
+        )
+        if not accepted:
+            log.info(
+                "duplicate status callback ignored",
+                sid=callback.message_sid,
+                status=callback.status,
+            )
+        return twiml_ok()
+
+    return status
