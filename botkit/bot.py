@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
+from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import SendError
-from botkit.outbound.outbox import OutboundHandle
+from botkit.outbound.outbox import Lane, OutboundHandle
 from botkit.outbound.sender import From, Sender
 from botkit.routing.router import Router
 
@@ -13,9 +15,21 @@ from botkit.routing.router import Router
 class Bot(Router):
     """A bot is a router that the server runs. ``name`` namespaces its sessions in storage."""
 
-    def __init__(self, name: str = "bot", *, apology: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "bot",
+        *,
+        apology: str | None = None,
+        keywords: KeywordPolicy = DEFAULT_POLICY,
+        whatsapp_template: WhatsAppTemplate | None = None,
+    ) -> None:
+        """keywords: STOP/START/HELP handling (Twilio's lists and replies by default).
+        whatsapp_template: what to send instead of free text outside the WhatsApp 24 h window.
+        """
         super().__init__(name)
         self.apology = apology
+        self.keywords = keywords
+        self.whatsapp_template = whatsapp_template
         self._sender: Sender | None = None
 
     def attach(self, sender: Sender | None) -> None:
@@ -31,13 +45,23 @@ class Bot(Router):
         from_: str | None = None,
         messaging_service_sid: str | None = None,
         idempotency_key: str | None = None,
+        lane: Lane = "bulk",
     ) -> OutboundHandle:
-        """Send a proactive message, outside any handler. Needs the bot to be running."""
+        """Send a proactive message, outside any handler. Needs the bot to be running.
+
+        Proactive sends are bulk by default: replies to users go ahead of them, and quiet hours
+        (if configured) hold them. Pass lane="reply" for a time-critical notification.
+        """
         if self._sender is None:
             raise SendError("bot.send needs a running bot (botkit run, or create_app started)")
         sender = None
         if from_ or messaging_service_sid:
             sender = From(number=from_, messaging_service_sid=messaging_service_sid)
         return await self._sender.send(
-            to, text, media_urls=media_urls, sender=sender, idempotency_key=idempotency_key
+            to,
+            text,
+            media_urls=media_urls,
+            sender=sender,
+            idempotency_key=idempotency_key,
+            lane=lane,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from botkit.outbound.outbox import OutboundHandle
-from botkit.outbound.sender import From, Sender
+from botkit.outbound.sender import From, Sender, reply_sender
 from botkit.twilio.inbound import InboundMessage
 
 
@@ -32,9 +32,7 @@ class Context:
     @property
     def reply_from(self) -> From:
         """The number or Messaging Service the user wrote to: replies must come from there."""
-        if self.message.messaging_service_sid:
-            return From(messaging_service_sid=self.message.messaging_service_sid)
-        return From(number=str(self.message.recipient))
+        return reply_sender(self.message)
 
     def _default_sender_for(self, to: str) -> From:
         if self.message.messaging_service_sid:

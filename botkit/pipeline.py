@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from botkit.compliance_step import Compliance
 from botkit.context import Context
 from botkit.logging import get_logger
 from botkit.outbound.sender import Sender
@@ -46,6 +47,8 @@ class Pipeline:
         sender: Sender,
         policy: SessionPolicy,
         apology: str,
+        *,
+        compliance: Compliance | None = None,
     ) -> None:
         self.bot_name = bot_name
         self.routes = routes
@@ -53,10 +56,17 @@ class Pipeline:
         self.sender = sender
         self.policy = policy
         self.apology = apology
+        self.compliance = compliance
 
     async def process(self, message: InboundMessage) -> str:
         """Run the message through its handler; returns the outcome that was logged."""
         started = time.perf_counter()
+        if self.compliance is not None:
+            await self.compliance.observe(message)
+            keyword = await self.compliance.handle_keyword(message, self.sender)
+            if keyword is not None:
+                self._log(message, None, f"keyword:{keyword.kind}", started)
+                return f"keyword:{keyword.kind}"
         try:
             resolution = await self.routes.resolve(message)
         except Exception:

@@ -1,4 +1,4 @@
-"""Choosing and wiring the stores and the outbox from settings, and their lifecycle.
+"""Choosing and wiring the stores from settings, and their lifecycle.
 
 Everything that differs between development (memory, sandbox) and production (Redis, Twilio)
 is decided here, once, so the rest of the code sees only the protocols.
@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from botkit.dispatch.wiring import Outbound, open_outbound
 from botkit.errors import ConfigError
-from botkit.outbound.outbox import Outbox
-from botkit.outbound.twilio_outbox import TwilioOutbox
-from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN, Settings
+from botkit.settings import DEVELOPMENT_AUTH_TOKEN, Settings
 from botkit.storage.inbound import InboundQueue
 from botkit.storage.memory import MemoryInboundQueue, MemorySessionStore, MemoryStatusStore
 from botkit.storage.redis import RedisInboundQueue, RedisSessionStore, RedisStatusStore
@@ -26,8 +25,9 @@ from botkit.storage.status import StatusStore
 class Stores:
     sessions: SessionStore
     inbound: InboundQueue
-    redis: Redis | None = field(default=None)
+    outbound: Outbound
     statuses: StatusStore = field(default_factory=MemoryStatusStore)
+    redis: Redis | None = field(default=None)
 
     async def ping(self) -> None:
         if self.redis is not None:
@@ -41,8 +41,13 @@ class Stores:
 async def open_stores(settings: Settings, namespace: str) -> Stores:
     """Memory stores without REDIS_URL; Redis ones with it, checked reachable now."""
     if settings.redis_url is None:
-        return Stores(sessions=MemorySessionStore(), inbound=MemoryInboundQueue())
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+        return Stores(
+            sessions=MemorySessionStore(),
+            inbound=MemoryInboundQueue(),
+            outbound=open_outbound(settings, None, namespace),
+        )
+    # Sends, claims and sessions run concurrently: allow a pool well above their sum.
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, max_connections=1024)
     queue = RedisInboundQueue(redis, namespace)
     try:
         await redis.ping()
@@ -53,8 +58,9 @@ async def open_stores(settings: Settings, namespace: str) -> Stores:
     return Stores(
         sessions=RedisSessionStore(redis),
         inbound=queue,
-        redis=redis,
+        outbound=open_outbound(settings, redis, namespace),
         statuses=RedisStatusStore(redis),
+        redis=redis,
     )
 
 
@@ -65,17 +71,3 @@ def auth_token(settings: Settings) -> str:
     if settings.development:
         return DEVELOPMENT_AUTH_TOKEN
     raise ConfigError("TWILIO_AUTH_TOKEN: required when TWILIO_ACCOUNT_SID is set")
-
-
-def open_outbox(settings: Settings) -> Outbox:
-    """Twilio, or the stand-in (a sandbox) at BOTKIT_TWILIO_BASE_URL."""
-    if settings.development and settings.twilio_base_url is None:
-        raise ConfigError(
-            "TWILIO_ACCOUNT_SID: unset and no BOTKIT_TWILIO_BASE_URL, so there is nowhere to "
-            "send replies (`botkit run` starts a sandbox for you)"
-        )
-    return TwilioOutbox(
-        settings.twilio_account_sid or DEVELOPMENT_ACCOUNT_SID,
-        auth_token(settings),
-        settings.twilio_base_url,
-    )

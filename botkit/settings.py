@@ -199,8 +199,8 @@ class Settings(BaseSettings):
 
     @property
     def development(self) -> bool:
-        """True when no Twilio account is configured: the bot runs without one."""
-        return self.twilio_account_sid is None
+        """True without a real Twilio account: none configured, or the development sandbox's."""
+        return self.twilio_account_sid in (None, DEVELOPMENT_ACCOUNT_SID)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -13,6 +13,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from botkit import RUNTIME, Bot, Runtime, Settings, create_app
+from botkit.dispatch.senders import RateTable
 from tests.support.redis_server import running_redis
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import post_signed
@@ -85,6 +86,11 @@ def make_settings(**overrides: Any) -> Settings:
         "twilio_auth_token": AUTH_TOKEN,
         "redis_url": None,
         "log_format": "json",
+        "consent_pepper": "test-pepper-0123456789",
+        # Tests exchange many messages with one number: do not hold them to 1 segment a second.
+        "rates": RateTable(
+            long_code=1000, toll_free=1000, short_code=1000, messaging_service=1000, whatsapp=1000
+        ),
     }
     values.update(overrides)
     return Settings(**values)

@@ -350,7 +350,7 @@ def test_run_serves_replies_and_exits_cleanly_on_sigterm(
 
     params = message_to_bot("hi")
     assert botkit.post_webhook(params, token=DEVELOPMENT_AUTH_TOKEN) == (200, EMPTY_TWIML)
-    botkit.wait_for_event("message handled")
+    botkit.wait_for_event("message sent")
     [reply] = botkit.sandbox_messages()
     assert (reply["from"], reply["to"]) == (DEMO_NUMBER, USER)
     assert reply["body"].startswith("Hello! Visit number 1.")
@@ -395,6 +395,6 @@ def test_turning_signature_validation_off_is_loud(start_botkit: Callable[..., Bo
     assert warnings[0]["level"] == "warning"
     # And it really is off: an unsigned webhook runs the handler.
     assert botkit.post_webhook(message_to_bot("hello"), token=None)[0] == 200
-    botkit.wait_for_event("message handled")
+    botkit.wait_for_event("message sent")
     assert [m["to"] for m in botkit.sandbox_messages()] == [USER]
     assert botkit.terminate() == 0

@@ -48,6 +48,7 @@ async def test_sigkill_mid_handler_loses_nothing(
         BOTKIT_TWILIO_BASE_URL=twilio.base_url,
         BOTKIT_LOCK_LEASE="1",
         BOTKIT_INBOUND_LEASE="1",
+        BOTKIT_CONSENT_PEPPER="crash-test-pepper-0123",
     )
     params = inbound_params("hello")
     first_port = free_port()

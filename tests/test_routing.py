@@ -618,7 +618,8 @@ async def test_router_middleware_does_not_wrap_sibling_handlers(
 ) -> None:
     events: list[str] = []
     server = await start_server(middleware_bot(events))
-    assert (await reply_to(server, twilio, inbound_params("help"))).body == "help"
+    # "help" alone is the HELP keyword, answered before routing; "help me" is a message.
+    assert (await reply_to(server, twilio, inbound_params("help me"))).body == "help"
     assert events == ["outer>help", "second>", "help", "second<", "outer<"]
 
 
@@ -960,14 +961,18 @@ async def test_send_reaches_another_recipient_and_keys_count_up(
     params = inbound_params("forward")
     await deliver(server, params)
     sent = await twilio.wait_for(3)
-    assert [(m.to, m.params["From"], m.body) for m in sent] == [
-        (USER, BOT_NUMBER, "forwarding"),
-        (OTHER_USER, BOT_NUMBER, f"from {USER}"),
-        (USER, BOT_NUMBER, "done"),
-    ]
+    # Different recipients take turns in the outbound queue; per recipient, order holds.
+    assert sorted((m.to, m.params["From"], m.body) for m in sent) == sorted(
+        [
+            (USER, BOT_NUMBER, "forwarding"),
+            (OTHER_USER, BOT_NUMBER, f"from {USER}"),
+            (USER, BOT_NUMBER, "done"),
+        ]
+    )
+    assert [m.body for m in sent if m.to == USER] == ["forwarding", "done"]
     sid = params["MessageSid"]
     assert [h.idempotency_key for h in handles] == [f"{sid}:1", f"{sid}:2", f"{sid}:3"]
-    assert all(h.twilio_sid and h.twilio_sid.startswith("SM") for h in handles)
+    assert len({h.id for h in handles}) == 3
 
 
 async def test_send_can_choose_its_sender(
@@ -1050,10 +1055,11 @@ async def test_bot_send_uses_the_default_messaging_service(
     start_server: StartServer, twilio: SandboxTwilio, proactive_bot: Bot
 ) -> None:
     await start_server(proactive_bot, messaging_service_sid=SERVICE_SID)
-    await proactive_bot.send(WA_USER, "template-free hello")
+    await proactive_bot.send(OTHER_USER, "hello from the service")
     await proactive_bot.send(USER, "by number", from_=BOT_NUMBER)
-    by_service, by_number = await twilio.wait_for(2)
-    assert by_service.to == WA_USER
+    sent = await twilio.wait_for(2)
+    [by_service] = [m for m in sent if m.to == OTHER_USER]
+    [by_number] = [m for m in sent if m.to == USER]
     assert by_service.params["MessagingServiceSid"] == SERVICE_SID
     assert "From" not in by_service.params
     assert by_number.params["From"] == BOT_NUMBER

@@ -10,6 +10,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+Lane = Literal["reply", "bulk"]
+
 
 class OutboundMessage(BaseModel):
     """One message to send. Exactly one of from_ / messaging_service_sid names the sender.
@@ -29,7 +31,7 @@ class OutboundMessage(BaseModel):
     from_: str | None = None
     messaging_service_sid: str | None = None
     idempotency_key: str
-    lane: Literal["reply", "bulk"] = "reply"
+    lane: Lane = "reply"
     compliance: bool = False
     valid_for: float | None = None
 

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from botkit.errors import SendError
-from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
+from botkit.outbound.outbox import Lane, OutboundHandle, OutboundMessage, Outbox
 from botkit.twilio.address import parse_address
+from botkit.twilio.inbound import InboundMessage
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,13 @@ class From:
 
     number: str | None = None
     messaging_service_sid: str | None = None
+
+
+def reply_sender(message: InboundMessage) -> From:
+    """Replies come from the number or Messaging Service the user wrote to."""
+    if message.messaging_service_sid:
+        return From(messaging_service_sid=message.messaging_service_sid)
+    return From(number=str(message.recipient))
 
 
 class Sender:
@@ -36,6 +44,8 @@ class Sender:
         media_urls: Iterable[str] = (),
         sender: From | None = None,
         idempotency_key: str | None = None,
+        lane: Lane = "reply",
+        compliance: bool = False,
     ) -> OutboundHandle:
         try:
             parse_address(to)
@@ -54,5 +64,7 @@ class Sender:
             from_=None if chosen.messaging_service_sid else chosen.number,
             messaging_service_sid=chosen.messaging_service_sid,
             idempotency_key=idempotency_key or uuid.uuid4().hex,
+            lane=lane,
+            compliance=compliance,
         )
         return await self.outbox.submit(message)

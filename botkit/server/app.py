@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from botkit.bot import Bot
+from botkit.compliance_step import Compliance
+from botkit.dispatch.dispatcher import Dispatcher
+from botkit.dispatch.wiring import outbox_for, start_dispatcher
+from botkit.errors import ConfigError
 from botkit.inbound_worker import InboundWorker
 from botkit.logging import get_logger
 from botkit.outbound.outbox import Outbox
 from botkit.outbound.sender import From, Sender
 from botkit.pipeline import Pipeline, SessionPolicy
-from botkit.runtime import Stores, auth_token, open_outbox, open_stores
+from botkit.runtime import Stores, auth_token, open_stores
 from botkit.server.status_endpoint import status_endpoint
 from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
 from botkit.settings import Settings
@@ -36,12 +41,32 @@ class Runtime:
     outbox: Outbox
     pipeline: Pipeline
     worker: InboundWorker
+    dispatcher: Dispatcher | None
 
     async def idle(self) -> None:
-        """Wait until every accepted inbound event has been handled; wrap in asyncio.timeout."""
-        # The backlog may live in another process (Redis), so there is no event to wait on.
-        while await self.stores.inbound.backlog():  # noqa: ASYNC110
+        """Wait until every accepted inbound event has been handled and every message it sent
+        has left the outbound queue; wrap in asyncio.timeout."""
+        # The queues may live in another process (Redis), so there is no event to wait on.
+        while (  # noqa: ASYNC110
+            await self.stores.inbound.backlog() or await self.stores.outbound.queue.pending()
+        ):
             await asyncio.sleep(0.01)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the handlers in flight; then, with memory stores (nothing would survive the
+        process), send what they queued before stopping the dispatcher. With Redis, whatever is
+        left stays queued for the other processes."""
+        await self.worker.stop()
+        if self.dispatcher is not None and self.stores.redis is None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    while await self.stores.outbound.queue.pending():  # noqa: ASYNC110
+                        await asyncio.sleep(0.02)
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+            await self.dispatcher.client.http_client.close()
+        await self.outbox.close()
+        await self.stores.close()
 
 
 RUNTIME = web.AppKey("botkit.runtime", Runtime)
@@ -70,10 +95,8 @@ def create_app(bot: Bot, settings: Settings, *, workers: bool = True) -> web.App
         try:
             yield
         finally:
-            await runtime.worker.stop()
             bot.attach(None)
-            await runtime.outbox.close()
-            await runtime.stores.close()
+            await runtime.stop()
 
     async def messages(request: web.Request) -> web.StreamResponse:
         params = await reader.read(request)
@@ -114,8 +137,16 @@ def create_app(bot: Bot, settings: Settings, *, workers: bool = True) -> web.App
 
 
 async def _start_runtime(bot: Bot, settings: Settings, workers: bool) -> Runtime:
+    if settings.development and settings.twilio_base_url is None:
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID: unset and no BOTKIT_TWILIO_BASE_URL, so there is nowhere to "
+            "send replies (`botkit run` starts a sandbox for you)"
+        )
     stores = await open_stores(settings, bot.name)
-    outbox = open_outbox(settings)
+    dispatcher = None
+    if workers:
+        dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)
+    outbox = outbox_for(stores.outbound, settings, dispatcher.wake if dispatcher else None)
     sender = Sender(outbox, From(messaging_service_sid=settings.messaging_service_sid))
     pipeline = Pipeline(
         bot.name,
@@ -124,6 +155,7 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool) -> Runtime
         sender,
         SessionPolicy(ttl=settings.session_ttl, lease=settings.lock_lease, wait=SESSION_LOCK_WAIT),
         bot.apology or settings.apology,
+        compliance=Compliance(bot.keywords, stores.outbound.ledger, stores.outbound.windows),
     )
     worker = InboundWorker(
         stores.inbound,
@@ -135,7 +167,7 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool) -> Runtime
     if workers:
         worker.start()
     bot.attach(sender)
-    return Runtime(settings, stores, outbox, pipeline, worker)
+    return Runtime(settings, stores, outbox, pipeline, worker, dispatcher)
 
 
 def _guarded(endpoint: Endpoint) -> Endpoint:
