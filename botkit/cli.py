@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +11,10 @@ from aiohttp import web
 from botkit import devserver
 from botkit.bot import Bot
 from botkit.chat import chat as run_chat
+from botkit.commands import run_command, until_signalled
 from botkit.compliance.cli import optout
-from botkit.errors import BotkitError, ConfigError
+from botkit.dispatch.cli import deadletters, worker
+from botkit.errors import ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
 from botkit.messages_cli import messages
@@ -34,15 +33,6 @@ def main() -> None:
     """Build SMS, MMS and WhatsApp bots on Twilio."""
 
 
-def _fail_cleanly(work: object) -> None:
-    """Run a coroutine; a BotkitError becomes one red line and exit status 2."""
-    try:
-        asyncio.run(work)  # type: ignore[arg-type]
-    except BotkitError as exc:
-        click.secho(f"botkit: {exc}", fg="red", err=True)
-        sys.exit(2)
-
-
 @main.command()
 @click.argument("target", metavar="MODULE[:ATTR]")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
@@ -54,7 +44,13 @@ def _fail_cleanly(work: object) -> None:
     type=int,
     help="Port of the sandbox started when TWILIO_ACCOUNT_SID is unset.",
 )
-def run(target: str, host: str, port: int, sandbox_port: int) -> None:
+@click.option(
+    "--dispatch/--no-dispatch",
+    default=True,
+    show_default=True,
+    help="Run dispatcher workers in this process (off: leave sending to `botkit worker`).",
+)
+def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool) -> None:
     """Serve the bot's webhooks and run its handlers.
 
     Without TWILIO_ACCOUNT_SID, a local Twilio sandbox starts too, with a phone simulator.
@@ -66,9 +62,10 @@ def run(target: str, host: str, port: int, sandbox_port: int) -> None:
             if box is not None:
                 webhook = local_url(host, port, "/twilio/messages")
                 box.own_number(devserver.DEMO_NUMBER, webhook)
-            await _serve(create_app(bot, wired), host, port, box, sandbox_url)
+            app = create_app(bot, wired, dispatch=dispatch)
+            await _serve(app, host, port, box, sandbox_url)
 
-    _fail_cleanly(serve())
+    run_command(serve())
 
 
 @main.command()
@@ -76,13 +73,29 @@ def run(target: str, host: str, port: int, sandbox_port: int) -> None:
 @click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on.")
 @click.option("--number", "numbers", multiple=True, help="NUMBER=WEBHOOK_URL the sandbox owns.")
 @click.option("--strict-rates", is_flag=True, help="Answer 429/20429 when a sender goes too fast.")
-def sandbox(host: str, port: int, numbers: tuple[str, ...], strict_rates: bool) -> None:
+@click.option(
+    "--webhook-host",
+    "webhook_hosts",
+    multiple=True,
+    help="Also post webhooks to this host (default: loopback only), e.g. a tunnel's.",
+)
+def sandbox(
+    host: str,
+    port: int,
+    numbers: tuple[str, ...],
+    strict_rates: bool,
+    webhook_hosts: tuple[str, ...],
+) -> None:
     """Run the local Twilio-compatible sandbox and its phone simulator on its own."""
 
     async def serve() -> None:
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
-        box = Sandbox(SandboxConfig(strict_rates=strict_rates))
+        config = SandboxConfig(strict_rates=strict_rates)
+        if webhook_hosts:
+            allowed = (config.webhook_hosts or frozenset()) | frozenset(webhook_hosts)
+            config = config.model_copy(update={"webhook_hosts": allowed})
+        box = Sandbox(config)
         for spec in numbers:
             number, _, url = spec.partition("=")
             box.own_number(number.strip(), url.strip() or None)
@@ -95,11 +108,11 @@ def sandbox(host: str, port: int, numbers: tuple[str, ...], strict_rates: bool) 
                 f"TWILIO_AUTH_TOKEN={box.config.auth_token})\n",
                 fg="green",
             )
-            await _until_signalled()
+            await until_signalled()
         finally:
             await box.stop()
 
-    _fail_cleanly(serve())
+    run_command(serve())
 
 
 @main.command()
@@ -129,7 +142,7 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
             await runner.cleanup()
             await box.stop()
 
-    _fail_cleanly(talk())
+    run_command(talk())
 
 
 def _prepare(target: str, *, quiet: bool = False) -> tuple[Settings, Bot]:
@@ -190,7 +203,7 @@ async def _serve(
             click.secho(f"\n  Open the phone simulator: {box.url}/\n", fg="green", bold=True)
         elif sandbox_url is not None:
             log.info("development mode: using the shared sandbox", simulator=f"{sandbox_url}/")
-        await _until_signalled()
+        await until_signalled()
         log.info("shutting down")
     finally:
         await runner.cleanup()
@@ -206,13 +219,7 @@ async def _bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]
         raise ConfigError(f"{option}: cannot listen on {host}:{port} ({reason})") from None
 
 
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-
-
 main.add_command(optout)
+main.add_command(worker)
+main.add_command(deadletters)
 main.add_command(messages)

@@ -10,10 +10,8 @@ Numbers are only ever printed masked: the ledger never stored them, so it cannot
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -21,6 +19,7 @@ import click
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from botkit.commands import run_command
 from botkit.compliance.hashing import NumberHasher, normalize_number
 from botkit.compliance.ledger import (
     GLOBAL_SCOPE,
@@ -29,7 +28,7 @@ from botkit.compliance.ledger import (
     normalize_scope,
 )
 from botkit.compliance.ledger_redis import RedisConsentLedger
-from botkit.errors import BotkitError, ConfigError
+from botkit.errors import ConfigError
 from botkit.settings import load_settings
 
 PEPPER_ENV = "BOTKIT_CONSENT_PEPPER"
@@ -73,11 +72,7 @@ def _run(work: Callable[[ConsentLedger], Awaitable[None]]) -> None:
         async with open_ledger() as ledger:
             await work(ledger)
 
-    try:
-        asyncio.run(main())
-    except BotkitError as exc:
-        click.secho(f"botkit: {exc}", fg="red", err=True)
-        sys.exit(2)
+    run_command(main())
 
 
 def _scope_option(_: click.Context, __: click.Parameter, value: str | None) -> str | None:

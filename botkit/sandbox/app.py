@@ -23,7 +23,7 @@ DELIVERY = web.AppKey("botkit.sandbox.delivery", Delivery)
 def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     config = config or SandboxConfig()
     state = SandboxState(config)
-    poster = WebhookPoster(config.auth_token, config.webhook_timeout)
+    poster = WebhookPoster(config.auth_token, config.webhook_timeout, config.webhook_hosts)
     delivery = Delivery(state, poster)
     app = web.Application(middlewares=[api_errors])
     app[STATE] = state

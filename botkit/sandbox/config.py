@@ -64,3 +64,6 @@ class SandboxConfig(BaseModel):
     schedule_min_lead: float = 300.0
     schedule_max_lead: float = 35 * 24 * 3600.0
     webhook_timeout: float = 15.0
+    #: Hosts webhooks may be posted to (None: any). Loopback by default: a local sandbox calls
+    #: local bots, and must never send a test's traffic to a host a bot merely configured.
+    webhook_hosts: frozenset[str] | None = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from twilio.request_validator import RequestValidator
@@ -38,7 +38,13 @@ def _as_signed(url: str) -> URL:
 
 
 class WebhookPoster:
-    def __init__(self, auth_token: str, timeout: float) -> None:
+    """allowed_hosts: when set, webhooks to any other host are refused (tests and CI keep all
+    traffic on this machine, whatever URL a bot configures)."""
+
+    def __init__(
+        self, auth_token: str, timeout: float, allowed_hosts: frozenset[str] | None = None
+    ) -> None:
+        self._allowed_hosts = allowed_hosts
         self._validator = RequestValidator(auth_token)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
@@ -59,6 +65,10 @@ class WebhookPoster:
     ) -> WebhookReply:
         """Send params signed like Twilio: form body for POST, query string for GET (then the
         signature covers the full URL and no body params)."""
+        host = urlsplit(url).hostname
+        if self._allowed_hosts is not None and host not in self._allowed_hosts:
+            log.warning("webhook not sent: host not allowed", url=url)
+            return WebhookReply(None)
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         body: dict[str, str] | None = dict(params)

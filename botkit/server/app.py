@@ -73,8 +73,11 @@ RUNTIME = web.AppKey("botkit.runtime", Runtime)
 Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_app(bot: Bot, settings: Settings, *, workers: bool = True) -> web.Application:
-    """The webhook server for bot. workers=False accepts messages without running handlers."""
+def create_app(
+    bot: Bot, settings: Settings, *, workers: bool = True, dispatch: bool = True
+) -> web.Application:
+    """The webhook server for bot. workers=False accepts messages without running handlers;
+    dispatch=False queues replies for `botkit worker` processes to send."""
     app = web.Application()
     verifier = SignatureVerifier(auth_token(settings)) if settings.validate_signatures else None
     reader = WebhookReader(
@@ -90,7 +93,7 @@ def create_app(bot: Bot, settings: Settings, *, workers: bool = True) -> web.App
                 "SIGNATURE VALIDATION IS OFF (BOTKIT_VALIDATE_SIGNATURES=false): "
                 "anyone can forge webhooks to this bot"
             )
-        runtime = await _start_runtime(bot, settings, workers)
+        runtime = await _start_runtime(bot, settings, workers, dispatch)
         app[RUNTIME] = runtime
         try:
             yield
@@ -136,7 +139,7 @@ def create_app(bot: Bot, settings: Settings, *, workers: bool = True) -> web.App
     return app
 
 
-async def _start_runtime(bot: Bot, settings: Settings, workers: bool) -> Runtime:
+async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: bool) -> Runtime:
     if settings.development and settings.twilio_base_url is None:
         raise ConfigError(
             "TWILIO_ACCOUNT_SID: unset and no BOTKIT_TWILIO_BASE_URL, so there is nowhere to "
@@ -144,7 +147,7 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool) -> Runtime
         )
     stores = await open_stores(settings, bot.name)
     dispatcher = None
-    if workers:
+    if workers and dispatch:
         dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)
     outbox = outbox_for(stores.outbound, settings, dispatcher.wake if dispatcher else None)
     sender = Sender(outbox, From(messaging_service_sid=settings.messaging_service_sid))

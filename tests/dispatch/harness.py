@@ -9,25 +9,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from twilio.rest import Client
 
-from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger import ConsentLedger
-from botkit.compliance.ledger_memory import MemoryConsentLedger
-from botkit.compliance.ledger_redis import RedisConsentLedger
 from botkit.dispatch.dispatcher import Dispatcher, DispatchPolicy
-from botkit.dispatch.job import Job
-from botkit.dispatch.jobs import JobFactory, consent_scopes
-from botkit.dispatch.memory_queue import MemoryOutboundQueue
 from botkit.dispatch.outbox import DispatchOutbox
 from botkit.dispatch.queue import OutboundQueue
 from botkit.dispatch.quiet_hours import QuietHours
-from botkit.dispatch.redis_queue import RedisOutboundQueue
 from botkit.dispatch.senders import RateTable
 from botkit.dispatch.shaping import Shaper, WhatsAppTemplate
-from botkit.dispatch.window import MemoryWindowStore, RedisWindowStore, WindowStore
+from botkit.dispatch.window import WindowStore
+from botkit.dispatch.wiring import open_outbound, outbox_for
 from botkit.outbound.outbox import OutboundMessage
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.rates import SendRecord
+from botkit.settings import Settings
 from botkit.twilio.client import create_async_client
 
 PEPPER = "dispatch-test-pepper-0123"
@@ -40,8 +36,16 @@ class Rig:
     ledger: ConsentLedger
     windows: WindowStore
     outbox: DispatchOutbox
+    start_worker: Callable[[], Dispatcher]
+    client: Client
     dispatchers: list[Dispatcher] = field(default_factory=list)
     _keys: int = 0
+
+    def add_worker(self) -> Dispatcher:
+        dispatcher = self.start_worker()
+        dispatcher.start()
+        self.dispatchers.append(dispatcher)
+        return dispatcher
 
     async def send(self, to: str, body: str = "hello", **fields: object) -> str:
         self._keys += 1
@@ -85,31 +89,28 @@ async def dispatch_rig(
     config = sandbox_config or SandboxConfig(status_step=0.002)
     sandbox = Sandbox(config)
     await sandbox.start()
-    hasher = NumberHasher(PEPPER)
+    settings = Settings(
+        consent_pepper=PEPPER, rates=rates or RateTable(), quiet_hours=quiet, redis_url=store_url
+    )
     redis = Redis.from_url(store_url) if store_url else None
-    if redis is None:
-        memory_ledger = MemoryConsentLedger(hasher)
-
-        async def blocked(job: Job) -> bool:
-            return await memory_ledger.is_opted_out(job.message.to, consent_scopes(job.message))
-
-        ledger: ConsentLedger = memory_ledger
-        queue: OutboundQueue = MemoryOutboundQueue(blocked)
-        windows: WindowStore = MemoryWindowStore()
-    else:
-        ledger = RedisConsentLedger(redis, hasher)
-        queue = RedisOutboundQueue(redis)
-        windows = RedisWindowStore(redis)
-    factory = JobFactory(rates or RateTable(), hasher)
+    outbound = open_outbound(settings, redis, "bot")
     client = create_async_client(config.account_sid, config.auth_token, sandbox.url)
-    shaper = Shaper(windows, template, quiet)
-    rig = Rig(sandbox, queue, ledger, windows, DispatchOutbox(queue, factory, quiet=quiet))
+    shaper = Shaper(outbound.windows, template, quiet)
+    rig = Rig(
+        sandbox,
+        outbound.queue,
+        outbound.ledger,
+        outbound.windows,
+        outbox_for(outbound, settings, None),
+        start_worker=lambda: Dispatcher(
+            outbound.queue, client, outbound.ledger, policy or DispatchPolicy(), shape=shaper
+        ),
+        client=client,
+    )
     for _ in range(workers):
-        dispatcher = Dispatcher(queue, client, ledger, policy or DispatchPolicy(), shape=shaper)
-        dispatcher.start()
-        rig.dispatchers.append(dispatcher)
-    wake = rig.dispatchers[0].wake if workers else None
-    rig.outbox = DispatchOutbox(queue, factory, wake, quiet)
+        rig.add_worker()
+    if workers:
+        rig.outbox = outbox_for(outbound, settings, rig.dispatchers[0].wake)
     try:
         yield rig
     finally:

@@ -12,6 +12,7 @@ import time
 import aiohttp
 
 from botkit.dispatch.dispatcher import DispatchPolicy
+from botkit.dispatch.job import Claim
 from botkit.dispatch.quiet_hours import QuietHours
 from botkit.dispatch.senders import RateTable
 from botkit.dispatch.shaping import WhatsAppTemplate
@@ -224,3 +225,28 @@ async def test_quiet_hours_hold_bulk_but_not_replies(store_url: str | None) -> N
         assert (await rig.queue.status(reply) or {})["state"] == "sent"
         assert (await rig.queue.status(bulk) or {})["state"] == "delayed"
         assert len(rig.sends(SLOW)) == 1
+
+
+async def test_a_job_sent_by_a_worker_that_died_is_not_sent_again(store_url: str | None) -> None:
+    """The worker got Twilio's answer but died before recording it: the next one looks first."""
+    async with dispatch_rig(store_url, workers=0) as rig:
+        job_id = await rig.send(USER, "exactly once")
+        claim = await rig.queue.claim(0.2)
+        assert isinstance(claim, Claim)
+        await rig.client.messages.create_async(to=USER, from_=SLOW, body="exactly once")
+        await asyncio.sleep(0.3)  # ...and the worker is gone; its lease lapses
+        rig.add_worker()
+        await rig.drained()
+        assert [r.sid for r in rig.sends(SLOW)] == [(await rig.queue.status(job_id) or {})["sid"]]
+
+
+async def test_a_reclaimed_job_that_never_reached_twilio_is_sent(store_url: str | None) -> None:
+    async with dispatch_rig(store_url, workers=0) as rig:
+        job_id = await rig.send(USER, "sent after all")
+        assert isinstance(await rig.queue.claim(0.2), Claim)
+        await asyncio.sleep(0.3)
+        rig.add_worker()
+        await rig.drained()
+        [record] = rig.sends(SLOW)
+        status = await rig.queue.status(job_id) or {}
+        assert (status["sid"], status["attempts"]) == (record.sid, "2")
