@@ -8,7 +8,7 @@ from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import SendError
 from botkit.outbound.outbox import Lane, OutboundHandle
-from botkit.outbound.sender import From, Sender
+from botkit.outbound.sender import Sender, chosen_sender
 from botkit.routing.router import Router
 
 
@@ -54,14 +54,11 @@ class Bot(Router):
         """
         if self._sender is None:
             raise SendError("bot.send needs a running bot (botkit run, or create_app started)")
-        sender = None
-        if from_ or messaging_service_sid:
-            sender = From(number=from_, messaging_service_sid=messaging_service_sid)
         return await self._sender.send(
             to,
             text,
             media_urls=media_urls,
-            sender=sender,
+            sender=chosen_sender(from_, messaging_service_sid),
             idempotency_key=idempotency_key,
             lane=lane,
         )

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from botkit.outbound.outbox import OutboundHandle
-from botkit.outbound.sender import From, Sender, reply_sender
+from botkit.outbound.sender import (
+    From,
+    Sender,
+    chosen_sender,
+    number_on_channel_of,
+    reply_sender,
+)
 from botkit.twilio.inbound import InboundMessage
 
 
@@ -37,9 +43,7 @@ class Context:
     def _default_sender_for(self, to: str) -> From:
         if self.message.messaging_service_sid:
             return self.reply_from
-        whatsapp = to.strip().lower().startswith("whatsapp:")
-        number = self.message.recipient.number
-        return From(number=f"whatsapp:{number}" if whatsapp else number)
+        return number_on_channel_of(to, self.message.recipient.number)
 
     async def reply(
         self, text: str | None = None, *, media_urls: Iterable[str] = ()
@@ -63,10 +67,7 @@ class Context:
         handler, so a handler re-run after a crash produces the same keys.
         """
         self._sent += 1
-        if from_ or messaging_service_sid:
-            sender = From(number=from_, messaging_service_sid=messaging_service_sid)
-        else:
-            sender = self._default_sender_for(to)
+        sender = chosen_sender(from_, messaging_service_sid) or self._default_sender_for(to)
         return await self._sender.send(
             to,
             text,

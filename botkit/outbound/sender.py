@@ -24,6 +24,21 @@ class From:
     messaging_service_sid: str | None = None
 
 
+def chosen_sender(from_: str | None, messaging_service_sid: str | None) -> From | None:
+    """The sender a caller named explicitly, if any."""
+    if from_ or messaging_service_sid:
+        return From(number=from_, messaging_service_sid=messaging_service_sid)
+    return None
+
+
+def number_on_channel_of(to: str, number: str) -> From:
+    """``number`` (with or without ``whatsapp:``) on the channel of ``to``: a WhatsApp chat can
+    be followed up by SMS from the same number, and the other way round."""
+    bare = number.removeprefix("whatsapp:")
+    whatsapp = to.strip().lower().startswith("whatsapp:")
+    return From(number=f"whatsapp:{bare}" if whatsapp else bare)
+
+
 def reply_sender(message: InboundMessage) -> From:
     """Replies come from the number or Messaging Service the user wrote to."""
     if message.messaging_service_sid:

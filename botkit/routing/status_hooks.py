@@ -21,7 +21,7 @@ from typing import Any
 
 from botkit.logging import get_logger
 from botkit.outbound.outbox import OutboundHandle
-from botkit.outbound.sender import From, Sender
+from botkit.outbound.sender import From, Sender, chosen_sender, number_on_channel_of
 from botkit.storage.status import StatusChange
 from botkit.twilio.status import STATUSES, MessageStatus, StatusCallback, parse_status
 
@@ -58,9 +58,7 @@ class StatusContext:
             return From(messaging_service_sid=self.callback.messaging_service_sid)
         if not self.callback.from_:
             return None
-        number = self.callback.from_.removeprefix("whatsapp:")
-        whatsapp = to.strip().lower().startswith("whatsapp:")
-        return From(number=f"whatsapp:{number}" if whatsapp else number)
+        return number_on_channel_of(to, self.callback.from_)
 
     async def send(
         self,
@@ -77,10 +75,7 @@ class StatusContext:
         hooks re-run after a crash produce the same keys and nothing is sent twice.
         """
         self._sent += 1
-        if from_ or messaging_service_sid:
-            sender: From | None = From(number=from_, messaging_service_sid=messaging_service_sid)
-        else:
-            sender = self._default_sender_for(to)
+        sender = chosen_sender(from_, messaging_service_sid) or self._default_sender_for(to)
         return await self._sender.send(
             to,
             text,
