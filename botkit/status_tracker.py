@@ -18,20 +18,35 @@ another attempt.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from botkit.inbound_events import StatusEvent
 from botkit.logging import get_logger
 from botkit.outbound.sender import Sender
 from botkit.routing.status_hooks import StatusContext, StatusHooks
-from botkit.storage.status import StatusStore
+from botkit.storage.status import StatusChange, StatusStore
+from botkit.twilio.status import StatusCallback
 
 log = get_logger("status")
 
 
+#: What the framework itself does on a status change, before the bot's hooks (e.g. the 63016
+#: template fallback).
+BuiltinReaction = Callable[[StatusCallback, StatusChange], Awaitable[None]]
+
+
 class StatusTracker:
-    def __init__(self, store: StatusStore, hooks: StatusHooks, sender: Sender) -> None:
+    def __init__(
+        self,
+        store: StatusStore,
+        hooks: StatusHooks,
+        sender: Sender,
+        reactions: Sequence[BuiltinReaction] = (),
+    ) -> None:
         self.store = store
         self.hooks = hooks
         self.sender = sender
+        self.reactions = tuple(reactions)
 
     async def process(self, event: StatusEvent) -> str:
         """Advance the message's status; run the hooks if it moved. Returns the outcome."""
@@ -46,6 +61,8 @@ class StatusTracker:
                 status=callback.status,
             )
             return "stale"
+        for react in self.reactions:
+            await react(callback, change)
         failed = await self.hooks.run(StatusContext(callback, change, self.sender))
         log.info(
             "message status",

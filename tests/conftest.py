@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from botkit import RUNTIME, Bot, Runtime, Settings, create_app
 from botkit.dispatch.senders import RateTable
-from tests.support.redis_server import running_redis
+from tests.support.redis_server import free_port, running_redis
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import post_signed
 
@@ -101,10 +101,18 @@ async def start_server(twilio: SandboxTwilio) -> AsyncIterator[StartServer]:
     """start_server(bot, workers=True, **settings) -> BotServer; replies go to the fake Twilio."""
     servers: list[BotServer] = []
 
-    async def start(bot: Bot, *, workers: bool = True, **overrides: Any) -> BotServer:
+    async def start(
+        bot: Bot, *, workers: bool = True, public: bool = False, **overrides: Any
+    ) -> BotServer:
+        """public=True: the server's own URL is BOTKIT_PUBLIC_URL, so Twilio (the sandbox)
+        posts status callbacks back to it."""
         overrides.setdefault("twilio_base_url", twilio.base_url)
+        port = free_port() if public else None
+        if port is not None:
+            overrides["public_url"] = f"http://127.0.0.1:{port}"
         settings = make_settings(**overrides)
-        client = TestClient(TestServer(create_app(bot, settings, workers=workers)))
+        app = create_app(bot, settings, workers=workers)
+        client = TestClient(TestServer(app, host="127.0.0.1", port=port))
         await client.start_server()
         server = BotServer(client, settings)
         servers.append(server)

@@ -58,6 +58,7 @@ class MemoryOutboundQueue:
         self._tat: dict[str, int] = {}
         self._delayed: dict[str, int] = {}
         self._inflight: dict[str, int] = {}
+        self._by_sid: dict[str, str] = {}
 
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
@@ -152,6 +153,7 @@ class MemoryOutboundQueue:
         if entry is None:
             return False
         entry.state, entry.sid = "sent", twilio_sid
+        self._by_sid[twilio_sid] = claim.job.id
         return True
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
@@ -198,6 +200,10 @@ class MemoryOutboundQueue:
         entry.attempts, entry.reason, entry.error = 0, None, None
         self._push_ready(job_id, _now_us())
         return True
+
+    async def find_by_sid(self, twilio_sid: str) -> Job | None:
+        job_id = self._by_sid.get(twilio_sid)
+        return None if job_id is None else self._entries[job_id].job
 
     async def status(self, job_id: str) -> dict[str, str] | None:
         entry = self._entries.get(job_id)

@@ -45,6 +45,9 @@ class OutboundQueue(Protocol):
     async def replay(self, job_id: str) -> bool:
         """Put a dead-lettered job back in line with fresh attempts."""
 
+    async def find_by_sid(self, twilio_sid: str) -> Job | None:
+        """The job Twilio knows as twilio_sid (for a day after it was sent)."""
+
     async def status(self, job_id: str) -> dict[str, str] | None:
         """The job's state, attempts, Twilio SID or reason (operators, tests)."""
 

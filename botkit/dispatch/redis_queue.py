@@ -169,6 +169,7 @@ local j = P .. 'job:' .. ARGV[3]
 redis.call('HSET', j, 'st', 'sent', 'sid', ARGV[5])
 redis.call('DECR', P .. 'pending')
 redis.call('EXPIRE', j, ARGV[6])
+redis.call('SET', P .. 'sid:' .. ARGV[5], ARGV[3], 'EX', ARGV[6])
 return 1
 """
 
@@ -318,6 +319,13 @@ class RedisOutboundQueue:
 
     async def replay(self, job_id: str) -> bool:
         return bool(await self._run("replay", job_id))
+
+    async def find_by_sid(self, twilio_sid: str) -> Job | None:
+        job_id = await self._redis.get(self._prefix + "sid:" + twilio_sid)
+        if job_id is None:
+            return None
+        data = await self._redis.hget(self._prefix + "job:" + _text(job_id), "d")
+        return None if data is None else Job.model_validate_json(_text(data))
 
     async def status(self, job_id: str) -> dict[str, str] | None:
         fields = await self._redis.hgetall(self._prefix + "job:" + job_id)

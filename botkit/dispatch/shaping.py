@@ -16,6 +16,7 @@ from botkit.dispatch.errors import Deferred, FormError
 from botkit.dispatch.job import Job
 from botkit.dispatch.quiet_hours import QuietHours
 from botkit.dispatch.window import WindowStore
+from botkit.outbound.outbox import OutboundMessage
 
 
 class WhatsAppTemplate(BaseModel):
@@ -59,19 +60,22 @@ class Shaper:
         return job
 
     def to_template(self, job: Job) -> Job:
-        """The job as the fallback template, or FormError when there is none (also on 63016)."""
-        if self.template is None:
-            raise FormError(
-                "outside the WhatsApp 24-hour window and the bot has no fallback template "
-                "(Bot(whatsapp_template=WhatsAppTemplate(content_sid=...)))"
-            )
-        variables = self.template.variables or {"1": job.message.body or ""}
-        message = job.message.model_copy(
-            update={
-                "content_sid": self.template.content_sid,
-                "content_variables": json.dumps(variables),
-                "body": None,
-                "media_urls": (),
-            }
+        return job.model_copy(update={"message": as_template(job.message, self.template)})
+
+
+def as_template(message: OutboundMessage, template: WhatsAppTemplate | None) -> OutboundMessage:
+    """The message as the fallback template, or FormError when there is none (also on 63016)."""
+    if template is None:
+        raise FormError(
+            "outside the WhatsApp 24-hour window and the bot has no fallback template "
+            "(Bot(whatsapp_template=WhatsAppTemplate(content_sid=...)))"
         )
-        return job.model_copy(update={"message": message})
+    variables = template.variables or {"1": message.body or ""}
+    return message.model_copy(
+        update={
+            "content_sid": template.content_sid,
+            "content_variables": json.dumps(variables),
+            "body": None,
+            "media_urls": (),
+        }
+    )

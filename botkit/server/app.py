@@ -12,6 +12,7 @@ from aiohttp import web
 from botkit.bot import Bot
 from botkit.compliance_step import Compliance
 from botkit.dispatch.dispatcher import Dispatcher
+from botkit.dispatch.fallback import WindowClosedFallback
 from botkit.dispatch.wiring import outbox_for, start_dispatcher
 from botkit.errors import ConfigError
 from botkit.inbound_worker import InboundWorker
@@ -165,7 +166,14 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
         pipeline.process,
         concurrency=settings.inbound_concurrency,
         lease=settings.inbound_lease,
-        process_status=StatusTracker(stores.statuses, bot.compile_status_hooks(), sender).process,
+        process_status=StatusTracker(
+            stores.statuses,
+            bot.compile_status_hooks(),
+            sender,
+            reactions=[
+                WindowClosedFallback(stores.outbound.queue, outbox, bot.whatsapp_template)
+            ],
+        ).process,
     )
     if workers:
         worker.start()
