@@ -5,6 +5,14 @@ The public API is what this module exports; example bots in ``bots/`` use nothin
 
 from botkit.bot import Bot
 from botkit.context import Context
+from botkit.conversation_context import (
+    ConversationContext,
+    ConversationInfo,
+    ConversationStateContext,
+    HandlerContext,
+    MessageAddContext,
+    ParticipantContext,
+)
 from botkit.errors import BotkitError, ConfigError, SendError
 from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
 from botkit.routing.router import Router
@@ -13,6 +21,7 @@ from botkit.server.app import RUNTIME, Runtime, create_app
 from botkit.settings import Settings, load_settings
 from botkit.storage.status import StatusChange
 from botkit.twilio.address import Address, parse_address
+from botkit.twilio.conversation_events import MessageAdded
 from botkit.twilio.inbound import Channel, InboundMessage, Location, Media, WhatsAppInfo
 from botkit.twilio.status import MessageStatus, StatusCallback
 
@@ -24,13 +33,20 @@ __all__ = [
     "Channel",
     "ConfigError",
     "Context",
+    "ConversationContext",
+    "ConversationInfo",
+    "ConversationStateContext",
+    "HandlerContext",
     "InboundMessage",
     "Location",
     "Media",
+    "MessageAddContext",
+    "MessageAdded",
     "MessageStatus",
     "OutboundHandle",
     "OutboundMessage",
     "Outbox",
+    "ParticipantContext",
     "Router",
     "Runtime",
     "SendError",

@@ -9,7 +9,7 @@ from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import SendError
 from botkit.outbound.outbox import Lane, OutboundHandle
 from botkit.outbound.sender import Sender, chosen_sender
-from botkit.routing.router import Router
+from botkit.routing.router import SESSION_SCOPES, Router, SessionScope
 
 
 class Bot(Router):
@@ -22,11 +22,20 @@ class Bot(Router):
         apology: str | None = None,
         keywords: KeywordPolicy = DEFAULT_POLICY,
         whatsapp_template: WhatsAppTemplate | None = None,
+        conversation_sessions: SessionScope = "conversation",
     ) -> None:
         """keywords: STOP/START/HELP handling (Twilio's lists and replies by default).
         whatsapp_template: what to send instead of free text outside the WhatsApp 24 h window.
+        conversation_sessions: in Conversations, one session per conversation (shared by its
+        participants) or per participant within each conversation; an intent may override it.
         """
+        if conversation_sessions not in SESSION_SCOPES:
+            raise ValueError(
+                f"unknown conversation_sessions {conversation_sessions!r}; "
+                f"use one of {sorted(SESSION_SCOPES)}"
+            )
         super().__init__(name)
+        self.conversation_sessions: SessionScope = conversation_sessions
         self.apology = apology
         self.keywords = keywords
         self.whatsapp_template = whatsapp_template

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botkit.outbound.outbox import OutboundHandle
 from botkit.outbound.sender import (
@@ -15,9 +15,15 @@ from botkit.outbound.sender import (
 )
 from botkit.twilio.inbound import InboundMessage
 
+if TYPE_CHECKING:
+    from botkit.conversation_context import ConversationInfo
+    from botkit.conversations.models import Participant
+
 
 class Context:
-    """One handler invocation. ``session`` is saved when the handler returns without raising."""
+    """One handler invocation for a 1:1 message. ``session`` is saved when the handler returns
+    without raising. Conversation messages get a ConversationContext instead
+    (botkit/conversation_context.py)."""
 
     def __init__(
         self,
@@ -34,6 +40,16 @@ class Context:
         self.slots: dict[str, str] = slots or {}
         self._sender = sender
         self._sent = 0
+
+    @property
+    def conversation(self) -> ConversationInfo | None:
+        """None: a 1:1 message is in no conversation (lets ``scope="any"`` handlers tell)."""
+        return None
+
+    @property
+    def participant(self) -> Participant | None:
+        """None: in 1:1 texting the sender is ``message.sender``."""
+        return None
 
     @property
     def reply_from(self) -> From:

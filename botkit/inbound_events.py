@@ -1,6 +1,7 @@
-"""What the inbound queue carries: a user's message, or a status callback to apply.
+"""What the inbound queue carries: a user's message, a status callback to apply, or a
+Conversations post-event (a message added to a conversation, a participant joining...).
 
-Both kinds of webhook are accepted the same way (durably queued, then answered) and handled by
+All kinds of webhook are accepted the same way (durably queued, then answered) and handled by
 the same workers, so a status callback gets the guarantees of a message: processed at least
 once, surviving a crash after the 200. The payload is a union told apart by ``kind``. A message
 is stored as the bare InboundMessage JSON it always was (no ``kind``: "message"), so events
@@ -13,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
 
+from botkit.twilio.conversation_events import PostEventField
 from botkit.twilio.inbound import InboundMessage
 from botkit.twilio.status import StatusCallback
 
@@ -33,7 +35,21 @@ class StatusEvent(BaseModel):
         return f"status:{self.callback.message_sid}:{self.callback.status}"
 
 
-InboundEvent = InboundMessage | StatusEvent
+class ConversationEvent(BaseModel):
+    """A Conversations post-event as accepted (botkit/server/conversations_endpoint.py)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["conversation"] = "conversation"
+    event: PostEventField
+
+    @property
+    def dedup_id(self) -> str:
+        """(EventType, MessageSid/ParticipantSid/ConversationSid, Index or state change)."""
+        return self.event.dedup_id
+
+
+InboundEvent = InboundMessage | StatusEvent | ConversationEvent
 
 
 def _kind(value: Any) -> str:
@@ -44,7 +60,9 @@ def _kind(value: Any) -> str:
 
 _EVENT: TypeAdapter[InboundEvent] = TypeAdapter(
     Annotated[
-        Annotated[InboundMessage, Tag("message")] | Annotated[StatusEvent, Tag("status")],
+        Annotated[InboundMessage, Tag("message")]
+        | Annotated[StatusEvent, Tag("status")]
+        | Annotated[ConversationEvent, Tag("conversation")],
         Discriminator(_kind),
     ]
 )

@@ -3,8 +3,9 @@
 The webhook answers Twilio as soon as a message is queued, so a slow handler can never make
 Twilio time out. Workers take events, run them, and only then finish them; an event whose
 worker died is reclaimed by another after the lease, so every accepted message runs at least
-once. Events are user messages (run through the pipeline) and status callbacks (applied by
-the status tracker); see botkit/inbound_events.py.
+once. Events are user messages (run through the pipeline), status callbacks (applied by the
+status tracker) and Conversations post-events (botkit/conversation_pipeline.py); see
+botkit/inbound_events.py.
 """
 
 from __future__ import annotations
@@ -17,19 +18,27 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
-from botkit.inbound_events import InboundEvent, StatusEvent, decode_event
+from botkit.inbound_events import ConversationEvent, InboundEvent, StatusEvent, decode_event
 from botkit.logging import get_logger
 from botkit.pipeline import Processor
 from botkit.storage.inbound import Delivery, InboundQueue
+from botkit.tasks import cancel_and_wait
 
 log = get_logger("inbound")
 
 #: Applies a status callback (botkit.status_tracker.StatusTracker.process).
 StatusProcessor = Callable[[StatusEvent], Awaitable[str]]
+#: Handles a Conversations post-event (botkit.conversation_pipeline.ConversationPipeline.process).
+ConversationProcessor = Callable[[ConversationEvent], Awaitable[str]]
 
 
 async def _no_status_processor(event: StatusEvent) -> str:
     log.error("no status processor; status callback dropped", sid=event.callback.message_sid)
+    return "dropped"
+
+
+async def _no_conversation_processor(event: ConversationEvent) -> str:
+    log.error("no conversation processor; conversation event dropped", entry=event.dedup_id)
     return "dropped"
 
 
@@ -42,16 +51,19 @@ class InboundWorker:
         concurrency: int,
         lease: float,
         process_status: StatusProcessor = _no_status_processor,
+        process_conversation: ConversationProcessor = _no_conversation_processor,
     ) -> None:
         self.queue = queue
         self.process = process
         self.process_status = process_status
+        self.process_conversation = process_conversation
         self.concurrency = concurrency
         self.lease = lease
         self.consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def start(self) -> None:
         self._loops = [
@@ -61,18 +73,15 @@ class InboundWorker:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking work and let events in flight finish (unfinished ones get reclaimed)."""
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping = True
+        await cancel_and_wait(self._loops)
         if self._running:
             await asyncio.wait(self._running, timeout=grace)
         for task in self._running:
             task.cancel()
 
     async def _take_loop(self) -> None:
-        while True:
+        while not self._stopping:
             free = await self._claim_free_slots()
             try:
                 batch = await self.queue.take(self.consumer, free, wait=1.0)
@@ -96,7 +105,7 @@ class InboundWorker:
         return claimed
 
     async def _reclaim_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(max(self.lease / 4, 0.05))
             try:
                 stale = await self.queue.reclaim(self.consumer, self.lease, self.concurrency)
@@ -124,6 +133,8 @@ class InboundWorker:
         try:
             if isinstance(event, StatusEvent):
                 await self.process_status(event)
+            elif isinstance(event, ConversationEvent):
+                await self.process_conversation(event)
             elif event is not None:
                 await self.process(event)
         except Exception:

@@ -3,6 +3,10 @@
 This is the only place that decides what happens when a handler fails: the error is logged with
 the MessageSid, the session changes of the failed run are discarded, and the user gets the
 apology. Twilio has already had its 200, so nothing here can turn into a webhook 500.
+
+1:1 messages come in through ``process``. Conversation messages come through ``run`` with a
+turn of their own (botkit/conversation_pipeline.py): the same routing table, locking and failure
+handling, with their own session keys and handler context.
 """
 
 from __future__ import annotations
@@ -12,13 +16,17 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from botkit.compliance_step import Compliance
 from botkit.context import Context
+from botkit.conversation_context import HandlerContext
 from botkit.logging import get_logger
 from botkit.outbound.sender import Sender
-from botkit.routing.router import Resolution, Route, Routes
+from botkit.routing.matchers import RoutedMessage
+from botkit.routing.router import Resolution, Route, Routes, SessionScope
 from botkit.storage.sessions import SessionLease, SessionStore, acquire_session
+from botkit.twilio.conversation_events import MessageAdded
 from botkit.twilio.inbound import InboundMessage
 
 log = get_logger("pipeline")
@@ -36,6 +44,47 @@ def session_key(bot: str, message: InboundMessage) -> str:
     return "|".join(
         (bot, message.channel, message.recipient.number, message.sender.number)
     )
+
+
+def conversation_session_key(bot: str, message: MessageAdded, scope: SessionScope) -> str:
+    """Conversation sessions: one per (bot, conversation), or per (bot, conversation, author).
+    The second part is "conversation", never a 1:1 channel, so the keys cannot collide."""
+    parts = [bot, "conversation", message.conversation_sid]
+    if scope == "participant":
+        parts += ["participant", message.author]
+    return "|".join(parts)
+
+
+class Turn(Protocol):
+    """One message to route, and what its kind decides: its session and its handler's context."""
+
+    @property
+    def message(self) -> RoutedMessage: ...
+
+    def session_key(self, route: Route) -> str: ...
+
+    async def context(
+        self, session: dict[str, Any], found: Resolution | None
+    ) -> HandlerContext: ...
+
+
+class DirectTurn:
+    """A 1:1 message."""
+
+    def __init__(self, bot_name: str, message: InboundMessage, sender: Sender) -> None:
+        self.bot_name = bot_name
+        self.message = message
+        self.sender = sender
+
+    def session_key(self, route: Route) -> str:
+        return session_key(self.bot_name, self.message)
+
+    async def context(self, session: dict[str, Any], found: Resolution | None) -> Context:
+        if found is None:
+            return Context(self.message, session, self.sender)
+        return Context(
+            self.message, session, self.sender, intent=found.route.name, slots=found.slots
+        )
 
 
 class Pipeline:
@@ -67,49 +116,59 @@ class Pipeline:
             if keyword is not None:
                 self._log(message, None, f"keyword:{keyword.kind}", started)
                 return f"keyword:{keyword.kind}"
+        outcome, route = await self.run(DirectTurn(self.bot_name, message, self.sender))
+        self._log(message, route, outcome, started)
+        return outcome
+
+    async def run(self, turn: Turn) -> tuple[str, Route | None]:
+        """Route the turn's message and run its handler under its session lock; returns the
+        outcome and the route taken (None when nothing matched or routing failed)."""
+        message = turn.message
         try:
             resolution = await self.routes.resolve(message)
         except Exception:
             # A `when` predicate is handler code too: its failure must not make the inbound
             # worker redeliver the message forever.
             log.exception("handler failed", sid=message.sid, intent=None, stage="routing")
-            await self._apologise(Context(message, {}, self.sender))
-            self._log(message, None, "error", started)
-            return "error"
+            await self._apologise(turn)
+            return "error", None
         if resolution is None:
-            self._log(message, None, "unhandled", started)
-            return "unhandled"
-        key = session_key(self.bot_name, message)
+            return "unhandled", None
+        key = turn.session_key(resolution.route)
         lease = await acquire_session(
             self.sessions, key, lease=self.policy.lease, wait=self.policy.wait
         )
         async with self._keep_alive(lease):
-            outcome = await self._run(message, resolution, lease)
-        self._log(message, resolution.route, outcome, started)
-        return outcome
+            outcome = await self._run(turn, resolution, lease)
+        return outcome, resolution.route
 
-    async def _run(self, message: InboundMessage, found: Resolution, lease: SessionLease) -> str:
-        ctx = Context(
-            message, lease.data, self.sender, intent=found.route.name, slots=found.slots
-        )
+    async def _run(self, turn: Turn, found: Resolution, lease: SessionLease) -> str:
+        sid = turn.message.sid
+        try:
+            ctx = await turn.context(lease.data, found)
+        except Exception:
+            # Nothing ran yet: release the session and let the inbound worker retry the event.
+            await self.sessions.commit(lease, None, self.policy.ttl)
+            raise
         try:
             await _with_middleware(found.route, ctx)
             saved = await self.sessions.commit(lease, ctx.session, self.policy.ttl)
         except Exception:
-            log.exception("handler failed", sid=message.sid, intent=found.route.name)
+            log.exception("handler failed", sid=sid, intent=found.route.name)
             await self.sessions.commit(lease, None, self.policy.ttl)
-            await self._apologise(ctx)
+            await self._apologise(turn, ctx)
             return "error"
         if not saved:
-            log.error("session lock lost; session update dropped", sid=message.sid)
+            log.error("session lock lost; session update dropped", sid=sid)
             return "lock_lost"
         return "ok"
 
-    async def _apologise(self, ctx: Context) -> None:
+    async def _apologise(self, turn: Turn, ctx: HandlerContext | None = None) -> None:
         try:
+            ctx = ctx or await turn.context({}, None)
             await ctx.reply(self.apology)
         except Exception:
-            log.exception("apology could not be sent", sid=ctx.message.sid)
+            log.exception("apology could not be sent", sid=turn.message.sid)
 
     @contextlib.asynccontextmanager
     async def _keep_alive(self, lease: SessionLease):  # type: ignore[no-untyped-def]
@@ -143,7 +202,7 @@ class Pipeline:
         )
 
 
-async def _with_middleware(route: Route, ctx: Context) -> None:
+async def _with_middleware(route: Route, ctx: HandlerContext) -> None:
     async def call(index: int) -> None:
         if index == len(route.middleware):
             await route.handler.call(ctx)

@@ -24,6 +24,16 @@ DEVELOPMENT_PEPPER = "botkit-development-pepper"
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_REDIS_URL = re.compile(r"^(redis|rediss|unix)://")
+
+
+def _unset_or_matching(value: str | None, pattern: re.Pattern[str], problem: str) -> str | None:
+    """None for an unset or empty setting; otherwise the value, which must match pattern."""
+    if value in (None, ""):
+        return None
+    if not pattern.match(value):
+        raise ValueError(problem)
+    return value
 
 
 def _absolute_http_url(value: str | None) -> str | None:
@@ -145,6 +155,13 @@ class Settings(BaseSettings):
         description='Bulk sends wait out this local-time window, as JSON {"start": "21:00", '
         '"end": "08:00"}; unset: off.',
     )
+    conversations_identity: str = Field(
+        "bot",
+        min_length=1,
+        alias="BOTKIT_CONVERSATIONS_IDENTITY",
+        description="Author of the bot's Conversations messages; messages by it never reach "
+        "the bot's intents.",
+    )
     log_format: str = Field(
         "auto",
         alias="BOTKIT_LOG_FORMAT",
@@ -155,29 +172,17 @@ class Settings(BaseSettings):
     @field_validator("twilio_account_sid")
     @classmethod
     def _check_account_sid(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not _ACCOUNT_SID.match(value):
-            raise ValueError("must be 'AC' followed by 32 hex characters")
-        return value
+        return _unset_or_matching(value, _ACCOUNT_SID, "must be 'AC' followed by 32 hex characters")
 
     @field_validator("messaging_service_sid")
     @classmethod
     def _check_service_sid(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not _SERVICE_SID.match(value):
-            raise ValueError("must be 'MG' followed by 32 hex characters")
-        return value
+        return _unset_or_matching(value, _SERVICE_SID, "must be 'MG' followed by 32 hex characters")
 
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not re.match(r"^(redis|rediss|unix)://", value):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value
+        return _unset_or_matching(value, _REDIS_URL, "must start with redis://, rediss:// or unix://")
 
     @field_validator("log_format")
     @classmethod

@@ -1,19 +1,24 @@
-"""Shared fixtures: a real redis-server, a local Twilio stand-in, and a bot server factory."""
+"""Shared fixtures: a real redis-server, a local Twilio stand-in, a bot server factory and the
+JSON log lines a test caused."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import redis
+import structlog
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from botkit import RUNTIME, Bot, Runtime, Settings, create_app
 from botkit.dispatch.senders import RateTable
+from botkit.logging import configure_logging
+from tests.support.logs import JsonLogs
 from tests.support.redis_server import free_port, running_redis
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import post_signed
@@ -50,6 +55,18 @@ async def twilio() -> AsyncIterator[SandboxTwilio]:
     await fake.start()
     yield fake
     await fake.close()
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[JsonLogs]:
+    """botkit logging JSON to the captured stdout, read back with take()."""
+    saved = structlog.get_config()
+    configure_logging("json")
+    # configure_logging binds sys.stdout as it is now; pytest swaps capsys's stream between
+    # set-up and the test itself, so look sys.stdout up each time a logger is made.
+    structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stdout))
+    yield JsonLogs(capsys)
+    structlog.configure(**saved)
 
 
 @dataclass

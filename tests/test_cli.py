@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -24,10 +22,10 @@ import redis
 
 from botkit.devserver import DEMO_NUMBER
 from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
+from tests.support.process import BOTKIT, clean_env
 from tests.support.redis_server import free_port
 from tests.support.webhooks import USER, inbound_params, sign
 
-BOTKIT = Path(sys.executable).parent / "botkit"
 REPO = Path(__file__).resolve().parents[1]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
@@ -48,15 +46,23 @@ async def slow(ctx: Context) -> None:
 
 
 def botkit_env(**settings: str) -> dict[str, str]:
-    """This environment minus any botkit, Twilio or Redis setting, plus settings."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("BOTKIT_", "TWILIO_")) and name != "REDIS_URL"
-    }
-    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", BOTKIT_LOG_FORMAT="json")
-    env.update(settings)
-    return env
+    """clean_env(): no botkit, Twilio or Redis settings, JSON logs; unbuffered UTF-8; settings."""
+    return clean_env(**{"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", **settings})
+
+
+def botkit_run(
+    target: str, port: str, sandbox_port: str, env: Mapping[str, str], cwd: Path
+) -> subprocess.Popen[str]:
+    """Start ``botkit run target`` on these ports, its output piped as UTF-8 text."""
+    return subprocess.Popen(
+        [BOTKIT, "run", target, "--port", port, "--sandbox-port", sandbox_port],
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
 
 
 def http(
@@ -194,15 +200,7 @@ def start_botkit() -> Iterator[Callable[..., Botkit]]:
 
     def start(target: str, env: Mapping[str, str], cwd: Path = REPO) -> Botkit:
         port, sandbox_port = free_port(), free_port()
-        proc = subprocess.Popen(
-            [str(BOTKIT), "run", target, "--port", str(port), "--sandbox-port", str(sandbox_port)],
-            env=dict(env),
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
+        proc = botkit_run(target, str(port), str(sandbox_port), env, cwd)
         botkit = Botkit(proc, port, sandbox_port)
         started.append(botkit)
         return botkit
@@ -281,15 +279,12 @@ def startup_failures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
 
         try:
             for name, case in cases.items():
-                procs[name] = subprocess.Popen(
-                    [str(BOTKIT), "run", case.target,
-                     "--port", fill(case.port), "--sandbox-port", fill(case.sandbox_port)],
-                    env=botkit_env(**{k: fill(v) for k, v in case.settings.items()}),
-                    cwd=workdir,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    encoding="utf-8",
+                procs[name] = botkit_run(
+                    case.target,
+                    fill(case.port),
+                    fill(case.sandbox_port),
+                    botkit_env(**{k: fill(v) for k, v in case.settings.items()}),
+                    workdir,
                 )
             results = {}
             for name, proc in procs.items():
@@ -330,17 +325,10 @@ def test_missing_import_inside_the_bot_names_that_import(
 # --- a running bot ------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "redis"])
-def redis_url_or_none(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "memory":
-        return None
-    return str(request.getfixturevalue("clean_redis"))
-
-
 def test_run_serves_replies_and_exits_cleanly_on_sigterm(
-    start_botkit: Callable[..., Botkit], redis_url_or_none: str | None
+    start_botkit: Callable[..., Botkit], store_url: str | None
 ) -> None:
-    settings = {"REDIS_URL": redis_url_or_none} if redis_url_or_none else {}
+    settings = {"REDIS_URL": store_url} if store_url else {}
     botkit = start_botkit("bots.echo", botkit_env(**settings))
     botkit.wait_healthy()
 
@@ -354,8 +342,8 @@ def test_run_serves_replies_and_exits_cleanly_on_sigterm(
     [reply] = botkit.sandbox_messages()
     assert (reply["from"], reply["to"]) == (DEMO_NUMBER, USER)
     assert reply["body"].startswith("Hello! Visit number 1.")
-    if redis_url_or_none:
-        with redis.Redis.from_url(redis_url_or_none) as client:
+    if store_url:
+        with redis.Redis.from_url(store_url) as client:
             assert client.dbsize() > 0  # the queue and the session live there
 
     assert botkit.terminate() == 0

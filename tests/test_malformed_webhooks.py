@@ -8,63 +8,29 @@ looked at (there are no parameters to check it against).
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import structlog
 from aiohttp import ClientResponse
 
-from botkit import Bot, Context, InboundMessage
-from botkit.logging import configure_logging
 from botkit.twilio.signature import SIGNATURE_HEADER
-from tests.conftest import AUTH_TOKEN, BotServer, StartServer
+from tests.conftest import AUTH_TOKEN, StartServer
+from tests.support.echo_harness import EchoHarness, echo_bot
+from tests.support.logs import JsonLogs
 from tests.support.sandbox_twilio import SandboxTwilio
-from tests.support.webhooks import USER, inbound_params, post_signed, sign
+from tests.support.webhooks import inbound_params, sign
 
 PATH = "/twilio/messages"
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 1024
 
 
-class JsonLogs:
-    """The JSON log lines botkit printed to stdout since the last take()."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self._capsys = capsys
-
-    def take(self) -> list[dict[str, Any]]:
-        out = self._capsys.readouterr().out
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-@pytest.fixture
-def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[JsonLogs]:
-    saved = structlog.get_config()
-    configure_logging("json")
-    # pytest swaps capsys's stream between set-up and the test: look sys.stdout up each time.
-    structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stdout))
-    yield JsonLogs(capsys)
-    structlog.configure(**saved)
-
-
-@dataclass
-class Harness:
-    server: BotServer
-    fake: SandboxTwilio
-    logs: JsonLogs
-    seen: list[InboundMessage]
-
+class Harness(EchoHarness):
     @property
     def url(self) -> str:
         return self.server.url(PATH)
-
-    async def post_signed(self, params: Mapping[str, str]) -> ClientResponse:
-        return await post_signed(self.server.client, params, token=AUTH_TOKEN)
 
     async def post_bytes(
         self, body: bytes | AsyncIterator[bytes], *, content_type: str = FORM, signature: str = ""
@@ -74,32 +40,6 @@ class Harness:
             headers[SIGNATURE_HEADER] = signature
         return await self.server.client.post(PATH, data=body, headers=headers)
 
-    async def expect_rejected(self, response: ClientResponse, status: int, reason: str) -> None:
-        """status with the one-line reason as the body, and exactly one log line saying so."""
-        text = await response.text()
-        assert response.status == status, text
-        assert text == reason + "\n"
-        assert "\n" not in reason
-        lines = self.logs.take()
-        assert len(lines) == 1, lines
-        (line,) = lines
-        assert line["event"] == "webhook rejected"
-        assert line["level"] == "warning"
-        assert line["status"] == status
-        assert line["reason"] == reason
-        assert line["path"] == PATH
-
-    async def prove_nothing_ran(self) -> None:
-        """One valid message afterwards must be the only one handled and the only reply."""
-        params = inbound_params("valid")
-        response = await self.post_signed(params)
-        assert response.status == 200, await response.text()
-        await self.server.idle()
-        assert [m.sid for m in self.seen] == [params["MessageSid"]]
-        await self.fake.wait_for(1)
-        await asyncio.sleep(0.05)  # room for a stray second reply to show up
-        assert [(m.to, m.body) for m in self.fake.sent] == [(USER, "echo: valid")]
-
 
 StartHarness = Callable[..., Awaitable[Harness]]
 
@@ -107,14 +47,7 @@ StartHarness = Callable[..., Awaitable[Harness]]
 @pytest.fixture
 def harness(logs: JsonLogs, start_server: StartServer, twilio: SandboxTwilio) -> StartHarness:
     async def start(**settings: Any) -> Harness:
-        bot = Bot("malformed")
-        seen: list[InboundMessage] = []
-
-        @bot.fallback
-        async def record(ctx: Context) -> None:
-            seen.append(ctx.message)
-            await ctx.reply(f"echo: {ctx.message.body}")
-
+        bot, seen = echo_bot("malformed")
         settings.setdefault("max_body_bytes", MAX_BODY)
         server = await start_server(bot, **settings)
         logs.take()
@@ -192,7 +125,7 @@ async def test_signed_but_malformed_params(
 ) -> None:
     params, reason = SIGNED_CASES[case]
     h = await harness(redis_url=store_url)
-    await h.expect_rejected(await h.post_signed(params), 400, reason)
+    await h.expect_rejected(await h.post(params), 400, reason)
     await h.prove_nothing_ran()
 
 
@@ -242,7 +175,7 @@ async def test_body_over_the_limit(harness: StartHarness, store_url: str | None)
     h = await harness(redis_url=store_url)
     params = padded_to(MAX_BODY + 1)
     await h.expect_rejected(
-        await h.post_signed(params), 400, f"body of {MAX_BODY + 1} bytes exceeds {MAX_BODY} bytes"
+        await h.post(params), 400, f"body of {MAX_BODY + 1} bytes exceeds {MAX_BODY} bytes"
     )
     await h.prove_nothing_ran()
 
@@ -309,7 +242,7 @@ async def test_malformed_webhooks_never_touch_the_inbound_queue(
 ) -> None:
     h = await harness(redis_url=store_url, workers=False)
     for params, reason in SIGNED_CASES.values():
-        await h.expect_rejected(await h.post_signed(params), 400, reason)
+        await h.expect_rejected(await h.post(params), 400, reason)
     await h.expect_rejected(await h.post_bytes(b"\xff"), 400, "body is not valid UTF-8")
     assert await h.server.runtime.stores.inbound.backlog() == 0
     assert h.seen == []

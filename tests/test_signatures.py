@@ -10,23 +10,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import structlog
 from aiohttp import ClientResponse
 from multidict import CIMultiDict, MultiDict
 
-from botkit import Bot, Context, InboundMessage
-from botkit.logging import configure_logging
 from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
-from tests.conftest import AUTH_TOKEN, BotServer, StartServer
+from tests.conftest import AUTH_TOKEN, StartServer
+from tests.support.echo_harness import EchoHarness, echo_bot
+from tests.support.logs import JsonLogs
 from tests.support.sandbox_twilio import SandboxTwilio
-from tests.support.webhooks import USER, inbound_params, post_signed, sign
+from tests.support.webhooks import USER, inbound_params, sign
 
 PATH = "/twilio/messages"
 PUBLIC = "https://bot.example.com"
@@ -46,62 +44,15 @@ VECTOR_PARAMS = {
 VECTOR_SIGNATURE = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 
 
-# --- log capture -------------------------------------------------------------------------------
-
-
-class JsonLogs:
-    """The JSON log lines botkit printed to stdout since the last take()."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self._capsys = capsys
-
-    def take(self) -> list[dict[str, Any]]:
-        out = self._capsys.readouterr().out
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-@pytest.fixture
-def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[JsonLogs]:
-    saved = structlog.get_config()
-    configure_logging("json")
-    # configure_logging binds sys.stdout as it is now; pytest swaps capsys's stream between
-    # set-up and the test itself, so look sys.stdout up each time a logger is made.
-    structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stdout))
-    yield JsonLogs(capsys)
-    structlog.configure(**saved)
-
-
 # --- the bot under test ------------------------------------------------------------------------
 
 
 @dataclass
-class Harness:
-    server: BotServer
-    fake: SandboxTwilio
-    logs: JsonLogs
-    seen: list[InboundMessage]
+class Harness(EchoHarness):
     startup_logs: list[dict[str, Any]]
 
     def local_url(self, path: str = PATH) -> str:
         return self.server.url(path)
-
-    async def post(
-        self,
-        params: Mapping[str, str],
-        *,
-        signed_url: str | None = None,
-        path: str = PATH,
-        headers: Mapping[str, str] | None = None,
-    ) -> ClientResponse:
-        """POST params signed correctly over signed_url (default: the URL actually called)."""
-        return await post_signed(
-            self.server.client,
-            params,
-            token=AUTH_TOKEN,
-            path=path,
-            signed_url=signed_url,
-            headers=headers,
-        )
 
     async def post_raw(
         self,
@@ -127,30 +78,8 @@ class Harness:
 
     async def expect_forbidden(self, response: ClientResponse, reason: str, url: str) -> None:
         """403 with the reason, and exactly one log line naming the URL that was tried."""
-        assert response.status == 403
-        assert await response.text() == reason + "\n"
-        lines = self.logs.take()
-        assert len(lines) == 1, lines
-        (line,) = lines
-        assert line["event"] == "webhook rejected"
-        assert line["level"] == "warning"
-        assert line["status"] == 403
-        assert line["reason"] == reason
-        assert line["path"] == PATH
+        line = await self.expect_rejected(response, 403, reason)
         assert line["url"] == url
-
-    async def prove_nothing_ran(
-        self, *, signed_url: str | None = None, headers: Mapping[str, str] | None = None
-    ) -> None:
-        """Send one valid message: it must be the only one handled and the only reply."""
-        params = inbound_params("valid")
-        response = await self.post(params, signed_url=signed_url, headers=headers)
-        assert response.status == 200, await response.text()
-        await self.server.idle()
-        assert [m.sid for m in self.seen] == [params["MessageSid"]]
-        await self.fake.wait_for(1)
-        await asyncio.sleep(0.05)  # room for a stray second reply to show up
-        assert [(m.to, m.body) for m in self.fake.sent] == [(USER, "echo: valid")]
 
 
 StartHarness = Callable[..., Awaitable[Harness]]
@@ -161,14 +90,7 @@ def harness(
     logs: JsonLogs, start_server: StartServer, twilio: SandboxTwilio
 ) -> StartHarness:
     async def start(**settings: Any) -> Harness:
-        bot = Bot("signatures")
-        seen: list[InboundMessage] = []
-
-        @bot.fallback
-        async def record(ctx: Context) -> None:
-            seen.append(ctx.message)
-            await ctx.reply(f"echo: {ctx.message.body}")
-
+        bot, seen = echo_bot("signatures")
         server = await start_server(bot, **settings)
         return Harness(server, twilio, logs, seen, logs.take())
 

@@ -20,10 +20,11 @@ from twilio.rest import Client
 
 from botkit.compliance.ledger import SOURCE_TWILIO_21610, ConsentLedger
 from botkit.dispatch.errors import Deferred, FormError, Verdict, classify
-from botkit.dispatch.job import Claim, Idle, Job
+from botkit.dispatch.job import Claim, Job
 from botkit.dispatch.queue import OutboundQueue
 from botkit.dispatch.shaping import Shaper
 from botkit.logging import get_logger
+from botkit.tasks import cancel_and_wait
 from botkit.twilio.client import RETRY_AFTER
 
 log = get_logger("dispatch")
@@ -36,6 +37,8 @@ class DispatchPolicy:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     idle_poll: float = 0.05
+    #: Most jobs one claim round trip may take (never more than the free send slots).
+    claim_batch: int = 64
     status_callback: str | None = None
 
 
@@ -64,6 +67,11 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._stopping = False
+        # Sends Twilio accepted, waiting to be marked sent in the queue: one round trip marks
+        # all that finished while the previous one was under way.
+        self._sent: list[tuple[Claim, str, asyncio.Future[bool]]] = []
+        self._marking: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Something was enqueued in this process: look again now instead of at the next poll."""
@@ -74,42 +82,55 @@ class Dispatcher:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Take no new work; let sends in flight finish (an unfinished lease gets reclaimed)."""
+        self._stopping = True
         if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+            await cancel_and_wait([self._loop])
         if self._sends:
             await asyncio.wait(self._sends, timeout=grace)
         for task in self._sends:
             task.cancel()
+        if self._marking is not None:
+            await cancel_and_wait([self._marking])
 
     async def _claim_loop(self) -> None:
-        while True:
+        while not self._stopping:
+            # Wait for one free slot, then take every other slot free right now (no waiting):
+            # one round trip claims as many due jobs as there are slots to send them.
             await self._slots.acquire()
+            taken = 1
+            while taken < self.policy.claim_batch and not self._slots.locked():
+                await self._slots.acquire()
+                taken += 1
             try:
-                found = await self.queue.claim(self.policy.lease)
+                batch = await self.queue.claim_many(self.policy.lease, taken)
             except Exception:
-                self._slots.release()
+                self._release(taken)
                 log.exception("outbound queue unavailable; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            if isinstance(found, Idle):
-                self._slots.release()
-                for job_id in found.suppressed:
-                    log.info("not sent: recipient opted out", job=job_id)
-                await self._sleep_until(found.next_us)
-                continue
-            task = asyncio.create_task(self._send(found))
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            self._release(taken - len(batch.claims))
+            for job_id in batch.suppressed:
+                log.info("not sent: recipient opted out", job=job_id)
+            for claim in batch.claims:
+                task = asyncio.create_task(self._send(claim))
+                self._sends.add(task)
+                task.add_done_callback(self._sends.discard)
+            if len(batch.claims) < taken:
+                await self._sleep_until(batch.next_us)
+
+    def _release(self, count: int) -> None:
+        for _ in range(count):
+            self._slots.release()
 
     async def _sleep_until(self, next_us: int | None) -> None:
+        """Until the earliest sender frees (at most idle_poll), or until wake()."""
         wait = self.policy.idle_poll
         if next_us is not None:
             wait = min(wait, max(0.0, (next_us - _now_us()) / 1_000_000))
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            async with asyncio.timeout(wait):
+                await self._wake.wait()
 
     async def _send(self, claim: Claim) -> None:
         try:
@@ -149,10 +170,32 @@ class Dispatcher:
             await self._failed(claim, job, None, None, f"no answer: {exc!r}")
             return
         sid = str(created.sid)
-        if await self.queue.complete(claim, sid):
+        if await self._complete(claim, sid):
             log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
         if self.on_sent is not None:
             await self.on_sent(claim, sid)
+
+    async def _complete(self, claim: Claim, sid: str) -> bool:
+        """queue.complete, batched with the other sends that finish meanwhile."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._sent.append((claim, sid, done))
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_sent(), name="dispatch-complete")
+        return await done
+
+    async def _mark_sent(self) -> None:
+        while self._sent:
+            batch, self._sent = self._sent, []
+            try:
+                results = await self.queue.complete_many([(c, sid) for c, sid, _ in batch])
+            except Exception as exc:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, _, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
 
     def _params(self, job: Job) -> dict[str, Any]:
         message = job.message

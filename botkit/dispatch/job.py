@@ -60,6 +60,18 @@ class Idle(BaseModel):
     suppressed: tuple[str, ...] = ()
 
 
+class Batch(BaseModel):
+    """What one ``claim_many`` hands a worker: the claims (maybe none), the jobs suppressed on the
+    way, and ``next_us``, when to ask again: the claim time itself when the batch stopped at its
+    limit (more may be due), when the earliest sender is free otherwise (None: no work)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claims: tuple[Claim, ...]
+    next_us: int | None
+    suppressed: tuple[str, ...] = ()
+
+
 class DeadLetter(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -10,10 +10,10 @@ import heapq
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from botkit.dispatch.job import Claim, DeadLetter, Idle, Job
+from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
 
 ConsentCheck = Callable[[Job], Awaitable[bool]]
 
@@ -88,7 +88,23 @@ class MemoryOutboundQueue:
             self._ready[entry.job.sender] = max(self._tat.get(entry.job.sender, 0), now)
 
     async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
+        return await self._claim(lease, _now_us() if now_us is None else now_us, [])
+
+    async def claim_many(self, lease: float, limit: int, *, now_us: int | None = None) -> Batch:
         now = _now_us() if now_us is None else now_us
+        claims: list[Claim] = []
+        suppressed: list[str] = []
+        while len(claims) < limit:
+            found = await self._claim(lease, now, suppressed)
+            if isinstance(found, Idle):
+                return Batch(
+                    claims=tuple(claims), next_us=found.next_us, suppressed=found.suppressed
+                )
+            claims.append(found)
+        return Batch(claims=tuple(claims), next_us=now, suppressed=tuple(suppressed))
+
+    async def _claim(self, lease: float, now: int, suppressed: list[str]) -> Claim | Idle:
+        """One claim at ``now``; jobs suppressed on the way are appended to ``suppressed``."""
         for job_id in [j for j, due in self._delayed.items() if due <= now]:
             del self._delayed[job_id]
             self._push_ready(job_id, now)
@@ -97,7 +113,6 @@ class MemoryOutboundQueue:
             entry = self._entries[job_id]
             entry.reclaimed, entry.token = True, None
             self._push_ready(job_id, now)
-        suppressed: list[str] = []
         while self._ready:
             name, ready = min(self._ready.items(), key=lambda item: (item[1], item[0]))
             if ready > now:
@@ -155,6 +170,9 @@ class MemoryOutboundQueue:
         entry.state, entry.sid = "sent", twilio_sid
         self._by_sid[twilio_sid] = claim.job.id
         return True
+
+    async def complete_many(self, sent: Sequence[tuple[Claim, str]]) -> list[bool]:
+        return [await self.complete(claim, sid) for claim, sid in sent]
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         entry = self._leave(claim)

@@ -10,9 +10,10 @@ cost to the sender's GCRA clock and leases the job to the worker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from botkit.dispatch.job import Claim, DeadLetter, Idle, Job
+from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
 
 
 class OutboundQueue(Protocol):
@@ -24,8 +25,17 @@ class OutboundQueue(Protocol):
     async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
         """The next job to send now, leased for ``lease`` seconds; or when to ask again."""
 
+    async def claim_many(
+        self, lease: float, limit: int, *, now_us: int | None = None
+    ) -> Batch:
+        """Up to ``limit`` jobs to send now, in one atomic step and one round trip: what
+        ``limit`` claims at the same instant would return (so no sender appears twice)."""
+
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""
+
+    async def complete_many(self, sent: Sequence[tuple[Claim, str]]) -> list[bool]:
+        """``complete`` for each (claim, Twilio SID), in one round trip."""
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         """Put the job back in line at ``at_us`` (backoff, quiet hours, a new form)."""

@@ -25,12 +25,13 @@ every process on every machine schedules against the same clock.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 
 from botkit.compliance.ledger_redis import CONSENT_LUA, DEFAULT_TAG
-from botkit.dispatch.job import Claim, DeadLetter, Idle, Job
+from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
 
 IDEMPOTENCY_TTL = 7 * 24 * 3600
 FINISHED_TTL = 24 * 3600
@@ -93,10 +94,14 @@ end
 return {id, 1}
 """
 
-# ARGV: prefix, now, lease µs, token, budget
+# ARGV: prefix, now, lease µs, token, limit, budget
+# Returns {next, suppressed, now, then per claim: id, job, attempts, allowed, reclaimed}; the
+# n-th claim's lease token is token .. ':' .. n. next: now when the batch stopped at its limit
+# or budget, else when the earliest sender frees (-1: no work).
 _CLAIM = _PRELUDE + """
 local now = clock(tonumber(ARGV[2]))
-local lease, token, budget = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local lease, token = tonumber(ARGV[3]), ARGV[4]
+local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 200)) do
   redis.call('ZREM', P .. 'delayed', id)
   push_ready(id, now)
@@ -108,11 +113,14 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', now, 'L
   push_ready(id, now)
 end
 local suppressed = {}
+local out = {fmt(now), suppressed, fmt(now)}
+local claimed = 0
 for _ = 1, budget do
+  if claimed >= limit then return out end
   local top = redis.call('ZRANGE', P .. 'senders', 0, 0, 'WITHSCORES')
-  if #top == 0 then return {0, '-1', suppressed} end
+  if #top == 0 then out[1] = '-1' return out end
   local s, ready = top[1], tonumber(top[2])
-  if ready > now then return {0, fmt(ready), suppressed} end
+  if ready > now then out[1] = fmt(ready) return out end
   local id, v
   for _, l in ipairs({'r', 'b'}) do
     local popped = redis.call('ZPOPMIN', P .. 'q:' .. s .. ':' .. l)
@@ -150,27 +158,39 @@ for _ = 1, budget do
       else
         redis.call('ZREM', P .. 'senders', s)
       end
+      claimed = claimed + 1
       redis.call('ZADD', P .. 'inflight', now + lease, id)
-      redis.call('HSET', j, 'st', 'inflight', 'w', token)
+      redis.call('HSET', j, 'st', 'inflight', 'w', token .. ':' .. claimed)
       redis.call('HDEL', j, 'rc')
       local attempts = redis.call('HINCRBY', j, 'a', 1)
       local allowed = math.max(tat, tonumber(f[3] or now))
-      return {1, id, f[4], attempts, fmt(allowed), fmt(now), f[5] or '', suppressed}
+      local n = #out
+      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] =
+        id, f[4], attempts, fmt(allowed), f[5] or ''
     end
   end
 end
-return {0, fmt(now), suppressed}
+return out
 """
 
-# ARGV: prefix, now, id, token, sid, ttl
+# ARGV: prefix, now, ttl, then id, token, sid per job; returns 1 or 0 per job (0: lease lost)
 _COMPLETE = _PRELUDE + """
-if not leave(ARGV[3], ARGV[4]) then return 0 end
-local j = P .. 'job:' .. ARGV[3]
-redis.call('HSET', j, 'st', 'sent', 'sid', ARGV[5])
-redis.call('DECR', P .. 'pending')
-redis.call('EXPIRE', j, ARGV[6])
-redis.call('SET', P .. 'sid:' .. ARGV[5], ARGV[3], 'EX', ARGV[6])
-return 1
+local ttl = ARGV[3]
+local done = {}
+for i = 4, #ARGV, 3 do
+  local id, token, sid = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if leave(id, token) then
+    local j = P .. 'job:' .. id
+    redis.call('HSET', j, 'st', 'sent', 'sid', sid)
+    redis.call('DECR', P .. 'pending')
+    redis.call('EXPIRE', j, ttl)
+    redis.call('SET', P .. 'sid:' .. sid, id, 'EX', ttl)
+    done[#done + 1] = 1
+  else
+    done[#done + 1] = 0
+  end
+end
+return done
 """
 
 # ARGV: prefix, now, id, token, due, error
@@ -262,28 +282,45 @@ class RedisOutboundQueue:
         return _text(owner), bool(created)
 
     async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
+        batch = await self.claim_many(lease, 1, now_us=now_us)
+        if batch.claims:
+            return batch.claims[0]
+        return Idle(next_us=batch.next_us, suppressed=batch.suppressed)
+
+    async def claim_many(self, lease: float, limit: int, *, now_us: int | None = None) -> Batch:
         token = secrets.token_hex(8)
-        reply: Any = await self._run("claim", int(lease * 1_000_000), token, 64, now_us=now_us)
-        if int(reply[0]) == 0:
-            next_us = int(float(_text(reply[1])))
-            return Idle(
-                next_us=None if next_us < 0 else next_us,
-                suppressed=tuple(_text(i) for i in reply[2]),
+        reply: Any = await self._run(
+            "claim", int(lease * 1_000_000), token, limit, limit + 64, now_us=now_us
+        )
+        next_us = int(float(_text(reply[0])))
+        claimed_us = int(float(_text(reply[2])))
+        fields = reply[3:]
+        claims = tuple(
+            Claim(
+                job=Job.model_validate_json(_text(fields[i + 1])),
+                token=f"{token}:{i // 5 + 1}",
+                attempts=int(fields[i + 2]),
+                allowed_us=int(float(_text(fields[i + 3]))),
+                claimed_us=claimed_us,
+                reclaimed=_text(fields[i + 4]) == "1",
             )
-        _, _, data, attempts, allowed, claimed, reclaimed, _ = reply
-        return Claim(
-            job=Job.model_validate_json(_text(data)),
-            token=token,
-            attempts=int(attempts),
-            allowed_us=int(float(_text(allowed))),
-            claimed_us=int(float(_text(claimed))),
-            reclaimed=_text(reclaimed) == "1",
+            for i in range(0, len(fields), 5)
+        )
+        return Batch(
+            claims=claims,
+            next_us=None if next_us < 0 else next_us,
+            suppressed=tuple(_text(i) for i in reply[1]),
         )
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
-        return bool(
-            await self._run("complete", claim.job.id, claim.token, twilio_sid, FINISHED_TTL)
-        )
+        [done] = await self.complete_many([(claim, twilio_sid)])
+        return done
+
+    async def complete_many(self, sent: Sequence[tuple[Claim, str]]) -> list[bool]:
+        args: list[Any] = [FINISHED_TTL]
+        for claim, sid in sent:
+            args += [claim.job.id, claim.token, sid]
+        return [bool(done) for done in await self._run("complete", *args)]
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         return bool(await self._run("retry", claim.job.id, claim.token, at_us, error))

@@ -1,7 +1,8 @@
 """Calling handlers with only the arguments they ask for, in the manner of Slack Bolt.
 
-A handler declares parameters by name (``ctx``, ``message``, ``session``, ``slots``); a handler
-with one parameter of any name gets the context. The signature is read once at registration so
+A handler declares parameters by name (``ctx``, ``message``, ``session``, ``slots``,
+``conversation``, ``participant``; the last two are None for 1:1 messages); a handler with one
+parameter of any name gets the context. The signature is read once at registration so
 that a misspelt parameter fails when the module is imported, not when a user texts.
 """
 
@@ -13,13 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from botkit.context import Context
+    from botkit.conversation_context import HandlerContext
 
 Handler = Callable[..., Awaitable[Any]]
-INJECTABLE = ("ctx", "context", "message", "session", "slots")
+INJECTABLE = ("ctx", "context", "message", "session", "slots", "conversation", "participant")
 
 
-def _argument(ctx: Context, name: str) -> Any:
+def _argument(ctx: HandlerContext, name: str) -> Any:
     if name in ("ctx", "context"):
         return ctx
     return getattr(ctx, name)
@@ -31,7 +32,7 @@ class HandlerSpec:
     params: tuple[str, ...]
     single: bool
 
-    async def call(self, ctx: Context) -> None:
+    async def call(self, ctx: HandlerContext) -> None:
         if self.single:
             await self.func(ctx)
         else:

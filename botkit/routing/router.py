@@ -3,7 +3,9 @@
 A bot is simply the top router; ``include`` composes routers from several modules into it.
 Routing is deterministic: the highest priority wins, ties go to registration order (an included
 router's intents take the position of the ``include`` call), and the fallback runs when nothing
-matches.
+matches a 1:1 message. Conversation messages go through the same table, but only intents
+registered with ``scope="conversation"`` or ``scope="any"`` match them, and there is no fallback
+in a conversation: the bot stays quiet when it is not addressed (see matchers.py).
 """
 
 from __future__ import annotations
@@ -11,21 +13,44 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
+from botkit.routing.conversation_hooks import (
+    ConversationHook,
+    ConversationHooks,
+    MessageAddHookFunc,
+    ParticipantHookFunc,
+    StateHookFunc,
+    check_states,
+    conversation_hook,
+)
 from botkit.routing.handlers import Handler, HandlerSpec, inspect_handler
-from botkit.routing.matchers import Matcher, Predicate, compile_matcher
+from botkit.routing.matchers import (
+    IntentScope,
+    Matcher,
+    Predicate,
+    RoutedMessage,
+    compile_matcher,
+)
 from botkit.routing.status_hooks import StatusHook, StatusHookFunc, StatusHooks, status_hook
-from botkit.twilio.inbound import Channel, InboundMessage
+from botkit.twilio.conversation_events import ConversationChannel
+from botkit.twilio.inbound import InboundMessage
 
 if TYPE_CHECKING:
-    from botkit.context import Context
+    from botkit.conversation_context import HandlerContext
 
 CallNext = Callable[[], Awaitable[None]]
-Middleware = Callable[["Context", CallNext], Awaitable[None]]
+#: Receives a Context (1:1) or a ConversationContext: a router's middleware wraps all its routes.
+Middleware = Callable[["HandlerContext", CallNext], Awaitable[None]]
+#: Whose session a conversation message uses: the conversation's, or its author's within it.
+SessionScope = Literal["conversation", "participant"]
+SESSION_SCOPES: frozenset[str] = frozenset({"conversation", "participant"})
 H = TypeVar("H", bound=Handler)
 M = TypeVar("M", bound=Middleware)
 S = TypeVar("S", bound=StatusHookFunc)
+P = TypeVar("P", bound=ParticipantHookFunc)
+C = TypeVar("C", bound=StateHookFunc)
+A = TypeVar("A", bound=MessageAddHookFunc)
 
 FALLBACK = "fallback"
 
@@ -36,6 +61,7 @@ class Intent:
     matcher: Matcher
     handler: HandlerSpec
     priority: int
+    sessions: SessionScope | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,8 @@ class Route:
     handler: HandlerSpec
     priority: int
     middleware: tuple[Middleware, ...]
+    #: This intent's conversation session scope; None: the bot's.
+    sessions: SessionScope | None = None
 
 
 @dataclass(frozen=True)
@@ -66,13 +94,13 @@ class Routes:
     def names(self) -> list[str]:
         return [r.name for r in self._routes]
 
-    async def resolve(self, message: InboundMessage) -> Resolution | None:
+    async def resolve(self, message: RoutedMessage) -> Resolution | None:
         for route in self._routes:
             assert route.matcher is not None
             found = await route.matcher.match(message)
             if found is not None:
                 return Resolution(route=route, slots=found.slots)
-        if self.fallback is not None:
+        if self.fallback is not None and isinstance(message, InboundMessage):
             return Resolution(route=self.fallback, slots={})
         return None
 
@@ -82,7 +110,7 @@ class Router:
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or "router"
-        self._items: list[Intent | StatusHook | Router] = []
+        self._items: list[Intent | StatusHook | ConversationHook | Router] = []
         self._fallback: HandlerSpec | None = None
         self._middleware: list[Middleware] = []
         self._included = False
@@ -94,19 +122,39 @@ class Router:
         keywords: Iterable[str] | None = None,
         pattern: str | re.Pattern[str] | None = None,
         when: Predicate | None = None,
-        channel: Channel | Iterable[Channel] | None = None,
+        channel: ConversationChannel | Iterable[ConversationChannel] | None = None,
         priority: int = 0,
+        scope: IntentScope = "direct",
+        conversation_sessions: SessionScope | None = None,
     ) -> Callable[[H], H]:
         """Register a handler for messages meeting every condition given.
 
         keywords: any of these whole words, case-insensitively. pattern: a regex searched in
         the trimmed body (case-insensitive unless precompiled); named groups become
-        ``ctx.slots``. when: a predicate on the message. channel: sms, mms, whatsapp or a list.
+        ``ctx.slots``. when: a predicate on the message. channel: sms, mms, whatsapp, chat
+        (conversations only) or a list. scope: "direct" (1:1 messages, the default),
+        "conversation" (Conversations messages; the handler gets a ConversationContext) or
+        "any". conversation_sessions: "conversation" or "participant", overriding the bot's
+        choice for this intent.
         """
-        matcher = compile_matcher(keywords=keywords, pattern=pattern, when=when, channel=channel)
+        matcher = compile_matcher(
+            keywords=keywords, pattern=pattern, when=when, channel=channel, scope=scope
+        )
+        if conversation_sessions is not None:
+            if conversation_sessions not in SESSION_SCOPES:
+                raise ValueError(
+                    f"unknown conversation_sessions {conversation_sessions!r}; "
+                    f"use one of {sorted(SESSION_SCOPES)}"
+                )
+            if scope == "direct":
+                raise ValueError(
+                    f"intent {name!r}: conversation_sessions applies to conversation messages; "
+                    "add scope='conversation' or scope='any'"
+                )
 
         def register(func: H) -> H:
-            self._items.append(Intent(name, matcher, inspect_handler(func), priority))
+            spec = inspect_handler(func)
+            self._items.append(Intent(name, matcher, spec, priority, conversation_sessions))
             return func
 
         return register
@@ -140,8 +188,37 @@ class Router:
 
         return register
 
+    def on_participant_added(self, func: P) -> P:
+        """Register ``async def hook(ctx: ParticipantContext)`` for participants joining a
+        conversation (see botkit/routing/conversation_hooks.py)."""
+        self._items.append(conversation_hook("participant_added", func))
+        return func
+
+    def on_participant_removed(self, func: P) -> P:
+        """Register ``async def hook(ctx: ParticipantContext)`` for participants leaving."""
+        self._items.append(conversation_hook("participant_removed", func))
+        return func
+
+    def on_conversation_state(self, *states: str) -> Callable[[C], C]:
+        """Register ``async def hook(ctx: ConversationStateContext)`` for conversations moving
+        to these states (active, inactive, closed; none: every move)."""
+        check_states(states)
+
+        def register(func: C) -> C:
+            self._items.append(conversation_hook("conversation_state", func, states))
+            return func
+
+        return register
+
+    def on_message_add(self, func: A) -> A:
+        """Register ``async def hook(ctx: MessageAddContext)``, run before a message is added
+        to a conversation; it may ``ctx.reject()`` or ``ctx.rewrite()`` it. Twilio waits for
+        the answer, so keep it quick."""
+        self._items.append(conversation_hook("message_add", func))
+        return func
+
     def include(self, router: Router) -> Router:
-        """Add another router's intents and status hooks here, at this point in order."""
+        """Add another router's intents and hooks here, at this point in order."""
         if router is self or router._included:
             raise ValueError(f"router {router.name!r} is already included somewhere")
         if router._contains(self):
@@ -176,6 +253,19 @@ class Router:
                 hooks.append(item)
         return hooks
 
+    def compile_conversation_hooks(self) -> ConversationHooks:
+        """This router's conversation hooks and those of the routers it includes, in order."""
+        return ConversationHooks(self._conversation_hooks())
+
+    def _conversation_hooks(self) -> list[ConversationHook]:
+        hooks: list[ConversationHook] = []
+        for item in self._items:
+            if isinstance(item, Router):
+                hooks.extend(item._conversation_hooks())
+            elif isinstance(item, ConversationHook):
+                hooks.append(item)
+        return hooks
+
     def _collect(self, out: list[Route], outer: tuple[Middleware, ...]) -> Route | None:
         chain = outer + tuple(self._middleware)
         fallback = (
@@ -186,5 +276,9 @@ class Router:
                 inner = item._collect(out, chain)
                 fallback = fallback or inner
             elif isinstance(item, Intent):
-                out.append(Route(item.name, item.matcher, item.handler, item.priority, chain))
+                out.append(
+                    Route(
+                        item.name, item.matcher, item.handler, item.priority, chain, item.sessions
+                    )
+                )
         return fallback

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from botkit.bot import Bot
 from botkit.compliance_step import Compliance
+from botkit.conversation_runtime import ConversationRuntime, open_conversations
 from botkit.dispatch.dispatcher import Dispatcher
 from botkit.dispatch.fallback import WindowClosedFallback
 from botkit.dispatch.wiring import outbox_for, start_dispatcher
@@ -21,6 +22,7 @@ from botkit.outbound.outbox import Outbox
 from botkit.outbound.sender import From, Sender
 from botkit.pipeline import Pipeline, SessionPolicy
 from botkit.runtime import Stores, auth_token, open_stores
+from botkit.server.conversations_endpoint import conversations_endpoint
 from botkit.server.status_endpoint import status_endpoint
 from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
 from botkit.settings import Settings
@@ -43,6 +45,7 @@ class Runtime:
     pipeline: Pipeline
     worker: InboundWorker
     dispatcher: Dispatcher | None
+    conversations: ConversationRuntime
 
     async def idle(self) -> None:
         """Wait until every accepted inbound event has been handled and every message it sent
@@ -67,6 +70,7 @@ class Runtime:
             await self.dispatcher.stop()
             await self.dispatcher.client.http_client.close()
         await self.outbox.close()
+        await self.conversations.close()
         await self.stores.close()
 
 
@@ -135,6 +139,14 @@ def create_app(
             status_endpoint(reader, lambda r: r.app[RUNTIME].stores.inbound, settings.dedup_ttl)
         ),
     )
+    app.router.add_post(
+        "/twilio/conversations",
+        _guarded(
+            conversations_endpoint(
+                reader, lambda r: r.app[RUNTIME].conversations, settings.dedup_ttl
+            )
+        ),
+    )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
@@ -152,6 +164,7 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
         dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)
     outbox = outbox_for(stores.outbound, settings, dispatcher.wake if dispatcher else None)
     sender = Sender(outbox, From(messaging_service_sid=settings.messaging_service_sid))
+    compliance = Compliance(bot.keywords, stores.outbound.ledger, stores.outbound.windows)
     pipeline = Pipeline(
         bot.name,
         bot.compile(),
@@ -159,7 +172,10 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
         sender,
         SessionPolicy(ttl=settings.session_ttl, lease=settings.lock_lease, wait=SESSION_LOCK_WAIT),
         bot.apology or settings.apology,
-        compliance=Compliance(bot.keywords, stores.outbound.ledger, stores.outbound.windows),
+        compliance=compliance,
+    )
+    conversations = open_conversations(
+        bot, settings, stores, pipeline, compliance, auth_token(settings)
     )
     worker = InboundWorker(
         stores.inbound,
@@ -174,11 +190,12 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
                 WindowClosedFallback(stores.outbound.queue, outbox, bot.whatsapp_template)
             ],
         ).process,
+        process_conversation=conversations.pipeline.process,
     )
     if workers:
         worker.start()
     bot.attach(sender)
-    return Runtime(settings, stores, outbox, pipeline, worker, dispatcher)
+    return Runtime(settings, stores, outbox, pipeline, worker, dispatcher, conversations)
 
 
 def _guarded(endpoint: Endpoint) -> Endpoint:

@@ -102,7 +102,8 @@ class MemoryInboundQueue:
         if not self._queue:
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._arrived.wait()
             except TimeoutError:
                 return []
         taken: list[Delivery] = []

@@ -197,3 +197,53 @@ async def test_delayed_enqueue(rig: Rig) -> None:
     await rig.queue.enqueue(job, not_before_us=rig.t0 + 3 * S, now_us=rig.t0)
     assert isinstance(await rig.claim(at=2 * S), Idle)
     assert (await rig.claimed(at=3 * S)).job.id == job.id
+
+
+async def test_one_claim_many_takes_every_due_sender_once(rig: Rig) -> None:
+    await rig.add(*(rig.job(f"+155500011{n:02}") for n in range(3)))  # SLOW: 1/s
+    await rig.add(*(rig.job(f"+155500022{n:02}", sender=FAST) for n in range(3)))  # 10/s
+    third = rig.job("+15550003333", sender="+15550100003")
+    await rig.add(third)
+    batch = await rig.queue.claim_many(30, 10, now_us=rig.t0)
+    assert sorted(c.job.sender for c in batch.claims) == sorted([SLOW, FAST, third.sender])
+    assert len({c.token for c in batch.claims}) == 3
+    assert all(c.allowed_us == rig.t0 and c.claimed_us == rig.t0 for c in batch.claims)
+    assert batch.next_us == rig.t0 + S // 10  # nothing else due: FAST frees first
+    later = await rig.queue.claim_many(30, 10, now_us=rig.t0 + S // 10)
+    assert [c.job.sender for c in later.claims] == [FAST]
+    for claim in (*batch.claims, *later.claims):
+        assert await rig.queue.complete(claim, f"SM{claim.job.id}")
+    assert await rig.queue.pending() == 3
+
+
+async def test_claim_many_stops_at_its_limit(rig: Rig) -> None:
+    senders = [f"+1555010{n:04}" for n in range(5)]
+    await rig.add(*(rig.job("+15550001111", sender=s) for s in senders))
+    batch = await rig.queue.claim_many(30, 2, now_us=rig.t0)
+    assert len(batch.claims) == 2 and batch.next_us == rig.t0  # more are due now
+    rest = await rig.queue.claim_many(30, 10, now_us=rig.t0)
+    assert len(rest.claims) == 3 and rest.next_us is None
+    assert {c.job.sender for c in (*batch.claims, *rest.claims)} == set(senders)
+
+
+async def test_claim_many_reports_suppressed_jobs(rig: Rig) -> None:
+    stopped, fine = rig.job("+15550001111"), rig.job("+15550002222", sender=FAST)
+    await rig.add(stopped, fine)
+    await rig.ledger.opt_out("+15550001111", SLOW, keyword="STOP", source="keyword")
+    batch = await rig.queue.claim_many(30, 5, now_us=rig.t0)
+    assert [c.job.id for c in batch.claims] == [fine.id]
+    assert batch.suppressed == (stopped.id,)
+
+
+async def test_complete_many_marks_each_job_and_spots_a_lost_lease(rig: Rig) -> None:
+    senders = [f"+1555010{n:04}" for n in range(3)]
+    await rig.add(*(rig.job("+15550001111", sender=s) for s in senders))
+    first, second = (await rig.queue.claim_many(30, 2, now_us=rig.t0)).claims
+    [third] = (await rig.queue.claim_many(1.0, 2, now_us=rig.t0)).claims
+    reclaimed = await rig.claimed(at=2 * S)  # third's lease lapsed and was taken again
+    assert reclaimed.job.id == third.job.id
+    done = await rig.queue.complete_many([(first, "SM1"), (third, "SM3"), (second, "SM2")])
+    assert done == [True, False, True]
+    assert (await rig.queue.status(first.job.id) or {})["sid"] == "SM1"
+    assert (await rig.queue.status(third.job.id) or {}).get("state") == "inflight"
+    assert await rig.queue.pending() == 1

@@ -15,8 +15,7 @@ from twilio.rest.content.v1.content import ContentList
 
 from botkit import Bot, Context
 from botkit.sandbox import Sandbox
-from botkit.twilio.client import create_async_client
-from tests.support.sandbox_stack import BOT_NUMBER, sandbox_with_bot
+from tests.support.sandbox_stack import BOT_NUMBER, sandbox_with_bot, sdk_client
 
 USER = "whatsapp:+15550001111"
 BOT = f"whatsapp:{BOT_NUMBER}"
@@ -44,13 +43,6 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     await sandbox.start()
     yield sandbox
     await sandbox.stop()
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[Client]:
-    client = create_async_client(sandbox.config.account_sid, sandbox.config.auth_token, sandbox.url)
-    yield client
-    await client.http_client.close()
 
 
 async def create_template(client: Client, body: dict[str, Any]) -> Any:
@@ -98,12 +90,9 @@ async def test_create_fetch_list_delete(client: Client, sandbox: Sandbox) -> Non
 
 
 async def test_content_needs_auth(sandbox: Sandbox) -> None:
-    intruder = create_async_client(sandbox.config.account_sid, "wrong-token", sandbox.url)
-    try:
+    async with sdk_client(sandbox, auth_token="wrong-token") as intruder:
         with pytest.raises(TwilioRestException) as refused:
             await create_template(intruder, QUICK_REPLY)
-    finally:
-        await intruder.http_client.close()
     assert (refused.value.status, refused.value.code) == (401, 20003)
 
 

@@ -15,7 +15,6 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from botkit.sandbox import Sandbox, SandboxConfig
-from botkit.twilio.client import create_async_client
 from tests.support import oai
 from tests.support.twilio_sync import create_sync_client
 from tests.support.webhook_sink import WebhookSink, webhook_sink
@@ -33,13 +32,6 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     await box.start()
     yield box
     await box.stop()
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[Client]:
-    twilio = create_async_client(sandbox.config.account_sid, sandbox.config.auth_token, sandbox.url)
-    yield twilio
-    await twilio.http_client.close()
 
 
 @pytest.fixture

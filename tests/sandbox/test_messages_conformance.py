@@ -71,6 +71,13 @@ class Recorder:
     async def create(self, **form: Any) -> Exchange:
         return await self.call("POST", MESSAGES, data=form)
 
+    async def schedule(self, body: str) -> Exchange:
+        """Create a message from the service's pool, scheduled for an hour from now."""
+        send_at = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return await self.create(
+            To=USER, MessagingServiceSid=SERVICE, Body=body, ScheduleType="fixed", SendAt=send_at
+        )
+
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
@@ -236,13 +243,7 @@ async def test_fetch_responses_conform_in_every_status(
         await recorder.create(To="whatsapp:" + USER, From="whatsapp:" + BOT, Body="63016"),
         await recorder.create(To=USER, MessagingServiceSid=SERVICE, Body="pooled"),
     ]
-    scheduled = await recorder.create(
-        To=USER,
-        MessagingServiceSid=SERVICE,
-        Body="canceled",
-        ScheduleType="fixed",
-        SendAt=(datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
+    scheduled = await recorder.schedule("canceled")
     async with recorder.session.post(
         f"/sandbox/phones/{quote(USER, safe='')}/messages", json={"to": BOT, "body": "inbound"}
     ) as response:
@@ -293,13 +294,7 @@ async def test_update_and_delete_responses_conform(recorder: Recorder, sandbox: 
     sid = message.json()["sid"]
     redacted = await recorder.call("POST", message_path(sid), data={"Body": ""})
     assert (redacted.status, redacted.json()["body"]) == (200, "")
-    scheduled = await recorder.create(
-        To=USER,
-        MessagingServiceSid=SERVICE,
-        Body="cancel me",
-        ScheduleType="fixed",
-        SendAt=(datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
+    scheduled = await recorder.schedule("cancel me")
     canceled = await recorder.call(
         "POST", message_path(scheduled.json()["sid"]), data={"Status": "canceled"}
     )

@@ -45,10 +45,21 @@ async def sandbox_with_bot(bot: Bot, **config: Any) -> AsyncIterator[Stack]:
     server = TestServer(create_app(bot, settings), host="127.0.0.1")
     await server.start_server()
     sandbox.own_number(BOT_NUMBER, str(server.make_url("/twilio/messages")))
-    twilio = create_async_client(sandbox.config.account_sid, sandbox.config.auth_token, sandbox.url)
     try:
-        yield Stack(sandbox, server, twilio)
+        async with sdk_client(sandbox) as twilio:
+            yield Stack(sandbox, server, twilio)
     finally:
-        await twilio.http_client.close()
         await server.close()
         await sandbox.stop()
+
+
+@asynccontextmanager
+async def sdk_client(sandbox: Sandbox, auth_token: str | None = None) -> AsyncIterator[Client]:
+    """The twilio SDK's async client pointed at sandbox, with its credentials unless told."""
+    twilio = create_async_client(
+        sandbox.config.account_sid, auth_token or sandbox.config.auth_token, sandbox.url
+    )
+    try:
+        yield twilio
+    finally:
+        await twilio.http_client.close()

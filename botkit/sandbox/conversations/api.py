@@ -13,7 +13,12 @@ from aiohttp import web
 
 from botkit.sandbox.auth import require_account
 from botkit.sandbox.conversations.errors import invalid
-from botkit.sandbox.conversations.models import ConversationRecord
+from botkit.sandbox.conversations.models import (
+    ConversationMessage,
+    ConversationRecord,
+    ParticipantRecord,
+    ScopedWebhook,
+)
 from botkit.sandbox.conversations.paging import meta_page
 from botkit.sandbox.conversations.service import ConversationsService
 from botkit.sandbox.conversations.specs import (
@@ -79,6 +84,18 @@ class ConversationsApi:
     def _conversation(self, request: web.Request) -> ConversationRecord:
         require_account(request, self.config)
         return self.store.find(request.match_info["conversation"])
+
+    def _participant(self, request: web.Request) -> tuple[ConversationRecord, ParticipantRecord]:
+        conversation = self._conversation(request)
+        return conversation, self.store.participant(conversation.sid, request.match_info["sid"])
+
+    def _message(self, request: web.Request) -> tuple[ConversationRecord, ConversationMessage]:
+        conversation = self._conversation(request)
+        return conversation, self.store.message(conversation.sid, request.match_info["sid"])
+
+    def _webhook(self, request: web.Request) -> tuple[ConversationRecord, ScopedWebhook]:
+        conversation = self._conversation(request)
+        return conversation, self.store.webhook(conversation.sid, request.match_info["sid"])
 
     # Conversations ------------------------------------------------------------------------
 
@@ -147,13 +164,11 @@ class ConversationsApi:
         return _json(page)
 
     async def fetch_participant(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        participant = self.store.participant(conversation.sid, request.match_info["sid"])
+        _, participant = self._participant(request)
         return _json(participant.to_json(origin(request)))
 
     async def update_participant(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        participant = self.store.participant(conversation.sid, request.match_info["sid"])
+        conversation, participant = self._participant(request)
         spec = ParticipantChanges.from_form(await request.post())
         await self.service.update_participant(
             conversation, participant, spec, notify=webhooks_enabled(request)
@@ -161,8 +176,7 @@ class ConversationsApi:
         return _json(participant.to_json(origin(request)))
 
     async def delete_participant(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        participant = self.store.participant(conversation.sid, request.match_info["sid"])
+        conversation, participant = self._participant(request)
         await self.service.remove_participant(
             conversation, participant, notify=webhooks_enabled(request)
         )
@@ -198,13 +212,11 @@ class ConversationsApi:
         return _json(page)
 
     async def fetch_message(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        message = self.store.message(conversation.sid, request.match_info["sid"])
+        _, message = self._message(request)
         return _json(message.to_json(origin(request), self.service.delivery_summary(message)))
 
     async def update_message(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        message = self.store.message(conversation.sid, request.match_info["sid"])
+        conversation, message = self._message(request)
         spec = MessageSpec.from_form(await request.post(), create=False)
         await self.service.update_message(
             conversation, message, spec, notify=webhooks_enabled(request)
@@ -212,8 +224,7 @@ class ConversationsApi:
         return _json(message.to_json(origin(request), self.service.delivery_summary(message)))
 
     async def delete_message(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        message = self.store.message(conversation.sid, request.match_info["sid"])
+        conversation, message = self._message(request)
         await self.service.remove_message(
             conversation, message, notify=webhooks_enabled(request)
         )
@@ -240,20 +251,17 @@ class ConversationsApi:
         return _json(page)
 
     async def fetch_webhook(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        hook = self.store.webhook(conversation.sid, request.match_info["sid"])
+        _, hook = self._webhook(request)
         return _json(hook.to_json(origin(request)))
 
     async def update_webhook(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        hook = self.store.webhook(conversation.sid, request.match_info["sid"])
+        _, hook = self._webhook(request)
         spec = WebhookSpec.from_form(await request.post(), create=False)
         self.service.update_webhook(hook, spec)
         return _json(hook.to_json(origin(request)))
 
     async def delete_webhook(self, request: web.Request) -> web.Response:
-        conversation = self._conversation(request)
-        hook = self.store.webhook(conversation.sid, request.match_info["sid"])
+        conversation, hook = self._webhook(request)
         del self.store.webhooks[conversation.sid][hook.sid]
         return web.Response(status=204)
 

@@ -140,8 +140,7 @@ class ConversationsService:
     async def update_conversation(
         self, conversation: ConversationRecord, spec: ConversationSpec, *, notify: bool
     ) -> ConversationRecord:
-        if conversation.state == "closed":
-            raise errors.conversation_closed(conversation.sid)
+        _ensure_open(conversation)
         if spec.unique_name is not None and spec.unique_name != conversation.unique_name:
             if spec.unique_name:
                 self._check_unique_name(spec.unique_name)
@@ -168,11 +167,7 @@ class ConversationsService:
                 conversation, "onConversationUpdated", conversation_params(conversation, SOURCE_API)
             )
             if conversation.state != previous:
-                self._post(
-                    conversation,
-                    "onConversationStateUpdated",
-                    state_params(conversation, SOURCE_API, previous, "API"),
-                )
+                self._post_state(conversation, SOURCE_API, previous, "API")
         return conversation
 
     async def delete_conversation(self, conversation: ConversationRecord, *, notify: bool) -> None:
@@ -196,11 +191,7 @@ class ConversationsService:
             if target == "closed":
                 conversation.date_inactive = conversation.date_closed = None
             self._publish("conversation", conversation.to_json(""))
-            self._post(
-                conversation,
-                "onConversationStateUpdated",
-                state_params(conversation, SOURCE_API, previous, "TIMER"),
-            )
+            self._post_state(conversation, SOURCE_API, previous, "TIMER")
         self.timers.schedule(conversation)
 
     # Participants -------------------------------------------------------------------------
@@ -233,18 +224,13 @@ class ConversationsService:
             self.state.phone(participant.address)
         self._publish("conversation_participant", participant.to_json(""))
         if notify:
-            self._post(
-                conversation,
-                "onParticipantAdded",
-                participant_params(conversation, participant, SOURCE_API, pre=False),
-            )
+            self._post_participant(conversation, participant, "onParticipantAdded")
         return participant
 
     def _admit(self, conversation: ConversationRecord, spec: ParticipantSpec) -> None:
         """Twilio's participant rules: open conversation, unique identity, one active
         conversation per binding (50416), 50 phones, 10 group-MMS members."""
-        if conversation.state == "closed":
-            raise errors.conversation_closed(conversation.sid)
+        _ensure_open(conversation)
         existing = self.store.participants_of(conversation.sid)
         if spec.identity is not None and any(p.identity == spec.identity for p in existing):
             raise errors.identity_exists(spec.identity)
@@ -277,8 +263,7 @@ class ConversationsService:
         *,
         notify: bool,
     ) -> ParticipantRecord:
-        if conversation.state == "closed":
-            raise errors.conversation_closed(conversation.sid)
+        _ensure_open(conversation)
         if spec.attributes is not None:
             participant.attributes = spec.attributes
         if spec.role_sid is not None:
@@ -286,11 +271,7 @@ class ConversationsService:
         participant.date_updated = now()
         self._publish("conversation_participant", participant.to_json(""))
         if notify:
-            self._post(
-                conversation,
-                "onParticipantUpdated",
-                participant_params(conversation, participant, SOURCE_API, pre=False),
-            )
+            self._post_participant(conversation, participant, "onParticipantUpdated")
         return participant
 
     async def remove_participant(
@@ -302,11 +283,13 @@ class ConversationsService:
             {"conversation_sid": conversation.sid, "sid": participant.sid},
         )
         if notify:
-            self._post(
-                conversation,
-                "onParticipantRemoved",
-                participant_params(conversation, participant, SOURCE_API, pre=False),
-            )
+            self._post_participant(conversation, participant, "onParticipantRemoved")
+
+    def _post_participant(
+        self, conversation: ConversationRecord, participant: ParticipantRecord, event: str
+    ) -> None:
+        params = participant_params(conversation, participant, SOURCE_API, pre=False)
+        self._post(conversation, event, params)
 
     # Messages -----------------------------------------------------------------------------
 
@@ -346,8 +329,7 @@ class ConversationsService:
         self, conversation: ConversationRecord, draft: Draft, *, source: str, notify: bool
     ) -> ConversationMessage:
         """Add a message: pre-event, record, reactivate, deliver to phones, post-event."""
-        if conversation.state == "closed":
-            raise errors.conversation_closed(conversation.sid)
+        _ensure_open(conversation)
         if notify:
             changes = await self._pre(
                 "onMessageAdd", message_params(conversation, draft.facts(), source)
@@ -357,8 +339,7 @@ class ConversationsService:
             draft.attributes = changes.get("attributes", draft.attributes)
             # The webhook took time: the conversation may have closed or gone meanwhile.
             conversation = self.store.find(conversation.sid)
-            if conversation.state == "closed":
-                raise errors.conversation_closed(conversation.sid)
+            _ensure_open(conversation)
         message = ConversationMessage(
             sid=new_sid("IM"),
             conversation_sid=conversation.sid,
@@ -407,11 +388,7 @@ class ConversationsService:
         if previous != conversation.state:
             self._publish("conversation", conversation.to_json(""))
             if notify:
-                self._post(
-                    conversation,
-                    "onConversationStateUpdated",
-                    state_params(conversation, source, previous, "EVENT"),
-                )
+                self._post_state(conversation, source, previous, "EVENT")
 
     async def update_message(
         self,
@@ -421,8 +398,7 @@ class ConversationsService:
         *,
         notify: bool,
     ) -> ConversationMessage:
-        if conversation.state == "closed":
-            raise errors.conversation_closed(conversation.sid)
+        _ensure_open(conversation)
         if spec.author is not None:
             message.author = spec.author
         if spec.body is not None:
@@ -555,9 +531,22 @@ class ConversationsService:
     def _post(self, conversation: ConversationRecord, event: str, params: dict[str, str]) -> None:
         self.events.post(conversation.sid, event, params)
 
+    def _post_state(
+        self, conversation: ConversationRecord, source: str, previous: str, reason: str
+    ) -> None:
+        """onConversationStateUpdated, from previous to the conversation's state now."""
+        params = state_params(conversation, source, previous, reason)
+        self._post(conversation, "onConversationStateUpdated", params)
+
     def _publish(self, kind: str, data: dict[str, Any]) -> None:
         """Live events for the simulator (sandbox-only; URLs are relative here)."""
         self.state.bus.publish(kind, data)
+
+
+def _ensure_open(conversation: ConversationRecord) -> None:
+    """A closed conversation is final: nothing is added to or changed in it (50377)."""
+    if conversation.state == "closed":
+        raise errors.conversation_closed(conversation.sid)
 
 
 def _group_phone(participant: ParticipantRecord) -> bool:

@@ -1,0 +1,78 @@
+"""Wiring the Conversations side of a running bot: the Conversations client and its participant
+mirror, the pre-event gate and the post-event pipeline.
+
+Kept apart from botkit/server/app.py so that the app only has to start it, hand its pipeline to
+the inbound workers and close it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twilio.rest import Client
+
+from botkit.bot import Bot
+from botkit.compliance_step import Compliance
+from botkit.conversation_context import ConversationWriter
+from botkit.conversation_gate import MessageAddGate
+from botkit.conversation_pipeline import ConversationPipeline
+from botkit.conversations.client import ConversationsClient
+from botkit.conversations.mirror import (
+    MemoryParticipantMirror,
+    ParticipantMirror,
+    RedisParticipantMirror,
+)
+from botkit.pipeline import Pipeline
+from botkit.runtime import Stores
+from botkit.settings import DEVELOPMENT_ACCOUNT_SID, Settings
+from botkit.storage.inbound import InboundQueue
+from botkit.twilio.client import create_async_client
+
+
+@dataclass
+class ConversationRuntime:
+    """What ``POST /twilio/conversations`` and the inbound workers use."""
+
+    inbound: InboundQueue
+    gate: MessageAddGate
+    pipeline: ConversationPipeline
+    client: ConversationsClient
+    twilio: Client
+
+    async def close(self) -> None:
+        await self.twilio.http_client.close()
+
+
+def open_conversations(
+    bot: Bot,
+    settings: Settings,
+    stores: Stores,
+    pipeline: Pipeline,
+    compliance: Compliance,
+    auth_token: str,
+) -> ConversationRuntime:
+    """Call inside the running event loop (the SDK's async http client needs it)."""
+    twilio = create_async_client(
+        settings.twilio_account_sid or DEVELOPMENT_ACCOUNT_SID,
+        auth_token,
+        settings.twilio_base_url,
+    )
+    mirror: ParticipantMirror = (
+        RedisParticipantMirror(stores.redis, prefix=bot.name)
+        if stores.redis is not None
+        else MemoryParticipantMirror()
+    )
+    client = ConversationsClient(twilio, mirror=mirror)
+    writer = ConversationWriter(client, settings.conversations_identity)
+    hooks = bot.compile_conversation_hooks()
+    gate = MessageAddGate(
+        hooks,
+        stores.outbound.ledger,
+        bot.keywords,
+        settings.conversations_identity,
+        mirror=mirror,
+    )
+    processing = ConversationPipeline(
+        pipeline, hooks, writer, sessions=bot.conversation_sessions, compliance=compliance
+    )
+    return ConversationRuntime(stores.inbound, gate, processing, client, twilio)
