@@ -14,6 +14,8 @@ from botkit.conversation_context import (
     ParticipantContext,
 )
 from botkit.errors import BotkitError, ConfigError, SendError
+from botkit.handoff.pool import AgentPool, HandoffTexts
+from botkit.handoff.service import HandoffError, HandoffResult
 from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
 from botkit.routing.router import Router
 from botkit.routing.status_hooks import StatusContext
@@ -28,6 +30,7 @@ from botkit.twilio.status import MessageStatus, StatusCallback
 __all__ = [
     "RUNTIME",
     "Address",
+    "AgentPool",
     "Bot",
     "BotkitError",
     "Channel",
@@ -37,6 +40,9 @@ __all__ = [
     "ConversationInfo",
     "ConversationStateContext",
     "HandlerContext",
+    "HandoffError",
+    "HandoffResult",
+    "HandoffTexts",
     "InboundMessage",
     "Location",
     "Media",

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import SendError
+from botkit.handoff.commands import BUILT_IN, DEFAULT_AGENT_COMMANDS, command_pattern
+from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.outbound.outbox import Lane, OutboundHandle
 from botkit.outbound.sender import Sender, chosen_sender
-from botkit.routing.router import SESSION_SCOPES, Router, SessionScope
+from botkit.routing.handlers import Handler
+from botkit.routing.router import SESSION_SCOPES, Router, Routes, SessionScope
+
+if TYPE_CHECKING:
+    from botkit.conversations.client import ConversationsClient
+    from botkit.handoff.service import Handoff
+
+H = TypeVar("H", bound=Handler)
 
 
 class Bot(Router):
@@ -23,11 +33,18 @@ class Bot(Router):
         keywords: KeywordPolicy = DEFAULT_POLICY,
         whatsapp_template: WhatsAppTemplate | None = None,
         conversation_sessions: SessionScope = "conversation",
+        agents: AgentPool | None = None,
+        agent_commands: Iterable[str] = DEFAULT_AGENT_COMMANDS,
+        handoff_texts: HandoffTexts | None = None,
     ) -> None:
         """keywords: STOP/START/HELP handling (Twilio's lists and replies by default).
         whatsapp_template: what to send instead of free text outside the WhatsApp 24 h window.
         conversation_sessions: in Conversations, one session per conversation (shared by its
         participants) or per participant within each conversation; an intent may override it.
+        agents: who ``ctx.handoff()`` without an agent picks from, and who takes the queue.
+        agent_commands: which built-in agent commands to keep (``/resume``, ``/close``,
+        ``/next``); add others with ``@bot.agent_command``. handoff_texts: what the bot posts
+        into a handed-off conversation.
         """
         if conversation_sessions not in SESSION_SCOPES:
             raise ValueError(
@@ -40,6 +57,56 @@ class Bot(Router):
         self.keywords = keywords
         self.whatsapp_template = whatsapp_template
         self._sender: Sender | None = None
+        self.agents = agents
+        self.handoff_texts = handoff_texts or HandoffTexts()
+        self._agent_router = Router(f"{name}:agent-commands")
+        self._handoff: Handoff | None = None
+        for command in agent_commands:
+            if command not in BUILT_IN:
+                raise ValueError(
+                    f"no built-in agent command {command!r} (built in: {sorted(BUILT_IN)}); "
+                    "register your own with @bot.agent_command"
+                )
+            # Below priority 0, so a command registered under the same name wins.
+            self.agent_command(command, priority=-1)(BUILT_IN[command])
+
+    def agent_command(self, command: str, *, priority: int = 0) -> Callable[[H], H]:
+        """Register ``async def handler(ctx: ConversationContext)`` for ``command`` (the
+        message's first word, like ``/transfer``; the rest is ``ctx.slots["args"]``). In a
+        conversation handed off to an agent, agent commands are the only handlers that run,
+        and only for participants other than the customer."""
+        return self._agent_router.intent(
+            f"agent:{command.strip()}",
+            pattern=command_pattern(command),
+            scope="conversation",
+            priority=priority,
+        )
+
+    def compile_agent_commands(self) -> Routes:
+        return self._agent_router.compile()
+
+    def attach_handoff(self, handoff: Handoff | None) -> None:
+        """Connect (or with None, disconnect) the running server's Conversations side."""
+        self._handoff = handoff
+
+    @property
+    def conversations(self) -> ConversationsClient:
+        """The running bot's Conversations client (the runtime's one, shared with handlers)."""
+        return self._running_handoff().client
+
+    async def take_next(self, agent: str) -> str | None:
+        """``agent`` takes the conversation that has waited longest for an agent; its SID, or
+        None when no one waits or the agent already holds ``AgentPool.capacity``."""
+        return await self._running_handoff().take_next(agent)
+
+    async def resume_bot(self, conversation_sid: str) -> None:
+        """Hand a conversation back to the bot from outside a handler (an agent desk)."""
+        await self._running_handoff().resume(conversation_sid)
+
+    def _running_handoff(self) -> Handoff:
+        if self._handoff is None:
+            raise SendError("bot.conversations needs a running bot (botkit run, or create_app)")
+        return self._handoff
 
     def attach(self, sender: Sender | None) -> None:
         """Connect (or with None, disconnect) the running server's outbound path."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from botkit.errors import SendError
 from botkit.outbound.outbox import OutboundHandle
 from botkit.outbound.sender import (
     From,
@@ -17,7 +18,9 @@ from botkit.twilio.inbound import InboundMessage
 
 if TYPE_CHECKING:
     from botkit.conversation_context import ConversationInfo
+    from botkit.conversations.client import ConversationsClient
     from botkit.conversations.models import Participant
+    from botkit.handoff.service import Handoff, HandoffResult
 
 
 class Context:
@@ -33,6 +36,7 @@ class Context:
         *,
         intent: str | None = None,
         slots: dict[str, str] | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self.message = message
         self.session = session
@@ -40,6 +44,23 @@ class Context:
         self.slots: dict[str, str] = slots or {}
         self._sender = sender
         self._sent = 0
+        self._handoff = handoff
+
+    @property
+    def conversations(self) -> ConversationsClient:
+        """The running bot's Conversations client (the one the runtime shares)."""
+        return _running(self._handoff).client
+
+    async def handoff(self, agent: str | None = None) -> HandoffResult:
+        """Move this customer into a new Conversation with a human: ``agent`` (a chat
+        identity or a phone number), or the first free agent of ``Bot(agents=...)``, or the
+        queue when none is free. The session is carried over; bot intents are silenced in that
+        conversation until an agent sends ``/resume`` (botkit/handoff/service.py)."""
+        return await _running(self._handoff).from_direct(self.message, self.session, agent)
+
+    async def resume_bot(self) -> None:
+        """Only a conversation can be handed back: a 1:1 message is already the bot's."""
+        raise SendError("resume_bot() applies to a conversation handed off to an agent")
 
     @property
     def conversation(self) -> ConversationInfo | None:
@@ -91,3 +112,9 @@ class Context:
             sender=sender,
             idempotency_key=f"{self.message.sid}:{self._sent}",
         )
+
+
+def _running(handoff: Handoff | None) -> Handoff:
+    if handoff is None:
+        raise SendError("conversations and handoff need a running bot (botkit run, or create_app)")
+    return handoff

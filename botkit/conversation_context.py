@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botkit.context import Context
+from botkit.context import Context, _running
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.models import ConversationMessage, Participant
 from botkit.outbound.outbox import OutboundHandle
@@ -39,6 +39,9 @@ from botkit.twilio.conversation_events import (
     ParticipantAdded,
     ParticipantRemoved,
 )
+
+if TYPE_CHECKING:
+    from botkit.handoff.service import Handoff, HandoffResult
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class ConversationContext:
         sender: Sender,
         intent: str | None = None,
         slots: dict[str, str] | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self.message = message
         self.session = session
@@ -104,6 +108,36 @@ class ConversationContext:
         self._writer = writer
         self._sender = sender
         self._sent = 0
+        self._handoff = handoff
+
+    @property
+    def conversations(self) -> ConversationsClient:
+        """The running bot's Conversations client (the one the runtime shares)."""
+        return self._writer.client
+
+    async def handoff(self, agent: str | None = None) -> HandoffResult:
+        """Bring a human into this conversation: ``agent`` (a chat identity or a phone
+        number), or the first free agent of ``Bot(agents=...)``, or the queue. Bot intents are
+        silenced here until ``resume_bot()``. A phone participant who asked is recorded as the
+        customer (who cannot run agent commands)."""
+        author = self.participant
+        customer = author.address if author.is_phone else None
+        proxy = author.proxy_address if author.is_phone else None
+        return await _running(self._handoff).in_conversation(
+            self.conversation.sid, agent, customer=customer, proxy=proxy
+        )
+
+    async def resume_bot(self) -> None:
+        """Hand the conversation back to the bot: the agent leaves, intents fire again."""
+        await _running(self._handoff).resume(self.conversation.sid)
+
+    async def close_conversation(self) -> None:
+        """Close this conversation for good (the customer's number is free for 1:1 again)."""
+        await _running(self._handoff).close(self.conversation.sid)
+
+    async def take_next(self, agent: str) -> str | None:
+        """``agent`` takes the conversation waiting longest in the handoff queue."""
+        return await _running(self._handoff).take_next(agent)
 
     async def reply(
         self, text: str, *, attributes: Mapping[str, Any] | None = None

@@ -23,7 +23,7 @@ conversation); unique name and attributes are fetched when a handler is about to
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botkit.compliance.ledger import record_keyword
 from botkit.compliance_step import Compliance
@@ -51,6 +51,9 @@ from botkit.twilio.conversation_events import (
     ParticipantUpdated,
 )
 
+if TYPE_CHECKING:
+    from botkit.handoff.service import Handoff
+
 log = get_logger("conversations")
 
 
@@ -63,12 +66,18 @@ class ConversationPipeline:
         *,
         sessions: SessionScope,
         compliance: Compliance | None = None,
+        handoff: Handoff | None = None,
+        agent_commands: Pipeline | None = None,
     ) -> None:
+        """handoff + agent_commands: in a conversation handed off to an agent, only the agent
+        commands' pipeline runs, and not for the customer (botkit/handoff/)."""
         self.pipeline = pipeline
         self.hooks = hooks
         self.writer = writer
         self.sessions = sessions
         self.compliance = compliance
+        self.handoff = handoff
+        self.agent_commands = agent_commands
 
     @property
     def client(self) -> ConversationsClient:
@@ -118,11 +127,26 @@ class ConversationPipeline:
             keyword = await self._compliance(message, author)
             if keyword is not None:
                 return keyword, None
-            outcome, route = await self.pipeline.run(ConversationTurn(self, message, author))
+            pipeline = await self._pipeline_for(message, author)
+            if pipeline is None:
+                return "with_agent", None
+            outcome, route = await pipeline.run(ConversationTurn(self, message, author))
         except ConversationNotFound:
             # Deleted before we got to it: nothing to answer, and retrying cannot help.
             return "conversation_gone", None
         return outcome, route.name if route else None
+
+    async def _pipeline_for(self, message: MessageAdded, author: Participant) -> Pipeline | None:
+        """The bot's intents, or in a handed-off conversation the agent commands (None for the
+        customer there: their messages are for the agent, not the bot)."""
+        if self.handoff is None:
+            return self.pipeline
+        record = await self.handoff.store.get(message.conversation_sid)
+        if record is None or not record.silences_bot:
+            return self.pipeline
+        if record.customer is not None and record.customer in (message.author, author.address):
+            return None
+        return self.agent_commands
 
     async def _author(self, message: MessageAdded) -> Participant:
         """Who wrote: from the mirror (listing the conversation once if the mirror does not know
@@ -226,6 +250,7 @@ class ConversationTurn:
             sender=self.owner.pipeline.sender,
             intent=found.route.name if found else None,
             slots=found.slots if found else None,
+            handoff=self.owner.handoff,
         )
 
 

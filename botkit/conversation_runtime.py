@@ -22,6 +22,9 @@ from botkit.conversations.mirror import (
     ParticipantMirror,
     RedisParticipantMirror,
 )
+from botkit.handoff.service import Handoff
+from botkit.handoff.store import MemoryHandoffStore
+from botkit.handoff.store_redis import RedisHandoffStore
 from botkit.pipeline import Pipeline
 from botkit.runtime import Stores
 from botkit.settings import DEVELOPMENT_ACCOUNT_SID, Settings
@@ -38,6 +41,8 @@ class ConversationRuntime:
     pipeline: ConversationPipeline
     client: ConversationsClient
     twilio: Client
+    #: Human handoff: ``ctx.handoff``, ``bot.take_next``, agent mode (botkit/handoff/).
+    handoff: Handoff
 
     async def close(self) -> None:
         await self.twilio.http_client.close()
@@ -72,7 +77,37 @@ def open_conversations(
         settings.conversations_identity,
         mirror=mirror,
     )
-    processing = ConversationPipeline(
-        pipeline, hooks, writer, sessions=bot.conversation_sessions, compliance=compliance
+    handoff = Handoff(
+        bot_name=bot.name,
+        client=client,
+        writer=writer,
+        store=(
+            RedisHandoffStore(stores.redis, prefix=bot.name)
+            if stores.redis is not None
+            else MemoryHandoffStore()
+        ),
+        sessions=stores.sessions,
+        policy=pipeline.policy,
+        pool=bot.agents,
+        texts=bot.handoff_texts,
     )
-    return ConversationRuntime(stores.inbound, gate, processing, client, twilio)
+    agent_commands = Pipeline(
+        bot.name,
+        bot.compile_agent_commands(),
+        stores.sessions,
+        pipeline.sender,
+        pipeline.policy,
+        pipeline.apology,
+    )
+    agent_commands.handoff = handoff
+    pipeline.handoff = handoff
+    processing = ConversationPipeline(
+        pipeline,
+        hooks,
+        writer,
+        sessions=bot.conversation_sessions,
+        compliance=compliance,
+        handoff=handoff,
+        agent_commands=agent_commands,
+    )
+    return ConversationRuntime(stores.inbound, gate, processing, client, twilio, handoff)

@@ -16,7 +16,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botkit.compliance_step import Compliance
 from botkit.context import Context
@@ -28,6 +28,9 @@ from botkit.routing.router import Resolution, Route, Routes, SessionScope
 from botkit.storage.sessions import SessionLease, SessionStore, acquire_session
 from botkit.twilio.conversation_events import MessageAdded
 from botkit.twilio.inbound import InboundMessage
+
+if TYPE_CHECKING:
+    from botkit.handoff.service import Handoff
 
 log = get_logger("pipeline")
 
@@ -49,9 +52,16 @@ def session_key(bot: str, message: InboundMessage) -> str:
 def conversation_session_key(bot: str, message: MessageAdded, scope: SessionScope) -> str:
     """Conversation sessions: one per (bot, conversation), or per (bot, conversation, author).
     The second part is "conversation", never a 1:1 channel, so the keys cannot collide."""
-    parts = [bot, "conversation", message.conversation_sid]
-    if scope == "participant":
-        parts += ["participant", message.author]
+    return conversation_key(
+        bot, message.conversation_sid, message.author if scope == "participant" else None
+    )
+
+
+def conversation_key(bot: str, conversation_sid: str, author: str | None = None) -> str:
+    """The session key of a conversation, or of one author within it (``author`` given)."""
+    parts = [bot, "conversation", conversation_sid]
+    if author is not None:
+        parts += ["participant", author]
     return "|".join(parts)
 
 
@@ -71,19 +81,31 @@ class Turn(Protocol):
 class DirectTurn:
     """A 1:1 message."""
 
-    def __init__(self, bot_name: str, message: InboundMessage, sender: Sender) -> None:
+    def __init__(
+        self,
+        bot_name: str,
+        message: InboundMessage,
+        sender: Sender,
+        handoff: Handoff | None = None,
+    ) -> None:
         self.bot_name = bot_name
         self.message = message
         self.sender = sender
+        self.handoff = handoff
 
     def session_key(self, route: Route) -> str:
         return session_key(self.bot_name, self.message)
 
     async def context(self, session: dict[str, Any], found: Resolution | None) -> Context:
         if found is None:
-            return Context(self.message, session, self.sender)
+            return Context(self.message, session, self.sender, handoff=self.handoff)
         return Context(
-            self.message, session, self.sender, intent=found.route.name, slots=found.slots
+            self.message,
+            session,
+            self.sender,
+            intent=found.route.name,
+            slots=found.slots,
+            handoff=self.handoff,
         )
 
 
@@ -106,6 +128,9 @@ class Pipeline:
         self.policy = policy
         self.apology = apology
         self.compliance = compliance
+        #: Human handoff (``ctx.handoff``, ``ctx.conversations``), set once the runtime has
+        #: its Conversations client (botkit/conversation_runtime.py).
+        self.handoff: Handoff | None = None
 
     async def process(self, message: InboundMessage) -> str:
         """Run the message through its handler; returns the outcome that was logged."""
@@ -116,7 +141,9 @@ class Pipeline:
             if keyword is not None:
                 self._log(message, None, f"keyword:{keyword.kind}", started)
                 return f"keyword:{keyword.kind}"
-        outcome, route = await self.run(DirectTurn(self.bot_name, message, self.sender))
+        outcome, route = await self.run(
+            DirectTurn(self.bot_name, message, self.sender, self.handoff)
+        )
         self._log(message, route, outcome, started)
         return outcome
 

@@ -104,6 +104,7 @@ def create_app(
             yield
         finally:
             bot.attach(None)
+            bot.attach_handoff(None)
             await runtime.stop()
 
     async def messages(request: web.Request) -> web.StreamResponse:
@@ -195,6 +196,7 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
     if workers:
         worker.start()
     bot.attach(sender)
+    bot.attach_handoff(conversations.handoff)
     return Runtime(settings, stores, outbox, pipeline, worker, dispatcher, conversations)
 
 

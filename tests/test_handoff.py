@@ -1,0 +1,400 @@
+"""Human handoff: ``ctx.handoff``, agent mode and its commands, and the agent queue.
+
+The stores are tested on memory and Redis; the flows run end to end through the sandbox: phones
+text the bot's number (1:1 until handed off, then into the conversation, as Twilio routes a
+bound phone), agents write through the Conversations API or text from their own phones, and
+what each phone received is read from the sandbox's transcript.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from botkit import Bot, Context, ConversationContext, HandlerContext
+from botkit.handoff.pool import AgentPool
+from botkit.handoff.service import Handoff, HandoffResult
+from botkit.handoff.store import HandoffStore, MemoryHandoffStore
+from botkit.handoff.store_redis import RedisHandoffStore
+from botkit.pipeline import conversation_key
+from botkit.twilio.client import create_async_client
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BotServer, StartServer
+from tests.support.sandbox_twilio import SandboxTwilio
+
+BOT = "+15550002222"
+ALICE = "+15550101001"
+BOB = "+15550101002"
+CAROL = "+15550101003"
+DAVE = "+15550101004"
+AGENT_PHONE = "+15550109000"
+EVENTS = ["onMessageAdd", "onMessageAdded", "onParticipantAdded", "onParticipantRemoved"]
+
+
+# --- the stores -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def store(store_url: str | None) -> AsyncIterator[HandoffStore]:
+    if store_url is None:
+        yield MemoryHandoffStore()
+        return
+    redis = Redis.from_url(store_url)
+    yield RedisHandoffStore(redis, prefix="test")
+    await redis.aclose()
+
+
+async def test_the_queue_is_oldest_first_with_positions(store: HandoffStore) -> None:
+    assert await store.enqueue("CH2", 20.0) == 1
+    assert await store.enqueue("CH1", 10.0) == 1  # enqueued earlier: ahead
+    assert await store.enqueue("CH3", 30.0) == 3
+    assert await store.enqueue("CH2", 99.0) == 2  # again: keeps its place
+    assert await store.waiting() == ["CH1", "CH2", "CH3"]
+    assert await store.position("CH3") == 3 and await store.position("CH9") is None
+
+    assert await store.take("ann", 1) == "CH1"
+    assert await store.take("ann", 1) is None  # at capacity
+    assert await store.take("bob", 1) == "CH2"
+    assert await store.position("CH3") == 1
+    assert await store.dequeue("CH3") and not await store.dequeue("CH3")
+    assert await store.take("cid", 1) is None  # empty
+    assert (await store.load("ann"), await store.load("bob"), await store.load("cid")) == (1, 1, 0)
+
+
+async def test_assign_picks_the_least_loaded_free_agent(store: HandoffStore) -> None:
+    agents = ["ann", "bob"]
+    assert [await store.assign(agents, 2) for _ in range(5)] == ["ann", "bob", "ann", "bob", None]
+    await store.release("bob")
+    await store.release("cid")  # never below zero
+    assert await store.load("cid") == 0
+    assert await store.assign(agents, 2) == "bob"
+    await store.acquire("ann")  # named by the caller: counted past capacity
+    assert await store.load("ann") == 3
+
+
+async def test_records_round_trip(store: HandoffStore) -> None:
+    from botkit.handoff.store import HandoffRecord
+
+    record = HandoffRecord(conversation_sid="CH1", mode="agent", customer=ALICE, agent="ann")
+    await store.put(record)
+    assert await store.get("CH1") == record and (await store.get("CH2")) is None
+    await store.delete("CH1")
+    assert await store.get("CH1") is None
+
+
+def test_pool_and_commands_are_checked_up_front() -> None:
+    with pytest.raises(ValueError, match="at least one agent"):
+        AgentPool([])
+    with pytest.raises(ValueError, match="capacity"):
+        AgentPool(["ann"], capacity=0)
+    with pytest.raises(ValueError, match="no built-in agent command"):
+        Bot(agent_commands=["/transfer"])
+    with pytest.raises(ValueError, match="one word"):
+        Bot().agent_command("/go now")
+    bot = Bot(agent_commands=["/resume"])
+    assert bot.compile_agent_commands().names == ["agent:/resume"]
+
+
+async def test_conversations_and_handoff_need_a_running_bot() -> None:
+    from botkit.errors import SendError
+
+    bot = Bot()
+    with pytest.raises(SendError):
+        _ = bot.conversations
+    with pytest.raises(SendError):
+        await bot.take_next("ann")
+
+
+# --- end to end through the sandbox ---------------------------------------------------------
+
+
+@dataclass
+class Desk:
+    """A bot server the sandbox calls back (1:1 messages and conversation events), and the SDK
+    an agent's chat client would use."""
+
+    server: BotServer
+    twilio: SandboxTwilio
+    sdk: Any
+
+    @property
+    def handoff(self) -> Handoff:
+        return self.server.runtime.conversations.handoff
+
+    async def text(self, phone: str, body: str) -> None:
+        status, _ = await self._http("POST", f"/sandbox/phones/{phone}/messages", to=BOT, body=body)
+        assert status == 201
+        await self.settle()
+
+    async def write(self, conversation: str, author: str, body: str) -> None:
+        """A chat agent writes, as their chat client would."""
+        await self.sdk.conversations.v1.conversations(conversation).messages.create_async(
+            author=author, body=body, x_twilio_webhook_enabled="true"
+        )
+        await self.settle()
+
+    async def settle(self) -> None:
+        for _ in range(3):
+            await self.twilio.sandbox.settle()
+            await self.server.idle()
+
+    async def received(self, phone: str) -> list[str]:
+        _, data = await self._http("GET", f"/sandbox/phones/{phone}/messages")
+        return [m["body"] for m in data["messages"] if m["direction"] != "inbound"]
+
+    async def transcript(self, conversation: str) -> list[tuple[str, str]]:
+        listed = await self.sdk.conversations.v1.conversations(conversation).messages.list_async()
+        return [(m.author, m.body) for m in listed]
+
+    async def conversation(self, conversation: str) -> Any:
+        return await self.sdk.conversations.v1.conversations(conversation).fetch_async()
+
+    async def _http(self, method: str, path: str, **data: str) -> tuple[int, Any]:
+        async with (
+            aiohttp.ClientSession(auth=aiohttp.BasicAuth(ACCOUNT_SID, AUTH_TOKEN)) as session,
+            session.request(method, self.twilio.base_url + path, data=data or None) as response,
+        ):
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
+
+
+MakeDesk = Callable[..., Awaitable[Desk]]
+
+
+@pytest.fixture
+async def desk(start_server: StartServer, twilio: SandboxTwilio) -> AsyncIterator[MakeDesk]:
+    clients: list[Any] = []
+
+    async def make(bot: Bot, store_url: str | None = None) -> Desk:
+        server = await start_server(bot, public=True, redis_url=store_url)
+        twilio.sandbox.own_number(BOT, server.url("/twilio/messages"))
+        sdk = create_async_client(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
+        clients.append(sdk)
+        url = f"{server.settings.public_url}/twilio/conversations"
+        await sdk.conversations.v1.configuration.webhooks().update_async(
+            pre_webhook_url=url, post_webhook_url=url, method="POST", filters=EVENTS
+        )
+        return Desk(server, twilio, sdk)
+
+    yield make
+    for sdk in clients:
+        await sdk.http_client.close()
+
+
+def counting_bot(handoffs: list[HandoffResult], agent: str | None = "agent-7", **kw: Any) -> Bot:
+    bot = Bot(**kw)
+
+    @bot.intent("count", keywords=["count"], scope="any")
+    async def count(ctx: HandlerContext) -> None:
+        ctx.session["n"] = ctx.session.get("n", 0) + 1
+        await ctx.reply(f"count {ctx.session['n']}")
+
+    @bot.intent("human", keywords=["agent"])
+    async def human(ctx: Context) -> None:
+        ctx.session["asked"] = "agent"
+        handoffs.append(await ctx.handoff(agent=agent))
+
+    return bot
+
+
+async def test_handoff_from_sms_to_a_chat_agent_and_back(
+    desk: MakeDesk, store_url: str | None
+) -> None:
+    handoffs: list[HandoffResult] = []
+    d = await desk(counting_bot(handoffs), store_url)
+
+    await d.text(ALICE, "count")
+    await d.text(ALICE, "agent")
+    (result,) = handoffs
+    sid = result.conversation_sid
+    assert result.agent == "agent-7" and result.position is None
+
+    # The conversation: named after the customer, the handoff in its attributes, both in it.
+    conversation = await d.conversation(sid)
+    assert conversation.unique_name == f"handoff:{ALICE}:{BOT}"
+    attributes = json.loads(conversation.attributes)["handoff"]
+    assert (attributes["mode"], attributes["agent"], attributes["customer"]) == (
+        "agent",
+        "agent-7",
+        ALICE,
+    )
+    participants = await d.sdk.conversations.v1.conversations(sid).participants.list_async()
+    assert {(p.identity, (p.messaging_binding or {}).get("address")) for p in participants} == {
+        (None, ALICE),
+        ("agent-7", None),
+    }
+    # The 1:1 session was carried over (through the SessionStore).
+    sessions = d.server.runtime.stores.sessions
+    assert await sessions.get(conversation_key("bot", sid)) == {"n": 1, "asked": "agent"}
+    assert await sessions.get(conversation_key("bot", sid, ALICE)) == {"n": 1, "asked": "agent"}
+
+    # Agent mode: the customer's messages reach the agent, not the bot, even commands.
+    await d.text(ALICE, "count")
+    await d.text(ALICE, "/resume")
+    await d.write(sid, "agent-7", "Hi Alice, Sam here. How can I help?")
+    assert "Hi Alice, Sam here. How can I help?" in await d.received(ALICE)
+    assert (await d.handoff.store.get(sid)) is not None
+    assert await d.handoff.mode(sid) == "agent"
+
+    # /resume from the agent: the bot is back, with the carried-over session.
+    await d.write(sid, "agent-7", "/resume")
+    await d.text(ALICE, "count")
+    assert await d.transcript(sid) == [
+        ("bot", "You are now chatting with agent-7."),
+        (ALICE, "count"),
+        (ALICE, "/resume"),
+        ("agent-7", "Hi Alice, Sam here. How can I help?"),
+        ("agent-7", "/resume"),
+        ("bot", "You are back with the bot."),
+        (ALICE, "count"),
+        ("bot", "count 2"),
+    ]
+    assert await d.received(ALICE) == [
+        "count 1",
+        "You are now chatting with agent-7.",
+        "Hi Alice, Sam here. How can I help?",
+        "/resume",
+        "You are back with the bot.",
+        "count 2",
+    ]
+    assert await d.handoff.mode(sid) == "bot"
+    assert await d.handoff.store.load("agent-7") == 0
+    remaining = await d.sdk.conversations.v1.conversations(sid).participants.list_async()
+    assert [p.identity for p in remaining] == [None]  # the agent left
+
+
+async def test_handoff_to_a_phone_agent_and_close(desk: MakeDesk, store_url: str | None) -> None:
+    handoffs: list[HandoffResult] = []
+    bot = counting_bot(handoffs, agent=AGENT_PHONE)
+    d = await desk(bot, store_url)
+    assert bot.conversations is d.server.runtime.conversations.client  # one shared client
+
+    await d.text(ALICE, "agent")
+    sid = handoffs[0].conversation_sid
+    assert "You are now chatting with +15550109000." in await d.received(AGENT_PHONE)
+
+    # Both phones text the bot's number; Twilio routes them into the conversation.
+    await d.text(AGENT_PHONE, "Hello, this is the front desk.")
+    await d.text(ALICE, "count")
+    assert "Hello, this is the front desk." in await d.received(ALICE)
+    assert "count" in await d.received(AGENT_PHONE)
+
+    await d.text(AGENT_PHONE, "/close")
+    assert (await d.conversation(sid)).state == "closed"
+    assert await d.handoff.store.get(sid) is None
+    assert (await d.received(ALICE))[-1] == "This conversation is now closed. Thank you!"
+    # Closed: Alice's number is hers again, 1:1 with the bot, session and all.
+    await d.text(ALICE, "count")
+    assert (await d.received(ALICE))[-1] == "count 1"
+
+    # A second handoff after a close gets a fresh conversation.
+    await d.text(ALICE, "agent")
+    second = handoffs[1].conversation_sid
+    assert second != sid and (await d.conversation(second)).state == "active"
+
+
+async def test_a_handoff_inside_a_conversation_and_custom_agent_commands(
+    desk: MakeDesk,
+) -> None:
+    bot = Bot(agent_commands=["/resume"])
+    notes: list[str] = []
+
+    @bot.intent("human", keywords=["human"], scope="conversation")
+    async def human(ctx: ConversationContext) -> None:
+        assert ctx.conversations is bot.conversations
+        await ctx.handoff(agent="agent-7")
+
+    @bot.intent("ping", keywords=["ping"], scope="conversation")
+    async def ping(ctx: ConversationContext) -> None:
+        await ctx.reply("pong")
+
+    @bot.agent_command("/note")
+    async def note(ctx: ConversationContext) -> None:
+        notes.append(ctx.slots["args"])
+
+    d = await desk(bot)
+    created = await d.sdk.conversations.v1.conversations.create_async()
+    await d.server.runtime.conversations.client.add_sms(created.sid, ALICE, BOT)
+
+    await d.text(ALICE, "human")
+    await d.text(ALICE, "ping")  # silenced
+    await d.write(created.sid, "agent-7", "/note VIP customer")
+    await d.write(created.sid, "agent-7", "/close")  # not kept: just a message
+    assert notes == ["VIP customer"]
+    assert (await d.conversation(created.sid)).state == "active"
+    await d.write(created.sid, "agent-7", "/resume")
+    await d.text(ALICE, "ping")
+    assert (await d.transcript(created.sid))[-1] == ("bot", "pong")
+    assert [body for author, body in await d.transcript(created.sid) if author == "bot"] == [
+        "You are now chatting with agent-7.",
+        "You are back with the bot.",
+        "pong",
+    ]
+
+
+async def test_the_agent_queue_hands_out_conversations_in_order(
+    desk: MakeDesk, store_url: str | None
+) -> None:
+    handoffs: list[HandoffResult] = []
+    bot = counting_bot(handoffs, agent=None, agents=AgentPool(["agent-1"], capacity=2))
+    d = await desk(bot, store_url)
+
+    for phone in (ALICE, BOB, CAROL, DAVE):
+        await d.text(phone, "agent")
+    alice, bob, carol, dave = handoffs
+    assert (alice.agent, bob.agent) == ("agent-1", "agent-1")
+    assert (carol.agent, carol.position, dave.agent, dave.position) == (None, 1, None, 2)
+    assert (await d.received(DAVE))[-1] == (
+        "You are number 2 in line. An agent will be with you shortly."
+    )
+    assert await d.handoff.store.waiting() == [carol.conversation_sid, dave.conversation_sid]
+    # Waiting is silenced too: the bot does not talk over the queue.
+    await d.text(CAROL, "count")
+    assert "count 1" not in await d.received(CAROL)
+
+    # agent-1 is full; closing Alice's conversation frees a place, /next takes Carol (oldest).
+    assert await bot.take_next("agent-1") is None
+    await d.write(alice.conversation_sid, "agent-1", "/close")
+    await d.write(bob.conversation_sid, "agent-1", "/next")
+    assert (await d.received(CAROL))[-1] == "You are now chatting with agent-1."
+    assert await d.handoff.store.waiting() == [dave.conversation_sid]
+    assert await d.handoff.store.position(dave.conversation_sid) == 1
+    await d.write(carol.conversation_sid, "agent-1", "Hi Carol!")
+    assert (await d.received(CAROL))[-1] == "Hi Carol!"
+
+    # Full again until Bob goes back to the bot; then Dave.
+    assert await bot.take_next("agent-1") is None
+    await d.write(bob.conversation_sid, "agent-1", "/resume")
+    assert await bot.take_next("agent-1") == dave.conversation_sid
+    assert await bot.take_next("agent-1") is None
+    assert await d.handoff.store.waiting() == []
+    await d.settle()
+    assert (await d.received(DAVE))[-1] == "You are now chatting with agent-1."
+    assert await d.handoff.store.load("agent-1") == 2
+
+
+async def test_a_customer_already_bound_keeps_their_conversation(desk: MakeDesk) -> None:
+    from botkit.twilio.inbound import parse_inbound_message
+    from tests.support.webhooks import inbound_params
+
+    d = await desk(Bot())
+    client = d.server.runtime.conversations.client
+    existing = await client.create(unique_name="earlier")
+    await client.add_sms(existing.sid, ALICE, BOT)
+
+    message = parse_inbound_message(inbound_params("agent", From=ALICE, To=BOT))
+    result = await d.handoff.from_direct(message, {"cart": ["tea"]}, "agent-7")
+    await d.settle()
+
+    assert result.conversation_sid == existing.sid
+    listed = [c.sid async for c in client.list_conversations()]
+    assert listed == [existing.sid]  # the conversation made for the handoff was deleted
+    assert await d.server.runtime.stores.sessions.get(conversation_key("bot", existing.sid)) == {
+        "cart": ["tea"]
+    }
+    assert await d.handoff.mode(existing.sid) == "agent"
