@@ -62,8 +62,8 @@ class Idle(BaseModel):
 
 class Batch(BaseModel):
     """What one ``claim_many`` hands a worker: the claims (maybe none), the jobs suppressed on the
-    way, and ``next_us``, when to ask again: the claim time itself when the batch stopped at its
-    limit (more may be due), when the earliest sender is free otherwise (None: no work)."""
+    way, and ``next_us``, when to ask again: when the earliest sender with work is free (the
+    claim time itself if one is due already; None: no work left)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -10,7 +10,7 @@ import heapq
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
@@ -101,7 +101,9 @@ class MemoryOutboundQueue:
                     claims=tuple(claims), next_us=found.next_us, suppressed=found.suppressed
                 )
             claims.append(found)
-        return Batch(claims=tuple(claims), next_us=now, suppressed=tuple(suppressed))
+        ready = min(self._ready.values(), default=None)
+        next_us = None if ready is None else max(ready, now)
+        return Batch(claims=tuple(claims), next_us=next_us, suppressed=tuple(suppressed))
 
     async def _claim(self, lease: float, now: int, suppressed: list[str]) -> Claim | Idle:
         """One claim at ``now``; jobs suppressed on the way are appended to ``suppressed``."""
@@ -170,9 +172,6 @@ class MemoryOutboundQueue:
         entry.state, entry.sid = "sent", twilio_sid
         self._by_sid[twilio_sid] = claim.job.id
         return True
-
-    async def complete_many(self, sent: Sequence[tuple[Claim, str]]) -> list[bool]:
-        return [await self.complete(claim, sid) for claim, sid in sent]
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         entry = self._leave(claim)

@@ -10,7 +10,6 @@ cost to the sender's GCRA clock and leases the job to the worker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol
 
 from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
@@ -33,9 +32,6 @@ class OutboundQueue(Protocol):
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""
-
-    async def complete_many(self, sent: Sequence[tuple[Claim, str]]) -> list[bool]:
-        """``complete`` for each (claim, Twilio SID), in one round trip."""
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         """Put the job back in line at ``at_us`` (backoff, quiet hours, a new form)."""

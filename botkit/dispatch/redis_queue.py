@@ -25,7 +25,6 @@ every process on every machine schedules against the same clock.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -96,8 +95,8 @@ return {id, 1}
 
 # ARGV: prefix, now, lease µs, token, limit, budget
 # Returns {next, suppressed, now, then per claim: id, job, attempts, allowed, reclaimed}; the
-# n-th claim's lease token is token .. ':' .. n. next: now when the batch stopped at its limit
-# or budget, else when the earliest sender frees (-1: no work).
+# n-th claim's lease token is token .. ':' .. n. next: when the earliest sender frees (now if
+# one is due already, -1: no work left).
 _CLAIM = _PRELUDE + """
 local now = clock(tonumber(ARGV[2]))
 local lease, token = tonumber(ARGV[3]), ARGV[4]
@@ -116,11 +115,11 @@ local suppressed = {}
 local out = {fmt(now), suppressed, fmt(now)}
 local claimed = 0
 for _ = 1, budget do
-  if claimed >= limit then return out end
   local top = redis.call('ZRANGE', P .. 'senders', 0, 0, 'WITHSCORES')
   if #top == 0 then out[1] = '-1' return out end
   local s, ready = top[1], tonumber(top[2])
   if ready > now then out[1] = fmt(ready) return out end
+  if claimed >= limit then return out end
   local id, v
   for _, l in ipairs({'r', 'b'}) do
     local popped = redis.call('ZPOPMIN', P .. 'q:' .. s .. ':' .. l)
@@ -173,24 +172,15 @@ end
 return out
 """
 
-# ARGV: prefix, now, ttl, then id, token, sid per job; returns 1 or 0 per job (0: lease lost)
+# ARGV: prefix, now, id, token, sid, ttl
 _COMPLETE = _PRELUDE + """
-local ttl = ARGV[3]
-local done = {}
-for i = 4, #ARGV, 3 do
-  local id, token, sid = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if leave(id, token) then
-    local j = P .. 'job:' .. id
-    redis.call('HSET', j, 'st', 'sent', 'sid', sid)
-    redis.call('DECR', P .. 'pending')
-    redis.call('EXPIRE', j, ttl)
-    redis.call('SET', P .. 'sid:' .. sid, id, 'EX', ttl)
-    done[#done + 1] = 1
-  else
-    done[#done + 1] = 0
-  end
-end
-return done
+if not leave(ARGV[3], ARGV[4]) then return 0 end
+local j = P .. 'job:' .. ARGV[3]
+redis.call('HSET', j, 'st', 'sent', 'sid', ARGV[5])
+redis.call('DECR', P .. 'pending')
+redis.call('EXPIRE', j, ARGV[6])
+redis.call('SET', P .. 'sid:' .. ARGV[5], ARGV[3], 'EX', ARGV[6])
+return 1
 """
 
 # ARGV: prefix, now, id, token, due, error
@@ -313,14 +303,9 @@ class RedisOutboundQueue:
         )
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
-        [done] = await self.complete_many([(claim, twilio_sid)])
-        return done
-
-    async def complete_many(self, sent: Sequence[tuple[Claim, str]]) -> list[bool]:
-        args: list[Any] = [FINISHED_TTL]
-        for claim, sid in sent:
-            args += [claim.job.id, claim.token, sid]
-        return [bool(done) for done in await self._run("complete", *args)]
+        return bool(
+            await self._run("complete", claim.job.id, claim.token, twilio_sid, FINISHED_TTL)
+        )
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         return bool(await self._run("retry", claim.job.id, claim.token, at_us, error))

@@ -63,6 +63,23 @@ async def test_a_long_code_never_beats_one_segment_a_second(store_url: str | Non
             assert gap >= before - 0.02, (gaps, units)  # a 2-segment SMS holds the number 2 s
 
 
+async def test_batched_claims_send_each_job_once_within_the_limits(store_url: str | None) -> None:
+    senders = [f"+1555010{n:04}" for n in range(10)]
+    rates = RateTable(long_code=5)  # told to both sides: 5 segments/s per number
+    config = strict(rates={"long_code": 5.0})
+    policy = DispatchPolicy(claim_batch=16)
+    async with dispatch_rig(store_url, sandbox_config=config, rates=rates, policy=policy) as rig:
+        for n in range(30):
+            await rig.send(f"+15550008{n:03}", f"m{n}", from_=senders[n % 10])
+        await rig.drained(timeout=15)
+        bodies = [m.body for m in rig.sandbox.state.messages.values()]
+        assert sorted(bodies) == sorted(f"m{n}" for n in range(30))
+        for sender in senders:
+            times = sorted(r.at for r in rig.sends(sender))
+            assert len(times) == 3
+            assert min(b - a for a, b in itertools.pairwise(times)) >= 0.2 - 0.011
+
+
 async def test_a_slow_backlog_does_not_delay_a_fast_sender(store_url: str | None) -> None:
     async with dispatch_rig(store_url, sandbox_config=strict()) as rig:
         for n in range(30):
