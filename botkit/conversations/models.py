@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from botkit.twilio.conversation_events import ConversationMedia
+
 #: ``initializing`` is read-only: Twilio reports it, nobody can set it.
 ConversationState = Literal["initializing", "active", "inactive", "closed"]
 SettableState = Literal["active", "inactive", "closed"]
@@ -169,13 +171,8 @@ def _webhook_date(raw: str | None) -> datetime | None:
         return None
 
 
-class MediaItem(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    sid: str
-    content_type: str | None = None
-    filename: str | None = None
-    size: int | None = None
+#: One attachment; the same shape as in a webhook, so there is one model for it.
+MediaItem = ConversationMedia
 
 
 class ConversationMessage(BaseModel):

@@ -24,7 +24,7 @@ from botkit.pipeline import Pipeline, SessionPolicy
 from botkit.runtime import Stores, auth_token, open_stores
 from botkit.server.conversations_endpoint import conversations_endpoint
 from botkit.server.status_endpoint import status_endpoint
-from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
+from botkit.server.webhook import Rejection, WebhookReader, accept_once
 from botkit.settings import Settings
 from botkit.status_tracker import StatusTracker
 from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
@@ -113,13 +113,14 @@ def create_app(
             message = parse_inbound_message(params)
         except MalformedWebhook as exc:
             raise Rejection(400, str(exc)) from None
-        runtime = request.app[RUNTIME]
-        accepted = await runtime.stores.inbound.accept(
-            message.sid, message.model_dump_json(), settings.dedup_ttl
+        return await accept_once(
+            request.app[RUNTIME].stores.inbound,
+            message.sid,
+            message.model_dump_json(),
+            settings.dedup_ttl,
+            duplicate="duplicate webhook ignored",
+            sid=message.sid,
         )
-        if not accepted:
-            log.info("duplicate webhook ignored", sid=message.sid)
-        return twiml_ok()
 
     async def healthz(request: web.Request) -> web.StreamResponse:
         return web.json_response({"status": "ok"})

@@ -25,7 +25,7 @@ from aiohttp import web
 from botkit.conversation_runtime import ConversationRuntime
 from botkit.inbound_events import ConversationEvent
 from botkit.logging import get_logger
-from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
+from botkit.server.webhook import Rejection, WebhookReader, accept_once
 from botkit.twilio.conversation_events import (
     MalformedConversationEvent,
     MessageAdd,
@@ -55,12 +55,14 @@ def conversations_endpoint(
         if isinstance(event, MessageAdd):
             return await _decide(runtime(request), event)
         item = ConversationEvent(event=event)
-        accepted = await runtime(request).inbound.accept(
-            item.dedup_id, item.model_dump_json(), dedup_ttl
+        return await accept_once(
+            runtime(request).inbound,
+            item.dedup_id,
+            item.model_dump_json(),
+            dedup_ttl,
+            duplicate="duplicate conversation event ignored",
+            entry=item.dedup_id,
         )
-        if not accepted:
-            log.info("duplicate conversation event ignored", entry=item.dedup_id)
-        return twiml_ok()
 
     return conversations
 

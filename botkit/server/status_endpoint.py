@@ -16,12 +16,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from botkit.inbound_events import StatusEvent
-from botkit.logging import get_logger
-from botkit.server.webhook import Rejection, WebhookReader, twiml_ok
+from botkit.server.webhook import Rejection, WebhookReader, accept_once
 from botkit.storage.inbound import InboundQueue
 from botkit.twilio.status import MalformedStatusCallback, parse_status_callback
-
-log = get_logger("server")
 
 Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -40,15 +37,14 @@ def status_endpoint(
         except MalformedStatusCallback as exc:
             raise Rejection(400, str(exc)) from None
         event = StatusEvent(callback=callback, at=time.time())
-        accepted = await queue(request).accept(
-            event.dedup_id, event.model_dump_json(), dedup_ttl
+        return await accept_once(
+            queue(request),
+            event.dedup_id,
+            event.model_dump_json(),
+            dedup_ttl,
+            duplicate="duplicate status callback ignored",
+            sid=callback.message_sid,
+            status=callback.status,
         )
-        if not accepted:
-            log.info(
-                "duplicate status callback ignored",
-                sid=callback.message_sid,
-                status=callback.status,
-            )
-        return twiml_ok()
 
     return status

@@ -13,7 +13,11 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict
 
+from botkit.logging import get_logger
+from botkit.storage.inbound import InboundQueue
 from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
+
+log = get_logger("server")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
@@ -112,3 +116,20 @@ def _json_params(text: str) -> MultiDict[str]:
 
 def twiml_ok() -> web.Response:
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def accept_once(
+    queue: InboundQueue,
+    dedup_id: str,
+    payload: str,
+    ttl: float,
+    *,
+    duplicate: str,
+    **fields: object,
+) -> web.Response:
+    """Durable acceptance, the same for every ``/twilio/*`` webhook: record the id and enqueue
+    the event in one step, then answer the empty TwiML. A duplicate is logged as ``duplicate``
+    and changes nothing."""
+    if not await queue.accept(dedup_id, payload, ttl):
+        log.info(duplicate, **fields)
+    return twiml_ok()
