@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from botkit.errors import SendError
 from botkit.outbound.outbox import OutboundHandle
 from botkit.outbound.sender import (
+    EventSends,
     From,
     Sender,
-    chosen_sender,
     number_on_channel_of,
     reply_sender,
 )
@@ -42,8 +42,7 @@ class Context:
         self.session = session
         self.intent = intent
         self.slots: dict[str, str] = slots or {}
-        self._sender = sender
-        self._sent = 0
+        self._sends = EventSends(sender, message.sid, self._default_sender_for)
         self._handoff = handoff
 
     @property
@@ -103,14 +102,12 @@ class Context:
         The idempotency key is the inbound MessageSid plus this message's position in the
         handler, so a handler re-run after a crash produces the same keys.
         """
-        self._sent += 1
-        sender = chosen_sender(from_, messaging_service_sid) or self._default_sender_for(to)
-        return await self._sender.send(
+        return await self._sends.send(
             to,
             text,
             media_urls=media_urls,
-            sender=sender,
-            idempotency_key=f"{self.message.sid}:{self._sent}",
+            from_=from_,
+            messaging_service_sid=messaging_service_sid,
         )
 
 

@@ -30,7 +30,7 @@ from botkit.context import Context, _running
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.models import ConversationMessage, Participant
 from botkit.outbound.outbox import OutboundHandle
-from botkit.outbound.sender import From, Sender, chosen_sender, number_on_channel_of
+from botkit.outbound.sender import EventSends, From, Sender, number_on_channel_of
 from botkit.twilio.conversation_events import (
     ConversationState,
     ConversationStateUpdated,
@@ -106,8 +106,7 @@ class ConversationContext:
         self.intent = intent
         self.slots: dict[str, str] = slots or {}
         self._writer = writer
-        self._sender = sender
-        self._sent = 0
+        self._sends = EventSends(sender, message.sid, self._default_sender_for)
         self._handoff = handoff
 
     @property
@@ -158,14 +157,12 @@ class ConversationContext:
         """Message anyone outside the conversation, through the dispatcher like ``Context.send``.
         The sender defaults to the participant's proxy address (on the channel of ``to``), else
         the conversation's Messaging Service, else BOTKIT_MESSAGING_SERVICE_SID."""
-        self._sent += 1
-        sender = chosen_sender(from_, messaging_service_sid) or self._default_sender_for(to)
-        return await self._sender.send(
+        return await self._sends.send(
             to,
             text,
             media_urls=media_urls,
-            sender=sender,
-            idempotency_key=f"{self.message.sid}:{self._sent}",
+            from_=from_,
+            messaging_service_sid=messaging_service_sid,
         )
 
     def _default_sender_for(self, to: str) -> From | None:

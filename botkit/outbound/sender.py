@@ -7,7 +7,7 @@ are decided in one place.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from botkit.errors import SendError
@@ -83,3 +83,38 @@ class Sender:
             compliance=compliance,
         )
         return await self.outbox.submit(message)
+
+
+class EventSends:
+    """The messages sent while handling one event (a message, a status change).
+
+    Each gets the key ``<event key>:<position>``, so a handler re-run after a crash produces the
+    same keys and the dispatcher sends nothing twice. The sender is the one the caller named,
+    else ``default(to)``, else the Sender's own default.
+    """
+
+    def __init__(
+        self, sender: Sender, event_key: str, default: Callable[[str], From | None]
+    ) -> None:
+        self._sender = sender
+        self._event_key = event_key
+        self._default = default
+        self._count = 0
+
+    async def send(
+        self,
+        to: str,
+        text: str | None,
+        *,
+        media_urls: Iterable[str] = (),
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> OutboundHandle:
+        self._count += 1
+        return await self._sender.send(
+            to,
+            text,
+            media_urls=media_urls,
+            sender=chosen_sender(from_, messaging_service_sid) or self._default(to),
+            idempotency_key=f"{self._event_key}:{self._count}",
+        )

@@ -21,7 +21,7 @@ from typing import Any
 
 from botkit.logging import get_logger
 from botkit.outbound.outbox import OutboundHandle
-from botkit.outbound.sender import From, Sender, chosen_sender, number_on_channel_of
+from botkit.outbound.sender import EventSends, From, Sender, number_on_channel_of
 from botkit.storage.status import StatusChange
 from botkit.twilio.status import STATUSES, MessageStatus, StatusCallback, parse_status
 
@@ -36,8 +36,9 @@ class StatusContext:
     def __init__(self, callback: StatusCallback, change: StatusChange, sender: Sender) -> None:
         self.callback = callback
         self.change = change
-        self._sender = sender
-        self._sent = 0
+        self._sends = EventSends(
+            sender, f"status:{callback.message_sid}:{change.new}", self._default_sender_for
+        )
 
     @property
     def sid(self) -> str:
@@ -74,14 +75,12 @@ class StatusContext:
         The idempotency key is the MessageSid, the new status and this message's position, so
         hooks re-run after a crash produce the same keys and nothing is sent twice.
         """
-        self._sent += 1
-        sender = chosen_sender(from_, messaging_service_sid) or self._default_sender_for(to)
-        return await self._sender.send(
+        return await self._sends.send(
             to,
             text,
             media_urls=media_urls,
-            sender=sender,
-            idempotency_key=f"status:{self.sid}:{self.status}:{self._sent}",
+            from_=from_,
+            messaging_service_sid=messaging_service_sid,
         )
 
 
