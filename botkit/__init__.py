@@ -16,6 +16,7 @@ from botkit.conversation_context import (
 from botkit.errors import BotkitError, ConfigError, SendError
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import HandoffError, HandoffResult
+from botkit.knowledge import FaqEntry, Knowledge, KnowledgeError, load_knowledge
 from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
 from botkit.routing.router import Router
 from botkit.routing.status_hooks import StatusContext
@@ -39,11 +40,14 @@ __all__ = [
     "ConversationContext",
     "ConversationInfo",
     "ConversationStateContext",
+    "FaqEntry",
     "HandlerContext",
     "HandoffError",
     "HandoffResult",
     "HandoffTexts",
     "InboundMessage",
+    "Knowledge",
+    "KnowledgeError",
     "Location",
     "Media",
     "MessageAddContext",
@@ -62,6 +66,7 @@ __all__ = [
     "StatusContext",
     "WhatsAppInfo",
     "create_app",
+    "load_knowledge",
     "load_settings",
     "parse_address",
 ]
