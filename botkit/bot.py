@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
@@ -122,11 +122,14 @@ class Bot(Router):
         messaging_service_sid: str | None = None,
         idempotency_key: str | None = None,
         lane: Lane = "bulk",
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
     ) -> OutboundHandle:
         """Send a proactive message, outside any handler. Needs the bot to be running.
 
         Proactive sends are bulk by default: replies to users go ahead of them, and quiet hours
         (if configured) hold them. Pass lane="reply" for a time-critical notification.
+        content_sid / content_variables: send a Content template instead of free text.
         """
         if self._sender is None:
             raise SendError("bot.send needs a running bot (botkit run, or create_app started)")
@@ -137,4 +140,6 @@ class Bot(Router):
             sender=chosen_sender(from_, messaging_service_sid),
             idempotency_key=idempotency_key,
             lane=lane,
+            content_sid=content_sid,
+            content_variables=content_variables,
         )

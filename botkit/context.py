@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botkit.errors import SendError
@@ -82,10 +82,23 @@ class Context:
         return number_on_channel_of(to, self.message.recipient.number)
 
     async def reply(
-        self, text: str | None = None, *, media_urls: Iterable[str] = ()
+        self,
+        text: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
     ) -> OutboundHandle:
-        """Answer the user, from the address they wrote to."""
-        return await self.send(str(self.message.sender), text, media_urls=media_urls)
+        """Answer the user, from the address they wrote to. ``content_sid``: send a Content
+        template (WhatsApp quick-reply buttons, cards), its placeholders filled from
+        ``content_variables``."""
+        return await self.send(
+            str(self.message.sender),
+            text,
+            media_urls=media_urls,
+            content_sid=content_sid,
+            content_variables=content_variables,
+        )
 
     async def send(
         self,
@@ -95,6 +108,8 @@ class Context:
         media_urls: Iterable[str] = (),
         from_: str | None = None,
         messaging_service_sid: str | None = None,
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
     ) -> OutboundHandle:
         """Message anyone. The sender defaults to the address the user wrote to, on the
         channel of ``to``: texting an SMS number from a WhatsApp chat uses the same number's SMS.
@@ -108,6 +123,8 @@ class Context:
             media_urls=media_urls,
             from_=from_,
             messaging_service_sid=messaging_service_sid,
+            content_sid=content_sid,
+            content_variables=content_variables,
         )
 
 

@@ -6,8 +6,9 @@ are decided in one place.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from botkit.errors import SendError
@@ -61,7 +62,11 @@ class Sender:
         idempotency_key: str | None = None,
         lane: Lane = "reply",
         compliance: bool = False,
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
     ) -> OutboundHandle:
+        """content_sid: a Content template (quick-reply buttons, cards) instead of or with the
+        body; content_variables fill its placeholders."""
         try:
             parse_address(to)
         except ValueError as exc:
@@ -76,6 +81,8 @@ class Sender:
             to=to,
             body=body,
             media_urls=tuple(media_urls),
+            content_sid=content_sid,
+            content_variables=json.dumps(dict(content_variables)) if content_variables else None,
             from_=None if chosen.messaging_service_sid else chosen.number,
             messaging_service_sid=chosen.messaging_service_sid,
             idempotency_key=idempotency_key or uuid.uuid4().hex,
@@ -109,6 +116,8 @@ class EventSends:
         media_urls: Iterable[str] = (),
         from_: str | None = None,
         messaging_service_sid: str | None = None,
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
     ) -> OutboundHandle:
         self._count += 1
         return await self._sender.send(
@@ -117,4 +126,6 @@ class EventSends:
             media_urls=media_urls,
             sender=chosen_sender(from_, messaging_service_sid) or self._default(to),
             idempotency_key=f"{self._event_key}:{self._count}",
+            content_sid=content_sid,
+            content_variables=content_variables,
         )
