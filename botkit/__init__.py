@@ -4,6 +4,7 @@ The public API is what this module exports; example bots in ``bots/`` use nothin
 """
 
 from botkit.bot import Bot
+from botkit.compliance.keywords import KeywordPolicy, KeywordReplies
 from botkit.context import Context
 from botkit.conversation_context import (
     ConversationContext,
@@ -13,10 +14,12 @@ from botkit.conversation_context import (
     MessageAddContext,
     ParticipantContext,
 )
+from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import BotkitError, ConfigError, SendError
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import HandoffError, HandoffResult
 from botkit.knowledge import FaqEntry, Knowledge, KnowledgeError, load_knowledge
+from botkit.lifecycle import Startup
 from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
 from botkit.routing.router import Router
 from botkit.routing.status_hooks import StatusContext
@@ -46,6 +49,8 @@ __all__ = [
     "HandoffResult",
     "HandoffTexts",
     "InboundMessage",
+    "KeywordPolicy",
+    "KeywordReplies",
     "Knowledge",
     "KnowledgeError",
     "Location",
@@ -61,10 +66,12 @@ __all__ = [
     "Runtime",
     "SendError",
     "Settings",
+    "Startup",
     "StatusCallback",
     "StatusChange",
     "StatusContext",
     "WhatsAppInfo",
+    "WhatsAppTemplate",
     "create_app",
     "load_knowledge",
     "load_settings",

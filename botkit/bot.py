@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
@@ -10,6 +11,7 @@ from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import SendError
 from botkit.handoff.commands import BUILT_IN, DEFAULT_AGENT_COMMANDS, command_pattern
 from botkit.handoff.pool import AgentPool, HandoffTexts
+from botkit.lifecycle import Lifecycle, ShutdownHook, StartupHook
 from botkit.outbound.outbox import Lane, OutboundHandle
 from botkit.outbound.sender import Sender, chosen_sender
 from botkit.routing.handlers import Handler
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from botkit.handoff.service import Handoff
 
 H = TypeVar("H", bound=Handler)
+Up = TypeVar("Up", bound=StartupHook)
+Down = TypeVar("Down", bound=ShutdownHook)
 
 
 class Bot(Router):
@@ -59,6 +63,7 @@ class Bot(Router):
         self._sender: Sender | None = None
         self.agents = agents
         self.handoff_texts = handoff_texts or HandoffTexts()
+        self.lifecycle = Lifecycle()
         self._agent_router = Router(f"{name}:agent-commands")
         self._handoff: Handoff | None = None
         for command in agent_commands:
@@ -69,6 +74,19 @@ class Bot(Router):
                 )
             # Below priority 0, so a command registered under the same name wins.
             self.agent_command(command, priority=-1)(BUILT_IN[command])
+
+    def on_startup(self, func: Up) -> Up:
+        """Register ``async def hook(startup: Startup)``: runs when the server starts, before
+        any message is handled, with the settings and a Twilio client (botkit/lifecycle.py)."""
+        _check_async(func, "startup")
+        self.lifecycle.startup.append(func)
+        return func
+
+    def on_shutdown(self, func: Down) -> Down:
+        """Register ``async def hook()``: runs when the server has stopped (reverse order)."""
+        _check_async(func, "shutdown")
+        self.lifecycle.shutdown.append(func)
+        return func
 
     def agent_command(self, command: str, *, priority: int = 0) -> Callable[[H], H]:
         """Register ``async def handler(ctx: ConversationContext)`` for ``command`` (the
@@ -143,3 +161,9 @@ class Bot(Router):
             content_sid=content_sid,
             content_variables=content_variables,
         )
+
+
+def _check_async(func: object, kind: str) -> None:
+    """A sync function would return None where an awaitable is expected: fail at import."""
+    if not inspect.iscoroutinefunction(func):
+        raise TypeError(f"{kind} hook {getattr(func, '__qualname__', func)!r} must be async")

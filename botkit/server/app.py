@@ -106,6 +106,7 @@ def create_app(
             bot.attach(None)
             bot.attach_handoff(None)
             await runtime.stop()
+            await bot.lifecycle.stop()
 
     async def messages(request: web.Request) -> web.StreamResponse:
         params = await reader.read(request)
@@ -161,6 +162,12 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
             "send replies (`botkit run` starts a sandbox for you)"
         )
     stores = await open_stores(settings, bot.name)
+    try:
+        await bot.lifecycle.start(settings, auth_token(settings))
+    except BaseException:
+        await bot.lifecycle.stop()
+        await stores.close()
+        raise
     dispatcher = None
     if workers and dispatch:
         dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)
