@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as number_timezones
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class QuietHours(BaseModel):
@@ -21,9 +21,11 @@ class QuietHours(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    start: time = time(21, 0)
-    end: time = time(8, 0)
-    apply_to_replies: bool = False
+    start: time = Field(time(21, 0), description="Start, in the recipient's local time.")
+    end: time = Field(time(8, 0), description="End, in the same local time (may be the next day).")
+    apply_to_replies: bool = Field(
+        False, description="Also hold replies to users, not only bulk (proactive) sends."
+    )
 
     def quiet_at(self, local: time) -> bool:
         if self.start <= self.end:

@@ -41,8 +41,15 @@ class Limit(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    rate: float = Field(gt=0, allow_inf_nan=False)
-    burst: float = Field(default=1.0, ge=1.0, allow_inf_nan=False)
+    rate: float = Field(
+        gt=0, allow_inf_nan=False, description="Cost units (SMS segments or messages) a second."
+    )
+    burst: float = Field(
+        default=1.0,
+        ge=1.0,
+        allow_inf_nan=False,
+        description="Units that may go back to back before the rate spaces them.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -57,13 +64,18 @@ class RateTable(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    long_code: Limit = Limit(rate=1.0)
-    toll_free: Limit = Limit(rate=3.0)
-    short_code: Limit = Limit(rate=100.0)
-    messaging_service: Limit = Limit(rate=10.0)
-    whatsapp: Limit = Limit(rate=80.0)
+    long_code: Limit = Field(Limit(rate=1.0), description="Each long code number.")
+    toll_free: Limit = Field(Limit(rate=3.0), description="Each toll-free number.")
+    short_code: Limit = Field(Limit(rate=100.0), description="Each short code.")
+    messaging_service: Limit = Field(
+        Limit(rate=10.0), description="Each Messaging Service (MG...), as a whole."
+    )
+    whatsapp: Limit = Field(Limit(rate=80.0), description="Each WhatsApp sender.")
     #: By exact sender as the dispatcher keys it: ``+15550001111``, ``whatsapp:+1...``, ``MG...``.
-    senders: dict[str, Limit] = Field(default_factory=dict)
+    senders: dict[str, Limit] = Field(
+        default_factory=dict,
+        description="Overrides by exact sender: +15550001111, whatsapp:+1..., MG...",
+    )
 
     def for_kind(self, kind: SenderKind) -> Limit:
         limit: Limit = getattr(self, kind)
