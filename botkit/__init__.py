@@ -16,6 +16,7 @@ from botkit.conversation_context import (
 )
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import BotkitError, ConfigError, SendError
+from botkit.handoff.closing import HandoffClosedContext
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import HandoffError, HandoffResult
 from botkit.knowledge import FaqEntry, Knowledge, KnowledgeError, load_knowledge
@@ -45,6 +46,7 @@ __all__ = [
     "ConversationStateContext",
     "FaqEntry",
     "HandlerContext",
+    "HandoffClosedContext",
     "HandoffError",
     "HandoffResult",
     "HandoffTexts",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import SendError
+from botkit.handoff.closing import CloseHook
 from botkit.handoff.commands import BUILT_IN, DEFAULT_AGENT_COMMANDS, command_pattern
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.lifecycle import Lifecycle, ShutdownHook, StartupHook
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 H = TypeVar("H", bound=Handler)
 Up = TypeVar("Up", bound=StartupHook)
 Down = TypeVar("Down", bound=ShutdownHook)
+Closed = TypeVar("Closed", bound=CloseHook)
 
 
 class Bot(Router):
@@ -64,6 +66,7 @@ class Bot(Router):
         self.agents = agents
         self.handoff_texts = handoff_texts or HandoffTexts()
         self.lifecycle = Lifecycle()
+        self.handoff_close_hooks: list[CloseHook] = []
         self._agent_router = Router(f"{name}:agent-commands")
         self._handoff: Handoff | None = None
         for command in agent_commands:
@@ -86,6 +89,14 @@ class Bot(Router):
         """Register ``async def hook()``: runs when the server has stopped (reverse order)."""
         _check_async(func, "shutdown")
         self.lifecycle.shutdown.append(func)
+        return func
+
+    def on_handoff_closed(self, func: Closed) -> Closed:
+        """Register ``async def hook(ctx: HandoffClosedContext)``: runs after an agent closed a
+        handed-off conversation, e.g. to send the customer a survey with ``ctx.send``
+        (botkit/handoff/closing.py)."""
+        _check_async(func, "handoff-closed")
+        self.handoff_close_hooks.append(func)
         return func
 
     def agent_command(self, command: str, *, priority: int = 0) -> Callable[[H], H]:

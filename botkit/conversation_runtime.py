@@ -90,6 +90,8 @@ def open_conversations(
         policy=pipeline.policy,
         pool=bot.agents,
         texts=bot.handoff_texts,
+        on_close=bot.handoff_close_hooks,
+        sender=pipeline.sender,
     )
     agent_commands = Pipeline(
         bot.name,

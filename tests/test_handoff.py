@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from botkit import Bot, Context, ConversationContext, HandlerContext
+from botkit import Bot, Context, ConversationContext, HandlerContext, HandoffClosedContext
 from botkit.handoff.pool import AgentPool
 from botkit.handoff.service import Handoff, HandoffResult
 from botkit.handoff.store import HandoffStore, MemoryHandoffStore
@@ -25,6 +25,7 @@ from botkit.handoff.store_redis import RedisHandoffStore
 from botkit.pipeline import conversation_key
 from botkit.twilio.client import create_async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BotServer, StartServer
+from tests.support.logs import JsonLogs
 from tests.support.sandbox_twilio import SandboxTwilio
 
 BOT = "+15550002222"
@@ -398,3 +399,57 @@ async def test_a_customer_already_bound_keeps_their_conversation(desk: MakeDesk)
         "cart": ["tea"]
     }
     assert await d.handoff.mode(existing.sid) == "agent"
+
+
+async def test_closing_runs_the_bots_hooks_and_waiting_customers_hear_their_new_place(
+    desk: MakeDesk, store_url: str | None, logs: JsonLogs
+) -> None:
+    handoffs: list[HandoffResult] = []
+    bot = counting_bot(handoffs, agent=None, agents=AgentPool(["agent-1"]))
+    closed: list[tuple[str | None, str | None, str | None]] = []
+
+    @bot.on_handoff_closed
+    async def broken(ctx: HandoffClosedContext) -> None:
+        raise RuntimeError("CRM down")
+
+    @bot.on_handoff_closed
+    async def survey(ctx: HandoffClosedContext) -> None:
+        closed.append((ctx.customer, ctx.proxy, ctx.agent))
+        assert ctx.customer is not None
+        await ctx.send(ctx.customer, "How did we do? Reply 1-5.")
+
+    d = await desk(bot, store_url)
+    for phone in (ALICE, BOB, CAROL, DAVE):
+        await d.text(phone, "agent")
+    alice, bob, carol, dave = handoffs
+    assert (bob.position, carol.position, dave.position) == (1, 2, 3)
+
+    # Carol gives up while waiting: Dave, behind her, moves up; Bob, ahead, hears nothing new.
+    await d.handoff.close(carol.conversation_sid)
+    await d.settle()
+    assert (await d.received(DAVE))[-1] == "You are now number 2 in line."
+    assert (await d.received(BOB))[-1] == (
+        "You are number 1 in line. An agent will be with you shortly."
+    )
+    # The agent closes Alice's chat: the hooks run (the failing one is only logged), and the
+    # survey reaches Alice 1:1, from the number she wrote to, after the closing notice.
+    await d.write(alice.conversation_sid, "agent-1", "/close")
+    assert (await d.received(ALICE))[-2:] == [
+        "This conversation is now closed. Thank you!",
+        "How did we do? Reply 1-5.",
+    ]
+    assert closed == [(CAROL, BOT, None), (ALICE, BOT, "agent-1")]
+    assert any(line.get("event") == "handoff-closed hook failed" for line in logs.take())
+
+    # agent-1 is free: Bob is taken, Dave is now first.
+    assert await bot.take_next("agent-1") == bob.conversation_sid
+    await d.settle()
+    assert (await d.received(BOB))[-1] == "You are now chatting with agent-1."
+    assert (await d.received(DAVE))[-1] == "You are now number 1 in line."
+
+
+def test_handoff_closed_hooks_must_be_async() -> None:
+    def sync_hook(ctx: HandoffClosedContext) -> None: ...
+
+    with pytest.raises(TypeError, match="handoff-closed hook"):
+        Bot().on_handoff_closed(sync_hook)  # type: ignore[type-var]

@@ -39,5 +39,7 @@ class HandoffTexts:
 
     connected: str = "You are now chatting with {agent}."
     queued: str = "You are number {position} in line. An agent will be with you shortly."
+    #: When someone ahead was taken or left: the new place of each conversation behind.
+    moved_up: str = "You are now number {position} in line."
     resumed: str = "You are back with the bot."
     closed: str = "This conversation is now closed. Thank you!"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -42,9 +43,11 @@ from botkit.conversations.errors import (
     UniqueNameTaken,
 )
 from botkit.errors import BotkitError
+from botkit.handoff.closing import CloseHook, run_close_hooks
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.store import HandoffMode, HandoffRecord, HandoffStore
 from botkit.logging import get_logger
+from botkit.outbound.sender import Sender
 from botkit.pipeline import SessionPolicy, conversation_key
 from botkit.storage.sessions import SessionStore, acquire_session
 from botkit.twilio.inbound import InboundMessage
@@ -89,7 +92,11 @@ class Handoff:
         policy: SessionPolicy,
         pool: AgentPool | None = None,
         texts: HandoffTexts | None = None,
+        on_close: Sequence[CloseHook] = (),
+        sender: Sender | None = None,
     ) -> None:
+        """on_close: the bot's ``on_handoff_closed`` hooks; sender: how they send
+        (botkit/handoff/closing.py)."""
         self.bot_name = bot_name
         self.client = client
         self.writer = writer
@@ -98,6 +105,8 @@ class Handoff:
         self.policy = policy
         self.pool = pool
         self.texts = texts or HandoffTexts()
+        self.on_close = tuple(on_close)
+        self.sender = sender
 
     # Starting ------------------------------------------------------------------------------
 
@@ -148,10 +157,14 @@ class Handoff:
         """Give ``agent`` the conversation waiting longest; None when no one waits or the agent
         is at capacity. Conversations that closed while waiting are skipped."""
         capacity = self.pool.capacity if self.pool is not None else 1
+        moved = False
         while True:
             taken = await self.store.take(agent, capacity)
             if taken is None:
+                if moved:
+                    await self._announce_positions(1)
                 return None
+            moved = True
             record = await self.store.get(taken) or HandoffRecord(
                 conversation_sid=taken, mode="queued"
             )
@@ -162,6 +175,7 @@ class Handoff:
                 await self.store.release(agent)
                 await self.store.delete(taken)
                 continue
+            await self._announce_positions(1)
             return taken
 
     # Ending --------------------------------------------------------------------------------
@@ -171,23 +185,26 @@ class Handoff:
         record = await self.store.get(conversation_sid)
         if record is None or record.mode == "bot":
             return
-        await self.store.dequeue(conversation_sid)
+        await self._leave_queue(conversation_sid)
         await self._leave(record)
         record = record.model_copy(update={"mode": "bot", "agent": None})
         await self._set(record)
         await self.writer.post(conversation_sid, self.texts.resumed)
 
     async def close(self, conversation_sid: str) -> None:
-        """End the conversation for good; the customer texts the bot 1:1 again afterwards."""
+        """End the conversation for good; the customer texts the bot 1:1 again afterwards.
+        Then the bot's ``on_handoff_closed`` hooks run (a survey, say)."""
         record = await self.store.get(conversation_sid)
         if record is not None:
-            await self.store.dequeue(conversation_sid)
+            await self._leave_queue(conversation_sid)
             if record.agent is not None:
                 await self.store.release(record.agent)
             await self.store.delete(conversation_sid)
         with suppress(ConversationClosed):
             await self.writer.post(conversation_sid, self.texts.closed)
             await self.client.close(conversation_sid)
+        if record is not None:
+            await run_close_hooks(self.on_close, record, self.sender)
 
     async def mode(self, conversation_sid: str) -> HandoffMode:
         record = await self.store.get(conversation_sid)
@@ -260,7 +277,7 @@ class Handoff:
         return HandoffResult(record.conversation_sid, position=position)
 
     async def _connect(self, record: HandoffRecord, agent: str) -> None:
-        await self.store.dequeue(record.conversation_sid)
+        await self._leave_queue(record.conversation_sid)
         connected = record.model_copy(update={"mode": "agent", "agent": agent})
         await self._set(connected)
         try:
@@ -269,6 +286,25 @@ class Handoff:
             await self.store.release(agent)
             raise
         await self.writer.post(record.conversation_sid, self.texts.connected.format(agent=agent))
+
+    async def _leave_queue(self, conversation_sid: str) -> None:
+        """Out of the line, if it was in it; those behind it move up and are told."""
+        position = await self.store.position(conversation_sid)
+        if position is not None and await self.store.dequeue(conversation_sid):
+            await self._announce_positions(position)
+
+    async def _announce_positions(self, first: int) -> None:
+        """Tell every conversation waiting at ``first`` or behind its place in line now.
+        Positions are read afresh, so concurrent changes are told as they stand."""
+        for position, conversation_sid in enumerate(await self.store.waiting(), start=1):
+            if position < first:
+                continue
+            try:
+                await self.writer.post(
+                    conversation_sid, self.texts.moved_up.format(position=position)
+                )
+            except (ConversationNotFound, ConversationClosed):
+                log.info("waiting conversation gone; not told", conversation=conversation_sid)
 
     async def _add_agent(self, record: HandoffRecord, agent: str) -> None:
         try:
