@@ -1,0 +1,62 @@
+"""A clock a test can move, so rules measured in hours (session TTLs, the WhatsApp 24-hour
+window, quiet hours) are tested in milliseconds instead of waited for.
+
+It runs on from real time plus an offset rather than standing still: leases, retries and the
+other timing that does not read ``botkit.clock`` keep real time, and a frozen rule clock next
+to a running real one would make "the session expired" depend on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from botkit import clock as rule_clock
+
+
+class TestClock:
+    """``now()`` is real time plus an offset that ``advance`` and ``set`` move."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+
+    def now(self) -> float:
+        """Seconds since the epoch on this clock."""
+        return time.time() + self._offset
+
+    def as_datetime(self) -> datetime:
+        """The clock's time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.now(), UTC)
+
+    def advance(
+        self,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+    ) -> None:
+        """Jump forward; never backwards, because no rule expects time to run back."""
+        step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
+        if step < 0:
+            raise ValueError(f"clock.advance goes forward only, got {step:+.0f} s")
+        self._offset += step
+
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment`` (an aware datetime, in any zone): "it is 23:00 in New York"."""
+        if moment.tzinfo is None:
+            raise ValueError(
+                "clock.set needs an aware datetime (give it a tzinfo, e.g. ZoneInfo(...)), "
+                f"got {moment.isoformat()}"
+            )
+        self._offset = moment.timestamp() - time.time()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[TestClock]:
+        """Make this the clock every rule reads (``botkit.clock``) for the block."""
+        with rule_clock.use(self.now):
+            yield self

@@ -1,0 +1,249 @@
+"""The bot under test, running for real in this process, with the sandbox as its Twilio.
+
+Nothing is mocked: the sandbox posts signed webhooks to the bot's aiohttp server, which checks
+the signatures, queues, routes, loads and saves sessions, and sends replies through the
+dispatcher and the official Twilio SDK back to the sandbox. Only what merely slows tests is
+changed: sender rates are high, and status callbacks are on only when the bot listens to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from botkit.bot import Bot
+from botkit.dispatch.senders import RateTable
+from botkit.sandbox import Sandbox, SandboxConfig
+from botkit.server.app import RUNTIME, Runtime, create_app
+from botkit.settings import Settings
+from botkit.testing.clock import TestClock
+from botkit.testing.hub import EventHub
+from botkit.testing.phone import TestPhone
+from botkit.testing.sandbox_client import SandboxClient
+from botkit.twilio.address import parse_address
+
+#: The test account: not the development sandbox's, so the bot runs as in production.
+ACCOUNT_SID = "AC" + "7e57" * 8
+AUTH_TOKEN = "botkit-testing-auth-token"
+BOT_NUMBER = "+15550002222"
+#: High enough that no test waits on a sender's rate; the limits are still enforced.
+FAST_RATES = RateTable(
+    long_code=10_000, toll_free=10_000, short_code=10_000, messaging_service=10_000,
+    whatsapp=10_000,
+)
+#: Every Conversations event the bot handles.
+CONVERSATION_EVENTS = (
+    "onMessageAdd",
+    "onMessageAdded",
+    "onParticipantAdded",
+    "onParticipantUpdated",
+    "onParticipantRemoved",
+    "onConversationStateUpdated",
+    "onConversationRemoved",
+)
+
+
+class Tester:
+    """Starts the sandbox and the bot, hands out phones, and waits for things to settle.
+
+    ``async with Tester(bot) as tester:`` outside pytest; the ``tester`` fixture does this
+    for you. ``redis_url``: run on Redis (its database is emptied first) instead of memory.
+    ``settings``: Settings fields to override (e.g. ``{"quiet_hours": {...}}``).
+    ``status_callbacks``: whether messages carry a StatusCallback; by default only when the
+    bot has ``@bot.on_status`` hooks (each callback is four more webhooks per message).
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        redis_url: str | None = None,
+        bot_number: str = BOT_NUMBER,
+        settings: Mapping[str, Any] | None = None,
+        status_callbacks: bool | None = None,
+        twilio_keyword_replies: bool = False,
+        within: float = 2.0,
+        clock: TestClock | None = None,
+    ) -> None:
+        if not isinstance(bot, Bot):
+            raise TypeError(f"Tester needs a botkit.Bot, got {type(bot).__name__}")
+        self.bot = bot
+        self.bot_number = _bare_number(bot_number, "bot_number")
+        self.redis_url = redis_url
+        self.default_timeout = within
+        self.clock = clock or TestClock()
+        self._overrides = dict(settings or {})
+        self._status_callbacks = (
+            len(bot.compile_status_hooks()) > 0 if status_callbacks is None else status_callbacks
+        )
+        self.sandbox = Sandbox(
+            SandboxConfig(
+                account_sid=ACCOUNT_SID,
+                auth_token=AUTH_TOKEN,
+                status_step=0.001,
+                keyword_replies=twilio_keyword_replies,
+            )
+        )
+        self.hub = EventHub(self.sandbox.state.bus)
+        self._runner: web.AppRunner | None = None
+        self._client: SandboxClient | None = None
+        self._phones: dict[str, TestPhone] = {}
+        self.settings: Settings | None = None
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Tester:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if self.redis_url is not None:
+            await _empty_redis(self.redis_url)
+        await self.sandbox.start()
+        await self.hub.start()
+        self._client = SandboxClient(self.sandbox.url, ACCOUNT_SID, AUTH_TOKEN)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        self.settings = self._settings(base)
+        self._runner = web.AppRunner(create_app(self.bot, self.settings), access_log=None)
+        try:
+            await self._runner.setup()
+            await web.SockSite(self._runner, listener).start()
+        except BaseException:
+            listener.close()
+            await self.stop()
+            raise
+        self.sandbox.own_number(self.bot_number, f"{base}/twilio/messages")
+        await self.client.configure_conversation_webhooks(
+            f"{base}/twilio/conversations", CONVERSATION_EVENTS
+        )
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.hub.stop()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        await self.sandbox.stop()
+
+    def _settings(self, base_url: str) -> Settings:
+        # Every field given explicitly: a test must not pick up REDIS_URL or BOTKIT_QUIET_HOURS
+        # from the shell it happens to run in.
+        values: dict[str, Any] = {
+            name: field.get_default(call_default_factory=True)
+            for name, field in Settings.model_fields.items()
+        }
+        values.update(
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_auth_token=AUTH_TOKEN,
+            twilio_base_url=self.sandbox.url,
+            redis_url=self.redis_url,
+            public_url=base_url if self._status_callbacks else None,
+            consent_pepper="botkit-testing-pepper",
+            rates=FAST_RATES,
+            log_format="json",
+        )
+        values.update(self._overrides)
+        return Settings(**values)
+
+    # What tests use -----------------------------------------------------------------------
+
+    @property
+    def client(self) -> SandboxClient:
+        if self._client is None:
+            raise RuntimeError("the tester is not running (use `async with Tester(bot)`)")
+        return self._client
+
+    @property
+    def runtime(self) -> Runtime:
+        """The running bot's stores, outbox and workers (for assertions on sessions, say)."""
+        if self._runner is None:
+            raise RuntimeError("the tester is not running (use `async with Tester(bot)`)")
+        return self._runner.app[RUNTIME]
+
+    def phone(self, number: str, *, whatsapp: bool = False) -> TestPhone:
+        """A phone that texts the bot: ``+1555...`` for SMS/MMS, and with ``whatsapp=True``
+        (or a ``whatsapp:`` address) a WhatsApp user. The same number gives the same phone."""
+        address = _bare_number(number, "phone number")
+        if whatsapp or number.strip().lower().startswith("whatsapp:"):
+            address = "whatsapp:" + address
+        found = self._phones.get(address)
+        if found is None:
+            found = self._phones[address] = TestPhone(self, address)
+        return found
+
+    async def settle(self, within: float = 5.0) -> bool:
+        """Wait until the sandbox has nothing in flight and the bot has handled every inbound
+        event and sent every message it queued; False if that did not happen ``within`` seconds
+        (a message held for quiet hours, say, keeps the bot busy)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        quiet_rounds = 0
+        while loop.time() < deadline:
+            seen = self.hub.count
+            try:
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await self.sandbox.settle()
+            except TimeoutError:
+                return False
+            if await self._bot_idle() and self.hub.count == seen:
+                quiet_rounds += 1
+                if quiet_rounds == 2:
+                    return True
+                await asyncio.sleep(0)
+            else:
+                quiet_rounds = 0
+                await asyncio.sleep(0.001)
+        return False
+
+    async def _bot_idle(self) -> bool:
+        stores = self.runtime.stores
+        return not await stores.inbound.backlog() and not await stores.outbound.queue.pending()
+
+    async def diagnosis(self) -> str:
+        """Dead letters: messages the dispatcher gave up on, the usual reason for silence."""
+        dead = await self.runtime.stores.outbound.queue.dead_letters(limit=5)
+        if not dead:
+            return ""
+        lines = ["messages the bot could not send (dead letters):"]
+        lines.extend(
+            f"  to {letter.job.message.to}: {letter.reason}"
+            + (f" ({letter.error})" if letter.error else "")
+            for letter in dead
+        )
+        return "\n".join(lines)
+
+
+def _bare_number(raw: str, label: str) -> str:
+    try:
+        return parse_address(raw).number
+    except ValueError as exc:
+        raise ValueError(f"{label} {raw!r} is not a phone number: {exc}") from None
+
+
+async def _empty_redis(url: str) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
