@@ -21,6 +21,7 @@ from botkit.messages_cli import messages
 from botkit.netutil import local_url
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox_registry import shared_sandbox
+from botkit.scaffold.cli import new
 from botkit.server.app import create_app
 from botkit.settings import Settings, load_settings
 
@@ -223,3 +224,4 @@ main.add_command(optout)
 main.add_command(worker)
 main.add_command(deadletters)
 main.add_command(messages)
+main.add_command(new)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -15,8 +16,16 @@ from botkit.errors import BotkitError
 
 def run_command(work: Coroutine[Any, Any, None]) -> None:
     """Run a command's coroutine; a BotkitError becomes one red line and exit status 2."""
-    try:
+    with one_line_errors():
         asyncio.run(work)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A BotkitError raised inside becomes one red line and exit status 2, for commands that
+    have no coroutine to run."""
+    try:
+        yield
     except BotkitError as exc:
         click.secho(f"botkit: {exc}", fg="red", err=True)
         sys.exit(2)
