@@ -16,6 +16,7 @@ from botkit.conversation_context import (
 )
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import BotkitError, ConfigError, SendError
+from botkit.flows import Ask, Confirm, Flow, FlowError, Invalid
 from botkit.handoff.closing import HandoffClosedContext
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import HandoffError, HandoffResult
@@ -36,21 +37,26 @@ __all__ = [
     "RUNTIME",
     "Address",
     "AgentPool",
+    "Ask",
     "Bot",
     "BotkitError",
     "Channel",
     "ConfigError",
+    "Confirm",
     "Context",
     "ConversationContext",
     "ConversationInfo",
     "ConversationStateContext",
     "FaqEntry",
+    "Flow",
+    "FlowError",
     "HandlerContext",
     "HandoffClosedContext",
     "HandoffError",
     "HandoffResult",
     "HandoffTexts",
     "InboundMessage",
+    "Invalid",
     "KeywordPolicy",
     "KeywordReplies",
     "Knowledge",

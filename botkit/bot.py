@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, TypeVar
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.errors import SendError
+from botkit.flows.flow import Flow
+from botkit.flows.table import check_keywords
 from botkit.handoff.closing import CloseHook
 from botkit.handoff.commands import BUILT_IN, DEFAULT_AGENT_COMMANDS, command_pattern
 from botkit.handoff.pool import AgentPool, HandoffTexts
@@ -110,6 +112,20 @@ class Bot(Router):
             scope="conversation",
             priority=priority,
         )
+
+    def add_flow(self, flow: Flow) -> Flow:
+        """Register a flow (see Router.add_flow), checking it against this bot's keywords now:
+        an answer or cancel word that is STOP, START or HELP could never reach the flow."""
+        check_keywords(flow, self.keywords)
+        return super().add_flow(flow)
+
+    def compile(self) -> Routes:
+        """The routing table; flows registered on included routers are checked against this
+        bot's keywords here, when the server starts."""
+        routes = super().compile()
+        if routes.flows is not None:
+            routes.flows.check_keywords(self.keywords)
+        return routes
 
     def compile_agent_commands(self) -> Routes:
         return self._agent_router.compile()

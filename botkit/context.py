@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botkit.errors import SendError
+from botkit.flows.errors import FlowError
+from botkit.flows.state import STATE_KEY
 from botkit.outbound.outbox import OutboundHandle
 from botkit.outbound.sender import (
     EventSends,
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from botkit.conversation_context import ConversationInfo
     from botkit.conversations.client import ConversationsClient
     from botkit.conversations.models import Participant
+    from botkit.flows.flow import Flow
+    from botkit.flows.table import FlowTable
     from botkit.handoff.service import Handoff, HandoffResult
 
 
@@ -37,6 +41,7 @@ class Context:
         intent: str | None = None,
         slots: dict[str, str] | None = None,
         handoff: Handoff | None = None,
+        flows: FlowTable | None = None,
     ) -> None:
         self.message = message
         self.session = session
@@ -44,6 +49,27 @@ class Context:
         self.slots: dict[str, str] = slots or {}
         self._sends = EventSends(sender, message.sid, self._default_sender_for)
         self._handoff = handoff
+        self._flows = flows
+
+    async def start_flow(self, flow: str | Flow, **answers: Any) -> None:
+        """Start a registered flow (by name, or the Flow) for this user, replacing any flow in
+        progress; it asks its first question now. ``answers`` fills in steps already known
+        (e.g. ``order_id=ctx.slots.get("order_id")``; None values are ignored), which are
+        then not asked."""
+        if self._flows is None:
+            name = flow if isinstance(flow, str) else flow.name
+            raise FlowError(f"flow {name!r}: this bot has no flows; add it with bot.add_flow")
+        await self._flows.start(self, flow, answers)
+
+    @property
+    def active_flow(self) -> str | None:
+        """The name of the flow waiting for this user's answer (None: no flow)."""
+        found = self._flows.active(self.session) if self._flows is not None else None
+        return found[0].name if found is not None else None
+
+    def cancel_flow(self) -> bool:
+        """End the flow in progress without a word (True if there was one)."""
+        return self.session.pop(STATE_KEY, None) is not None
 
     @property
     def conversations(self) -> ConversationsClient:

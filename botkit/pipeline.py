@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from botkit.compliance.keywords import KeywordKind
 from botkit.compliance_step import Compliance
 from botkit.context import Context
 from botkit.conversation_context import HandlerContext
@@ -30,6 +31,7 @@ from botkit.twilio.conversation_events import MessageAdded
 from botkit.twilio.inbound import InboundMessage
 
 if TYPE_CHECKING:
+    from botkit.flows.table import FlowTable
     from botkit.handoff.service import Handoff
 
 log = get_logger("pipeline")
@@ -87,18 +89,23 @@ class DirectTurn:
         message: InboundMessage,
         sender: Sender,
         handoff: Handoff | None = None,
+        flows: FlowTable | None = None,
     ) -> None:
         self.bot_name = bot_name
         self.message = message
         self.sender = sender
         self.handoff = handoff
+        self.flows = flows
 
-    def session_key(self, route: Route) -> str:
+    def session_key(self, route: Route | None = None) -> str:
+        """One session per user and bot address, whichever route the message takes."""
         return session_key(self.bot_name, self.message)
 
     async def context(self, session: dict[str, Any], found: Resolution | None) -> Context:
         if found is None:
-            return Context(self.message, session, self.sender, handoff=self.handoff)
+            return Context(
+                self.message, session, self.sender, handoff=self.handoff, flows=self.flows
+            )
         return Context(
             self.message,
             session,
@@ -106,6 +113,7 @@ class DirectTurn:
             intent=found.route.name,
             slots=found.slots,
             handoff=self.handoff,
+            flows=self.flows,
         )
 
 
@@ -135,17 +143,34 @@ class Pipeline:
     async def process(self, message: InboundMessage) -> str:
         """Run the message through its handler; returns the outcome that was logged."""
         started = time.perf_counter()
+        turn = DirectTurn(self.bot_name, message, self.sender, self.handoff, self.routes.flows)
         if self.compliance is not None:
             await self.compliance.observe(message)
             keyword = await self.compliance.handle_keyword(message, self.sender)
             if keyword is not None:
+                await self._after_keyword(turn, keyword.kind)
                 self._log(message, None, f"keyword:{keyword.kind}", started)
                 return f"keyword:{keyword.kind}"
-        outcome, route = await self.run(
-            DirectTurn(self.bot_name, message, self.sender, self.handoff)
-        )
+        outcome, route = await self.run(turn)
         self._log(message, route, outcome, started)
         return outcome
+
+    async def _after_keyword(self, turn: DirectTurn, kind: KeywordKind) -> None:
+        """A flow waiting for an answer hears of HELP (it asks again) and STOP (it ends)."""
+        flows = turn.flows
+        if flows is None or kind == "opt_in":
+            return
+        lease = await acquire_session(
+            self.sessions, turn.session_key(), lease=self.policy.lease, wait=self.policy.wait
+        )
+
+        async def tell_flows(ctx: HandlerContext) -> Route | None:
+            assert isinstance(ctx, Context)
+            await flows.after_keyword(ctx, kind)
+            return None
+
+        async with self._keep_alive(lease):
+            await self._run(turn, None, lease, tell_flows)
 
     async def run(self, turn: Turn) -> tuple[str, Route | None]:
         """Route the turn's message and run its handler under its session lock; returns the
@@ -159,17 +184,34 @@ class Pipeline:
             log.exception("handler failed", sid=message.sid, intent=None, stage="routing")
             await self._apologise(turn)
             return "error", None
-        if resolution is None:
+        flows = turn.flows if isinstance(turn, DirectTurn) else None
+        if resolution is not None:
+            key = turn.session_key(resolution.route)
+        elif isinstance(turn, DirectTurn) and flows is not None:
+            # Nothing matched, but a flow may be waiting for this very message: that is in
+            # the session, which a 1:1 message finds whatever its route.
+            key = turn.session_key()
+        else:
             return "unhandled", None
-        key = turn.session_key(resolution.route)
         lease = await acquire_session(
             self.sessions, key, lease=self.policy.lease, wait=self.policy.wait
         )
-        async with self._keep_alive(lease):
-            outcome = await self._run(turn, resolution, lease)
-        return outcome, resolution.route
 
-    async def _run(self, turn: Turn, found: Resolution, lease: SessionLease) -> str:
+        async def invoke(ctx: HandlerContext) -> Route | None:
+            if flows is not None and isinstance(ctx, Context):
+                return await flows.dispatch(ctx, resolution, _with_middleware)
+            assert resolution is not None
+            await _with_middleware(resolution.route, ctx)
+            return resolution.route
+
+        async with self._keep_alive(lease):
+            return await self._run(turn, resolution, lease, invoke)
+
+    async def _run(
+        self, turn: Turn, found: Resolution | None, lease: SessionLease, invoke: Invoke
+    ) -> tuple[str, Route | None]:
+        """Run ``invoke`` (the handler, or what flows decide) with the session, then save it;
+        returns the outcome and the route that ran."""
         sid = turn.message.sid
         try:
             ctx = await turn.context(lease.data, found)
@@ -177,18 +219,19 @@ class Pipeline:
             # Nothing ran yet: release the session and let the inbound worker retry the event.
             await self.sessions.commit(lease, None, self.policy.ttl)
             raise
+        route = found.route if found is not None else None
         try:
-            await _with_middleware(found.route, ctx)
+            route = await invoke(ctx)
             saved = await self.sessions.commit(lease, ctx.session, self.policy.ttl)
         except Exception:
-            log.exception("handler failed", sid=sid, intent=found.route.name)
+            log.exception("handler failed", sid=sid, intent=ctx.intent)
             await self.sessions.commit(lease, None, self.policy.ttl)
             await self._apologise(turn, ctx)
-            return "error"
+            return "error", route
         if not saved:
             log.error("session lock lost; session update dropped", sid=sid)
-            return "lock_lost"
-        return "ok"
+            return "lock_lost", route
+        return ("ok" if route is not None else "unhandled"), route
 
     async def _apologise(self, turn: Turn, ctx: HandlerContext | None = None) -> None:
         try:
@@ -240,3 +283,5 @@ async def _with_middleware(route: Route, ctx: HandlerContext) -> None:
 
 
 Processor = Callable[[InboundMessage], Awaitable[str]]
+#: Runs what a message should run with its context; returns the route that ran (None: none).
+Invoke = Callable[[HandlerContext], Awaitable[Route | None]]

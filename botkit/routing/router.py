@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from botkit.flows.flow import Flow
+from botkit.flows.table import FlowTable, flow_step_handler
 from botkit.routing.conversation_hooks import (
     ConversationHook,
     ConversationHooks,
@@ -62,6 +64,7 @@ class Intent:
     handler: HandlerSpec
     priority: int
     sessions: SessionScope | None = None
+    interrupts_flows: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class Route:
     middleware: tuple[Middleware, ...]
     #: This intent's conversation session scope; None: the bot's.
     sessions: SessionScope | None = None
+    #: Runs even while a flow waits for an answer, which is then asked again (botkit/flows).
+    interrupts_flows: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,14 @@ class Resolution:
 class Routes:
     """A bot's routing table, frozen when the server starts."""
 
-    def __init__(self, routes: list[Route], fallback: Route | None) -> None:
+    def __init__(
+        self, routes: list[Route], fallback: Route | None, flows: FlowTable | None = None
+    ) -> None:
         self._routes = sorted(routes, key=lambda r: -r.priority)  # stable: keeps order on ties
         self.fallback = fallback
+        #: The bot's flows (None: it has none); the pipeline consults them once the session
+        #: is loaded, since whether a flow waits for an answer is in the session.
+        self.flows = flows
 
     @property
     def names(self) -> list[str]:
@@ -110,7 +120,7 @@ class Router:
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or "router"
-        self._items: list[Intent | StatusHook | ConversationHook | Router] = []
+        self._items: list[Intent | StatusHook | ConversationHook | Flow | Router] = []
         self._fallback: HandlerSpec | None = None
         self._middleware: list[Middleware] = []
         self._included = False
@@ -126,6 +136,7 @@ class Router:
         priority: int = 0,
         scope: IntentScope = "direct",
         conversation_sessions: SessionScope | None = None,
+        interrupts_flows: bool = False,
     ) -> Callable[[H], H]:
         """Register a handler for messages meeting every condition given.
 
@@ -135,7 +146,9 @@ class Router:
         (conversations only) or a list. scope: "direct" (1:1 messages, the default),
         "conversation" (Conversations messages; the handler gets a ConversationContext) or
         "any". conversation_sessions: "conversation" or "participant", overriding the bot's
-        choice for this intent.
+        choice for this intent. interrupts_flows: while a flow waits for an answer (see
+        botkit/flows), this intent still runs when it matches, and the flow then asks its
+        question again; other intents' messages are taken as the answer.
         """
         matcher = compile_matcher(
             keywords=keywords, pattern=pattern, when=when, channel=channel, scope=scope
@@ -151,10 +164,16 @@ class Router:
                     f"intent {name!r}: conversation_sessions applies to conversation messages; "
                     "add scope='conversation' or scope='any'"
                 )
+        if interrupts_flows and scope == "conversation":
+            raise ValueError(
+                f"intent {name!r}: interrupts_flows applies to 1:1 messages, where flows run"
+            )
 
         def register(func: H) -> H:
             spec = inspect_handler(func)
-            self._items.append(Intent(name, matcher, spec, priority, conversation_sessions))
+            self._items.append(
+                Intent(name, matcher, spec, priority, conversation_sessions, interrupts_flows)
+            )
             return func
 
         return register
@@ -165,6 +184,19 @@ class Router:
             raise ValueError(f"router {self.name!r} already has a fallback")
         self._fallback = inspect_handler(func)
         return func
+
+    def add_flow(self, flow: Flow) -> Flow:
+        """Register a multi-step flow (botkit/flows), so handlers can start it with
+        ``await ctx.start_flow(flow.name)``; its steps run under this router's middleware."""
+        if not isinstance(flow, Flow):
+            raise TypeError(f"add_flow takes a Flow, not {type(flow).__name__}")
+        if any(f.name == flow.name for f in self._flows()):
+            raise ValueError(f"router {self.name!r} already has a flow called {flow.name!r}")
+        self._items.append(flow)
+        return flow
+
+    def _flows(self) -> list[Flow]:
+        return [item for item in self._items if isinstance(item, Flow)]
 
     def middleware(self, func: M) -> M:
         """Register ``async def mw(ctx, call_next)`` around this router's handlers.
@@ -238,7 +270,19 @@ class Router:
         """Flatten this router and those it includes into a routing table."""
         routes: list[Route] = []
         fallback = self._collect(routes, ())
-        return Routes(routes, fallback)
+        flows = self._flow_routes(())
+        return Routes(routes, fallback, FlowTable(flows) if flows else None)
+
+    def _flow_routes(self, outer: tuple[Middleware, ...]) -> list[tuple[Flow, Route]]:
+        chain = outer + tuple(self._middleware)
+        found: list[tuple[Flow, Route]] = []
+        for item in self._items:
+            if isinstance(item, Router):
+                found.extend(item._flow_routes(chain))
+            elif isinstance(item, Flow):
+                handler = inspect_handler(flow_step_handler(item))
+                found.append((item, Route(f"flow:{item.name}", None, handler, 0, chain)))
+        return found
 
     def compile_status_hooks(self) -> StatusHooks:
         """This router's status hooks and those of the routers it includes, in order."""
@@ -278,7 +322,13 @@ class Router:
             elif isinstance(item, Intent):
                 out.append(
                     Route(
-                        item.name, item.matcher, item.handler, item.priority, chain, item.sessions
+                        item.name,
+                        item.matcher,
+                        item.handler,
+                        item.priority,
+                        chain,
+                        item.sessions,
+                        item.interrupts_flows,
                     )
                 )
         return fallback

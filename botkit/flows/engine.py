@@ -1,0 +1,184 @@
+"""Running one flow for one user: ask, read the answer, move on, end.
+
+Every function here works on the handler's context and the flow state in its session; nothing
+is kept anywhere else, so the next message may land on another process (or a restarted one).
+
+How the next question is chosen: after an answer the step's transition names the next step
+(default: the next in the list). Arriving at a step, the flow skips it when its ``when`` says
+so, or when its answer was known before the flow got there (given to ``start_flow``, or
+remembered in the session); otherwise it asks. Going back to a step the flow already passed
+(a ``Confirm`` answered no, with ``on_no="email"``) asks it again even if it was known.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from botkit import clock
+from botkit.flows.errors import FlowError
+from botkit.flows.flow import Flow
+from botkit.flows.state import FlowState, clear_state, write_state
+from botkit.flows.steps import End, Invalid, Step, format_prompt
+
+if TYPE_CHECKING:
+    from botkit.context import Context
+
+DEFAULT_RETRY = "Sorry, I did not get that."
+
+
+async def start(ctx: Context, flow: Flow, given: Mapping[str, Any]) -> None:
+    """Begin ``flow`` (replacing any flow in progress) and ask its first missing answer."""
+    answers: dict[str, Any] = {}
+    for step in flow.steps:
+        if step.remember is not None and step.remember in ctx.session:
+            answers[step.key] = ctx.session[step.remember]
+    for key, value in given.items():
+        given_step = flow.step(key)
+        if given_step is None:
+            raise FlowError(
+                f"flow {flow.name!r} has no step {key!r} to fill in "
+                f"(its steps: {', '.join(s.key for s in flow.steps)})"
+            )
+        if value is not None:
+            answers[key] = _storable(flow, given_step, value)
+    state = FlowState(
+        flow=flow.name,
+        step=flow.steps[0].key,
+        answers=answers,
+        prefilled=list(answers),
+        passed=[],
+        asked_at=clock.now(),
+    )
+    await _go(ctx, flow, state, flow.steps[0])
+
+
+async def answer(ctx: Context, flow: Flow, state: FlowState) -> None:
+    """Take the user's message as the answer to the current question."""
+    step = _current(flow, state)
+    if flow.cancels(ctx.message.text):
+        await cancel(ctx, flow)
+        return
+    try:
+        value = await step.read(ctx.message)
+    except ValueError as bad:  # Invalid, or a plain ValueError from a validator like int
+        state.attempts += 1
+        if state.attempts >= step.max_attempts:
+            clear_state(ctx.session)
+            if flow.on_fail:
+                await ctx.reply(flow.on_fail)
+            return
+        told = bad.user_message if isinstance(bad, Invalid) else None
+        await _ask(ctx, state, step, told or _retry_text(step, state.answers))
+        return
+    value = _storable(flow, step, value)
+    state.answers[step.key] = value
+    if step.remember is not None:
+        ctx.session[step.remember] = value
+    state.attempts = 0
+    await _go(ctx, flow, state, _after(flow, state, step, value))
+
+
+async def reask(ctx: Context, flow: Flow, state: FlowState) -> None:
+    """Ask the current question again (after an interruption), keeping the attempt count."""
+    step = _current(flow, state)
+    await _ask(ctx, state, step, step.render(state.answers))
+
+
+async def cancel(ctx: Context, flow: Flow) -> None:
+    clear_state(ctx.session)
+    if flow.on_cancel:
+        await ctx.reply(flow.on_cancel)
+
+
+def expired(flow: Flow, state: FlowState) -> bool:
+    return flow.timeout is not None and clock.now() - state.asked_at > flow.timeout
+
+
+async def _go(ctx: Context, flow: Flow, state: FlowState, where: Step | End) -> None:
+    """Move to ``where``: skip what need not be asked, then ask, or end the flow."""
+    # Every hop either asks, ends, or passes a step; more hops than this is a cycle of steps
+    # that all skip themselves (a bug in the flow's when=/next=), not a conversation.
+    for _ in range(2 * len(flow.steps) + 2):
+        if where is End.DONE:
+            await _finish(ctx, flow, state)
+            return
+        if where is End.CANCEL:
+            await cancel(ctx, flow)
+            return
+        assert isinstance(where, Step)
+        step = where
+        if step.key not in state.passed:
+            state.passed.append(step.key)
+        if step.when is not None and not step.when(state.answers):
+            where = flow.following(step) or End.DONE
+        elif step.key in state.prefilled:
+            where = _after(flow, state, step, state.answers[step.key])
+        else:
+            state.attempts = 0
+            await _ask(ctx, state, step, step.render(state.answers))
+            return
+    raise FlowError(
+        f"flow {flow.name!r} goes round its steps without asking anything (at step "
+        f"{state.passed[-1]!r}); check the steps' when= and next="
+    )
+
+
+def _after(flow: Flow, state: FlowState, step: Step, value: Any) -> Step | End:
+    """Where the flow goes after ``step`` was answered with ``value``."""
+    target = step.transition(value, state.answers)
+    if target is None:
+        return flow.following(step) or End.DONE
+    if isinstance(target, End):
+        return target
+    found = flow.step(target) if isinstance(target, str) else None
+    if found is None:
+        raise FlowError(
+            f"flow {flow.name!r}, step {step.key!r}: next chose {target!r}, which is not a "
+            "step (nor DONE or CANCEL)"
+        )
+    if target in state.passed and target in state.prefilled:
+        state.prefilled.remove(target)  # going back to a step means asking it again
+    return found
+
+
+async def _ask(ctx: Context, state: FlowState, step: Step, text: str) -> None:
+    state.step = step.key
+    state.asked_at = clock.now()
+    write_state(ctx.session, state)
+    await ctx.reply(text)
+
+
+async def _finish(ctx: Context, flow: Flow, state: FlowState) -> None:
+    # Cleared first, so the action may start another flow.
+    clear_state(ctx.session)
+    if flow.action is not None:
+        await flow.action(ctx, dict(state.answers))
+
+
+def _current(flow: Flow, state: FlowState) -> Step:
+    step = flow.step(state.step)
+    if step is None:
+        raise FlowError(f"flow {flow.name!r} has no step {state.step!r}")
+    return step
+
+
+def _retry_text(step: Step, answers: Mapping[str, Any]) -> str:
+    if step.retry is not None:
+        return format_prompt(step.retry, answers, step.key)
+    return f"{DEFAULT_RETRY} {step.render(answers)}"
+
+
+def _storable(flow: Flow, step: Step, value: Any) -> Any:
+    """Answers live in the JSON session: refuse anything else here, where the step is known,
+    rather than when the session is saved, and hand back the value as JSON will (a tuple
+    becomes a list), so the memory and Redis stores give the action the same answers."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        raise FlowError(
+            f"flow {flow.name!r}, step {step.key!r}: the answer {value!r} "
+            f"({type(value).__name__}) cannot be kept in a session; use JSON values "
+            "(text, numbers, booleans, lists, dicts)"
+        ) from None

@@ -1,0 +1,59 @@
+"""Where a running flow is kept: one JSON entry in the user's session.
+
+Keeping it in the session (not in process memory, not in a timer) is what makes a flow survive
+a restart, work the same on every ``botkit run`` process behind a load balancer, and stay
+consistent with the rest of the session: it is saved, or discarded, together with whatever the
+handler changed, under the same per-conversation lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from botkit.logging import get_logger
+
+log = get_logger("flows")
+
+#: The session key a running flow lives under; bot code should not write it.
+STATE_KEY = "botkit:flow"
+
+
+class FlowState(BaseModel):
+    """A flow in progress. ``prefilled``: answers known before the flow reached their step
+    (passed to start, or remembered), which are skipped; ``passed``: steps reached so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    flow: str
+    step: str
+    answers: dict[str, Any]
+    prefilled: list[str]
+    passed: list[str]
+    attempts: int = 0
+    #: When the current question was asked (botkit.clock seconds): the timeout counts from it.
+    asked_at: float
+
+
+def read_state(session: dict[str, Any]) -> FlowState | None:
+    """The flow running in this session; an entry that cannot be read is dropped (logged),
+    so a broken entry can never trap a user in a flow."""
+    raw = session.get(STATE_KEY)
+    if raw is None:
+        return None
+    try:
+        return FlowState.model_validate(raw)
+    except ValidationError as exc:
+        log.warning("unreadable flow state dropped", error=str(exc).splitlines()[0])
+        session.pop(STATE_KEY, None)
+        return None
+
+
+def write_state(session: dict[str, Any], state: FlowState) -> None:
+    session[STATE_KEY] = state.model_dump(mode="json")
+
+
+def clear_state(session: dict[str, Any]) -> None:
+    session.pop(STATE_KEY, None)
