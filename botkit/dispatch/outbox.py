@@ -8,7 +8,6 @@ sender's limits allow. The idempotency key decides identity: submitting the same
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from botkit.dispatch.jobs import JobFactory
 from botkit.dispatch.queue import OutboundQueue
@@ -47,8 +46,7 @@ class DispatchOutbox:
         quiet = self._quiet
         if quiet is None or (message.lane != "bulk" and not quiet.apply_to_replies):
             return None
-        until = quiet.next_allowed(message.to, datetime.now(UTC))
-        return None if until is None else int(until.timestamp() * 1_000_000)
+        return quiet.held_until_us(message.to)
 
     async def close(self) -> None:
         return None

@@ -4,16 +4,22 @@ The zone comes from the number (``phonenumbers`` knows which zones a number's pr
 A number spanning several zones (most of the US +1 range maps to one area code, but some
 prefixes are ambiguous) is treated conservatively: the send waits until it is daytime in all of
 them, so nobody is texted at night because of a guess.
+
+Whether it is night is a rule, read on botkit.clock (tests set it to 23:00); how long to wait is
+handed to the outbound queue, which keeps real time (Redis' clock), as a duration from now.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import time as wall
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as number_timezones
 from pydantic import BaseModel, ConfigDict, Field
+
+from botkit import clock
 
 
 class QuietHours(BaseModel):
@@ -31,6 +37,15 @@ class QuietHours(BaseModel):
         if self.start <= self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
+
+    def held_until_us(self, number: str) -> int | None:
+        """None when a send to ``number`` may go now; else when the queue should try it again,
+        in microseconds since the epoch of real time (the queue's clock)."""
+        moment = clock.now()
+        until = self.next_allowed(number, datetime.fromtimestamp(moment, UTC))
+        if until is None:
+            return None
+        return int((wall.time() + until.timestamp() - moment) * 1_000_000)
 
     def next_allowed(self, number: str, now: datetime) -> datetime | None:
         """None when the send may go now; else the first moment it is daytime in every zone."""

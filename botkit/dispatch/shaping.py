@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,9 +50,9 @@ class Shaper:
     async def __call__(self, job: Job) -> Job:
         message = job.message
         if self.quiet is not None and (job.lane == "bulk" or self.quiet.apply_to_replies):
-            until = self.quiet.next_allowed(message.to, datetime.now(UTC))
-            if until is not None:
-                raise Deferred(int(until.timestamp() * 1_000_000), "quiet hours")
+            until_us = self.quiet.held_until_us(message.to)
+            if until_us is not None:
+                raise Deferred(until_us, "quiet hours")
         free_form_whatsapp = message.to.lower().startswith("whatsapp:") and not message.content_sid
         if free_form_whatsapp and not await self.windows.is_open(window_key(job), message.to):
             return self.to_template(job)

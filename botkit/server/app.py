@@ -46,6 +46,9 @@ class Runtime:
     worker: InboundWorker
     dispatcher: Dispatcher | None
     conversations: ConversationRuntime
+    #: How long stop() lets memory-mode sends drain. A test harness shortens it: a message held
+    #: for quiet hours would otherwise hold every test's teardown for the full grace.
+    drain_grace: float = 10.0
 
     async def idle(self) -> None:
         """Wait until every accepted inbound event has been handled and every message it sent
@@ -56,10 +59,12 @@ class Runtime:
         ):
             await asyncio.sleep(0.01)
 
-    async def stop(self, grace: float = 10.0) -> None:
+    async def stop(self, grace: float | None = None) -> None:
         """Finish the handlers in flight; then, with memory stores (nothing would survive the
-        process), send what they queued before stopping the dispatcher. With Redis, whatever is
-        left stays queued for the other processes."""
+        process), send what they queued before stopping the dispatcher (for ``grace`` seconds,
+        ``drain_grace`` by default). With Redis, whatever is left stays queued for the other
+        processes."""
+        grace = self.drain_grace if grace is None else grace
         await self.worker.stop()
         if self.dispatcher is not None and self.stores.redis is None:
             with contextlib.suppress(TimeoutError):

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict, deque
 from typing import Any
 
+from botkit import clock
 from botkit.storage.inbound import Delivery
 from botkit.storage.sessions import SessionLease, decode_session, encode_session
 from botkit.storage.status import STATUS_TTL, StatusChange, StatusRecord
@@ -24,7 +25,11 @@ def _now() -> float:
 
 
 class MemorySessionStore:
-    """SessionStore in a dict, with the same token-owned lease locks as Redis."""
+    """SessionStore in a dict, with the same token-owned lease locks as Redis.
+
+    A session's lifetime is a rule (BOTKIT_SESSION_TTL), so it is measured on botkit.clock,
+    which tests can move; lock leases are not rules and keep the monotonic clock.
+    """
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[str, float]] = {}
@@ -36,7 +41,7 @@ class MemorySessionStore:
         if held is not None and held[1] > now:
             return None
         self._locks[key] = (token, now + lease)
-        return SessionLease(key=key, token=token, data=self._load(key, now))
+        return SessionLease(key=key, token=token, data=self._load(key))
 
     async def renew(self, lease: SessionLease, seconds: float) -> bool:
         if not self._owns(lease):
@@ -48,13 +53,13 @@ class MemorySessionStore:
         if not self._owns(lease):
             return False
         if data is not None:
-            self._data[lease.key] = (encode_session(data), _now() + ttl)
+            self._data[lease.key] = (encode_session(data), clock.now() + ttl)
         del self._locks[lease.key]
         return True
 
     async def get(self, key: str) -> dict[str, Any] | None:
         stored = self._data.get(key)
-        if stored is None or stored[1] <= _now():
+        if stored is None or stored[1] <= clock.now():
             return None
         return decode_session(stored[0])
 
@@ -68,11 +73,11 @@ class MemorySessionStore:
         held = self._locks.get(lease.key)
         return held is not None and held[0] == lease.token and held[1] > _now()
 
-    def _load(self, key: str, now: float) -> dict[str, Any]:
+    def _load(self, key: str) -> dict[str, Any]:
         stored = self._data.get(key)
         if stored is None:
             return {}
-        if stored[1] <= now:
+        if stored[1] <= clock.now():
             del self._data[key]
             return {}
         return decode_session(stored[0])

@@ -11,17 +11,18 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from botkit import clock
 from botkit.storage.inbound import Delivery
 from botkit.storage.sessions import SessionLease, decode_session, encode_session
 from botkit.storage.status import STATUS_TTL, StatusChange, StatusRecord
 from botkit.twilio.status import MessageStatus, forward_from, parse_status
 
-# KEYS: lock, data. ARGV: token, lease ms. Returns {acquired, data}.
+# KEYS: lock, data, expiry. ARGV: token, lease ms. Returns {acquired, data, expiry}.
 _ACQUIRE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('GET', KEYS[2])}
+  return {1, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}
 end
-return {0, false}
+return {0, false, false}
 """
 
 # KEYS: lock. ARGV: token, lease ms.
@@ -32,10 +33,13 @@ end
 return 0
 """
 
-# KEYS: lock, data. ARGV: token, save flag, data, ttl ms.
+# KEYS: lock, data, expiry. ARGV: token, save flag, data, ttl ms, expiry (botkit.clock seconds).
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+  redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[4])
+end
 redis.call('DEL', KEYS[1])
 return 1
 """
@@ -76,8 +80,25 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
+def _past(expires: bytes | str | None) -> bool:
+    """Whether a session-expires value lies in the past on botkit.clock (absent: no)."""
+    if expires is None:
+        return False
+    try:
+        return float(expires) <= clock.now()
+    except ValueError:
+        return False
+
+
 class RedisSessionStore:
-    """SessionStore on Redis. Keys: ``{prefix}:session:{<key>}`` and ``...:lock:{<key>}``."""
+    """SessionStore on Redis. Keys: ``{prefix}:session:{<key>}``, ``...:lock:{<key>}`` and
+    ``...:session-expires:{<key>}``.
+
+    Redis expires a session by its own clock (PX), which keeps memory bounded. The lifetime is
+    also a rule read on botkit.clock, so a test can move time past it: the expiry key holds the
+    botkit.clock moment the session ends, and a session past it loads as empty. (A session saved
+    before that key existed has none and lives by its PX alone.)
+    """
 
     def __init__(self, redis: Redis, prefix: str = "botkit") -> None:
         self._redis = redis
@@ -87,27 +108,34 @@ class RedisSessionStore:
         self._commit = redis.register_script(_COMMIT)
 
     def _keys(self, key: str) -> list[str]:
-        return [f"{self._prefix}:lock:{{{key}}}", f"{self._prefix}:session:{{{key}}}"]
+        return [
+            f"{self._prefix}:lock:{{{key}}}",
+            f"{self._prefix}:session:{{{key}}}",
+            f"{self._prefix}:session-expires:{{{key}}}",
+        ]
 
     async def try_acquire(self, key: str, token: str, lease: float) -> SessionLease | None:
-        acquired, raw = await self._acquire(keys=self._keys(key), args=[token, _ms(lease)])
+        acquired, raw, expires = await self._acquire(
+            keys=self._keys(key), args=[token, _ms(lease)]
+        )
         if not acquired:
             return None
-        return SessionLease(key=key, token=token, data=decode_session(raw))
+        data = {} if _past(expires) else decode_session(raw)
+        return SessionLease(key=key, token=token, data=data)
 
     async def renew(self, lease: SessionLease, seconds: float) -> bool:
         lock = self._keys(lease.key)[0]
         return bool(await self._renew(keys=[lock], args=[lease.token, _ms(seconds)]))
 
     async def commit(self, lease: SessionLease, data: dict[str, Any] | None, ttl: float) -> bool:
-        args = [lease.token, "0" if data is None else "1", "", _ms(ttl)]
+        args = [lease.token, "0" if data is None else "1", "", _ms(ttl), repr(clock.now() + ttl)]
         if data is not None:
             args[2] = encode_session(data)
         return bool(await self._commit(keys=self._keys(lease.key), args=args))
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        raw = await self._redis.get(self._keys(key)[1])
-        return None if raw is None else decode_session(raw)
+        raw, expires = await self._redis.mget(self._keys(key)[1:])
+        return None if raw is None or _past(expires) else decode_session(raw)
 
 
 class RedisInboundQueue:

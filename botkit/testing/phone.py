@@ -146,8 +146,8 @@ class TestPhone:
         if reason is not None:
             raise await failure(
                 self._stage,
-                f"expected {expected.describe()} to {self.address}, but the next reply "
-                f"{reason}: {message.describe()}",
+                f"expected {expected.describe()} to {self.address}, but the next reply was "
+                f"{message.describe()} ({reason})",
             )
         return message
 

@@ -69,7 +69,9 @@ def botkit_redis_url(request: pytest.FixtureRequest) -> str | None:
     return configured or None
 
 
-async def _tester(request: pytest.FixtureRequest, clock: TestClock) -> AsyncIterator[Tester]:
+async def _tester(
+    request: pytest.FixtureRequest, clock: TestClock, botkit_redis_url: str | None
+) -> AsyncIterator[Tester]:
     marker = request.node.get_closest_marker("botkit")
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     unknown = set(options) - {"bot", "redis_url", *TESTER_OPTIONS}
@@ -80,7 +82,7 @@ async def _tester(request: pytest.FixtureRequest, clock: TestClock) -> AsyncIter
             pytrace=False,
         )
     bot = _find_bot(request, options.pop("bot", None))
-    redis_url = options.pop("redis_url", None) or request.getfixturevalue("botkit_redis_url")
+    redis_url = options.pop("redis_url", None) or botkit_redis_url
     async with Tester(bot, redis_url=redis_url, clock=clock, **options) as tester:
         yield tester
 

@@ -9,6 +9,7 @@ changed: sender rates are high, and status callbacks are on only when the bot li
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Mapping
 from types import TracebackType
@@ -19,6 +20,9 @@ from aiohttp import web
 from botkit.bot import Bot
 from botkit.dispatch.senders import RateTable
 from botkit.sandbox import Sandbox, SandboxConfig
+from botkit.sandbox.content import template_from_request
+from botkit.sandbox.errors import ApiError
+from botkit.sandbox.ids import new_sid
 from botkit.server.app import RUNTIME, Runtime, create_app
 from botkit.settings import Settings
 from botkit.testing.clock import TestClock
@@ -36,6 +40,9 @@ FAST_RATES = RateTable(
     long_code=10_000, toll_free=10_000, short_code=10_000, messaging_service=10_000,
     whatsapp=10_000,
 )
+#: Seconds a stopping bot keeps sending what it queued (memory stores).
+STOP_GRACE = 0.5
+_TEMPLATE_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 #: Every Conversations event the bot handles.
 CONVERSATION_EVENTS = (
     "onMessageAdd",
@@ -136,6 +143,10 @@ class Tester:
 
     async def stop(self) -> None:
         if self._runner is not None:
+            if RUNTIME in self._runner.app:
+                # What is due goes out at test rates within this; what is held (quiet hours)
+                # would otherwise hold the teardown for the runtime's full grace.
+                self._runner.app[RUNTIME].drain_grace = STOP_GRACE
             await self._runner.cleanup()
             self._runner = None
         await self.hub.stop()
@@ -189,6 +200,36 @@ class Tester:
         if found is None:
             found = self._phones[address] = TestPhone(self, address)
         return found
+
+    def add_template(
+        self,
+        types: Mapping[str, Any],
+        *,
+        sid: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        friendly_name: str | None = None,
+        language: str = "en",
+    ) -> str:
+        """Register a Content template in the sandbox; its SID. Bots name approved templates
+        by SID (``WhatsAppTemplate(content_sid=...)``), so give ``sid`` to register the one the
+        bot already uses. ``types`` as in the Content API, e.g.
+        ``{"twilio/quick-reply": {"body": "{{1}}", "actions": [{"title": "Track", "id": "t"}]}}``.
+        """
+        chosen = sid or new_sid("HX")
+        if not _TEMPLATE_SID.fullmatch(chosen):
+            raise ValueError(f"a Content SID is HX followed by 32 hex digits, got {chosen!r}")
+        definition = {
+            "friendly_name": friendly_name,
+            "language": language,
+            "variables": dict(variables or {}),
+            "types": dict(types),
+        }
+        try:
+            template = template_from_request(chosen, ACCOUNT_SID, definition)
+        except ApiError as exc:
+            raise ValueError(f"bad template: {exc.message}") from None
+        self.sandbox.state.contents[chosen] = template
+        return chosen
 
     async def settle(self, within: float = 5.0) -> bool:
         """Wait until the sandbox has nothing in flight and the bot has handled every inbound
