@@ -1,0 +1,60 @@
+"""Tickets: a problem the bot cannot solve, written down with an id the customer can quote.
+
+"TICKET the lid arrived cracked" opens one at once; "TICKET" alone, or a message that names
+the kind of trouble ("my parcel is damaged"), is asked for a description first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botkit import Ask, Context, Flow, Invalid, Router
+from bots.support.priorities import COMMAND_PRIORITY, PROBLEM_PRIORITY
+from bots.support.records import SupportRecords, Ticket
+
+#: Fewer words than this is not yet a description someone could act on.
+MIN_WORDS = 3
+KEYWORDS = ("ticket", "complaint", "problem", "broken", "damaged", "issue")
+
+
+def description(text: str) -> str:
+    if len(text.split()) < MIN_WORDS:
+        raise Invalid("Please tell me a little more: what happened, and to which order?")
+    return text.strip()
+
+
+def tickets_router(records: SupportRecords) -> Router:
+    router = Router("tickets")
+    new_ticket = Flow(
+        "ticket",
+        [
+            Ask(
+                "summary",
+                "Sorry about that. Please describe the problem in one message (with your "
+                "order number if you have one).",
+                validate=description,
+            )
+        ],
+    )
+    router.add_flow(new_ticket)
+
+    @new_ticket.on_done
+    async def open_ticket(ctx: Context, answers: dict[str, Any]) -> None:
+        number = await records.tickets.next_number()
+        ticket = Ticket(
+            id=f"T-{number:05d}", customer=str(ctx.message.sender), summary=answers["summary"]
+        )
+        await records.tickets.put(ticket.id, ticket)
+        await ctx.reply(
+            f"Thank you. Ticket {ticket.id} is open; we will get back to you within one "
+            "business day."
+        )
+
+    @router.intent("ticket", pattern=r"^ticket\b", priority=COMMAND_PRIORITY)
+    @router.intent("ticket_question", keywords=KEYWORDS, priority=PROBLEM_PRIORITY)
+    async def report(ctx: Context) -> None:
+        first, _, rest = ctx.message.text.partition(" ")
+        described = first.lower() == "ticket" and len(rest.split()) >= MIN_WORDS
+        await ctx.start_flow(new_ticket, **({"summary": rest.strip()} if described else {}))
+
+    return router

@@ -1,0 +1,230 @@
+"""The support bot (bots/support), feature by feature, as a customer on a phone sees it.
+
+Every test runs the real bot through botkit.testing: the sandbox plays Twilio, the bot's
+server checks signatures, routes, keeps sessions and sends through its dispatcher.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from botkit import Bot, KnowledgeError
+from botkit.testing import TestClock, Tester
+from bots.support import Support, build
+
+CUSTOMER = "+15550001111"
+TICKET_OPENED = r"Ticket (T-\d{5}) is open"
+
+
+def ticket_in(text: str) -> str:
+    found = re.search(TICKET_OPENED, text)
+    assert found is not None, text
+    return found.group(1)
+
+
+@pytest.fixture
+def support() -> Support:
+    return build(agents=["agent"])
+
+
+@pytest.fixture
+def bot(support: Support) -> Bot:
+    return support.bot
+
+
+# --- greeting and FAQ ------------------------------------------------------------------------
+
+
+async def test_greeting_and_faq_answers_come_from_the_knowledge_file(
+    tester: Tester, support: Support
+) -> None:
+    phone = tester.phone(CUSTOMER)
+
+    await phone.send("hello")
+    await phone.expect_reply(equals=support.knowledge.text("greeting"))
+
+    await phone.send("What are your opening times?")
+    await phone.expect_reply(contains="Monday to Friday, 9am to 6pm")
+    await phone.send("how long does shipping take")
+    await phone.expect_reply(contains="Standard shipping takes 3-5 business days")
+    # A question about returns that mentions an order is still a question about returns.
+    await phone.send("How do I return an order?")
+    await phone.expect_reply(contains="return anything within 30 days")
+
+    await phone.send("what is the meaning of life")
+    await phone.expect_reply(contains="Sorry, I did not get that")
+
+
+@pytest.fixture
+def edited_knowledge(tmp_path: Path) -> Path:
+    """The shipped knowledge file, with the weekend hours an operator changed."""
+    edited = tmp_path / "knowledge.yaml"
+    original = Path("bots/support/knowledge.yaml").read_text()
+    edited.write_text(original.replace("Saturday, 10am to 2pm", "Saturday and Sunday, 10am to 4pm"))
+    return edited
+
+
+async def test_the_operator_edits_answers_without_touching_code(
+    edited_knowledge: Path, botkit_redis_url: str | None
+) -> None:
+    bot = build(knowledge_path=edited_knowledge).bot
+    async with Tester(bot, redis_url=botkit_redis_url) as tester:
+        phone = tester.phone(CUSTOMER)
+        await phone.send("are you open on sunday?")
+        await phone.expect_reply(contains="Saturday and Sunday, 10am to 4pm")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("faq:\n  hours:\n    keywords: [hours]\n", "faq.hours.answer: Field required"),
+        ("faq:\n  hours: {keywords: [hours], answer: x}\n  hours: {}\n", "duplicate key"),
+        ("faq: {}\ntexts: {greeting: Hi}\n", "no text 'help'"),
+    ],
+)
+def test_a_broken_knowledge_file_stops_the_bot_with_one_clear_line(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    knowledge = tmp_path / "knowledge.yaml"
+    knowledge.write_text(content)
+    with pytest.raises(KnowledgeError) as raised:
+        build(knowledge_path=knowledge)
+    message = str(raised.value)
+    assert problem in message and "\n" not in message
+
+
+# --- order status --------------------------------------------------------------------------
+
+
+async def test_order_status_asks_for_what_is_missing_and_remembers_it(tester: Tester) -> None:
+    phone = tester.phone(CUSTOMER)
+
+    await phone.send("Where is my order?")
+    await phone.expect_reply(contains="What is your order number?")
+    await phone.send("my order")  # not a number: asked again, with how to answer
+    await phone.expect_reply(equals="Order numbers have 5 digits, like 10042. What is yours?")
+    await phone.send("#10042")
+    await phone.expect_reply(contains="what email address or ZIP code is on it?")
+    await phone.send("Ann@Example.com")
+    await phone.expect_reply(contains="Order 10042 is on its way with UPS")
+
+    # Next time nothing is asked: the number and the email were remembered.
+    await phone.send("track my order")
+    await phone.expect_reply(contains="Order 10042 is on its way")
+    # A new number in the message replaces the remembered one; the email still checks it.
+    await phone.send("ORDER 10077")
+    await phone.expect_reply(contains="I could not find order 10077")
+    # That failure forgot what was remembered, so the next lookup asks again.
+    await phone.send("order status")
+    await phone.expect_reply(contains="What is your order number?")
+    await phone.send("10077")
+    await phone.expect_reply(contains="email address or ZIP code")
+    await phone.send("10001")
+    await phone.expect_reply(equals="Order 10077 is being packed; it ships tomorrow.")
+
+
+async def test_a_customer_can_leave_the_order_questions(tester: Tester) -> None:
+    phone = tester.phone(CUSTOMER)
+    await phone.send("order")
+    await phone.expect_reply(contains="What is your order number?")
+    await phone.send("never mind")
+    await phone.expect_reply(contains="OK, I stopped that")
+    await phone.send("hello")
+    await phone.expect_reply(contains="I am the Acme support bot")
+
+
+async def test_order_questions_time_out(tester: Tester, clock: TestClock) -> None:
+    phone = tester.phone(CUSTOMER)
+    await phone.send("order")
+    await phone.expect_reply(contains="What is your order number?")
+    clock.advance(minutes=16)
+    await phone.send("10042")
+    await phone.expect_reply(contains="I stopped waiting for your order details")
+    await phone.expect_reply(contains="Sorry, I did not get that")
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+async def test_a_ticket_is_opened_and_stored(tester: Tester, support: Support) -> None:
+    phone = tester.phone(CUSTOMER)
+
+    await phone.send("TICKET the lid of my teapot arrived cracked")
+    reply = await phone.expect_reply(matches=TICKET_OPENED)
+    ticket_id = ticket_in(reply.body)
+    ticket = await support.records.tickets.get(ticket_id)
+    assert ticket is not None
+    assert (ticket.customer, ticket.summary) == (CUSTOMER, "the lid of my teapot arrived cracked")
+
+    # Naming only the kind of trouble gets asked for a description, until it is one.
+    await phone.send("my parcel is damaged")
+    await phone.expect_reply(contains="Please describe the problem")
+    await phone.send("damaged")
+    await phone.expect_reply(contains="Please tell me a little more")
+    await phone.send("The box was crushed and two tins are dented")
+    second = await phone.expect_reply(matches=TICKET_OPENED)
+    assert ticket_in(second.body) != ticket_id
+
+
+# --- escalation, queue, survey ---------------------------------------------------------------
+
+
+async def test_escalation_queue_positions_and_survey(tester: Tester, support: Support) -> None:
+    first, second, third = (
+        tester.phone(n) for n in ("+15550001111", "+15550001112", "+15550001113")
+    )
+
+    await first.send("I want to talk to a person")
+    chat = await first.expect_reply(equals="You are now chatting with agent from Acme Support.")
+    assert chat.conversation_sid is not None
+    # The only agent is busy: the others are told their place in line...
+    await second.send("agent")
+    await second.expect_reply(contains="You are number 1 in line")
+    await third.send("human please")
+    await third.expect_reply(contains="You are number 2 in line")
+    # The agent helps and closes (every conversation message, commands too, reaches the
+    # customer, as on Twilio).
+    await tester.client.post_to_conversation(chat.conversation_sid, "agent", "All sorted!")
+    await first.expect_reply(equals="All sorted!")
+    await tester.client.post_to_conversation(chat.conversation_sid, "agent", "/close")
+    await first.expect_reply(equals="/close")
+    await first.expect_reply(contains="This chat is now closed")
+    # The agent is free again and takes the next in line; the one behind moves up and is told.
+    assert await support.bot.take_next("agent") is not None
+    await second.expect_reply(equals="You are now chatting with agent from Acme Support.")
+    await third.expect_reply(equals="You are now number 1 in line.")
+
+    # The agent closed: the customer gets the survey 1:1 and answers it.
+    await first.expect_reply(contains="How did we do? Reply with a number from 1")
+    await first.send("9")
+    await first.expect_reply(equals="Please reply with a number from 1 to 5.")
+    await first.send("4")
+    await first.expect_reply(equals="Thank you for rating us 4/5!")
+    rating = await support.records.ratings.get(chat.conversation_sid)
+    assert rating is not None and (rating.customer, rating.agent, rating.rating) == (
+        "+15550001111",
+        "agent",
+        4,
+    )
+    # Answered: a lone number is no longer a rating.
+    await first.send("4")
+    await first.expect_reply(contains="Sorry, I did not get that")
+
+
+async def test_help_is_bot_specific_and_nothing_is_sent_after_stop(
+    tester: Tester, support: Support
+) -> None:
+    phone = tester.phone(CUSTOMER)
+    await phone.send("HELP")
+    await phone.expect_reply(equals=support.knowledge.text("help"))
+
+    await phone.send("agent")
+    chat = await phone.expect_reply(contains="You are now chatting with agent")
+    assert chat.conversation_sid is not None
+    await phone.send("STOP")
+    await tester.client.post_to_conversation(chat.conversation_sid, "agent", "/close")
+    # Closed, but the customer opted out: no closing notice, no survey.
+    await phone.expect_no_reply()
