@@ -80,7 +80,10 @@ class Context:
         """Move this customer into a new Conversation with a human: ``agent`` (a chat
         identity or a phone number), or the first free agent of ``Bot(agents=...)``, or the
         queue when none is free. The session is carried over; bot intents are silenced in that
-        conversation until an agent sends ``/resume`` (botkit/handoff/service.py)."""
+        conversation until an agent sends ``/resume`` (botkit/handoff/service.py). A flow in
+        progress ends (silently): the customer is talking to a person now, and a bot question
+        asked again after the handoff would only be in the way."""
+        self.cancel_flow()
         return await _running(self._handoff).from_direct(self.message, self.session, agent)
 
     async def resume_bot(self) -> None:

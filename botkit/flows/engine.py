@@ -5,9 +5,15 @@ is kept anywhere else, so the next message may land on another process (or a res
 
 How the next question is chosen: after an answer the step's transition names the next step
 (default: the next in the list). Arriving at a step, the flow skips it when its ``when`` says
-so, or when its answer was known before the flow got there (given to ``start_flow``, or
-remembered in the session); otherwise it asks. Going back to a step the flow already passed
-(a ``Confirm`` answered no, with ``on_no="email"``) asks it again even if it was known.
+so, or when its answer is already known (given to ``start_flow``, remembered in the session, or
+answered earlier in this flow); otherwise it asks. A ``Confirm`` is asked every time it is
+reached. A jump (``next=`` or ``on_no=`` naming a step) to a step the flow already passed or
+asked (``Confirm(on_no="email")``, or a "what should I change?" ``Ask`` whose ``next`` names
+steps) asks it again, and the flow then moves on through what is known to the next thing it
+does not know, typically the Confirm. A jump forward to a remembered answer skips it.
+
+The action gets the answers of the steps on the path finally taken: an answer to a step that
+a later change of mind routed around is not passed on.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from botkit import clock
 from botkit.flows.errors import FlowError
 from botkit.flows.flow import Flow
 from botkit.flows.state import FlowState, clear_state, write_state
-from botkit.flows.steps import End, Invalid, Step, format_prompt
+from botkit.flows.steps import Confirm, End, Invalid, Step, format_prompt
 
 if TYPE_CHECKING:
     from botkit.context import Context
@@ -41,14 +47,16 @@ async def start(ctx: Context, flow: Flow, given: Mapping[str, Any]) -> None:
                 f"flow {flow.name!r} has no step {key!r} to fill in "
                 f"(its steps: {', '.join(s.key for s in flow.steps)})"
             )
+        if isinstance(given_step, Confirm):
+            raise FlowError(f"flow {flow.name!r}: step {key!r} is a confirmation, always asked")
         if value is not None:
             answers[key] = _storable(flow, given_step, value)
     state = FlowState(
         flow=flow.name,
         step=flow.steps[0].key,
         answers=answers,
-        prefilled=list(answers),
         passed=[],
+        asked=[],
         asked_at=clock.now(),
     )
     await _go(ctx, flow, state, flow.steps[0])
@@ -74,6 +82,8 @@ async def answer(ctx: Context, flow: Flow, state: FlowState) -> None:
         return
     value = _storable(flow, step, value)
     state.answers[step.key] = value
+    if step.key not in state.asked:
+        state.asked.append(step.key)
     if step.remember is not None:
         ctx.session[step.remember] = value
     state.attempts = 0
@@ -109,11 +119,12 @@ async def _go(ctx: Context, flow: Flow, state: FlowState, where: Step | End) -> 
             return
         assert isinstance(where, Step)
         step = where
-        if step.key not in state.passed:
-            state.passed.append(step.key)
         if step.when is not None and not step.when(state.answers):
             where = flow.following(step) or End.DONE
-        elif step.key in state.prefilled:
+            continue
+        if step.key not in state.passed:
+            state.passed.append(step.key)
+        if step.key in state.answers and not isinstance(step, Confirm):
             where = _after(flow, state, step, state.answers[step.key])
         else:
             state.attempts = 0
@@ -138,8 +149,13 @@ def _after(flow: Flow, state: FlowState, step: Step, value: Any) -> Step | End:
             f"flow {flow.name!r}, step {step.key!r}: next chose {target!r}, which is not a "
             "step (nor DONE or CANCEL)"
         )
-    if target in state.passed and target in state.prefilled:
-        state.prefilled.remove(target)  # going back to a step means asking it again
+    if target in state.passed or target in state.asked:
+        # Going back to a step (or to one answered earlier in this flow, like a "what should
+        # I change?" menu) means asking it again; the steps after it are passed again, skipped
+        # while their answers are known, as the flow moves on from there.
+        if target in state.passed:
+            del state.passed[state.passed.index(target) :]
+        state.answers.pop(target, None)
     return found
 
 
@@ -154,7 +170,8 @@ async def _finish(ctx: Context, flow: Flow, state: FlowState) -> None:
     # Cleared first, so the action may start another flow.
     clear_state(ctx.session)
     if flow.action is not None:
-        await flow.action(ctx, dict(state.answers))
+        taken = {key: state.answers[key] for key in state.passed if key in state.answers}
+        await flow.action(ctx, taken)
 
 
 def _current(flow: Flow, state: FlowState) -> Step:

@@ -21,8 +21,9 @@ STATE_KEY = "botkit:flow"
 
 
 class FlowState(BaseModel):
-    """A flow in progress. ``prefilled``: answers known before the flow reached their step
-    (passed to start, or remembered), which are skipped; ``passed``: steps reached so far."""
+    """A flow in progress. ``answers``: every answer known, by step key (given, remembered or
+    answered); ``passed``: the steps on the path taken so far, in order (asked, or skipped
+    because their answer was known); ``asked``: the steps the user answered in this flow."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -30,8 +31,8 @@ class FlowState(BaseModel):
     flow: str
     step: str
     answers: dict[str, Any]
-    prefilled: list[str]
     passed: list[str]
+    asked: list[str]
     attempts: int = 0
     #: When the current question was asked (botkit.clock seconds): the timeout counts from it.
     asked_at: float

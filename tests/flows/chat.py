@@ -26,6 +26,10 @@ class Chat:
         await self.server.idle()
         return self.new_replies()
 
+    def on(self, server: BotServer) -> Chat:
+        """The same conversation, continued with another server (after a restart)."""
+        return Chat(server, self.twilio, self.user, self._seen)
+
     def new_replies(self) -> list[str]:
         fresh = [m for m in self.twilio.sent if m.record.sid not in self._seen]
         self._seen.update(m.record.sid for m in fresh)
