@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from botkit import Bot, ConfigError
-from botkit.testing import BOT_NUMBER, SandboxRefused, TestClock, Tester, TestPhone
+from botkit.testing import BOT_NUMBER, TestClock, Tester, TestPhone
 from bots.whatsapp_shop import Shop, build
 
 CUSTOMER = "+15550001111"
@@ -114,12 +114,6 @@ async def test_checkout_with_an_empty_cart_is_refused(customer: TestPhone) -> No
     await customer.expect_reply(contains="There is nothing to confirm")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SandboxRefused,
-    reason="the sandbox refuses a WhatsApp location message without a body (error 21602, "
-    "botkit/sandbox/api_phones.py), though Twilio sends locations with an empty Body",
-)
 async def test_checkout_to_a_shared_location_and_confirm(customer: TestPhone, shop: Shop) -> None:
     await customer.send("add matcha")
     await customer.expect_reply(contains="Added Ceremonial Matcha")
