@@ -226,5 +226,12 @@ async def test_help_is_bot_specific_and_nothing_is_sent_after_stop(
     assert chat.conversation_sid is not None
     await phone.send("STOP")
     await tester.client.post_to_conversation(chat.conversation_sid, "agent", "/close")
-    # Closed, but the customer opted out: no closing notice, no survey.
+    # Closed, but the customer opted out: no closing notice, no survey...
     await phone.expect_no_reply()
+    # ...and back 1:1 with the bot, still nothing, until they opt in again.
+    await phone.send("hello")
+    await phone.expect_no_reply()
+    await phone.send("START")
+    await phone.expect_reply(contains="re-subscribed")
+    await phone.send("hello")
+    await phone.expect_reply(equals=support.knowledge.text("greeting"))
