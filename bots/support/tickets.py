@@ -6,6 +6,7 @@ the kind of trouble ("my parcel is damaged"), is asked for a description first.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botkit import Ask, Context, Flow, Invalid, Router
@@ -15,6 +16,8 @@ from bots.support.records import SupportRecords, Ticket
 #: Fewer words than this is not yet a description someone could act on.
 MIN_WORDS = 3
 KEYWORDS = ("ticket", "complaint", "problem", "broken", "damaged", "issue")
+#: "TICKET", "ticket: the lid...", "Ticket - the lid...": the command, and what follows it.
+TICKET_COMMAND = re.compile(r"^ticket\b[\s:,.-]*(?P<description>.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def description(text: str) -> str:
@@ -50,11 +53,11 @@ def tickets_router(records: SupportRecords) -> Router:
             "business day."
         )
 
-    @router.intent("ticket", pattern=r"^ticket\b", priority=COMMAND_PRIORITY)
+    @router.intent("ticket", pattern=TICKET_COMMAND, priority=COMMAND_PRIORITY)
     @router.intent("ticket_question", keywords=KEYWORDS, priority=PROBLEM_PRIORITY)
     async def report(ctx: Context) -> None:
-        first, _, rest = ctx.message.text.partition(" ")
-        described = first.lower() == "ticket" and len(rest.split()) >= MIN_WORDS
-        await ctx.start_flow(new_ticket, **({"summary": rest.strip()} if described else {}))
+        described = ctx.slots.get("description", "")
+        given = {"summary": described} if len(described.split()) >= MIN_WORDS else {}
+        await ctx.start_flow(new_ticket, **given)
 
     return router

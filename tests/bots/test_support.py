@@ -152,7 +152,7 @@ async def test_order_questions_time_out(tester: Tester, clock: TestClock) -> Non
 async def test_a_ticket_is_opened_and_stored(tester: Tester, support: Support) -> None:
     phone = tester.phone(CUSTOMER)
 
-    await phone.send("TICKET the lid of my teapot arrived cracked")
+    await phone.send("Ticket: the lid of my teapot arrived cracked")
     reply = await phone.expect_reply(matches=TICKET_OPENED)
     ticket_id = ticket_in(reply.body)
     ticket = await support.records.tickets.get(ticket_id)
