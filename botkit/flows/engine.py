@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from botkit import clock
 from botkit.flows.errors import FlowError
-from botkit.flows.flow import Flow
+from botkit.flows.flow import Ending, Flow
 from botkit.flows.state import FlowState, clear_state, write_state
 from botkit.flows.steps import Confirm, End, Invalid, Step, format_prompt
 
@@ -66,16 +66,14 @@ async def answer(ctx: Context, flow: Flow, state: FlowState) -> None:
     """Take the user's message as the answer to the current question."""
     step = _current(flow, state)
     if flow.cancels(ctx.message.text):
-        await cancel(ctx, flow)
+        await end(ctx, flow.on_cancel, state)
         return
     try:
         value = await step.read(ctx.message)
     except ValueError as bad:  # Invalid, or a plain ValueError from a validator like int
         state.attempts += 1
         if state.attempts >= step.max_attempts:
-            clear_state(ctx.session)
-            if flow.on_fail:
-                await ctx.reply(flow.on_fail)
+            await end(ctx, flow.on_fail, state)
             return
         told = bad.user_message if isinstance(bad, Invalid) else None
         await _ask(ctx, state, step, told or _retry_text(step, state.answers))
@@ -96,10 +94,14 @@ async def reask(ctx: Context, flow: Flow, state: FlowState) -> None:
     await _ask(ctx, state, step, step.render(state.answers))
 
 
-async def cancel(ctx: Context, flow: Flow) -> None:
+async def end(ctx: Context, ending: Ending, state: FlowState) -> None:
+    """End the flow without finishing it, the way its ``on_cancel``/``on_timeout``/``on_fail``
+    says: a text, or a function given the answers so far."""
     clear_state(ctx.session)
-    if flow.on_cancel:
-        await ctx.reply(flow.on_cancel)
+    if isinstance(ending, str):
+        await ctx.reply(ending)
+    elif ending is not None:
+        await ending(ctx, _taken(state))
 
 
 def expired(flow: Flow, state: FlowState) -> bool:
@@ -115,7 +117,7 @@ async def _go(ctx: Context, flow: Flow, state: FlowState, where: Step | End) -> 
             await _finish(ctx, flow, state)
             return
         if where is End.CANCEL:
-            await cancel(ctx, flow)
+            await end(ctx, flow.on_cancel, state)
             return
         assert isinstance(where, Step)
         step = where
@@ -170,8 +172,12 @@ async def _finish(ctx: Context, flow: Flow, state: FlowState) -> None:
     # Cleared first, so the action may start another flow.
     clear_state(ctx.session)
     if flow.action is not None:
-        taken = {key: state.answers[key] for key in state.passed if key in state.answers}
-        await flow.action(ctx, taken)
+        await flow.action(ctx, _taken(state))
+
+
+def _taken(state: FlowState) -> dict[str, Any]:
+    """The answers on the path the flow took (not those a change of mind routed around)."""
+    return {key: state.answers[key] for key in state.passed if key in state.answers}
 
 
 def _current(flow: Flow, state: FlowState) -> Step:

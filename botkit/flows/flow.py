@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botkit.compliance.keywords import normalize_text
+from botkit.flows.errors import FlowError
 from botkit.flows.state import STATE_KEY
 from botkit.flows.steps import Ask, Confirm, Step
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 #: ``async def action(ctx, answers)``: what the flow is for, run once every answer is in.
 DoneAction = Callable[["Context", dict[str, Any]], Awaitable[Any]]
 D = TypeVar("D", bound=DoneAction)
+#: How a flow that did not finish ends: a text to send, an ``async def (ctx, answers)`` (to
+#: hand the user to a person after too many bad answers, say), or None for silence.
+Ending = str | DoneAction | None
 
 #: Not "cancel", "stop", "quit" or "end": carriers and Twilio treat those as opt-outs, so a
 #: user texting them is unsubscribed, not taken out of a form.
@@ -38,9 +42,10 @@ class Flow:
     steps: ``Ask`` and ``Confirm`` steps, asked in order unless a step's ``next`` (``on_yes`` /
     ``on_no``) says otherwise. on_done: the action run with the answers (also settable with
     the ``@flow.on_done`` decorator). cancel_words: whole messages that abandon the flow, then
-    ``on_cancel`` is sent. timeout: seconds a question may stay unanswered; after it the flow
-    is over, and the user's next message is routed as usual after ``on_timeout`` (if set).
-    on_fail: sent when an answer was wrong ``max_attempts`` times and the flow gives up.
+    ``on_cancel`` runs. timeout: seconds a question may stay unanswered; after it the flow
+    is over, and the user's next message is routed as usual after ``on_timeout`` runs.
+    on_fail: runs when an answer was wrong ``max_attempts`` times and the flow gives up. Each
+    ``on_*`` ending is a text to send, an ``async def (ctx, answers)``, or None.
     """
 
     def __init__(
@@ -50,10 +55,10 @@ class Flow:
         *,
         on_done: DoneAction | None = None,
         cancel_words: Iterable[str] = DEFAULT_CANCEL_WORDS,
-        on_cancel: str | None = DEFAULT_ON_CANCEL,
+        on_cancel: Ending = DEFAULT_ON_CANCEL,
         timeout: float | None = DEFAULT_TIMEOUT,
-        on_timeout: str | None = None,
-        on_fail: str | None = DEFAULT_ON_FAIL,
+        on_timeout: Ending = None,
+        on_fail: Ending = DEFAULT_ON_FAIL,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ValueError("a flow needs a name (how handlers start it)")
@@ -65,13 +70,9 @@ class Flow:
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ValueError(f"flow {name!r}: timeout must be seconds > 0, or None for none")
         self.timeout = None if timeout is None else float(timeout)
-        texts = {"on_cancel": on_cancel, "on_timeout": on_timeout, "on_fail": on_fail}
-        for what, text in texts.items():
-            if text is not None and (not isinstance(text, str) or not text.strip()):
-                raise ValueError(f"flow {name!r}: {what} must be non-empty text, or None")
-        self.on_cancel = on_cancel
-        self.on_timeout = on_timeout
-        self.on_fail = on_fail
+        self.on_cancel = _checked_ending(name, "on_cancel", on_cancel)
+        self.on_timeout = _checked_ending(name, "on_timeout", on_timeout)
+        self.on_fail = _checked_ending(name, "on_fail", on_fail)
         self.action: DoneAction | None = None
         if on_done is not None:
             self.on_done(on_done)
@@ -95,8 +96,14 @@ class Flow:
         return normalize_text(text) in self.cancel_words
 
     async def start(self, ctx: Context, **answers: Any) -> None:
-        """Start this flow for the user of ``ctx`` (same as ``ctx.start_flow(flow.name)``)."""
-        await ctx.start_flow(self, **answers)
+        """Start this flow for the user of ``ctx`` (same as ``ctx.start_flow(flow)``)."""
+        start_flow = getattr(ctx, "start_flow", None)
+        if start_flow is None:
+            raise FlowError(
+                f"flow {self.name!r}: flows run in 1:1 chats, and this is a "
+                f"{type(ctx).__name__}"
+            )
+        await start_flow(self, **answers)
 
     def _check_steps(self, steps: Sequence[Step]) -> None:
         if isinstance(steps, Step) or not steps:
@@ -147,13 +154,25 @@ class Flow:
         return f"Flow({self.name!r}, steps={[s.key for s in self.steps]})"
 
 
-def _checked_action(flow: str, action: DoneAction) -> DoneAction:
+def _checked_action(flow: str, action: DoneAction, what: str = "on_done") -> DoneAction:
     if not inspect.iscoroutinefunction(action):
-        raise TypeError(f"flow {flow!r}: on_done must be an async function")
+        raise TypeError(f"flow {flow!r}: {what} must be an async function")
     try:
         inspect.signature(action).bind(None, {})
     except TypeError:
         raise TypeError(
-            f"flow {flow!r}: on_done {action.__qualname__} must take (ctx, answers)"
+            f"flow {flow!r}: {what} {action.__qualname__} must take (ctx, answers)"
         ) from None
     return action
+
+
+def _checked_ending(flow: str, what: str, ending: Ending) -> Ending:
+    if ending is None:
+        return None
+    if isinstance(ending, str):
+        if not ending.strip():
+            raise ValueError(f"flow {flow!r}: {what} must be non-empty text, a function, or None")
+        return ending
+    if callable(ending):
+        return _checked_action(flow, ending, what)
+    raise TypeError(f"flow {flow!r}: {what} must be text, an async function, or None")

@@ -129,9 +129,7 @@ class FlowTable:
         if not engine.expired(flow, state):
             return found
         log.info("flow timed out", flow=flow.name, step=state.step, sid=ctx.message.sid)
-        clear_state(ctx.session)
-        if flow.on_timeout:
-            await ctx.reply(flow.on_timeout)
+        await engine.end(ctx, flow.on_timeout, state)
         return None
 
     async def dispatch(

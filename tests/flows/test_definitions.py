@@ -110,7 +110,11 @@ def test_a_broken_step_is_refused_when_built(build: Any, error: type, message: s
         (lambda: Flow("f", [Ask("a", "?")], timeout=0), ValueError,
          "flow 'f': timeout must be seconds > 0, or None for none"),
         (lambda: Flow("f", [Ask("a", "?")], on_cancel=""), ValueError,
-         "flow 'f': on_cancel must be non-empty text, or None"),
+         "flow 'f': on_cancel must be non-empty text, a function, or None"),
+        (lambda: Flow("f", [Ask("a", "?")], on_fail=3), TypeError,  # type: ignore[arg-type]
+         "flow 'f': on_fail must be text, an async function, or None"),
+        (lambda: Flow("f", [Ask("a", "?")], on_timeout=print), TypeError,
+         "flow 'f': on_timeout must be an async function"),
         (lambda: Flow("f", [Ask("a", "?")], on_done=print), TypeError,  # type: ignore[arg-type]
          "flow 'f': on_done must be an async function"),
     ],

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from botkit import Bot, Context, clock
+from botkit import Bot, Context, ConversationContext, clock
 from botkit.flows import Ask, Flow
 from botkit.handoff.service import HandoffResult
 from tests.flows.conftest import OpenChat
+from tests.support.logs import JsonLogs
 from tests.test_handoff import ALICE, MakeDesk, desk  # noqa: F401  (desk: a fixture)
 
 
@@ -238,3 +239,64 @@ async def test_a_handoff_ends_the_flow_instead_of_asking_again_after_it(
         f"interrupts|conversation|{result.conversation_sid}"
     )
     assert carried is not None and "botkit:flow" not in carried
+
+
+async def test_endings_may_be_functions_given_the_answers_so_far(
+    open_chat: OpenChat, fake_clock: Clock
+) -> None:
+    ended: list[tuple[str, dict[str, Any]]] = []
+
+    def ending(kind: str) -> Any:
+        async def record(ctx: Context, answers: dict[str, Any]) -> None:
+            ended.append((kind, answers))
+            await ctx.reply(f"{kind} after {sorted(answers)}")
+
+        return record
+
+    bot, _ = survey_bot(
+        timeout=60,
+        on_cancel=ending("cancel"),
+        on_timeout=ending("timeout"),
+        on_fail=ending("fail"),
+    )
+    chat = await open_chat(bot)
+    await chat.say("survey")
+    await chat.say("Ann")
+    assert await chat.say("exit") == ["cancel after ['name']"]
+    await chat.say("survey")
+    fake_clock.now += 61
+    assert await chat.say("menu") == ["timeout after []", "the menu"]
+    await chat.say("survey")
+    await chat.say("Bo")
+    for _ in range(2):
+        await chat.say("x")
+    assert await chat.say("x") == ["fail after ['name']"]
+    assert [kind for kind, _ in ended] == ["cancel", "timeout", "fail"]
+    assert "botkit:flow" not in await chat.session()
+
+
+async def test_starting_a_flow_in_a_conversation_is_a_clear_error(
+    desk: MakeDesk,  # noqa: F811
+    logs: JsonLogs,
+) -> None:
+    bot = Bot("group")
+    flow = bot.add_flow(Flow("f", [Ask("a", "A?")]))
+
+    @bot.intent("form", keywords=["form"], scope="conversation")
+    async def form(ctx: ConversationContext) -> None:
+        await flow.start(ctx)  # type: ignore[arg-type]
+
+    d = await desk(bot)
+    created = await d.sdk.conversations.v1.conversations.create_async()
+    await d.server.runtime.conversations.client.add_sms(created.sid, ALICE, "+15550002222")
+    logs.take()
+    await d.text(ALICE, "form")
+    (failure,) = [line for line in logs.take() if line["event"] == "handler failed"]
+    assert (
+        "FlowError: flow 'f': flows run in 1:1 chats, and this is a ConversationContext"
+        in failure["exception"]
+    )
+    assert (await d.transcript(created.sid))[-1] == (
+        "bot",
+        "Sorry, something went wrong on our side. Please try again.",
+    )
