@@ -121,7 +121,7 @@ def _type_name(annotation: Any, sections: dict[type[BaseModel], str]) -> str:
         return f"object of {_type_name(key, sections)} to {_type_name(value, sections)}"
     if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
         title = sections[annotation]
-        return f"JSON, see [{title}](#{_anchor(title)})"
+        return f"JSON, see [{title}](#{heading_anchor(title)})"
     if annotation in _SCALARS:
         return _SCALARS[annotation]
     raise ValueError(f"no reference name for the type {annotation!r}; add it to _SCALARS")
@@ -181,8 +181,9 @@ def _docstring(model: type[BaseModel]) -> str:
     return " ".join(inspect.cleandoc(model.__doc__ or "").split())
 
 
-def _anchor(title: str) -> str:
-    """GitHub's anchor for a heading: lower case, spaces to dashes, punctuation dropped."""
+def heading_anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, spaces to dashes, punctuation dropped (the
+    docs tests check every link with it too)."""
     return "".join(c for c in title.lower().replace(" ", "-") if c.isalnum() or c in "-_")
 
 

@@ -13,9 +13,9 @@ from botkit.cli import main
 from botkit.knowledge import load_knowledge
 from botkit.scaffold import ScaffoldError, check_name, create_bot
 from tests.support.process import BOTKIT, clean_env
+from tests.support.pytest_run import run_pytest
 
 RUFF = str(Path(sys.executable).parent / "ruff")
-PYTEST = str(Path(sys.executable).parent / "pytest")
 
 
 def botkit_new(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -181,14 +181,7 @@ def test_the_generated_test_passes_under_pytest(tmp_path: Path) -> None:
     """The promise of `botkit new`: the bot works and its own test proves it, run the way the
     user runs it (plain `pytest` in the project directory, no configuration)."""
     create_bot("shopbot", tmp_path)
-    done = subprocess.run(
-        [PYTEST, "-q", "-p", "no:cacheprovider", "tests/test_shopbot.py"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_pytest(tmp_path, "tests/test_shopbot.py")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "5 passed" in done.stdout
 
@@ -200,14 +193,7 @@ def test_the_generated_test_fails_when_the_bot_is_wrong(tmp_path: Path) -> None:
     handlers.write_text(
         handlers.read_text().replace('KNOWLEDGE.text("greeting")', '"Go away."'), encoding="utf-8"
     )
-    done = subprocess.run(
-        [PYTEST, "-q", "-p", "no:cacheprovider", "tests/test_brokenbot.py"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_pytest(tmp_path, "tests/test_brokenbot.py")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 4 passed" in done.stdout
     assert "Go away." in done.stdout  # the failure shows what the bot actually said
