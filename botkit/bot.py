@@ -120,9 +120,16 @@ class Bot(Router):
             check_keywords(flow, self.keywords)
         return super().add_flow(flow)
 
+    def include(self, router: Router) -> Router:
+        """Include a router (see Router.include); its flows are checked now, like
+        ``add_flow``'s: names unique in the bot, no answers that are keywords."""
+        included = super().include(router)
+        self.compile()
+        return included
+
     def compile(self) -> Routes:
-        """The routing table; flows registered on included routers are checked against this
-        bot's keywords here, when the server starts."""
+        """The routing table; flows added to included routers after ``include`` are checked
+        against this bot's keywords here, when the server starts."""
         routes = super().compile()
         if routes.flows is not None:
             routes.flows.check_keywords(self.keywords)

@@ -160,11 +160,16 @@ def test_words_the_bot_reads_as_compliance_keywords_are_refused_at_registration(
     bot.add_flow(Flow("g", [Confirm("ok", "Sure? (y/n)", yes_words=["y", "ok"])]))
 
 
-def test_flows_on_included_routers_are_checked_when_the_bot_compiles() -> None:
+def test_flows_on_included_routers_are_checked_on_include_or_when_the_bot_compiles() -> None:
     forms = Router("forms")
     forms.add_flow(Flow("f", [Confirm("ok", "Sure?")]))
+    with pytest.raises(ValueError, match=r"^flow 'f', step 'ok': the answer 'yes' is the "
+                       r"keyword YES"):
+        Bot("early").include(forms)
+    later = Router("later")
     bot = Bot("late")
-    bot.include(forms)
+    bot.include(later)
+    later.add_flow(Flow("f", [Confirm("ok", "Sure?")]))
     with pytest.raises(ValueError, match=r"^flow 'f', step 'ok': the answer 'yes' is the "
                        r"keyword YES"):
         bot.compile()
@@ -177,9 +182,8 @@ def test_flow_names_are_unique_in_a_bot() -> None:
         bot.add_flow(Flow("f", [Ask("b", "?")]))
     forms = Router("forms")
     forms.add_flow(Flow("f", [Ask("c", "?")]))
-    bot.include(forms)
     with refused(ValueError, "two flows are called 'f'"):
-        bot.compile()
+        bot.include(forms)
     with refused(TypeError, "add_flow takes a Flow, not list"):
         bot.add_flow([Ask("a", "?")])  # type: ignore[arg-type]
 
