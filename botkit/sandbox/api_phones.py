@@ -91,7 +91,9 @@ class PhonesApi:
             raise ApiError(400, 21910, "A WhatsApp phone can only text a WhatsApp address")
         body = str(data.get("body", ""))
         media = [str(url) for url in _list(data.get("media_urls"))]
-        if not body and not media:
+        # A shared location (WhatsApp) comes with an empty body.
+        location = bool(data.get("latitude")) and bool(data.get("longitude"))
+        if not body and not media and not location:
             raise ApiError(400, 21602, "Message body is required.")
         self.state.phone(str(sender))
         service = self.state.service_for_number(to.number)

@@ -24,7 +24,8 @@ class ReplyExpectation:
     contains: a substring of the text. equals: the whole text. matches: a regular expression
     found in the text (``re.search``). media: True for "has media", False for "has none", or a
     substring one of its media URLs must contain. buttons: the button titles, in order.
-    template: True for "sent as a Content template", or the template's SID.
+    template: True for "sent as a Content template", False for "free-form text", or the
+    template's SID.
     """
 
     contains: str | None = None
@@ -64,19 +65,17 @@ class ReplyExpectation:
             parts.append("with buttons " + " | ".join(self.buttons))
         if self.template is True:
             parts.append("sent as a template")
+        elif self.template is False:
+            parts.append("as free-form text")
         elif isinstance(self.template, str):
             parts.append(f"sent as template {self.template}")
         return " ".join(parts)
 
     def mismatch(self, message: Message) -> str | None:
         """Why message does not meet the expectation, or None when it does."""
-        body = message.body
-        if self.equals is not None and body != self.equals:
-            return "its text differs"
-        if self.contains is not None and self.contains not in body:
-            return "its text differs"
-        if self.matches is not None and re.search(self.matches, body) is None:
-            return "its text does not match"
+        text = self.text_mismatch(message.body)
+        if text is not None:
+            return text
         if self.media is True and not message.media:
             return "it has no media"
         if self.media is False and message.media:
@@ -89,6 +88,18 @@ class ReplyExpectation:
             return f"its buttons are {found}"
         if self.template is True and message.content_sid is None:
             return "it is free-form text, not a template"
+        if self.template is False and message.content_sid is not None:
+            return f"it is template {message.content_sid}"
         if isinstance(self.template, str) and message.content_sid != self.template:
             return f"its template is {message.content_sid or 'none (free-form text)'}"
+        return None
+
+    def text_mismatch(self, body: str) -> str | None:
+        """Why a text does not meet the text conditions (equals, contains, matches), or None."""
+        if self.equals is not None and body != self.equals:
+            return "its text differs"
+        if self.contains is not None and self.contains not in body:
+            return "its text differs"
+        if self.matches is not None and re.search(self.matches, body) is None:
+            return "its text does not match"
         return None

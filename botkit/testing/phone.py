@@ -40,6 +40,17 @@ class TestPhone:
     def __repr__(self) -> str:
         return f"TestPhone({self.address!r})"
 
+    # How Twilio treats this phone ---------------------------------------------------------
+
+    def fail_deliveries(self, error_code: int = 30003) -> None:
+        """From now on, messages to this phone end ``undelivered`` with ``error_code`` (30003:
+        unreachable handset, 30006: landline...), with status callbacks saying so."""
+        self._stage.sandbox.config.failing_numbers[self.number] = error_code
+
+    def leave_whatsapp(self) -> None:
+        """This number is no longer a WhatsApp user: WhatsApp messages to it fail with 63003."""
+        self._stage.sandbox.config.non_whatsapp_numbers.add(self.number)
+
     # Sending -------------------------------------------------------------------------------
 
     async def send(
@@ -80,6 +91,7 @@ class TestPhone:
         """Tap the button titled (or with the payload) ``button`` on the latest message that has
         it, as WhatsApp sends a quick-reply tap: its title as the text, with ButtonText,
         ButtonPayload and the message it answers."""
+        __tracebackhide__ = True  # pytest shows the test's line, not ours
         for message in reversed(self._inbox.received):
             found = _find_button(message.buttons, button)
             if found is not None:
@@ -133,6 +145,7 @@ class TestPhone:
         ``media``: True, False or part of a URL; ``buttons``: the titles in order;
         ``template``: True or a Content SID). Waits up to ``within`` seconds (the tester's
         default, 2 s, when None) and fails with the transcript otherwise."""
+        __tracebackhide__ = True  # pytest shows the test's line, not ours
         expected = ReplyExpectation(contains, equals, matches, media, buttons, template)
         wait = self._stage.default_timeout if within is None else within
         message = await self._inbox.next(wait)
@@ -154,6 +167,7 @@ class TestPhone:
     async def expect_no_reply(self, within: float | None = None) -> None:
         """Nothing more arrives: waits until the bot and the sandbox have nothing left to do
         (or ``within`` seconds, the tester's default when None), then checks."""
+        __tracebackhide__ = True  # pytest shows the test's line, not ours
         wait = self._stage.default_timeout if within is None else within
         await self._stage.settle(wait)
         unexpected = self._inbox.take_all()

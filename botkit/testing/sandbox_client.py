@@ -7,6 +7,7 @@ must not depend on the code under test (the bot's own Twilio client) to drive th
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,7 +24,8 @@ class SandboxClient:
     def __init__(self, base_url: str, account_sid: str, auth_token: str) -> None:
         self._base = base_url.rstrip("/")
         self._account = account_sid
-        self._session = aiohttp.ClientSession(auth=aiohttp.BasicAuth(account_sid, auth_token))
+        credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._session = aiohttp.ClientSession(headers={"Authorization": f"Basic {credentials}"})
 
     async def close(self) -> None:
         await self._session.close()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from botkit.sandbox import Sandbox
 from botkit.testing.hub import EventHub
 from botkit.testing.sandbox_client import SandboxClient
 
 
 class Stage(Protocol):
     hub: EventHub
+    sandbox: Sandbox
     bot_number: str
     default_timeout: float
 
@@ -30,6 +32,7 @@ class Stage(Protocol):
 async def failure(stage: Stage, problem: str) -> AssertionError:
     """An AssertionError saying what went wrong, then why the bot may think so, then the
     transcript of everything said so far."""
+    __tracebackhide__ = True
     parts = [problem]
     hint = await stage.diagnosis()
     if hint:

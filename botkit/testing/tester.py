@@ -19,17 +19,22 @@ from aiohttp import web
 
 from botkit.bot import Bot
 from botkit.dispatch.senders import RateTable
+from botkit.pipeline import session_key
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.content import template_from_request
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.ids import new_sid
 from botkit.server.app import RUNTIME, Runtime, create_app
 from botkit.settings import Settings
+from botkit.testing.agent import TestAgent
 from botkit.testing.clock import TestClock
 from botkit.testing.hub import EventHub
+from botkit.testing.messages import Message
 from botkit.testing.phone import TestPhone
 from botkit.testing.sandbox_client import SandboxClient
+from botkit.testing.stage import failure
 from botkit.twilio.address import parse_address
+from botkit.twilio.inbound import Channel, InboundMessage
 
 #: The test account: not the development sandbox's, so the bot runs as in production.
 ACCOUNT_SID = "AC" + "7e57" * 8
@@ -102,6 +107,7 @@ class Tester:
         self._runner: web.AppRunner | None = None
         self._client: SandboxClient | None = None
         self._phones: dict[str, TestPhone] = {}
+        self._agents: dict[str, TestAgent] = {}
         self.settings: Settings | None = None
 
     # Lifecycle ----------------------------------------------------------------------------
@@ -201,6 +207,62 @@ class Tester:
             found = self._phones[address] = TestPhone(self, address)
         return found
 
+    async def session(self, phone: TestPhone, *, channel: Channel | None = None) -> Any:
+        """The bot's 1:1 session with ``phone`` as stored now (None when it has none), read
+        through the session store: what the next message's handler will load."""
+        probe = InboundMessage(
+            sid="SM" + "0" * 32,
+            channel=channel or ("whatsapp" if phone.whatsapp else "sms"),
+            sender=parse_address(phone.address),
+            recipient=parse_address(("whatsapp:" if phone.whatsapp else "") + self.bot_number),
+            params={},
+        )
+        return await self.runtime.stores.sessions.get(session_key(self.bot.name, probe))
+
+    def agent(self, identity: str) -> TestAgent:
+        """A chat participant of Conversations (a human agent): the bot's handoff adds it to a
+        conversation, ``tester.conversation`` too; it reads and writes there."""
+        if not identity.strip():
+            raise ValueError("an agent needs a chat identity, e.g. tester.agent('agent-7')")
+        found = self._agents.get(identity)
+        if found is None:
+            found = self._agents[identity] = TestAgent(self, identity)
+        return found
+
+    async def conversation(
+        self, *members: TestPhone | TestAgent, friendly_name: str | None = None
+    ) -> str:
+        """A new Conversation with these members, as an app would create it (the bot gets the
+        webhooks): phones bound through the bot's number, so their texts go into it, and chat
+        agents by identity. Its SID."""
+        sid = await self.client.create_conversation(friendly_name)
+        for member in members:
+            if isinstance(member, TestAgent):
+                await self.client.add_participant(sid, identity=member.identity)
+            else:
+                proxy = ("whatsapp:" if member.whatsapp else "") + self.bot_number
+                await self.client.add_participant(sid, address=member.address, proxy_address=proxy)
+        return sid
+
+    async def expect_status(
+        self, message: Message, status: str, *, within: float | None = None
+    ) -> Message:
+        """Wait until ``message`` (one a phone received) reaches ``status`` (``delivered``,
+        ``undelivered``, ``failed``...), as the sandbox reports it in status callbacks."""
+        __tracebackhide__ = True  # pytest shows the test's line, not ours
+        wait = self.default_timeout if within is None else within
+        try:
+            async with asyncio.timeout(wait):
+                while status not in message.history:
+                    await self.hub.status_changed()
+        except TimeoutError:
+            raise await failure(
+                self,
+                f"expected message {message.sid} to {message.recipient} to become {status} "
+                f"within {wait} s, but its statuses were: {', '.join(message.history)}",
+            ) from None
+        return message
+
     def add_template(
         self,
         types: Mapping[str, Any],
@@ -277,7 +339,7 @@ def _bare_number(raw: str, label: str) -> str:
     try:
         return parse_address(raw).number
     except ValueError as exc:
-        raise ValueError(f"{label} {raw!r} is not a phone number: {exc}") from None
+        raise ValueError(f"{label}: {exc}") from None
 
 
 async def _empty_redis(url: str) -> None:

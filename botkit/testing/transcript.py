@@ -45,7 +45,8 @@ class Transcript:
         if not self._entries:
             return "transcript: (empty: no message was sent or received)"
         start = max(0, len(self._entries) - limit)
-        lines = [f"transcript ({len(self._entries)} messages):"]
+        count = len(self._entries)
+        lines = [f"transcript ({count} message{'' if count == 1 else 's'}):"]
         if start:
             lines.append(f"  ... {start} earlier messages not shown")
         for number, entry in enumerate(self._entries[start:], start=start + 1):
