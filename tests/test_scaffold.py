@@ -50,7 +50,8 @@ def test_new_creates_the_package_its_test_and_a_knowledge_file(tmp_path: Path) -
         "tests/test_mybot.py",
     ]
     assert "botkit run mybot" in done.stdout
-    assert "tests/test_mybot.py" in done.stdout
+    assert "pytest tests/test_mybot.py" in done.stdout
+    assert "cd " not in done.stdout  # created here: nowhere to go
     assert done.stderr == ""
 
 
@@ -97,6 +98,8 @@ def test_dir_option_creates_the_bot_elsewhere(
     assert done.exit_code == 0, done.output
     assert (tmp_path / "sub/dir/elsewhere/handlers.py").is_file()
     assert (tmp_path / "sub/dir/tests/test_elsewhere.py").is_file()
+    assert "  sub/dir/elsewhere/handlers.py\n" in done.stdout
+    assert "  cd sub/dir\n" in done.stdout
 
 
 @pytest.mark.parametrize(

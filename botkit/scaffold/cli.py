@@ -28,9 +28,10 @@ def new(name: str, directory: Path) -> None:
     click.echo(f"Created the bot {name}:")
     for path in created:
         click.echo(f"  {directory / path}")
-    click.echo(
-        "\nTry it:\n"
-        f"  botkit chat {name}    talk to it in this terminal\n"
-        f"  botkit run {name}     serve it, with a phone simulator\n"
-        f"  pytest tests/test_{name}.py"
-    )
+    steps = [f"cd {directory}"] if directory != Path(".") else []
+    steps += [
+        f"botkit chat {name}    talk to it in this terminal",
+        f"botkit run {name}     serve it, with a phone simulator",
+        f"pytest tests/test_{name}.py    (needs pytest and pytest-asyncio)",
+    ]
+    click.echo("\nTry it:\n" + "\n".join(f"  {step}" for step in steps))
