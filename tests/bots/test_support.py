@@ -173,26 +173,31 @@ async def test_a_ticket_is_opened_and_stored(tester: Tester, support: Support) -
 
 
 async def test_escalation_queue_positions_and_survey(tester: Tester, support: Support) -> None:
-    first, second, third = (
-        tester.phone(n) for n in ("+15550001111", "+15550001112", "+15550001113")
-    )
+    first, second, third = (tester.phone(f"+1555000111{n}") for n in (1, 2, 3))
+    agent = tester.agent("agent")
 
     await first.send("I want to talk to a person")
-    chat = await first.expect_reply(equals="You are now chatting with agent from Acme Support.")
-    assert chat.conversation_sid is not None
-    # The only agent is busy: the others are told their place in line...
+    await first.expect_reply(equals="You are now chatting with agent from Acme Support.")
+    await agent.expect_message(contains="You are now chatting", author="bot")
+    # The only agent is busy: the others are told their place in line.
     await second.send("agent")
     await second.expect_reply(contains="You are number 1 in line")
     await third.send("human please")
     await third.expect_reply(contains="You are number 2 in line")
-    # The agent helps and closes (every conversation message, commands too, reaches the
-    # customer, as on Twilio).
-    await tester.client.post_to_conversation(chat.conversation_sid, "agent", "All sorted!")
-    await first.expect_reply(equals="All sorted!")
-    await tester.client.post_to_conversation(chat.conversation_sid, "agent", "/close")
+
+    # The agent helps and closes (every conversation post, commands too, reaches the phone,
+    # as on Twilio).
+    await first.send("My tea never came")
+    await agent.expect_message(equals="My tea never came", author="+15550001111")
+    await agent.say("Sorry! A new tin is on its way.")
+    await first.expect_reply(equals="Sorry! A new tin is on its way.")
+    closed = agent.conversation_sid
+    await agent.say("/close")
     await first.expect_reply(equals="/close")
     await first.expect_reply(contains="This chat is now closed")
-    # The agent is free again and takes the next in line; the one behind moves up and is told.
+
+    # Free again, the agent takes the next in line from their desk; the one behind moves up
+    # and is told.
     assert await support.bot.take_next("agent") is not None
     await second.expect_reply(equals="You are now chatting with agent from Acme Support.")
     await third.expect_reply(equals="You are now number 1 in line.")
@@ -203,12 +208,10 @@ async def test_escalation_queue_positions_and_survey(tester: Tester, support: Su
     await first.expect_reply(equals="Please reply with a number from 1 to 5.")
     await first.send("4")
     await first.expect_reply(equals="Thank you for rating us 4/5!")
-    rating = await support.records.ratings.get(chat.conversation_sid)
-    assert rating is not None and (rating.customer, rating.agent, rating.rating) == (
-        "+15550001111",
-        "agent",
-        4,
-    )
+    assert closed is not None
+    rating = await support.records.ratings.get(closed)
+    assert rating is not None
+    assert (rating.customer, rating.agent, rating.rating) == ("+15550001111", "agent", 4)
     # Answered: a lone number is no longer a rating.
     await first.send("4")
     await first.expect_reply(contains="Sorry, I did not get that")
@@ -222,10 +225,9 @@ async def test_help_is_bot_specific_and_nothing_is_sent_after_stop(
     await phone.expect_reply(equals=support.knowledge.text("help"))
 
     await phone.send("agent")
-    chat = await phone.expect_reply(contains="You are now chatting with agent")
-    assert chat.conversation_sid is not None
+    await phone.expect_reply(contains="You are now chatting with agent")
     await phone.send("STOP")
-    await tester.client.post_to_conversation(chat.conversation_sid, "agent", "/close")
+    await tester.agent("agent").say("/close")
     # Closed, but the customer opted out: no closing notice, no survey...
     await phone.expect_no_reply()
     # ...and back 1:1 with the bot, still nothing, until they opt in again.
