@@ -1,6 +1,6 @@
 """botkit.testing: test a bot without a phone, through the real pipeline, in milliseconds.
 
-Installing botkit registers a pytest plugin (needs pytest-asyncio). A bot's test file needs
+Installing botkit registers a pytest plugin (it needs pytest-asyncio). A bot's test file needs
 nothing else::
 
     import pytest
@@ -15,30 +15,57 @@ nothing else::
         await phone.send("hi")
         await phone.expect_reply(contains="Hello")
 
-The ``tester`` fixture runs the bot for real in the test's event loop: the embedded sandbox
-(botkit/sandbox) plays Twilio and posts signed webhooks to the bot's aiohttp server, which
-checks signatures, routes, keeps sessions and sends its replies through the dispatcher and the
-Twilio SDK back to the sandbox. Memory stores by default; Redis with
-``@pytest.mark.botkit(redis_url=...)`` or by overriding the ``botkit_redis_url`` fixture.
-Instead of a ``bot`` fixture, ``@pytest.mark.botkit(bot="mybot:bot")`` or the ini option
-``botkit_bot = mybot:bot`` name the bot. Outside pytest: ``async with Tester(bot) as tester``.
+Why in-process and real: the ``tester`` fixture starts the embedded sandbox (botkit/sandbox),
+which plays Twilio and posts signed webhooks to the bot's own aiohttp server; the bot checks
+signatures, routes, keeps sessions and sends its replies through the dispatcher and the Twilio
+SDK back to the sandbox. Nothing is mocked, so what passes here passes against Twilio; only
+sender rates are raised so no test waits on them. A turn (send + expect_reply) takes a few
+milliseconds: ``python bench/turns.py``.
 
-Phones (``TestPhone``):
+The bot under test, first match wins: ``@pytest.mark.botkit(bot=...)`` (a Bot or
+``"module:attr"``), a ``bot`` fixture, the ini option ``botkit_bot = module:attr``.
+The stores: memory by default; Redis with ``@pytest.mark.botkit(redis_url=...)``, the ini
+option ``botkit_redis_url``, or an overridden ``botkit_redis_url`` fixture (the database is
+emptied before each test). The marker also takes ``settings={...}`` (Settings fields, e.g.
+``{"quiet_hours": {"start": "21:00", "end": "08:00"}}``), ``bot_number``, ``within`` (the
+default wait, 2 s), ``status_callbacks`` and ``twilio_keyword_replies``. Outside pytest:
+``async with Tester(bot) as tester: ...``.
 
-- ``tester.phone("+1555...")`` texts over SMS/MMS; ``tester.phone("+1555...", whatsapp=True)``
-  over WhatsApp. Both text the bot's number (``tester.bot_number``, +15550002222).
-- ``send(text, media=[urls])``, ``send_location(lat, lon)`` (WhatsApp), ``tap("Yes")`` (a
-  quick-reply button of a template message the phone received).
-- ``expect_reply(contains=..., equals=..., matches=..., media=..., buttons=[...],
-  template=...)`` takes the next reply and returns it (a ``Message``); ``expect_no_reply()``
-  waits until the bot has nothing left to do and checks nothing came. A failure shows what was
-  expected, what came, the bot's dead letters, and the transcript of the whole test.
+Phones, ``tester.phone("+1555...")`` (SMS/MMS) or ``tester.phone("+1555...", whatsapp=True)``,
+text the bot's number (``tester.bot_number``):
 
-Time: the ``clock`` fixture (``TestClock``) is the clock every botkit rule reads:
-``clock.advance(hours=25)`` expires sessions and closes WhatsApp windows; ``clock.set(...)``
-puts the recipient in quiet hours.
+- ``send(text, media=[urls])``; ``send_location(lat, lon)`` (WhatsApp); ``tap("Yes")`` taps a
+  quick-reply button (by title or payload) of a template message the phone received.
+- ``expect_reply(contains=, equals=, matches=, media=, buttons=[...], template=)`` takes the
+  next reply and returns it as a ``Message`` (``body``, ``media``, ``buttons``,
+  ``content_sid``, ``status``...); ``expect_no_reply()`` waits until the bot has nothing left
+  to do, then checks that nothing came. ``replies`` lists all it received.
+- ``fail_deliveries(30003)`` and ``leave_whatsapp()`` make Twilio report the phone's messages
+  undelivered / failed (63003); ``await tester.expect_status(message, "undelivered")`` waits
+  for it, and the bot's ``@bot.on_status`` hooks run (status callbacks are on when the bot has
+  hooks).
+
+Conversations: ``tester.agent("agent-7")`` is a chat participant: the bot's ``ctx.handoff``
+adds it, ``await tester.conversation(phone1, phone2, agent)`` creates a group. Agents
+``say(text)`` into the conversation they joined last and ``expect_message(contains=...,
+author=...)``; phones in a conversation get its messages as texts, and their texts go into it.
+
+Content templates the bot sends are registered in the sandbox under the SID the bot uses:
+``tester.add_template({"twilio/quick-reply": {...}}, sid="HX...")``. ``await
+tester.session(phone)`` reads the bot's session with a phone; ``tester.runtime`` is the running
+bot (stores, queues); ``await tester.settle()`` waits until nothing moves.
+
+Time: the ``clock`` fixture (``TestClock``) is the clock every botkit rule reads.
+``clock.advance(hours=25)`` expires sessions and closes WhatsApp windows; ``clock.set(datetime(
+..., tzinfo=ZoneInfo("America/New_York")))`` puts a recipient in quiet hours. (A message held
+for quiet hours waits in the queue, which keeps real time: moving the clock past the night does
+not release it during the test.)
+
+Failures say what was expected, what came instead, why the bot may have stayed silent (its dead
+letters), then the transcript of the whole test: who said what, on which channel.
 """
 
+from botkit.testing.agent import TestAgent
 from botkit.testing.clock import TestClock
 from botkit.testing.expectations import BadExpectation, ReplyExpectation
 from botkit.testing.messages import Button, ConversationPost, MediaItem, Message
@@ -58,6 +85,7 @@ __all__ = [
     "Message",
     "ReplyExpectation",
     "SandboxRefused",
+    "TestAgent",
     "TestClock",
     "TestPhone",
     "Tester",

@@ -119,13 +119,19 @@ class TestPhone:
     ) -> Message:
         if not text and not media and not extra:
             raise ValueError("a message needs text or media")
+        if len(media_types) > len(media):
+            raise ValueError(f"{len(media_types)} media_types for {len(media)} media URLs")
         target = to or self._stage.bot_number
         if self.whatsapp and not target.startswith("whatsapp:"):
             target = "whatsapp:" + target
         data = await self._stage.client.text(
             self.address, target, text, media_urls=media, media_types=media_types, extra=extra
         )
-        return Message.from_sandbox(data)
+        # The API's JSON counts media but does not list them; the phone knows what it sent
+        # (a type it did not give is left empty: the sandbox guesses one for the webhook).
+        types = [*media_types, *[""] * len(media)][: len(media)]
+        listed = [{"url": u, "content_type": t} for u, t in zip(media, types, strict=True)]
+        return Message.from_sandbox({**data, "media": listed})
 
     # Expecting ----------------------------------------------------------------------------
 

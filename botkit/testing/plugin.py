@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from botkit.bot import Bot
-from botkit.errors import BotLoadError
+from botkit.errors import BotLoadError, ConfigError
 from botkit.loader import load_bot
 from botkit.testing.clock import TestClock
 from botkit.testing.tester import Tester
@@ -83,8 +83,18 @@ async def _tester(
         )
     bot = _find_bot(request, options.pop("bot", None))
     redis_url = options.pop("redis_url", None) or botkit_redis_url
-    async with Tester(bot, redis_url=redis_url, clock=clock, **options) as tester:
+    try:
+        tester = Tester(bot, redis_url=redis_url, clock=clock, **options)
+    except (TypeError, ValueError) as exc:
+        pytest.fail(f"botkit.testing: @pytest.mark.botkit: {exc}", pytrace=False)
+    try:
+        await tester.start()
+    except ConfigError as exc:
+        pytest.fail(f"botkit.testing: {exc}", pytrace=False)
+    try:
         yield tester
+    finally:
+        await tester.stop()
 
 
 if async_fixture is not None:

@@ -16,16 +16,20 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from botkit.bot import Bot
 from botkit.dispatch.senders import RateTable
+from botkit.errors import ConfigError
 from botkit.pipeline import session_key
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.content import template_from_request
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.ids import new_sid
 from botkit.server.app import RUNTIME, Runtime, create_app
-from botkit.settings import Settings
+from botkit.settings import Settings, describe_validation_error
 from botkit.testing.agent import TestAgent
 from botkit.testing.clock import TestClock
 from botkit.testing.hub import EventHub
@@ -92,6 +96,12 @@ class Tester:
         self.default_timeout = within
         self.clock = clock or TestClock()
         self._overrides = dict(settings or {})
+        unknown = sorted(set(self._overrides) - set(Settings.model_fields))
+        if unknown:
+            raise ValueError(
+                f"unknown setting {', '.join(map(repr, unknown))}: settings= takes Settings "
+                "field names, e.g. {'session_ttl': 60, 'quiet_hours': {...}}"
+            )
         self._status_callbacks = (
             len(bot.compile_status_hooks()) > 0 if status_callbacks is None else status_callbacks
         )
@@ -125,15 +135,21 @@ class Tester:
         await self.stop()
 
     async def start(self) -> None:
-        if self.redis_url is not None:
-            await _empty_redis(self.redis_url)
-        await self.sandbox.start()
-        await self.hub.start()
-        self._client = SandboxClient(self.sandbox.url, ACCOUNT_SID, AUTH_TOKEN)
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         base = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        self.settings = self._settings(base)
+        try:
+            # The sandbox's URL is not known yet: settings are checked first, then completed.
+            self.settings = self._settings(base, "http://127.0.0.1:1")
+            if self.redis_url is not None:
+                await _empty_redis(self.redis_url)
+            await self.sandbox.start()
+        except BaseException:
+            listener.close()
+            raise
+        self.settings = self._settings(base, self.sandbox.url)
+        await self.hub.start()
+        self._client = SandboxClient(self.sandbox.url, ACCOUNT_SID, AUTH_TOKEN)
         self._runner = web.AppRunner(create_app(self.bot, self.settings), access_log=None)
         try:
             await self._runner.setup()
@@ -161,7 +177,7 @@ class Tester:
             self._client = None
         await self.sandbox.stop()
 
-    def _settings(self, base_url: str) -> Settings:
+    def _settings(self, base_url: str, sandbox_url: str) -> Settings:
         # Every field given explicitly: a test must not pick up REDIS_URL or BOTKIT_QUIET_HOURS
         # from the shell it happens to run in.
         values: dict[str, Any] = {
@@ -171,7 +187,7 @@ class Tester:
         values.update(
             twilio_account_sid=ACCOUNT_SID,
             twilio_auth_token=AUTH_TOKEN,
-            twilio_base_url=self.sandbox.url,
+            twilio_base_url=sandbox_url,
             redis_url=self.redis_url,
             public_url=base_url if self._status_callbacks else None,
             consent_pepper="botkit-testing-pepper",
@@ -179,7 +195,10 @@ class Tester:
             log_format="json",
         )
         values.update(self._overrides)
-        return Settings(**values)
+        try:
+            return Settings(**values)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc)) from None
 
     # What tests use -----------------------------------------------------------------------
 
@@ -343,10 +362,11 @@ def _bare_number(raw: str, label: str) -> str:
 
 
 async def _empty_redis(url: str) -> None:
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(url)
+    """Each test starts from nothing, as with the memory stores."""
+    redis = Redis.from_url(url, socket_connect_timeout=3)
     try:
         await redis.flushdb()
+    except (RedisError, OSError) as exc:
+        raise ConfigError(f"redis_url {url}: cannot reach Redis ({exc})") from None
     finally:
         await redis.aclose()

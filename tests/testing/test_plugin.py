@@ -164,13 +164,21 @@ def test_mistakes_get_one_clear_line_each(project: pytest.Pytester) -> None:
         async def test_unknown_option(tester):
             pass
 
+        @pytest.mark.botkit(bot="greeter:bot", settings={"nope": 1})
+        async def test_unknown_setting(tester):
+            pass
+
+        @pytest.mark.botkit(bot="greeter:bot", settings={"session_ttl": "soon"})
+        async def test_bad_setting(tester):
+            pass
+
         @pytest.mark.botkit(bot="greeter:bot")
         async def test_bad_regex(tester):
             await tester.phone("+15550001111").expect_reply(matches="(")
         """,
     )
     result = project.runpytest()
-    result.assert_outcomes(errors=4, failed=1)
+    result.assert_outcomes(errors=6, failed=1)
     result.stdout.fnmatch_lines_random(
         [
             "*botkit.testing: no bot to test. Define a `bot` fixture*",
@@ -178,6 +186,8 @@ def test_mistakes_get_one_clear_line_each(project: pytest.Pytester) -> None:
             "botkit.Bot*",
             "*botkit.testing: @pytest.mark.botkit(bot=...): cannot find module 'nowhere'*",
             "*@pytest.mark.botkit does not take colour (it takes bot, redis_url, *",
+            "*botkit.testing: @pytest.mark.botkit: unknown setting 'nope': settings= takes*",
+            "*botkit.testing: invalid settings: BOTKIT_SESSION_TTL: Input should be a valid*",
             "*BadExpectation: matches='(' is not a regex*",
         ]
     )
