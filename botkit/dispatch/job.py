@@ -37,7 +37,9 @@ class Claim(BaseModel):
     """A job handed to one worker, under a lease, with what scheduling it cost.
 
     ``allowed_us`` is the earliest moment the sender's limit allowed this send (for lateness);
-    ``reclaimed`` says a previous worker took the job and never reported back, so it may have
+    ``send_at_us`` is the slot the claim was charged: the worker sends at that moment, which a
+    claim that looked ahead puts a little after ``claimed_us`` (0: at once); ``reclaimed`` says
+    a previous worker took the job and never reported back, so it may have
     reached Twilio already and must be reconciled before it is sent again.
     """
 
@@ -49,6 +51,7 @@ class Claim(BaseModel):
     allowed_us: int
     claimed_us: int
     reclaimed: bool
+    send_at_us: int = 0
 
 
 class Idle(BaseModel):
@@ -70,6 +73,8 @@ class Batch(BaseModel):
     claims: tuple[Claim, ...]
     next_us: int | None
     suppressed: tuple[str, ...] = ()
+    #: The queue's clock when it made the claim (Redis TIME), for workers on another clock.
+    now_us: int = 0
 
 
 class DeadLetter(BaseModel):

@@ -10,7 +10,7 @@ import heapq
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
@@ -88,25 +88,44 @@ class MemoryOutboundQueue:
             self._ready[entry.job.sender] = max(self._tat.get(entry.job.sender, 0), now)
 
     async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
-        return await self._claim(lease, _now_us() if now_us is None else now_us, [])
-
-    async def claim_many(self, lease: float, limit: int, *, now_us: int | None = None) -> Batch:
         now = _now_us() if now_us is None else now_us
+        return await self._claim(lease, now, now, [])
+
+    async def claim_many(
+        self,
+        lease: float,
+        limit: int,
+        *,
+        lookahead_us: int = 0,
+        holds: Mapping[str, int] | None = None,
+        now_us: int | None = None,
+    ) -> Batch:
+        now = _now_us() if now_us is None else now_us
+        for sender, until in (holds or {}).items():
+            await self.hold_sender(sender, until)
         claims: list[Claim] = []
         suppressed: list[str] = []
         while len(claims) < limit:
-            found = await self._claim(lease, now, suppressed)
+            found = await self._claim(lease, now, now + lookahead_us, suppressed)
             if isinstance(found, Idle):
                 return Batch(
-                    claims=tuple(claims), next_us=found.next_us, suppressed=found.suppressed
+                    claims=tuple(claims),
+                    next_us=found.next_us,
+                    suppressed=found.suppressed,
+                    now_us=now,
                 )
             claims.append(found)
         ready = min(self._ready.values(), default=None)
         next_us = None if ready is None else max(ready, now)
-        return Batch(claims=tuple(claims), next_us=next_us, suppressed=tuple(suppressed))
+        return Batch(
+            claims=tuple(claims), next_us=next_us, suppressed=tuple(suppressed), now_us=now
+        )
 
-    async def _claim(self, lease: float, now: int, suppressed: list[str]) -> Claim | Idle:
-        """One claim at ``now``; jobs suppressed on the way are appended to ``suppressed``."""
+    async def _claim(
+        self, lease: float, now: int, horizon: int, suppressed: list[str]
+    ) -> Claim | Idle:
+        """One claim at ``now`` of a slot up to ``horizon``; jobs suppressed on the way are
+        appended to ``suppressed``."""
         for job_id in [j for j, due in self._delayed.items() if due <= now]:
             del self._delayed[job_id]
             self._push_ready(job_id, now)
@@ -117,7 +136,7 @@ class MemoryOutboundQueue:
             self._push_ready(job_id, now)
         while self._ready:
             name, ready = min(self._ready.items(), key=lambda item: (item[1], item[0]))
-            if ready > now:
+            if ready > horizon:
                 return Idle(next_us=ready, suppressed=tuple(suppressed))
             sender = self._senders[name]
             lane = "reply" if sender.lanes["reply"] else "bulk"
@@ -137,7 +156,8 @@ class MemoryOutboundQueue:
                     del self._ready[name]
                 continue
             tat = self._tat.get(name, 0)
-            new_tat = max(tat, now) + _interval(entry.job.cost, entry.job.rate)
+            start = max(tat, now)
+            new_tat = start + _interval(entry.job.cost, entry.job.rate)
             self._tat[name] = new_tat
             if sender.empty():
                 del self._ready[name]
@@ -154,6 +174,7 @@ class MemoryOutboundQueue:
                 allowed_us=max(tat, entry.ready_us),
                 claimed_us=now,
                 reclaimed=reclaimed,
+                send_at_us=start,
             )
         return Idle(next_us=None, suppressed=tuple(suppressed))
 
@@ -172,6 +193,9 @@ class MemoryOutboundQueue:
         entry.state, entry.sid = "sent", twilio_sid
         self._by_sid[twilio_sid] = claim.job.id
         return True
+
+    async def complete_many(self, done: Sequence[tuple[Claim, str]]) -> list[bool]:
+        return [await self.complete(claim, sid) for claim, sid in done]
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         entry = self._leave(claim)

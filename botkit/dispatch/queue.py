@@ -10,6 +10,7 @@ cost to the sender's GCRA clock and leases the job to the worker.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
@@ -25,13 +26,25 @@ class OutboundQueue(Protocol):
         """The next job to send now, leased for ``lease`` seconds; or when to ask again."""
 
     async def claim_many(
-        self, lease: float, limit: int, *, now_us: int | None = None
+        self,
+        lease: float,
+        limit: int,
+        *,
+        lookahead_us: int = 0,
+        holds: Mapping[str, int] | None = None,
+        now_us: int | None = None,
     ) -> Batch:
-        """Up to ``limit`` jobs to send now, in one atomic step and one round trip: what
-        ``limit`` claims at the same instant would return (so no sender appears twice)."""
+        """Up to ``limit`` jobs whose slots fall within the next ``lookahead_us``, in one atomic
+        step and one round trip; each claim's ``send_at_us`` is its slot. Looking ahead lets a
+        worker take the next few milliseconds of work at once and send each job exactly at its
+        slot, instead of one round trip per job. ``holds`` (sender -> µs) are applied first, as
+        ``hold_sender`` would: senders a worker sent late from, whose next slot must move."""
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""
+
+    async def complete_many(self, done: Sequence[tuple[Claim, str]]) -> list[bool]:
+        """``complete`` for many jobs in one round trip (a worker settles sends in batches)."""
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         """Put the job back in line at ``at_us`` (backoff, quiet hours, a new form)."""

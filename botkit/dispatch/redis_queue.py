@@ -25,6 +25,7 @@ every process on every machine schedules against the same clock.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -35,6 +36,7 @@ from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
 IDEMPOTENCY_TTL = 7 * 24 * 3600
 FINISHED_TTL = 24 * 3600
 _LANES = {"reply": "r", "bulk": "b"}
+_FIELDS = 6  # per claim in the claim script's reply
 
 _PRELUDE = CONSENT_LUA + """
 local P = ARGV[1]
@@ -60,6 +62,12 @@ local function push_ready(id, now)
     local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
     redis.call('ZADD', P .. 'senders', math.max(tat, now), s)
   end
+end
+local function hold(s, untl)
+  local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
+  if untl > tat then redis.call('HSET', P .. 'tat', s, fmt(untl)) end
+  local score = redis.call('ZSCORE', P .. 'senders', s)
+  if score and tonumber(score) < untl then redis.call('ZADD', P .. 'senders', fmt(untl), s) end
 end
 local function leave(id, token)
   local j = P .. 'job:' .. id
@@ -93,14 +101,18 @@ end
 return {id, 1}
 """
 
-# ARGV: prefix, now, lease µs, token, limit, budget
-# Returns {next, suppressed, now, then per claim: id, job, attempts, allowed, reclaimed}; the
-# n-th claim's lease token is token .. ':' .. n. next: when the earliest sender frees (now if
-# one is due already, -1: no work left).
+# ARGV: prefix, now, lease µs, token, limit, budget, lookahead µs, then sender, until µs pairs
+# (holds: senders that must not send again before until, applied first)
+# Returns {next, suppressed, now, then per claim: id, job, attempts, allowed, reclaimed, at};
+# the n-th claim's lease token is token .. ':' .. n; at is the slot the claim was charged (when
+# to send it: now or up to lookahead later). next: when the earliest sender frees (a moment
+# within the lookahead if the batch stopped at its limit; -1: no work left).
 _CLAIM = _PRELUDE + """
 local now = clock(tonumber(ARGV[2]))
 local lease, token = tonumber(ARGV[3]), ARGV[4]
 local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
+local horizon = now + tonumber(ARGV[7])
+for i = 8, #ARGV, 2 do hold(ARGV[i], tonumber(ARGV[i + 1])) end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 200)) do
   redis.call('ZREM', P .. 'delayed', id)
   push_ready(id, now)
@@ -118,8 +130,8 @@ for _ = 1, budget do
   local top = redis.call('ZRANGE', P .. 'senders', 0, 0, 'WITHSCORES')
   if #top == 0 then out[1] = '-1' return out end
   local s, ready = top[1], tonumber(top[2])
-  if ready > now then out[1] = fmt(ready) return out end
-  if claimed >= limit then return out end
+  if ready > horizon then out[1] = fmt(ready) return out end
+  if claimed >= limit then out[1] = fmt(math.max(ready, now)) return out end
   local id, v
   for _, l in ipairs({'r', 'b'}) do
     local popped = redis.call('ZPOPMIN', P .. 'q:' .. s .. ':' .. l)
@@ -164,23 +176,31 @@ for _ = 1, budget do
       local attempts = redis.call('HINCRBY', j, 'a', 1)
       local allowed = math.max(tat, tonumber(f[3] or now))
       local n = #out
-      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] =
-        id, f[4], attempts, fmt(allowed), f[5] or ''
+      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6] =
+        id, f[4], attempts, fmt(allowed), f[5] or '', fmt(start)
     end
   end
 end
 return out
 """
 
-# ARGV: prefix, now, id, token, sid, ttl
+# ARGV: prefix, now, ttl, then id, token, sid for each job; returns 1/0 per job
 _COMPLETE = _PRELUDE + """
-if not leave(ARGV[3], ARGV[4]) then return 0 end
-local j = P .. 'job:' .. ARGV[3]
-redis.call('HSET', j, 'st', 'sent', 'sid', ARGV[5])
-redis.call('DECR', P .. 'pending')
-redis.call('EXPIRE', j, ARGV[6])
-redis.call('SET', P .. 'sid:' .. ARGV[5], ARGV[3], 'EX', ARGV[6])
-return 1
+local ttl, done = ARGV[3], {}
+for i = 4, #ARGV, 3 do
+  local id, sid = ARGV[i], ARGV[i + 2]
+  if leave(id, ARGV[i + 1]) then
+    local j = P .. 'job:' .. id
+    redis.call('HSET', j, 'st', 'sent', 'sid', sid)
+    redis.call('DECR', P .. 'pending')
+    redis.call('EXPIRE', j, ttl)
+    redis.call('SET', P .. 'sid:' .. sid, id, 'EX', ttl)
+    done[#done + 1] = 1
+  else
+    done[#done + 1] = 0
+  end
+end
+return done
 """
 
 # ARGV: prefix, now, id, token, due, error
@@ -205,11 +225,7 @@ return 1
 
 # ARGV: prefix, now, sender, until
 _HOLD = _PRELUDE + """
-local s, untl = ARGV[3], tonumber(ARGV[4])
-local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
-if untl > tat then redis.call('HSET', P .. 'tat', s, untl) end
-local score = redis.call('ZSCORE', P .. 'senders', s)
-if score and tonumber(score) < untl then redis.call('ZADD', P .. 'senders', untl, s) end
+hold(ARGV[3], tonumber(ARGV[4]))
 return 1
 """
 
@@ -277,10 +293,26 @@ class RedisOutboundQueue:
             return batch.claims[0]
         return Idle(next_us=batch.next_us, suppressed=batch.suppressed)
 
-    async def claim_many(self, lease: float, limit: int, *, now_us: int | None = None) -> Batch:
+    async def claim_many(
+        self,
+        lease: float,
+        limit: int,
+        *,
+        lookahead_us: int = 0,
+        holds: Mapping[str, int] | None = None,
+        now_us: int | None = None,
+    ) -> Batch:
         token = secrets.token_hex(8)
+        held = [x for sender, until in (holds or {}).items() for x in (sender, until)]
         reply: Any = await self._run(
-            "claim", int(lease * 1_000_000), token, limit, limit + 64, now_us=now_us
+            "claim",
+            int(lease * 1_000_000),
+            token,
+            limit,
+            limit + 64,
+            lookahead_us,
+            *held,
+            now_us=now_us,
         )
         next_us = int(float(_text(reply[0])))
         claimed_us = int(float(_text(reply[2])))
@@ -288,24 +320,30 @@ class RedisOutboundQueue:
         claims = tuple(
             Claim(
                 job=Job.model_validate_json(_text(fields[i + 1])),
-                token=f"{token}:{i // 5 + 1}",
+                token=f"{token}:{i // _FIELDS + 1}",
                 attempts=int(fields[i + 2]),
                 allowed_us=int(float(_text(fields[i + 3]))),
                 claimed_us=claimed_us,
                 reclaimed=_text(fields[i + 4]) == "1",
+                send_at_us=int(float(_text(fields[i + 5]))),
             )
-            for i in range(0, len(fields), 5)
+            for i in range(0, len(fields), _FIELDS)
         )
         return Batch(
             claims=claims,
             next_us=None if next_us < 0 else next_us,
             suppressed=tuple(_text(i) for i in reply[1]),
+            now_us=claimed_us,
         )
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
-        return bool(
-            await self._run("complete", claim.job.id, claim.token, twilio_sid, FINISHED_TTL)
-        )
+        [done] = await self.complete_many([(claim, twilio_sid)])
+        return done
+
+    async def complete_many(self, done: Sequence[tuple[Claim, str]]) -> list[bool]:
+        args = [x for claim, sid in done for x in (claim.job.id, claim.token, sid)]
+        replies: Any = await self._run("complete", FINISHED_TTL, *args)
+        return [bool(r) for r in replies]
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
         return bool(await self._run("retry", claim.job.id, claim.token, at_us, error))

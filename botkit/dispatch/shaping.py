@@ -11,6 +11,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict
 
+from botkit import clock
 from botkit.dispatch.errors import Deferred, FormError
 from botkit.dispatch.job import Job
 from botkit.dispatch.quiet_hours import QuietHours
@@ -36,6 +37,14 @@ def window_key(job: Job) -> str:
     return message.messaging_service_sid or message.from_ or job.sender
 
 
+#: How long a worker trusts that a window it found open is still open. A window closes 24 hours
+#: after the user's last message, so the only risk is one closing in this span; Twilio then
+#: answers 63016 and the message goes as the template anyway (Dispatcher._as_template).
+OPEN_WINDOW_TRUST = 60.0
+#: Windows remembered at most, so a worker sending to millions of users stays small.
+OPEN_WINDOWS_KEPT = 100_000
+
+
 class Shaper:
     def __init__(
         self,
@@ -46,6 +55,7 @@ class Shaper:
         self.windows = windows
         self.template = template
         self.quiet = quiet
+        self._open_until: dict[tuple[str, str], float] = {}
 
     async def __call__(self, job: Job) -> Job:
         message = job.message
@@ -54,9 +64,23 @@ class Shaper:
             if until_us is not None:
                 raise Deferred(until_us, "quiet hours")
         free_form_whatsapp = message.to.lower().startswith("whatsapp:") and not message.content_sid
-        if free_form_whatsapp and not await self.windows.is_open(window_key(job), message.to):
+        if free_form_whatsapp and not await self._window_open(window_key(job), message.to):
             return self.to_template(job)
         return job
+
+    async def _window_open(self, sender: str, user: str) -> bool:
+        """The window store's answer, with a recent "open" remembered: at a busy sender's rate
+        asking the store for every message would be a round trip per send."""
+        pair = (sender, user)
+        moment = clock.now()
+        if self._open_until.get(pair, 0.0) > moment:
+            return True
+        is_open = await self.windows.is_open(sender, user)
+        if is_open:
+            if len(self._open_until) >= OPEN_WINDOWS_KEPT:
+                self._open_until.clear()
+            self._open_until[pair] = moment + OPEN_WINDOW_TRUST
+        return is_open
 
     def to_template(self, job: Job) -> Job:
         return job.model_copy(update={"message": as_template(job.message, self.template)})

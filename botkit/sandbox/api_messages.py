@@ -48,13 +48,15 @@ class MessagesApi:
         ]
 
     async def create(self, request: web.Request) -> web.Response:
+        # The moment the request arrived is when Twilio would count it against the rate, not
+        # after the sandbox's own parsing and checks, whose time varies with its load.
+        moment = time.time()
         account = require_account(request, self.state.config)
         form = await request.post()
         record = self._validated_record(account, form)
         if record.status != "scheduled":
             # A Messaging Service is rate-limited as a whole, a sender on its own otherwise.
             sender_key = record.messaging_service_sid or record.from_ or ""
-            moment = time.time()
             wait = (
                 self.state.rates.admit(sender_key, record.num_segments, at=moment)
                 if self._strict
@@ -152,13 +154,8 @@ class MessagesApi:
         candidates = [n for n in service.numbers if n.startswith("whatsapp:") == to.is_whatsapp]
         if not candidates:
             raise ApiError(400, 21704, "The Messaging Service contains no phone numbers")
-        recipient = str(to)
-        for record in reversed(self.state.messages.values()):
-            if record.to == recipient and record.from_ in candidates and record.sender_assigned:
-                return record.from_
-            if record.from_ == recipient and record.to in candidates:
-                return record.to
-        return candidates[0]
+        sticky = self.state.sticky_sender(str(to), service)
+        return sticky if sticky in candidates else candidates[0]
 
     def _opted_out(self, to: Address, sender: Address, service_sid: str) -> bool:
         """Whether ``to`` texted STOP to this sender, or to any number of its Messaging Service.

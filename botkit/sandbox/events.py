@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,6 +25,12 @@ class EventBus:
         event = {"type": kind, "data": data}
         for queue in self._subscribers:
             queue.put_nowait(event)
+
+    def publish_lazily(self, kind: str, build: Callable[[], dict[str, Any]]) -> None:
+        """publish(kind, build()), building the event only if someone is listening: most of
+        the time nobody is, and under load the JSON of every status change adds up."""
+        if self._subscribers:
+            self.publish(kind, build())
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:

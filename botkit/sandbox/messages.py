@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -18,7 +19,13 @@ def now() -> datetime:
 
 
 def rfc2822(moment: datetime | None) -> str | None:
-    return format_datetime(moment) if moment is not None else None
+    return _rfc2822_second(moment.replace(microsecond=0)) if moment is not None else None
+
+
+@functools.lru_cache(maxsize=256)
+def _rfc2822_second(moment: datetime) -> str:
+    """RFC 2822 has whole seconds, and a busy sandbox stamps many messages in the same one."""
+    return format_datetime(moment)
 
 
 @dataclass

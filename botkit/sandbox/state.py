@@ -40,6 +40,11 @@ class SandboxState:
     #: Content templates (HX...) that messages may be sent with.
     contents: dict[str, ContentTemplate] = field(default_factory=dict)
     rates: RateBook = field(init=False)
+    #: Pool number (no channel prefix) -> its Messaging Service.
+    _service_of: dict[str, MessagingService] = field(init=False, default_factory=dict)
+    #: (recipient address, service SID) -> the pool number they last exchanged messages with:
+    #: Twilio's Sticky Sender, kept as messages are added instead of searched for per send.
+    _sticky: dict[tuple[str, str], str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rates = RateBook(dict(self.config.rates), tolerance=self.config.rate_tolerance)
@@ -47,21 +52,31 @@ class SandboxState:
             self.numbers[owned.number] = owned
         for service in self.config.services:
             self.services[service.sid] = service
+            for number in service.numbers:
+                self._service_of.setdefault(number.removeprefix("whatsapp:"), service)
 
     def add_message(self, record: MessageRecord) -> None:
         self.messages[record.sid] = record
+        self._remember_sender(record)
         self.publish_message(record)
 
+    def _remember_sender(self, record: MessageRecord) -> None:
+        for ours, theirs in ((record.from_, record.to), (record.to, record.from_)):
+            service = self.service_for_number(ours) if ours else None
+            if service is not None and theirs:
+                self._sticky[(theirs, service.sid)] = ours or ""
+                return
+
+    def sticky_sender(self, recipient: str, service: MessagingService) -> str | None:
+        """The pool number recipient last exchanged a message with, if any."""
+        return self._sticky.get((recipient, service.sid))
+
     def publish_message(self, record: MessageRecord) -> None:
-        self.bus.publish("message", record.sandbox_json())
+        self.bus.publish_lazily("message", record.sandbox_json)
 
     def service_for_number(self, number: str) -> MessagingService | None:
         """The service whose sender pool holds number (``+1...`` or ``whatsapp:+1...``)."""
-        bare = number.removeprefix("whatsapp:")
-        for service in self.services.values():
-            if any(n.removeprefix("whatsapp:") == bare for n in service.numbers):
-                return service
-        return None
+        return self._service_of.get(number.removeprefix("whatsapp:"))
 
     def phone(self, address: str) -> Phone:
         found = self.phones.get(address)

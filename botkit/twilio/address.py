@@ -6,6 +6,7 @@ never has to strip it by hand, and so that a reply can rebuild exactly the addre
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import phonenumbers
@@ -30,8 +31,12 @@ class Address(BaseModel):
         return self.prefix == "whatsapp"
 
 
+@functools.lru_cache(maxsize=65_536)
 def parse_address(raw: str) -> Address:
     """Parse ``+15551230123`` or ``whatsapp:+15551230123``; raise ValueError with the reason.
+
+    Cached: a bot sees the same few numbers over and over, parsing costs tens of microseconds,
+    and an Address is immutable.
 
     Numbers must be E.164 and possible per the ``phonenumbers`` metadata. Short codes (5-6
     digits, no plus) are accepted too, since US short codes send and receive SMS.

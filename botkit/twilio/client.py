@@ -10,7 +10,9 @@ import contextvars
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
+from aiohttp import BasicAuth, ClientSession, ClientTimeout
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -34,24 +36,67 @@ def rewrite_twilio_url(url: str, base_url: str | None) -> str:
 class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """AsyncTwilioHttpClient that sends requests for Twilio's hosts to base_url instead.
 
+    Its request path is leaner than the base class's, because a dispatcher makes a thousand of
+    these a second and the base path costs more CPU than the rest of a send together: the form
+    is encoded once with urlencode instead of aiohttp's FormData, the Basic credentials are
+    encoded once per client, and no request/response copies are kept for twilio's test hooks.
     It also sends JSON bodies as JSON: twilio-python's async client hands aiohttp the dict of a
     JSON request (Content API templates) as form data under a JSON Content-Type, which Twilio
     (and the sandbox) cannot read.
     """
 
+    session: ClientSession  # pooled: the base class makes one per client
+
     def __init__(self, base_url: str | None, timeout: float | None = 10.0) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url
+        self._authorization: dict[tuple[str, str], str] = {}
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        target = rewrite_twilio_url(url, self.base_url)
-        headers = kwargs.get("headers") or {}
-        data = kwargs.get("data")
-        if headers.get("Content-Type") == "application/json" and isinstance(data, dict | list):
-            kwargs["data"] = json.dumps(data)
-        response: Response = await super().request(method, target, *args, **kwargs)
-        RETRY_AFTER.set(_seconds(response.headers.get("Retry-After")) if response.headers else None)
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (the SDK calls it so)
+        allow_redirects: bool = False,
+    ) -> Response:
+        if timeout is not None and timeout <= 0:
+            raise ValueError(timeout)
+        sent = dict(headers or {})
+        if auth is not None:
+            sent["Authorization"] = self._basic(auth)
+        async with self.session.request(
+            method.upper(),
+            rewrite_twilio_url(url, self.base_url),
+            params=params,
+            data=_body(data, sent),
+            headers=sent,
+            timeout=ClientTimeout(total=timeout or self.timeout),
+            allow_redirects=allow_redirects,
+        ) as answer:
+            response = Response(answer.status, await answer.text(), answer.headers)
+        RETRY_AFTER.set(_seconds(answer.headers.get("Retry-After")))
         return response
+
+    def _basic(self, auth: tuple[str, str]) -> str:
+        found = self._authorization.get(auth)
+        if found is None:
+            found = self._authorization[auth] = BasicAuth(*auth).encode()
+        return found
+
+
+def _body(data: dict[str, object] | None, headers: dict[str, str]) -> str | None:
+    """The request body as Twilio expects it: JSON for a JSON request, else a urlencoded form
+    (lists repeat their key, as MediaUrl does)."""
+    if data is None:
+        return None
+    if headers.get("Content-Type") == "application/json":
+        return json.dumps(data)
+    headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    return urlencode(data, doseq=True)
 
 
 def _seconds(value: str | None) -> float | None:
