@@ -8,6 +8,7 @@ when a customer is halfway through a form. What can only be checked against the 
 
 from __future__ import annotations
 
+import abc
 import enum
 import inspect
 import re
@@ -71,7 +72,7 @@ class Option:
     label: str
 
 
-class Step:
+class Step(abc.ABC):
     """What every step has: a key (where its answer is stored), a prompt, a re-ask text, an
     attempt limit and an optional condition. Subclasses decide how an answer is read."""
 
@@ -124,13 +125,13 @@ class Step:
         """The question as sent."""
         return format_prompt(self.prompt, answers, self.key)
 
+    @abc.abstractmethod
     async def read(self, message: InboundMessage) -> Any:
         """The value this message answers; raises Invalid when it does not answer."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def transition(self, value: Any, answers: Answers) -> Target | None:
         """Where the flow goes after this answer (None: the next step in the list)."""
-        raise NotImplementedError
 
 
 class Ask(Step):
