@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,12 @@ def test_the_generated_test_fails_when_the_bot_is_wrong(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 4 passed" in done.stdout
     assert "Go away." in done.stdout  # the failure shows what the bot actually said
+
+
+def test_a_module_python_cannot_describe_still_takes_the_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A module imported without a spec (find_spec raises ValueError) is still in the way."""
+    monkeypatch.setitem(sys.modules, "specless_module_4f2a", types.ModuleType("specless"))
+    with pytest.raises(ScaffoldError, match="'specless_module_4f2a' is an installed module"):
+        check_name("specless_module_4f2a")
