@@ -45,6 +45,8 @@ What happens while a flow waits for an answer:
   ends.
 - ``Ask(options=...)`` takes the option's number, value or label (any case), or a WhatsApp
   quick-reply tap whose payload is the value; the options are listed under the question.
+  ``Ask(validate=...)`` checks the text; ``Ask(parse=...)`` gets the whole InboundMessage,
+  for answers that are a photo or a shared WhatsApp location.
 - An answer is stored in the flow's answers under the step key; ``remember=True`` (or a session
   key) also stores it in ``ctx.session``, and a later flow skips that step while the session
   holds it: the bot asks only for what is missing. Answers passed to ``start_flow`` are skipped

@@ -26,6 +26,9 @@ Answers = Mapping[str, Any]
 Prompt = str | Callable[[Answers], str]
 #: Turns the user's text into the value to store; raises ``Invalid`` (or ValueError) to re-ask.
 Validator = Callable[[str], Any | Awaitable[Any]]
+#: Like a Validator, but given the whole message: for answers that are not text (a photo, a
+#: shared WhatsApp location).
+Parser = Callable[[InboundMessage], Any | Awaitable[Any]]
 Condition = Callable[[Answers], bool]
 
 
@@ -141,6 +144,8 @@ class Ask(Step):
     with a choice's number, value or label, and on WhatsApp by tapping a quick reply whose
     payload is the value. validate: ``def check(text) -> value`` (or async), raising
     ``Invalid("how to answer")`` to re-ask; returning None stores the text as written.
+    parse: the same, given the whole InboundMessage, for answers that are media or a shared
+    WhatsApp location (a message with no text); it must return the value to store.
     retry: what to say on a bad answer (default: "Sorry, I did not get that." and the
     question). max_attempts: bad answers allowed before the flow gives up (``on_fail``).
     remember: also store the answer in the session (under the key, or the session key given),
@@ -155,6 +160,7 @@ class Ask(Step):
         *,
         options: Sequence[str] | Mapping[str, str] | None = None,
         validate: Validator | None = None,
+        parse: Parser | None = None,
         retry: Prompt | None = None,
         max_attempts: int = 3,
         remember: bool | str = False,
@@ -167,9 +173,14 @@ class Ask(Step):
         self.options = _options(key, options)
         if validate is not None and not callable(validate):
             raise TypeError(f"step {key!r}: validate must be a function of the text")
-        if validate is not None and self.options:
-            raise ValueError(f"step {key!r}: give options or validate, not both")
+        if parse is not None and not callable(parse):
+            raise TypeError(f"step {key!r}: parse must be a function of the message")
+        given = [name for name, v in (("options", options), ("validate", validate),
+                                      ("parse", parse)) if v is not None]
+        if len(given) > 1:
+            raise ValueError(f"step {key!r}: give one of options, validate or parse, not {given}")
         self.validate = validate
+        self.parse = parse
         self.next = _check_transition(key, next, self.options)
 
     def targets(self) -> list[Target]:
@@ -193,6 +204,13 @@ class Ask(Step):
         text = message.text
         if self.options:
             return self._choice(message)
+        if self.parse is not None:
+            parsed = self.parse(message)
+            if inspect.isawaitable(parsed):
+                parsed = await parsed
+            if parsed is None:
+                raise TypeError(f"step {self.key!r}: parse returned None; return the answer")
+            return parsed
         if self.validate is None:
             if not text:
                 raise Invalid()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botkit import Bot, Context
+from botkit import Bot, Context, InboundMessage
 from botkit.flows import Ask, Flow, Invalid, integer
 from tests.flows.conftest import OpenChat
+from tests.support.logs import JsonLogs
 
 
 def order_bot(*steps: Ask, **flow_options: Any) -> tuple[Bot, list[dict[str, Any]]]:
@@ -200,3 +201,55 @@ async def test_answers_given_to_start_flow_are_not_asked(open_chat: OpenChat) ->
     assert await chat.say("status 77") == ["Email?"]
     assert await chat.say("b@example.com") == ["order 77 for b@example.com"]
     assert await chat.say("status") == ["Order number?"]
+
+
+def where(message: InboundMessage) -> str:
+    """A shared WhatsApp location, or a typed address with a house number."""
+    if message.whatsapp is not None and message.whatsapp.location is not None:
+        spot = message.whatsapp.location
+        return f"pin {spot.latitude:.3f},{spot.longitude:.3f}"
+    if not any(c.isdigit() for c in message.text):
+        raise Invalid("Share your location, or type the address with its house number.")
+    return message.text
+
+
+def photo(message: InboundMessage) -> list[str]:
+    if not message.media:
+        raise Invalid("Please send a photo.")
+    return [m.url for m in message.media]
+
+
+async def test_parse_reads_answers_that_are_not_text(open_chat: OpenChat) -> None:
+    bot, done = order_bot(
+        Ask("address", "Where to?", parse=where),
+        Ask("damage", "A photo of the damage?", parse=photo),
+    )
+    chat = await open_chat(bot)
+    chat.user = "whatsapp:+15550001111"
+    wa = {"To": "whatsapp:+15550002222"}
+    await chat.say("order", **wa)
+    assert await chat.say("Elm Street", **wa) == [
+        "Share your location, or type the address with its house number."
+    ]
+    assert await chat.say("", Latitude="37.7749", Longitude="-122.4194", **wa) == [
+        "A photo of the damage?"
+    ]
+    assert await chat.say("here", **wa) == ["Please send a photo."]
+    image = {"NumMedia": "1", "MediaUrl0": "https://example.com/dent.jpg",
+             "MediaContentType0": "image/jpeg"}
+    await chat.say("", **image, **wa)
+    assert done == [{"address": "pin 37.775,-122.419", "damage": ["https://example.com/dent.jpg"]}]
+
+
+async def test_a_parser_that_returns_nothing_is_a_bug_in_the_bot(
+    open_chat: OpenChat, logs: JsonLogs
+) -> None:
+    bot, _ = order_bot(Ask("address", "Where to?", parse=lambda message: None))
+    chat = await open_chat(bot)
+    await chat.say("order")
+    logs.take()
+    assert await chat.say("1 Elm St") == [
+        "Sorry, something went wrong on our side. Please try again."
+    ]
+    (failure,) = [line for line in logs.take() if line["event"] == "handler failed"]
+    assert "step 'address': parse returned None; return the answer" in failure["exception"]

@@ -36,7 +36,11 @@ def refused(error: type[Exception], message: str) -> Any:
          "step 'a': prompt 'Number {}?' is not a valid template (placeholders must name an "
          "answer, like {order_id}); write {{ for {"),
         (lambda: Ask("a", "?", options=["x"], validate=int), ValueError,
-         "step 'a': give options or validate, not both"),
+         "step 'a': give one of options, validate or parse, not ['options', 'validate']"),
+        (lambda: Ask("a", "?", validate=int, parse=str), ValueError,
+         "step 'a': give one of options, validate or parse, not ['validate', 'parse']"),
+        (lambda: Ask("a", "?", parse="location"), TypeError,  # type: ignore[arg-type]
+         "step 'a': parse must be a function of the message"),
         (lambda: Ask("a", "?", options=[]), ValueError,
          "step 'a': options must name at least one choice"),
         (lambda: Ask("a", "?", options="yes"), TypeError,
