@@ -50,7 +50,9 @@ What happens while a flow waits for an answer:
 - An answer is stored in the flow's answers under the step key; ``remember=True`` (or a session
   key) also stores it in ``ctx.session``, and a later flow skips that step while the session
   holds it: the bot asks only for what is missing. Answers passed to ``start_flow`` are skipped
-  too. Going back to a step (``Confirm(on_no="email")``) asks it again.
+  too; text given there goes through the step's options or validator like a typed answer, and
+  a step whose given text does not pass is asked. Going back to a step
+  (``Confirm(on_no="email")``) asks it again.
 - ``next=`` picks the following step by answer (a mapping), by a function of the answers, or
   names a step, ``DONE`` or ``CANCEL``; ``when=`` asks a step only if a condition on the answers
   holds. With no ``next``, steps follow the list, and after the last one ``on_done`` runs with

@@ -26,7 +26,7 @@ from botkit import clock
 from botkit.flows.errors import FlowError
 from botkit.flows.flow import Ending, Flow
 from botkit.flows.state import FlowState, clear_state, write_state
-from botkit.flows.steps import Confirm, End, Invalid, Step, format_prompt
+from botkit.flows.steps import Ask, Confirm, End, Invalid, Step, format_prompt
 
 if TYPE_CHECKING:
     from botkit.context import Context
@@ -49,6 +49,13 @@ async def start(ctx: Context, flow: Flow, given: Mapping[str, Any]) -> None:
             )
         if isinstance(given_step, Confirm):
             raise FlowError(f"flow {flow.name!r}: step {key!r} is a confirmation, always asked")
+        if isinstance(value, str) and isinstance(given_step, Ask) and given_step.reads_text:
+            # Text from the message that started the flow ("order 1234") is checked like a
+            # typed answer; when it does not pass, the step is simply asked.
+            try:
+                value = await given_step.check(value)
+            except ValueError:
+                continue
         if value is not None:
             answers[key] = _storable(flow, given_step, value)
     state = FlowState(

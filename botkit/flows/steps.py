@@ -9,6 +9,7 @@ when a customer is halfway through a form. What can only be checked against the 
 from __future__ import annotations
 
 import abc
+import contextlib
 import enum
 import inspect
 import re
@@ -201,9 +202,6 @@ class Ask(Step):
         return f"{question}\n{choices}"
 
     async def read(self, message: InboundMessage) -> Any:
-        text = message.text
-        if self.options:
-            return self._choice(message)
         if self.parse is not None:
             parsed = self.parse(message)
             if inspect.isawaitable(parsed):
@@ -211,6 +209,22 @@ class Ask(Step):
             if parsed is None:
                 raise TypeError(f"step {self.key!r}: parse returned None; return the answer")
             return parsed
+        payload = message.whatsapp.button_payload if message.whatsapp else None
+        if self.options and payload:
+            with contextlib.suppress(Invalid):
+                return self._choice(payload)
+        return await self.check(message.text)
+
+    @property
+    def reads_text(self) -> bool:
+        """Whether an answer can be checked from text alone (not with ``parse``)."""
+        return self.parse is None
+
+    async def check(self, text: str) -> Any:
+        """The value ``text`` answers, typed by the user or given to ``start_flow``."""
+        text = text.strip()
+        if self.options:
+            return self._choice(text)
         if self.validate is None:
             if not text:
                 raise Invalid()
@@ -220,16 +234,11 @@ class Ask(Step):
             value = await value
         return text if value is None else value
 
-    def _choice(self, message: InboundMessage) -> str:
-        payload = message.whatsapp.button_payload if message.whatsapp else None
-        for candidate in (payload, message.text):
-            if not candidate:
-                continue
-            said = normalize_text(candidate)
-            for number, option in enumerate(self.options, start=1):
-                names = (str(number), normalize_text(option.value), normalize_text(option.label))
-                if said in names:
-                    return option.value
+    def _choice(self, said: str) -> str:
+        said = normalize_text(said)
+        for number, option in enumerate(self.options, start=1):
+            if said in (str(number), normalize_text(option.value), normalize_text(option.label)):
+                return option.value
         raise Invalid()
 
     def transition(self, value: Any, answers: Answers) -> Target | None:

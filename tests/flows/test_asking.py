@@ -253,3 +253,33 @@ async def test_a_parser_that_returns_nothing_is_a_bug_in_the_bot(
     ]
     (failure,) = [line for line in logs.take() if line["event"] == "handler failed"]
     assert "step 'address': parse returned None; return the answer" in failure["exception"]
+
+
+async def test_answers_given_to_start_flow_are_checked_like_typed_ones(
+    open_chat: OpenChat,
+) -> None:
+    bot = Bot("flows")
+    seen: list[dict[str, Any]] = []
+    flow = bot.add_flow(
+        Flow(
+            "status",
+            [
+                Ask("order_id", "Order number?", validate=integer(min=10000, max=99999)),
+                Ask("size", "Size?", options={"s": "Small", "l": "Large"}),
+            ],
+        )
+    )
+
+    @flow.on_done
+    async def look_up(ctx: Context, answers: dict[str, Any]) -> None:
+        seen.append(answers)
+
+    @bot.intent("status", pattern=r"^status (?P<order_id>\S+) (?P<size>\S+)$")
+    async def status(ctx: Context) -> None:
+        await flow.start(ctx, order_id=ctx.slots["order_id"], size=ctx.slots["size"])
+
+    chat = await open_chat(bot)
+    assert await chat.say("status 10042 large") == []
+    assert seen == [{"order_id": 10042, "size": "l"}]  # converted and chosen as if typed
+    assert await chat.say("status 123 huge") == ["Order number?"]  # neither passes: asked
+    assert await chat.say("10043") == ["Size?\n1. Small\n2. Large"]
