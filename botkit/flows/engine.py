@@ -140,8 +140,8 @@ async def _go(ctx: Context, flow: Flow, state: FlowState, where: Step | End) -> 
             await _ask(ctx, state, step, step.render(state.answers))
             return
     raise FlowError(
-        f"flow {flow.name!r} goes round its steps without asking anything (at step "
-        f"{state.passed[-1]!r}); check the steps' when= and next="
+        f"flow {flow.name!r} goes round its steps without asking anything (through "
+        f"{', '.join(state.passed)}); check the steps' when= and next="
     )
 
 

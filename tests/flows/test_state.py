@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from botkit import Bot, Context, Router
-from botkit.flows import Ask, Flow
+from botkit import Bot, Context, KeywordPolicy, Router
+from botkit.flows import Ask, Confirm, Flow
 from botkit.routing.router import CallNext
 from tests.conftest import StartServer
 from tests.flows.chat import Chat
@@ -229,3 +229,69 @@ async def test_flow_steps_run_under_the_middleware_of_their_router(open_chat: Op
     await chat.say("go")
     await chat.say("x")
     assert seen == ["go", "flow:f"]
+
+
+async def test_a_flow_that_loops_without_asking_is_stopped_with_a_clear_error(
+    open_chat: OpenChat, logs: JsonLogs
+) -> None:
+    bot = Bot("loop")
+    flow = bot.add_flow(
+        Flow("f", [Ask("a", "A?", when=lambda _: False), Ask("b", "B?", next="a")])
+    )
+
+    @bot.intent("go", keywords=["go"])
+    async def go(ctx: Context) -> None:
+        await flow.start(ctx, b="known")
+
+    chat = await open_chat(bot)
+    logs.take()
+    assert await chat.say("go") == [APOLOGY]
+    (failure,) = [line for line in logs.take() if line["event"] == "handler failed"]
+    assert (
+        "flow 'f' goes round its steps without asking anything (through b); check the steps' "
+        "when= and next=" in failure["exception"]
+    )
+
+
+async def test_prompt_and_start_mistakes_are_reported_with_the_step(
+    open_chat: OpenChat, logs: JsonLogs
+) -> None:
+    bot = Bot("prompts", keywords=KeywordPolicy(opt_in=frozenset({"START"})))
+    bot.add_flow(
+        Flow(
+            "f",
+            [
+                Ask("kind", "Kind?", options=["House", "Flat"]),
+                Ask("floor", "Floor?", when=lambda a: a["kind"] == "Flat"),
+                Ask("bell", "Bell for floor {floor}?"),
+            ],
+        )
+    )
+    not_text: Any = lambda answers: 42  # noqa: E731
+    bot.add_flow(Flow("g", [Ask("x", not_text), Confirm("ok", "Sure?")]))
+
+    @bot.intent("house", keywords=["house"])
+    async def house(ctx: Context) -> None:
+        await ctx.start_flow("f", kind="house")
+
+    @bot.intent("number", keywords=["number"])
+    async def number(ctx: Context) -> None:
+        await ctx.start_flow("g")
+
+    @bot.intent("confirmed", keywords=["confirmed"])
+    async def confirmed(ctx: Context) -> None:
+        await ctx.start_flow("g", ok=True)
+
+    chat = await open_chat(bot)
+    cases = {
+        "house": "step 'bell': the prompt uses {floor}, which has no answer on the path this "
+        "flow took (guard the step with when=, or use a prompt function)",
+        "number": "step 'x': the prompt function returned int",
+        "confirmed": "flow 'g': step 'ok' is a confirmation, always asked",
+    }
+    for trigger, error in cases.items():
+        logs.take()
+        assert await chat.say(trigger) == [APOLOGY]
+        (failure,) = [line for line in logs.take() if line["event"] == "handler failed"]
+        assert error in failure["exception"]
+    assert "botkit:flow" not in await chat.session()
