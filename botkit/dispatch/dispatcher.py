@@ -187,18 +187,20 @@ class Dispatcher:
 
     async def _attempt(self, claim: Claim, job: Job) -> None:
         interval = job.cost / job.rate
-        delay = self._pacer.earliest(job.sender) - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._move_slot(claim, job, self._pacer.started(job.sender, time.time(), interval))
+        await self._pacer.wait_turn(job.sender, interval)
+        started = time.time()
+        self._move_slot(claim, job, self._pacer.started(job.sender, started, interval))
         RETRY_AFTER.set(None)
         try:
             created = await self.client.messages.create_async(**self._params(job))
-            self._move_slot(claim, job, self._pacer.answered(job.sender, time.time(), interval))
+            answered = self._pacer.answered(job.sender, started, time.time(), interval)
+            self._move_slot(claim, job, answered)
         except TwilioRestException as exc:
+            self._pacer.finished(job.sender)
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
             return
         except (OSError, TimeoutError) as exc:
+            self._pacer.finished(job.sender)
             await self._failed(claim, job, None, None, f"no answer: {exc!r}")
             return
         sid = str(created.sid)

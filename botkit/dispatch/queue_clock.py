@@ -3,9 +3,9 @@
 The queue schedules in Redis' clock (one clock for every worker on every machine); a worker
 waits on its own. Each claim gives a bracket: the queue read its clock after the worker's
 ``before`` and before its ``after``, so ``now_us - after <= offset <= now_us - before``. The
-smallest upper bound seen lately is used: it is never below the true offset, so a send is never
-early by the local clock's reckoning, and it is the same value for consecutive sends of one
-sender, so their spacing is not disturbed by round-trip noise.
+largest lower bound seen lately is used: it is never above the true offset, so a slot read on
+the local clock is never early (a local moment ``offset`` behind the queue's), and it is the same
+value for consecutive sends of one sender, so their spacing is not disturbed by round-trip noise.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ WINDOW = 256
 
 class QueueClock:
     def __init__(self) -> None:
-        self._uppers: deque[int] = deque(maxlen=WINDOW)
+        self._lowers: deque[int] = deque(maxlen=WINDOW)
         self._offset_us = 0
 
     def observe(self, queue_now_us: int, before: float, after: float) -> None:
@@ -27,8 +27,8 @@ class QueueClock:
             return
         upper = queue_now_us - int(before * 1_000_000)
         lower = queue_now_us - int(after * 1_000_000)
-        self._uppers.append(upper)
-        self._offset_us = max(min(self._uppers), lower)
+        self._lowers.append(lower)
+        self._offset_us = min(max(self._lowers), upper)
 
     def local(self, queue_us: int) -> float:
         """The local time.time() at which the queue's clock reads queue_us."""

@@ -235,3 +235,39 @@ async def test_claim_many_reports_suppressed_jobs(rig: Rig) -> None:
     assert [c.job.id for c in batch.claims] == [fine.id]
     assert batch.suppressed == (stopped.id,)
 
+
+
+async def test_a_claim_looks_ahead_and_says_when_to_send(rig: Rig) -> None:
+    await rig.add(*(rig.job(f"+155500044{n:02}", sender=FAST) for n in range(4)))  # 10/s
+    ahead = S // 10 + S // 100  # one slot and a bit
+    batch = await rig.queue.claim_many(30, 10, lookahead_us=ahead, now_us=rig.t0)
+    assert [c.send_at_us for c in batch.claims] == [rig.t0, rig.t0 + S // 10]
+    assert all(c.claimed_us == rig.t0 for c in batch.claims)
+    assert batch.next_us == rig.t0 + 2 * S // 10 and batch.now_us == rig.t0
+    # The slots it took are gone: the next claim starts after them.
+    later = await rig.queue.claim_many(30, 10, lookahead_us=0, now_us=rig.t0 + 2 * S // 10)
+    assert [c.send_at_us for c in later.claims] == [rig.t0 + 2 * S // 10]
+
+
+async def test_a_hold_sent_with_a_claim_moves_the_senders_next_slot(rig: Rig) -> None:
+    await rig.add(*(rig.job(f"+155500055{n:02}", sender=FAST) for n in range(3)))
+    first = await rig.queue.claim_many(30, 1, now_us=rig.t0)
+    assert first.claims[0].send_at_us == rig.t0
+    late = rig.t0 + S // 10 + 7_000  # the first send went out 7 ms late
+    batch = await rig.queue.claim_many(30, 5, holds={FAST: late}, now_us=rig.t0 + S // 10)
+    assert batch.claims == () and batch.next_us == late
+    [claim] = (await rig.queue.claim_many(30, 1, now_us=late)).claims
+    assert claim.send_at_us == late
+
+
+async def test_complete_many_settles_each_job_whose_lease_is_still_held(rig: Rig) -> None:
+    senders = [f"+1555020{n:04}" for n in range(3)]
+    await rig.add(*(rig.job("+15550001111", sender=s) for s in senders))
+    claims = (await rig.queue.claim_many(30, 3, now_us=rig.t0)).claims
+    stale = claims[2].model_copy(update={"token": "not-the-lease"})
+    done = await rig.queue.complete_many(
+        [(claims[0], "SM0"), (claims[1], "SM1"), (stale, "SM2")]
+    )
+    assert done == [True, True, False]
+    assert await rig.queue.pending() == 1
+    assert (await rig.queue.find_by_sid("SM1")) == claims[1].job
