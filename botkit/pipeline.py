@@ -45,10 +45,10 @@ class SessionPolicy:
 
 
 def session_key(bot: str, message: InboundMessage) -> str:
-    """1:1 sessions: one per (bot, channel, bot address, user address)."""
-    return "|".join(
-        (bot, message.channel, message.recipient.number, message.sender.number)
-    )
+    """1:1 sessions: one per (bot, channel, bot address, user address). The channel is the
+    address's: a photo (MMS) and a text (SMS) from the same phone are one conversation."""
+    channel = "whatsapp" if message.sender.is_whatsapp else "sms"
+    return "|".join((bot, channel, message.recipient.number, message.sender.number))
 
 
 def conversation_session_key(bot: str, message: MessageAdded, scope: SessionScope) -> str:

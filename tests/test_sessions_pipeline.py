@@ -48,6 +48,20 @@ async def test_sessions_are_per_user_and_per_channel(
     assert sorted(m.body for m in twilio.sent) == ["n=1", "n=1", "n=1"]
 
 
+async def test_a_photo_and_a_text_from_one_phone_share_a_session(
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
+) -> None:
+    server = await start_server(counting_bot(), redis_url=store_url)
+    await server.post(inbound_params("x"))
+    await server.idle()
+    photo = inbound_params(
+        "", NumMedia="1", MediaUrl0="https://example.com/a.jpg", MediaContentType0="image/jpeg"
+    )
+    await server.post(photo)  # MMS: another channel for routing, the same conversation
+    await server.idle()
+    assert [m.body for m in twilio.sent] == ["n=1", "n=2"]
+
+
 async def test_session_survives_a_server_restart(
     start_server: StartServer, twilio: SandboxTwilio, clean_redis: str
 ) -> None:
