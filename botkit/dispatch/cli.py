@@ -14,7 +14,7 @@ from botkit.dispatch.wiring import start_dispatcher
 from botkit.errors import ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
-from botkit.runtime import Stores, open_stores
+from botkit.runtime import Stores, auth_token, open_stores
 from botkit.settings import Settings, load_settings
 
 log = get_logger("worker")
@@ -36,6 +36,17 @@ async def _redis_stores(target: str) -> AsyncIterator[tuple[Settings, Stores, Bo
         await stores.close()
 
 
+@asynccontextmanager
+async def _started(bot: Bot, settings: Settings) -> AsyncIterator[None]:
+    """The bot's startup hooks before the workers, its shutdown hooks after: a hook may pick
+    ``bot.whatsapp_template``, which the workers need as much as the webhook process does."""
+    try:
+        await bot.lifecycle.start(settings, auth_token(settings))
+        yield
+    finally:
+        await bot.lifecycle.stop()
+
+
 @click.command()
 @click.argument("target", metavar="MODULE[:ATTR]")
 @click.option("--concurrency", type=int, default=None, help="Sends in flight (default: setting).")
@@ -43,7 +54,7 @@ def worker(target: str, concurrency: int | None) -> None:
     """Run dispatcher workers only, to scale sending apart from the webhook processes."""
 
     async def work() -> None:
-        async with _redis_stores(target) as (settings, stores, bot):
+        async with _redis_stores(target) as (settings, stores, bot), _started(bot, settings):
             if concurrency is not None:
                 settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
             dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)

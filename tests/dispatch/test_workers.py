@@ -10,6 +10,7 @@ import itertools
 import json
 import signal
 from collections import Counter
+from pathlib import Path
 
 import aiohttp
 from click.testing import CliRunner
@@ -166,3 +167,57 @@ def test_deadletters_list_and_replay(clean_redis: str) -> None:
     assert again.exit_code == 2 and "not a dead letter" in again.output
     emptied = runner.invoke(main, ["deadletters", "list", "bots.echo"], env=env)
     assert "no dead letters" in emptied.output
+
+
+HOOKED_BOT = '''
+from botkit import Bot, Startup, WhatsAppTemplate
+
+bot = Bot("echo")
+
+
+@bot.on_startup
+async def choose_template(startup: Startup) -> None:
+    bot.whatsapp_template = WhatsAppTemplate(content_sid="{sid}")
+'''
+
+
+async def test_a_worker_runs_the_bots_startup_hooks(clean_redis: str, tmp_path: Path) -> None:
+    """A hook that picks the WhatsApp template must run in ``botkit worker`` too: the worker is
+    where a message outside the window becomes that template."""
+    sandbox = _strict_sandbox()
+    await sandbox.start()
+    try:
+        async with (
+            aiohttp.ClientSession(
+                auth=aiohttp.BasicAuth(sandbox.config.account_sid, sandbox.config.auth_token)
+            ) as http,
+            http.post(
+                f"{sandbox.url}/v1/Content",
+                json={"friendly_name": "news", "language": "en",
+                      "types": {"twilio/text": {"body": "We have news"}}},
+            ) as response,
+        ):
+            sid = (await response.json())["sid"]
+        folder = tmp_path
+        (folder / "hooked_bot.py").write_text(HOOKED_BOT.replace("{sid}", sid))
+        settings = Settings(consent_pepper=PEPPER, rates=RateTable(long_code=RATE))
+        redis = Redis.from_url(clean_redis)
+        outbox = outbox_for(open_outbound(settings, redis, "echo"), settings, None)
+        await outbox.submit(
+            OutboundMessage(
+                to="whatsapp:+15550001111",
+                from_="whatsapp:+15550100001",
+                body="the user never wrote: the window is closed",
+                idempotency_key="closed-window",
+            )
+        )
+        await redis.aclose()
+        env = _env(clean_redis, sandbox, PYTHONPATH=str(folder))
+        with botkit_process(["worker", "hooked_bot"], env, cwd=str(folder)):
+            async with asyncio.timeout(15):
+                while not sandbox.state.messages:
+                    await asyncio.sleep(0.02)
+        [sent] = sandbox.state.messages.values()
+        assert sent.content_sid == sid and sent.body == "We have news"
+    finally:
+        await sandbox.stop()
