@@ -283,3 +283,13 @@ async def test_answers_given_to_start_flow_are_checked_like_typed_ones(
     assert seen == [{"order_id": 10042, "size": "l"}]  # converted and chosen as if typed
     assert await chat.say("status 123 huge") == ["Order number?"]  # neither passes: asked
     assert await chat.say("10043") == ["Size?\n1. Small\n2. Large"]
+
+
+async def test_a_photo_sent_by_mms_answers_a_question_asked_by_sms(open_chat: OpenChat) -> None:
+    bot, done = order_bot(Ask("damage", "A photo of the damage?", parse=photo))
+    chat = await open_chat(bot)
+    await chat.say("order")
+    image = {"NumMedia": "1", "MediaUrl0": "https://example.com/dent.jpg",
+             "MediaContentType0": "image/jpeg"}
+    await chat.say("here it is", **image)
+    assert done == [{"damage": ["https://example.com/dent.jpg"]}]
