@@ -212,6 +212,14 @@ class MemoryOutboundQueue:
         entry.state, entry.reason, entry.error, entry.dead_us = "dead", reason, error, _now_us()
         return True
 
+    async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
+        now = _now_us() if now_us is None else now_us
+        due = [job_id for job_id, at in self._delayed.items() if at <= due_by_us]
+        for job_id in due:
+            del self._delayed[job_id]
+            self._push_ready(job_id, now)
+        return len(due)
+
     async def hold_sender(self, sender: str, until_us: int) -> None:
         self._tat[sender] = max(self._tat.get(sender, 0), until_us)
         if sender in self._ready:

@@ -52,6 +52,11 @@ class OutboundQueue(Protocol):
     async def bury(self, claim: Claim, reason: str, error: str | None) -> bool:
         """Dead-letter the job: it will not be sent unless an operator replays it."""
 
+    async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
+        """Delayed jobs due by ``due_by_us`` go back in line now; how many did. For a test
+        clock that jumped ahead: whatever is still early is held again by the dispatcher's
+        send-time checks (quiet hours), so promoting too much is harmless."""
+
     async def hold_sender(self, sender: str, until_us: int) -> None:
         """Send nothing from sender before until_us (Twilio said 429 for that sender)."""
 

@@ -223,6 +223,17 @@ redis.call('ZADD', P .. 'dead', now, ARGV[3])
 return 1
 """
 
+# ARGV: prefix, now, due by
+_PROMOTE = _PRELUDE + """
+local now = clock(tonumber(ARGV[2]))
+local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', ARGV[3])
+for _, id in ipairs(due) do
+  redis.call('ZREM', P .. 'delayed', id)
+  push_ready(id, now)
+end
+return #due
+"""
+
 # ARGV: prefix, now, sender, until
 _HOLD = _PRELUDE + """
 hold(ARGV[3], tonumber(ARGV[4]))
@@ -259,6 +270,7 @@ class RedisOutboundQueue:
                 "retry": _RETRY,
                 "bury": _BURY,
                 "hold": _HOLD,
+                "promote": _PROMOTE,
                 "replay": _REPLAY,
             }.items()
         }
@@ -350,6 +362,9 @@ class RedisOutboundQueue:
 
     async def bury(self, claim: Claim, reason: str, error: str | None) -> bool:
         return bool(await self._run("bury", claim.job.id, claim.token, reason, error or ""))
+
+    async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
+        return int(await self._run("promote", due_by_us, now_us=now_us))
 
     async def hold_sender(self, sender: str, until_us: int) -> None:
         await self._run("hold", sender, until_us)

@@ -57,9 +57,8 @@ bot (stores, queues); ``await tester.settle()`` waits until nothing moves.
 
 Time: the ``clock`` fixture (``TestClock``) is the clock every botkit rule reads.
 ``clock.advance(hours=25)`` expires sessions and closes WhatsApp windows; ``clock.set(datetime(
-..., tzinfo=ZoneInfo("America/New_York")))`` puts a recipient in quiet hours. (A message held
-for quiet hours waits in the queue, which keeps real time: moving the clock past the night does
-not release it during the test.)
+..., tzinfo=ZoneInfo("America/New_York")))`` puts a recipient in quiet hours, and moving the
+clock past the night releases what was held for it.
 
 Failures say what was expected, what came instead, why the bot may have stayed silent (its dead
 letters), then the transcript of the whole test: who said what, on which channel.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from botkit import clock as rule_clock
@@ -23,6 +23,21 @@ class TestClock:
 
     def __init__(self) -> None:
         self._offset = 0.0
+        self._lowest = 0.0
+        self._on_jump: list[Callable[[float], None]] = []
+
+    def on_jump(self, listener: Callable[[float], None]) -> None:
+        """Call ``listener(ahead)`` after every jump forward, where ``ahead`` is how far this
+        clock now runs ahead of where it ever stood against real time: no message was held for
+        longer than that should now have been waited out (the tester releases messages held
+        for quiet hours with it)."""
+        self._on_jump.append(listener)
+
+    def _jumped(self, step: float) -> None:
+        self._lowest = min(self._lowest, self._offset)
+        if step > 0:
+            for listener in self._on_jump:
+                listener(self._offset - self._lowest)
 
     def now(self) -> float:
         """Seconds since the epoch on this clock."""
@@ -45,6 +60,7 @@ class TestClock:
         if step < 0:
             raise ValueError(f"clock.advance goes forward only, got {step:+.0f} s")
         self._offset += step
+        self._jumped(step)
 
     def set(self, moment: datetime) -> None:
         """Jump to ``moment`` (an aware datetime, in any zone): "it is 23:00 in New York"."""
@@ -53,7 +69,8 @@ class TestClock:
                 "clock.set needs an aware datetime (give it a tzinfo, e.g. ZoneInfo(...)), "
                 f"got {moment.isoformat()}"
             )
-        self._offset = moment.timestamp() - time.time()
+        previous, self._offset = self._offset, moment.timestamp() - time.time()
+        self._jumped(self._offset - previous)
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[TestClock]:

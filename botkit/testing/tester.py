@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -95,6 +96,8 @@ class Tester:
         self.redis_url = redis_url
         self.default_timeout = within
         self.clock = clock or TestClock()
+        self.clock.on_jump(self._release_held)
+        self._releases: set[asyncio.Task[None]] = set()
         self._overrides = dict(settings or {})
         unknown = sorted(set(self._overrides) - set(Settings.model_fields))
         if unknown:
@@ -163,7 +166,27 @@ class Tester:
             f"{base}/twilio/conversations", CONVERSATION_EVENTS
         )
 
+    def _release_held(self, ahead: float) -> None:
+        """The clock jumped: messages held in the queue (quiet hours) whose time has come on the
+        test clock go back in line, as they would have by waiting."""
+        if self._runner is None or RUNTIME not in self._runner.app:
+            return
+        task = asyncio.get_running_loop().create_task(self._promote(ahead))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+
+    async def _promote(self, ahead: float) -> None:
+        if self._runner is None:
+            return
+        runtime = self._runner.app[RUNTIME]
+        due_by_us = int((time.time() + ahead) * 1_000_000)
+        released = await runtime.stores.outbound.queue.promote_delayed(due_by_us)
+        if released and runtime.dispatcher is not None:
+            runtime.dispatcher.wake()
+
     async def stop(self) -> None:
+        if self._releases:
+            await asyncio.gather(*self._releases, return_exceptions=True)
         if self._runner is not None:
             if RUNTIME in self._runner.app:
                 # What is due goes out at test rates within this; what is held (quiet hours)

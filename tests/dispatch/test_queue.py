@@ -271,3 +271,12 @@ async def test_complete_many_settles_each_job_whose_lease_is_still_held(rig: Rig
     assert done == [True, True, False]
     assert await rig.queue.pending() == 1
     assert (await rig.queue.find_by_sid("SM1")) == claims[1].job
+
+
+async def test_promote_delayed_puts_jobs_due_by_then_back_in_line(rig: Rig) -> None:
+    soon, later = rig.job("+15550001111", lane="bulk"), rig.job("+15550002222", lane="bulk")
+    await rig.queue.enqueue(soon, not_before_us=rig.t0 + 3600 * S, now_us=rig.t0)
+    await rig.queue.enqueue(later, not_before_us=rig.t0 + 9 * 3600 * S, now_us=rig.t0)
+    assert await rig.queue.promote_delayed(rig.t0 + 5 * 3600 * S, now_us=rig.t0) == 1
+    assert (await rig.claimed()).job.id == soon.id
+    assert isinstance(await rig.claim(at=S), Idle)  # the other still waits

@@ -118,9 +118,24 @@ async def test_bulk_sends_wait_out_quiet_hours_by_the_clock(
     await phone.send("hi")
     await phone.expect_reply(equals="visit 1")
 
+    # Morning on the clock: what the night held goes out, and new bulk sends go at once.
     clock.set(datetime(2026, 1, 16, 12, 0, tzinfo=NEW_YORK))
+    await phone.expect_reply(equals="weekly offers")
     await tester.bot.send(NY_PHONE, "lunch offers", from_=tester.bot_number)
     await phone.expect_reply(equals="lunch offers")
+
+
+@pytest.mark.botkit(settings=QUIET)
+async def test_a_jump_still_inside_the_night_releases_nothing(
+    tester: Tester, clock: TestClock
+) -> None:
+    phone = tester.phone(NY_PHONE)
+    clock.set(datetime(2026, 1, 15, 22, 0, tzinfo=NEW_YORK))
+    await tester.bot.send(NY_PHONE, "weekly offers", from_=tester.bot_number)
+    clock.advance(hours=5)  # 03:00: still night
+    await phone.expect_no_reply(within=0.3)
+    clock.advance(hours=5)  # 08:00
+    await phone.expect_reply(equals="weekly offers")
 
 
 @pytest.mark.botkit(settings=QUIET)
