@@ -48,11 +48,10 @@ class DispatchPolicy:
     lookahead: float = 0.004
     #: Most jobs one claim round trip may take (never more than the free send slots).
     claim_batch: int = 64
-    #: How much closer than its interval a late sender's next send may follow its last one, so
-    #: it can drift back onto its slots (see botkit/dispatch/pacing.py).
-    catch_up: float = 0.0005
-    #: How much closer than its interval the next send may start after Twilio answered the last.
-    spacing_slack: float = 0.001
+    #: How far a sender that fell behind may catch up on its slots in all, and how much closer
+    #: than its interval one send may follow another while it does (botkit/dispatch/pacing.py).
+    catch_up: float = 0.005
+    catch_up_per_send: float = 0.0005
     status_callback: str | None = None
 
 
@@ -84,7 +83,7 @@ class Dispatcher:
         self._stopping = False
         self._clock = QueueClock()
         self._settlements = Settlements(queue)
-        self._pacer = Pacer(policy.catch_up, policy.spacing_slack)
+        self._pacer = Pacer(policy.catch_up, policy.catch_up_per_send)
         self._holds: dict[str, int] = {}  # for the queue with the next claim
 
     def wake(self) -> None:
@@ -118,7 +117,10 @@ class Dispatcher:
             holds, self._holds = self._holds, {}
             try:
                 batch = await self.queue.claim_many(
-                    self.policy.lease, taken, lookahead_us=lookahead_us, holds=holds
+                    self.policy.lease,
+                    taken,
+                    lookahead_us=lookahead_us,
+                    holds=holds,
                 )
             except Exception:
                 self._holds = holds | self._holds
@@ -189,31 +191,34 @@ class Dispatcher:
         interval = job.cost / job.rate
         await self._pacer.wait_turn(job.sender, interval)
         started = time.time()
-        self._move_slot(claim, job, self._pacer.started(job.sender, started, interval))
+        self._pacer.started(job.sender, started, interval)
         RETRY_AFTER.set(None)
         try:
             created = await self.client.messages.create_async(**self._params(job))
-            answered = self._pacer.answered(job.sender, started, time.time(), interval)
-            self._move_slot(claim, job, answered)
+            self._pacer.answered(job.sender, started, time.time(), interval)
         except TwilioRestException as exc:
-            self._pacer.finished(job.sender)
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
             return
         except (OSError, TimeoutError) as exc:
-            self._pacer.finished(job.sender)
             await self._failed(claim, job, None, None, f"no answer: {exc!r}")
             return
+        finally:
+            self._pacer.finished(job.sender)
+            self._move_slot(claim, job)
         sid = str(created.sid)
         if await self._settlements.complete(claim, sid):
             log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
         if self.on_sent is not None:
             await self.on_sent(claim, sid)
 
-    def _move_slot(self, claim: Claim, job: Job, following: float) -> None:
-        """The pacer holds this sender's next send here until ``following``; if that is past
-        the slot the queue would give it, tell the queue too (with the next claim)."""
+    def _move_slot(self, claim: Claim, job: Job) -> None:
+        """If the pacer holds this sender past the slot the queue would give it next, tell
+        the queue (with the next claim), so that no worker sends it earlier."""
+        behind = self._pacer.behind(job.sender)
+        if not behind:
+            return
         interval_us = math.ceil(job.cost * 1_000_000 / job.rate)
-        until = self._clock.queue_us(following)
+        until = self._clock.queue_us(behind)
         if claim.send_at_us and until > claim.send_at_us + interval_us:
             self._holds[job.sender] = max(self._holds.get(job.sender, 0), until)
 

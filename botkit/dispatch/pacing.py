@@ -1,29 +1,34 @@
 """Spacing between a sender's actual sends, as Twilio sees them.
 
 The queue hands out slots exactly ``cost / rate`` apart, but a slot is only when a send may
-start: a worker that falls a few milliseconds behind (a busy event loop, a descheduled process)
-sends late, and if the next slot is on time the two reach Twilio closer together than the
-sender's rate allows. The pacer remembers when this worker really started each sender's last
-send and holds the next one until that moment plus the interval, less a small ``catch_up``
-allowance that lets a late sender drift back onto its slots. When that pushes a sender past its
-slot, the dispatcher tells the queue (with its next claim), so a worker in another process does
-not send the next one early either.
+start. A worker that falls behind (a busy event loop, a descheduled process, a stalled request)
+sends late, and if the next send kept to its slot the two would reach Twilio closer together
+than the sender's rate allows. So the pacer keeps two rules per sender on what really happened:
 
-When a send starts is not when Twilio counts it: a request can wait in the worker's event loop,
-the kernel or at Twilio's edge, by milliseconds or, in a burst, by hundreds of them. All we know
-is that it arrived before its answer did. So the next send also waits for the answer plus the
-interval, less ``slack`` (how much closer two arrivals may be than the rate: Twilio's leeway).
-Waiting for the answer is only worth it while answers normally come back well within an
-interval, judged by the shortest round trip seen lately (a stall makes answers late, never
-early); with a long round trip (a fast sender far from Twilio) the worker keeps several sends of
-one sender in flight and relies on the slots alone.
+- a GCRA on arrivals with a small burst ``tolerance``: a late sender may catch up on its slots
+  by that much in all, and no more (Twilio's own leeway is about that size);
+- no send follows the previous arrival by less than the interval less ``spacing``, so catching
+  up happens a fraction of a millisecond per send, never in a clump.
+
+When the first rule holds a sender past the slot the queue would give it next, the dispatcher
+moves that slot in the queue (with its next claim), so that every worker keeps to it.
+
+When did a send reach Twilio? Somewhere between its start and its answer: a request can wait in
+the event loop, the kernel or at Twilio's edge, by milliseconds or, in a burst, by hundreds of
+them. While answers normally come back well within an interval (judged by the shortest round
+trip seen lately, which a stall makes late but never early), the pacer waits for the answer and
+charges from the start plus however much longer than the shortest round trip (and ``jitter``)
+this one took: a stall on the way there or back is charged in full, as if the request had been
+held on its way to Twilio, and an unhindered send is charged from its start. With a long round
+trip (a fast sender far from Twilio) waiting would cap the sender at one send per round trip,
+so it charges from the start instead and lets several sends of one sender be in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
+from dataclasses import dataclass
 
 #: Senders remembered at most; past it the oldest half is forgotten (their gaps are long gone).
 KEPT = 50_000
@@ -51,53 +56,84 @@ class ShortestRoundTrip:
         return min(self._previous, self._current)
 
 
+@dataclass
+class _Sender:
+    tat: float = 0.0  # GCRA on arrivals
+    arrived: float = 0.0  # the last send's arrival
+    spacing: float = 0.0  # the last send's interval
+
+
 class Pacer:
-    def __init__(self, catch_up: float = 0.0005, slack: float = 0.001) -> None:
-        self.catch_up = catch_up
-        self.slack = slack
+    def __init__(
+        self, tolerance: float = 0.005, spacing: float = 0.0005, jitter: float = 0.00025
+    ) -> None:
+        self.tolerance = tolerance
+        self.spacing = spacing
+        self.jitter = jitter
         self.round_trip = ShortestRoundTrip()
-        self._next: dict[str, float] = {}
-        self._unanswered: dict[str, asyncio.Event] = {}
+        self._senders: dict[str, _Sender] = {}
+        #: sender -> (set when its send in flight is over, whether it was charged at its start)
+        self._unanswered: dict[str, tuple[asyncio.Event, bool]] = {}
+
+    def waits_for_answers(self, interval: float) -> bool:
+        return self.round_trip.seconds < interval / 2
 
     async def wait_turn(self, sender: str, interval: float) -> None:
-        """Until sender may start its next send from this worker."""
-        await self._sleep_until(self._next.get(sender, 0.0))
-        answer = self._unanswered.get(sender)
-        if answer is not None and self.round_trip.seconds < interval / 2:
-            # An answer this late means a stall somewhere: its send may reach Twilio late too.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(4 * interval, 0.05)):
-                    await answer.wait()
-            await self._sleep_until(self._next.get(sender, 0.0))
-
-    @staticmethod
-    async def _sleep_until(moment: float) -> None:
-        delay = moment - time.time()
-        if delay > 0:
+        """Until sender may start its next send from this worker. Several sends of one sender
+        may be waiting: each looks again after every wait, since another may have gone first."""
+        while True:
+            in_flight = self._unanswered.get(sender)
+            if in_flight is not None and self.waits_for_answers(interval):
+                # However long: a late answer means the send may reach Twilio late too, and
+                # every send ends (the HTTP client's timeout) and calls finished().
+                await in_flight[0].wait()
+                continue
+            delay = self._earliest(sender) - time.time()
+            if delay <= 0:
+                return
             await asyncio.sleep(delay)
 
-    def started(self, sender: str, moment: float, interval: float) -> float:
-        """A send of ``interval`` seconds' worth of sender's rate started at ``moment``: returns
-        the earliest start of its next one."""
-        self._unanswered[sender] = asyncio.Event()
-        return self._not_before(sender, moment + interval - self.catch_up)
+    def _earliest(self, sender: str) -> float:
+        found = self._senders.get(sender)
+        if found is None:
+            return 0.0
+        return max(found.tat - self.tolerance, found.arrived + found.spacing - self.spacing)
 
-    def answered(self, sender: str, started: float, moment: float, interval: float) -> float:
-        """Twilio answered (took) the send of sender started at ``started`` at ``moment``:
-        returns the earliest start of the next one."""
+    def behind(self, sender: str) -> float:
+        """Before this moment the GCRA on arrivals lets sender send no more (0: unknown): the
+        queue must not give out its next slot earlier than this."""
+        found = self._senders.get(sender)
+        return 0.0 if found is None else found.tat - self.tolerance
+
+    def started(self, sender: str, moment: float, interval: float) -> None:
+        """A send of ``interval`` seconds' worth of sender's rate started at ``moment``."""
+        charge_now = not self.waits_for_answers(interval)
+        self._unanswered[sender] = (asyncio.Event(), charge_now)
+        if charge_now:
+            self._charge(sender, moment, interval)  # else when answered
+
+    def answered(self, sender: str, started: float, moment: float, interval: float) -> None:
+        """Twilio took the send started at ``started``, answering at ``moment``."""
+        in_flight = self._unanswered.get(sender)
         self.round_trip.add(moment - started)
         self.finished(sender)
-        return self._not_before(sender, moment + interval - self.slack)
+        if in_flight is not None and not in_flight[1]:
+            held = moment - started - self.round_trip.seconds - self.jitter
+            self._charge(sender, started + max(0.0, held), interval)
 
     def finished(self, sender: str) -> None:
-        """The send is over, whatever Twilio said."""
-        answer = self._unanswered.pop(sender, None)
-        if answer is not None:
-            answer.set()
+        """The send is over, whatever Twilio said (a refused send costs no rate)."""
+        in_flight = self._unanswered.pop(sender, None)
+        if in_flight is not None:
+            in_flight[0].set()
 
-    def _not_before(self, sender: str, following: float) -> float:
-        if len(self._next) >= KEPT and sender not in self._next:
-            for stale in sorted(self._next, key=self._next.__getitem__)[: KEPT // 2]:
-                del self._next[stale]
-        self._next[sender] = max(self._next.get(sender, 0.0), following)
-        return following
+    def _charge(self, sender: str, arrived: float, interval: float) -> None:
+        found = self._senders.get(sender)
+        if found is None:
+            if len(self._senders) >= KEPT:
+                by_age = sorted(self._senders, key=lambda name: self._senders[name].tat)
+                for stale in by_age[: KEPT // 2]:
+                    del self._senders[stale]
+            found = self._senders[sender] = _Sender()
+        found.tat = max(found.tat, arrived) + interval
+        found.arrived, found.spacing = arrived, interval

@@ -280,3 +280,4 @@ async def test_promote_delayed_puts_jobs_due_by_then_back_in_line(rig: Rig) -> N
     assert await rig.queue.promote_delayed(rig.t0 + 5 * 3600 * S, now_us=rig.t0) == 1
     assert (await rig.claimed()).job.id == soon.id
     assert isinstance(await rig.claim(at=S), Idle)  # the other still waits
+
