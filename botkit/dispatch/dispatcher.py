@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import math
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ class DispatchPolicy:
     lookahead: float = 0.004
     #: Most jobs one claim round trip may take (never more than the free send slots).
     claim_batch: int = 64
+    #: How long after a sender's next slot it stays with the worker that sent its last message
+    #: (only that worker knows when it really went out); then any worker may take it over.
+    affinity: float = 0.02
     #: How far a sender that fell behind may catch up on its slots in all, and how much closer
     #: than its interval one send may follow another while it does (botkit/dispatch/pacing.py).
     catch_up: float = 0.005
@@ -85,6 +89,7 @@ class Dispatcher:
         self._settlements = Settlements(queue)
         self._pacer = Pacer(policy.catch_up, policy.catch_up_per_send)
         self._holds: dict[str, int] = {}  # for the queue with the next claim
+        self._name = secrets.token_hex(6)  # this worker, to the queue
 
     def wake(self) -> None:
         """Something was enqueued in this process: look again now instead of at the next poll."""
@@ -106,6 +111,7 @@ class Dispatcher:
 
     async def _claim_loop(self) -> None:
         lookahead_us = int(self.policy.lookahead * 1_000_000)
+        affinity_us = int((self.policy.affinity + self.policy.lookahead) * 1_000_000)
         while not self._stopping:
             # Wait for one free slot, then take up to claim_batch - 1 more that are free now.
             await self._slots.acquire()
@@ -121,6 +127,8 @@ class Dispatcher:
                     taken,
                     lookahead_us=lookahead_us,
                     holds=holds,
+                    worker=self._name,
+                    affinity_us=affinity_us,
                 )
             except Exception:
                 self._holds = holds | self._holds

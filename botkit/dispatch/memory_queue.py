@@ -59,6 +59,7 @@ class MemoryOutboundQueue:
         self._delayed: dict[str, int] = {}
         self._inflight: dict[str, int] = {}
         self._by_sid: dict[str, str] = {}
+        self._owners: dict[str, tuple[str, int]] = {}  # sender -> (worker, until µs)
 
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
@@ -98,15 +99,18 @@ class MemoryOutboundQueue:
         *,
         lookahead_us: int = 0,
         holds: Mapping[str, int] | None = None,
+        worker: str = "",
+        affinity_us: int = 0,
         now_us: int | None = None,
     ) -> Batch:
         now = _now_us() if now_us is None else now_us
+        owner = _Owner(worker, affinity_us)
         for sender, until in (holds or {}).items():
             await self.hold_sender(sender, until)
         claims: list[Claim] = []
         suppressed: list[str] = []
         while len(claims) < limit:
-            found = await self._claim(lease, now, now + lookahead_us, suppressed)
+            found = await self._claim(lease, now, now + lookahead_us, suppressed, owner)
             if isinstance(found, Idle):
                 return Batch(
                     claims=tuple(claims),
@@ -122,10 +126,17 @@ class MemoryOutboundQueue:
         )
 
     async def _claim(
-        self, lease: float, now: int, horizon: int, suppressed: list[str]
+        self,
+        lease: float,
+        now: int,
+        horizon: int,
+        suppressed: list[str],
+        owner: _Owner | None = None,
     ) -> Claim | Idle:
-        """One claim at ``now`` of a slot up to ``horizon``; jobs suppressed on the way are
-        appended to ``suppressed``."""
+        """One claim at ``now`` of a slot up to ``horizon``, skipping senders another worker
+        holds (see OutboundQueue.claim_many); jobs suppressed on the way are appended to
+        ``suppressed``."""
+        owner = owner or _Owner("", 0)
         for job_id in [j for j, due in self._delayed.items() if due <= now]:
             del self._delayed[job_id]
             self._push_ready(job_id, now)
@@ -135,9 +146,22 @@ class MemoryOutboundQueue:
             entry.reclaimed, entry.token = True, None
             self._push_ready(job_id, now)
         while self._ready:
-            name, ready = min(self._ready.items(), key=lambda item: (item[1], item[0]))
-            if ready > horizon:
-                return Idle(next_us=ready, suppressed=tuple(suppressed))
+            later: int | None = None
+            picked: tuple[str, int] | None = None
+            for name, ready in sorted(self._ready.items(), key=lambda item: (item[1], item[0])):
+                if ready > horizon:
+                    later = ready if later is None else min(later, ready)
+                    break
+                held = self._owners.get(name)
+                if held is not None and held[0] != owner.worker and held[1] > now and owner.worker:
+                    free = max(ready, held[1])
+                    later = free if later is None else min(later, free)
+                    continue
+                picked = (name, ready)
+                break
+            if picked is None:
+                return Idle(next_us=later, suppressed=tuple(suppressed))
+            name, ready = picked
             sender = self._senders[name]
             lane = "reply" if sender.lanes["reply"] else "bulk"
             if sender.empty():
@@ -159,6 +183,8 @@ class MemoryOutboundQueue:
             start = max(tat, now)
             new_tat = start + _interval(entry.job.cost, entry.job.rate)
             self._tat[name] = new_tat
+            if owner.worker:
+                self._owners[name] = (owner.worker, new_tat + owner.affinity_us)
             if sender.empty():
                 del self._ready[name]
             else:
@@ -270,6 +296,12 @@ class MemoryOutboundQueue:
     async def pending(self) -> int:
         live = ("queued", "delayed", "inflight")
         return sum(1 for e in self._entries.values() if e.state in live)
+
+
+@dataclass(frozen=True)
+class _Owner:
+    worker: str
+    affinity_us: int
 
 
 def _interval(cost: int, rate: float) -> int:

@@ -43,8 +43,10 @@ class ShortestRoundTrip:
     def __init__(self) -> None:
         self._previous = self._current = float("inf")
         self._seen = 0
+        self._any = False
 
     def add(self, seconds: float) -> None:
+        self._any = True
         self._current = min(self._current, seconds)
         self._seen += 1
         if self._seen >= RTT_BLOCK:
@@ -52,8 +54,9 @@ class ShortestRoundTrip:
 
     @property
     def seconds(self) -> float:
-        """inf until the first answer."""
-        return min(self._previous, self._current)
+        """0 until the first answer: until it knows better, the pacer waits for answers and
+        charges a send's whole round trip (a worker's first burst is when stalls are worst)."""
+        return min(self._previous, self._current) if self._any else 0.0
 
 
 @dataclass
@@ -115,11 +118,11 @@ class Pacer:
     def answered(self, sender: str, started: float, moment: float, interval: float) -> None:
         """Twilio took the send started at ``started``, answering at ``moment``."""
         in_flight = self._unanswered.get(sender)
-        self.round_trip.add(moment - started)
         self.finished(sender)
         if in_flight is not None and not in_flight[1]:
             held = moment - started - self.round_trip.seconds - self.jitter
             self._charge(sender, started + max(0.0, held), interval)
+        self.round_trip.add(moment - started)
 
     def finished(self, sender: str) -> None:
         """The send is over, whatever Twilio said (a refused send costs no rate)."""

@@ -32,13 +32,21 @@ class OutboundQueue(Protocol):
         *,
         lookahead_us: int = 0,
         holds: Mapping[str, int] | None = None,
+        worker: str = "",
+        affinity_us: int = 0,
         now_us: int | None = None,
     ) -> Batch:
         """Up to ``limit`` jobs whose slots fall within the next ``lookahead_us``, in one atomic
         step and one round trip; each claim's ``send_at_us`` is its slot. Looking ahead lets a
         worker take the next few milliseconds of work at once and send each job exactly at its
         slot, instead of one round trip per job. ``holds`` (sender -> µs) are applied first, as
-        ``hold_sender`` would: senders a worker sent late from, whose next slot must move."""
+        ``hold_sender`` would: senders a worker sent late from, whose next slot must move.
+
+        ``worker`` (a name unique to the calling worker) keeps each sender with the worker that
+        claimed it last, until ``affinity_us`` after the next slot it was charged: only that
+        worker knows when its sends really went out, so only it can space the next one right.
+        Another worker takes the sender over if the owner lets that moment pass (it died, or
+        it is too busy), and skips it meanwhile without waiting on it."""
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""

@@ -101,8 +101,10 @@ end
 return {id, 1}
 """
 
-# ARGV: prefix, now, lease µs, token, limit, budget, lookahead µs, then sender, until µs pairs
-# (holds: senders that must not send again before until, applied first)
+# ARGV: prefix, now, lease µs, token, limit, budget, lookahead µs, worker, affinity µs, then
+# sender, until µs pairs (holds: senders that must not send again before until, applied first).
+# A sender claimed by another worker ('' = none) stays with it until affinity µs after the next
+# slot it was charged; this worker skips it meanwhile.
 # Returns {next, suppressed, now, then per claim: id, job, attempts, allowed, reclaimed, at};
 # the n-th claim's lease token is token .. ':' .. n; at is the slot the claim was charged (when
 # to send it: now or up to lookahead later). next: when the earliest sender frees (a moment
@@ -112,7 +114,8 @@ local now = clock(tonumber(ARGV[2]))
 local lease, token = tonumber(ARGV[3]), ARGV[4]
 local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
 local horizon = now + tonumber(ARGV[7])
-for i = 8, #ARGV, 2 do hold(ARGV[i], tonumber(ARGV[i + 1])) end
+local worker, affinity = ARGV[8], tonumber(ARGV[9])
+for i = 10, #ARGV, 2 do hold(ARGV[i], tonumber(ARGV[i + 1])) end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 200)) do
   redis.call('ZREM', P .. 'delayed', id)
   push_ready(id, now)
@@ -125,14 +128,28 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', now, 'L
 end
 local suppressed = {}
 local out = {fmt(now), suppressed, fmt(now)}
-local claimed = 0
+local claimed, skip, later = 0, 0, nil
+local function elsewhere(s)
+  if worker == '' then return 0 end
+  local own = redis.call('HGET', P .. 'own', s)
+  if not own then return 0 end
+  local sep = string.find(own, '|', 1, true)
+  if string.sub(own, 1, sep - 1) == worker then return 0 end
+  return tonumber(string.sub(own, sep + 1))
+end
 for _ = 1, budget do
-  local top = redis.call('ZRANGE', P .. 'senders', 0, 0, 'WITHSCORES')
-  if #top == 0 then out[1] = '-1' return out end
+  local top = redis.call('ZRANGE', P .. 'senders', skip, skip, 'WITHSCORES')
+  if #top == 0 then out[1] = later and fmt(later) or '-1' return out end
   local s, ready = top[1], tonumber(top[2])
-  if ready > horizon then out[1] = fmt(ready) return out end
+  if ready > horizon then out[1] = fmt(math.min(ready, later or ready)) return out end
   if claimed >= limit then out[1] = fmt(math.max(ready, now)) return out end
+  local until_free = elsewhere(s)
   local id, v
+  if until_free > now then
+    skip = skip + 1
+    local free = math.max(ready, until_free)
+    if not later or free < later then later = free end
+  else
   for _, l in ipairs({'r', 'b'}) do
     local popped = redis.call('ZPOPMIN', P .. 'q:' .. s .. ':' .. l)
     if #popped > 0 then id, v = popped[1], popped[2] break end
@@ -164,6 +181,9 @@ for _ = 1, budget do
       local start = math.max(tat, now)
       local newtat = start + math.ceil(tonumber(f[1]) * 1000000 / rate)
       redis.call('HSET', P .. 'tat', s, newtat)
+      if worker ~= '' then
+        redis.call('HSET', P .. 'own', s, worker .. '|' .. fmt(newtat + affinity))
+      end
       if left > 0 then
         redis.call('ZADD', P .. 'senders', newtat, s)
       else
@@ -179,6 +199,7 @@ for _ = 1, budget do
       out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6] =
         id, f[4], attempts, fmt(allowed), f[5] or '', fmt(start)
     end
+  end
   end
 end
 return out
@@ -312,6 +333,8 @@ class RedisOutboundQueue:
         *,
         lookahead_us: int = 0,
         holds: Mapping[str, int] | None = None,
+        worker: str = "",
+        affinity_us: int = 0,
         now_us: int | None = None,
     ) -> Batch:
         token = secrets.token_hex(8)
@@ -323,6 +346,8 @@ class RedisOutboundQueue:
             limit,
             limit + 64,
             lookahead_us,
+            worker,
+            affinity_us,
             *held,
             now_us=now_us,
         )
