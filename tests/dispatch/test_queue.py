@@ -281,3 +281,22 @@ async def test_promote_delayed_puts_jobs_due_by_then_back_in_line(rig: Rig) -> N
     assert (await rig.claimed()).job.id == soon.id
     assert isinstance(await rig.claim(at=S), Idle)  # the other still waits
 
+
+
+async def test_a_sender_stays_with_its_worker_until_shortly_after_its_next_slot(rig: Rig) -> None:
+    await rig.add(*(rig.job(f"+155500077{n:02}", sender=FAST) for n in range(3)))
+    await rig.add(rig.job("+15550007800"), at=1)  # SLOW, ready after FAST and nobody's yet
+    affinity = 20_000
+    mine = await rig.queue.claim_many(30, 1, worker="a", affinity_us=affinity, now_us=rig.t0)
+    assert [c.job.sender for c in mine.claims] == [FAST]
+    # Worker b skips FAST (a's until its next slot + affinity) and takes SLOW instead.
+    slot = rig.t0 + S // 10
+    theirs = await rig.queue.claim_many(30, 5, worker="b", affinity_us=affinity, now_us=slot)
+    assert [c.job.sender for c in theirs.claims] == [SLOW]
+    assert theirs.next_us == slot + affinity  # when b may take FAST over
+    again = await rig.queue.claim_many(30, 5, worker="a", affinity_us=affinity, now_us=slot)
+    assert [c.job.sender for c in again.claims] == [FAST]  # a keeps it
+    # a lets the moment pass (it died): b takes FAST over.
+    late = slot + S // 10 + affinity + 1
+    over = await rig.queue.claim_many(30, 5, worker="b", affinity_us=affinity, now_us=late)
+    assert [c.job.sender for c in over.claims] == [FAST]
