@@ -112,6 +112,7 @@ class Dispatcher:
     async def _claim_loop(self) -> None:
         lookahead_us = int(self.policy.lookahead * 1_000_000)
         affinity_us = int((self.policy.affinity + self.policy.lookahead) * 1_000_000)
+        catch_up_us = int(self.policy.catch_up * 1_000_000)
         while not self._stopping:
             # Wait for one free slot, then take up to claim_batch - 1 more that are free now.
             await self._slots.acquire()
@@ -129,6 +130,7 @@ class Dispatcher:
                     holds=holds,
                     worker=self._name,
                     affinity_us=affinity_us,
+                    catch_up_us=catch_up_us,
                 )
             except Exception:
                 self._holds = holds | self._holds

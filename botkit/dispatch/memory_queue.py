@@ -101,10 +101,11 @@ class MemoryOutboundQueue:
         holds: Mapping[str, int] | None = None,
         worker: str = "",
         affinity_us: int = 0,
+        catch_up_us: int = 0,
         now_us: int | None = None,
     ) -> Batch:
         now = _now_us() if now_us is None else now_us
-        owner = _Owner(worker, affinity_us)
+        owner = _Owner(worker, affinity_us, catch_up_us)
         for sender, until in (holds or {}).items():
             await self.hold_sender(sender, until)
         claims: list[Claim] = []
@@ -136,7 +137,7 @@ class MemoryOutboundQueue:
         """One claim at ``now`` of a slot up to ``horizon``, skipping senders another worker
         holds (see OutboundQueue.claim_many); jobs suppressed on the way are appended to
         ``suppressed``."""
-        owner = owner or _Owner("", 0)
+        owner = owner or _Owner("", 0, 0)
         for job_id in [j for j, due in self._delayed.items() if due <= now]:
             del self._delayed[job_id]
             self._push_ready(job_id, now)
@@ -180,7 +181,7 @@ class MemoryOutboundQueue:
                     del self._ready[name]
                 continue
             tat = self._tat.get(name, 0)
-            start = max(tat, now)
+            start = max(tat, now - owner.catch_up_us)
             new_tat = start + _interval(entry.job.cost, entry.job.rate)
             self._tat[name] = new_tat
             if owner.worker:
@@ -300,8 +301,11 @@ class MemoryOutboundQueue:
 
 @dataclass(frozen=True)
 class _Owner:
+    """Who claims, how long a sender stays theirs, how far back a late claim may reach."""
+
     worker: str
     affinity_us: int
+    catch_up_us: int
 
 
 def _interval(cost: int, rate: float) -> int:

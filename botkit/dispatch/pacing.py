@@ -17,11 +17,12 @@ When did a send reach Twilio? Somewhere between its start and its answer: a requ
 the event loop, the kernel or at Twilio's edge, by milliseconds or, in a burst, by hundreds of
 them. While answers normally come back well within an interval (judged by the shortest round
 trip seen lately, which a stall makes late but never early), the pacer waits for the answer and
-charges from the start plus however much longer than the shortest round trip (and ``jitter``)
-this one took: a stall on the way there or back is charged in full, as if the request had been
-held on its way to Twilio, and an unhindered send is charged from its start. With a long round
-trip (a fast sender far from Twilio) waiting would cap the sender at one send per round trip,
-so it charges from the start instead and lets several sends of one sender be in flight.
+charges from the start plus however much longer than the shortest round trip (at most 1 ms,
+and ``jitter``) this one took: a stall on the way there or back is charged in full, as if the
+request had been held on its way to Twilio, and an unhindered send is charged from its start.
+With a long round trip (a fast sender far from Twilio) waiting would cap the sender at one send
+per round trip, so it charges from the start instead and lets several sends of one sender be in
+flight.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from dataclasses import dataclass
 
 #: Senders remembered at most; past it the oldest half is forgotten (their gaps are long gone).
 KEPT = 50_000
+#: Of a round trip, at most this much is taken to be the answer's way back (and so not a delay
+#: on the way to Twilio): the shortest round trip, but no more, since the shortest seen in a
+#: worker's first, congested seconds can be long.
+WAY_BACK_AT_MOST = 0.001
 #: Round trips per block of the shortest-round-trip estimate (the minimum of two blocks).
 RTT_BLOCK = 256
 
@@ -120,7 +125,8 @@ class Pacer:
         in_flight = self._unanswered.get(sender)
         self.finished(sender)
         if in_flight is not None and not in_flight[1]:
-            held = moment - started - self.round_trip.seconds - self.jitter
+            way_back = min(self.round_trip.seconds, WAY_BACK_AT_MOST)
+            held = moment - started - way_back - self.jitter
             self._charge(sender, started + max(0.0, held), interval)
         self.round_trip.add(moment - started)
 

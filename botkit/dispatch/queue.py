@@ -34,6 +34,7 @@ class OutboundQueue(Protocol):
         holds: Mapping[str, int] | None = None,
         worker: str = "",
         affinity_us: int = 0,
+        catch_up_us: int = 0,
         now_us: int | None = None,
     ) -> Batch:
         """Up to ``limit`` jobs whose slots fall within the next ``lookahead_us``, in one atomic
@@ -46,7 +47,11 @@ class OutboundQueue(Protocol):
         claimed it last, until ``affinity_us`` after the next slot it was charged: only that
         worker knows when its sends really went out, so only it can space the next one right.
         Another worker takes the sender over if the owner lets that moment pass (it died, or
-        it is too busy), and skips it meanwhile without waiting on it."""
+        it is too busy), and skips it meanwhile without waiting on it.
+
+        A claim that comes late may still take a slot up to ``catch_up_us`` in the past (a
+        burst tolerance), so a worker a few milliseconds behind does not push the sender's
+        whole schedule back; its pacer decides how soon the send may really follow the last."""
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""

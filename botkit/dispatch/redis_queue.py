@@ -101,7 +101,8 @@ end
 return {id, 1}
 """
 
-# ARGV: prefix, now, lease µs, token, limit, budget, lookahead µs, worker, affinity µs, then
+# ARGV: prefix, now, lease µs, token, limit, budget, lookahead µs, worker, affinity µs,
+# catch-up µs (how far in the past a late claim may still take a slot), then
 # sender, until µs pairs (holds: senders that must not send again before until, applied first).
 # A sender claimed by another worker ('' = none) stays with it until affinity µs after the next
 # slot it was charged; this worker skips it meanwhile.
@@ -115,7 +116,8 @@ local lease, token = tonumber(ARGV[3]), ARGV[4]
 local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
 local horizon = now + tonumber(ARGV[7])
 local worker, affinity = ARGV[8], tonumber(ARGV[9])
-for i = 10, #ARGV, 2 do hold(ARGV[i], tonumber(ARGV[i + 1])) end
+local catch_up = tonumber(ARGV[10])
+for i = 11, #ARGV, 2 do hold(ARGV[i], tonumber(ARGV[i + 1])) end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 200)) do
   redis.call('ZREM', P .. 'delayed', id)
   push_ready(id, now)
@@ -178,7 +180,7 @@ for _ = 1, budget do
     else
       local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
       local rate = tonumber(redis.call('HGET', P .. 'rate', s) or '1')
-      local start = math.max(tat, now)
+      local start = math.max(tat, now - catch_up)
       local newtat = start + math.ceil(tonumber(f[1]) * 1000000 / rate)
       redis.call('HSET', P .. 'tat', s, newtat)
       if worker ~= '' then
@@ -335,6 +337,7 @@ class RedisOutboundQueue:
         holds: Mapping[str, int] | None = None,
         worker: str = "",
         affinity_us: int = 0,
+        catch_up_us: int = 0,
         now_us: int | None = None,
     ) -> Batch:
         token = secrets.token_hex(8)
@@ -348,6 +351,7 @@ class RedisOutboundQueue:
             lookahead_us,
             worker,
             affinity_us,
+            catch_up_us,
             *held,
             now_us=now_us,
         )

@@ -119,3 +119,12 @@ def test_until_a_round_trip_is_known_a_send_is_charged_its_whole_round_trip() ->
     pacer.started(SENDER, started, 1.0)
     pacer.answered(SENDER, started, started + 0.3, 1.0)  # a first burst: 300 ms to answer
     assert pacer.behind(SENDER) == pytest.approx(started + 1.3, abs=1e-6)
+
+
+def test_at_most_a_millisecond_of_a_round_trip_counts_as_the_way_back() -> None:
+    pacer = Pacer(tolerance=0.0, spacing=0.0, jitter=0.0)
+    pacer.round_trip.add(0.050)  # a congested start: the shortest round trip seen is long
+    started = time.time()
+    pacer.started(SENDER, started, 1.0)
+    pacer.answered(SENDER, started, started + 0.060, 1.0)
+    assert pacer.behind(SENDER) == pytest.approx(started + 0.059 + 1.0, abs=1e-6)

@@ -300,3 +300,14 @@ async def test_a_sender_stays_with_its_worker_until_shortly_after_its_next_slot(
     late = slot + S // 10 + affinity + 1
     over = await rig.queue.claim_many(30, 5, worker="b", affinity_us=affinity, now_us=late)
     assert [c.job.sender for c in over.claims] == [FAST]
+
+
+async def test_a_late_claim_may_take_a_slot_a_little_in_the_past(rig: Rig) -> None:
+    await rig.add(*(rig.job(f"+155500066{n:02}", sender=FAST) for n in range(3)))
+    await rig.queue.claim_many(30, 1, now_us=rig.t0)
+    late = rig.t0 + S // 10 + 3_000  # the worker came back 3 ms after the next slot
+    [claim] = (await rig.queue.claim_many(30, 1, catch_up_us=5_000, now_us=late)).claims
+    assert claim.send_at_us == rig.t0 + S // 10  # its slot: the schedule does not slip
+    much_later = rig.t0 + 2 * S // 10 + 50_000  # 50 ms late: more than it may catch up
+    [claim] = (await rig.queue.claim_many(30, 1, catch_up_us=5_000, now_us=much_later)).claims
+    assert claim.send_at_us == much_later - 5_000
