@@ -50,8 +50,11 @@ class DispatchPolicy:
     #: Most jobs one claim round trip may take (never more than the free send slots).
     claim_batch: int = 64
     #: How long after a sender's next slot it stays with the worker that sent its last message
-    #: (only that worker knows when it really went out); then any worker may take it over.
-    affinity: float = 0.02
+    #: (only that worker knows when it really went out); then any worker may take it over. Long
+    #: enough that a busy worker does not lose its senders to a stall (bench/dispatch.py with two
+    #: processes: 102 too-close sends at 20 ms, 10 at 100 ms, none at 500 ms), short next to the
+    #: lease after which a dead worker's jobs are reclaimed anyway.
+    affinity: float = 0.5
     #: How far a sender that fell behind may catch up on its slots in all, and how much closer
     #: than its interval one send may follow another while it does (botkit/dispatch/pacing.py).
     catch_up: float = 0.005
