@@ -29,6 +29,7 @@ from botkit.dispatch.queue_clock import QueueClock
 from botkit.dispatch.settlements import Settlements
 from botkit.dispatch.shaping import Shaper
 from botkit.logging import get_logger
+from botkit.metrics import Metrics
 from botkit.tasks import cancel_and_wait
 from botkit.twilio.client import RETRY_AFTER
 
@@ -76,6 +77,7 @@ class Dispatcher:
         *,
         shape: Shaper | None = None,
         on_sent: Callable[[Claim, str], Awaitable[None]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.queue = queue
         self.client = client
@@ -83,6 +85,7 @@ class Dispatcher:
         self.policy = policy
         self.shape = shape
         self.on_sent = on_sent
+        self.metrics = metrics or Metrics()
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
@@ -144,8 +147,10 @@ class Dispatcher:
             self._clock.observe(batch.now_us, before, time.time())
             self._release(taken - len(batch.claims))
             for job_id in batch.suppressed:
+                self.metrics.sent("opted_out")
                 log.info("not sent: recipient opted out", job=job_id)
             for claim in batch.claims:
+                self._pacer.join(claim.job.sender, claim.send_at_us)
                 task = asyncio.create_task(self._send(claim))
                 self._sends.add(task)
                 task.add_done_callback(self._sends.discard)
@@ -179,6 +184,7 @@ class Dispatcher:
         except Exception:
             log.exception("send failed unexpectedly; the lease will lapse", job=claim.job.id)
         finally:
+            self._pacer.leave(claim.job.sender, claim.send_at_us)
             self._slots.release()
 
     async def _deliver(self, claim: Claim) -> None:
@@ -202,13 +208,15 @@ class Dispatcher:
 
     async def _attempt(self, claim: Claim, job: Job) -> None:
         interval = job.cost / job.rate
-        await self._pacer.wait_turn(job.sender, interval)
+        to = job.message.to
+        await self._pacer.wait_turn(job.sender, interval, claim.send_at_us, to)
         started = time.time()
-        self._pacer.started(job.sender, started, interval)
+        self._pacer.started(job.sender, started, interval, to)
+        self._pacer.leave(job.sender, claim.send_at_us)
         RETRY_AFTER.set(None)
         try:
             created = await self.client.messages.create_async(**self._params(job))
-            self._pacer.answered(job.sender, started, time.time(), interval)
+            self._pacer.answered(job.sender, started, time.time(), interval, to)
         except TwilioRestException as exc:
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
             return
@@ -216,9 +224,10 @@ class Dispatcher:
             await self._failed(claim, job, None, None, f"no answer: {exc!r}")
             return
         finally:
-            self._pacer.finished(job.sender)
+            self._pacer.finished(job.sender, to)
             self._move_slot(claim, job)
         sid = str(created.sid)
+        self.metrics.sent("sent")
         if await self._settlements.complete(claim, sid):
             log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
         if self.on_sent is not None:
@@ -260,6 +269,7 @@ class Dispatcher:
     ) -> None:
         verdict = classify(status, code)
         if verdict is Verdict.RATE_LIMITED:
+            self.metrics.sent("rate_limited")
             hold = RETRY_AFTER.get() or self._backoff(claim.attempts)
             until = _now_us() + int(hold * 1_000_000)
             await self.queue.hold_sender(job.sender, until)
@@ -297,10 +307,12 @@ class Dispatcher:
             await self._bury(claim, "retries_exhausted", error)
             return
         await self.queue.retry(claim, until_us, error)
+        self.metrics.sent("retried")
         log.info("send will be retried", job=claim.job.id, attempt=claim.attempts, error=error)
 
     async def _bury(self, claim: Claim, reason: str, error: str | None) -> None:
         await self.queue.bury(claim, reason, error)
+        self.metrics.sent(reason)
         log.warning("message dead-lettered", job=claim.job.id, reason=reason, error=error)
 
     def _backoff(self, attempts: int) -> float:

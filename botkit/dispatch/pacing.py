@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass
 
 #: Senders remembered at most; past it the oldest half is forgotten (their gaps are long gone).
@@ -82,13 +83,48 @@ class Pacer:
         self._senders: dict[str, _Sender] = {}
         #: sender -> (set when its send in flight is over, whether it was charged at its start)
         self._unanswered: dict[str, tuple[asyncio.Event, bool]] = {}
+        #: sender -> the slots of its claimed sends not started yet, in claim order
+        self._lines: dict[str, deque[int]] = {}
+        #: (sender, recipient) -> set when the send in flight between them is over
+        self._to_recipient: dict[tuple[str, str], asyncio.Event] = {}
+        self._line_moved: dict[str, asyncio.Event] = {}
+
+    def join(self, sender: str, slot: int) -> None:
+        """A send of sender's was claimed for ``slot``: sends of one sender start in the order
+        they were claimed, so a recipient gets a handler's replies in the order it sent them,
+        whatever the timers and awaits in between do."""
+        self._lines.setdefault(sender, deque()).append(slot)
+
+    def leave(self, sender: str, slot: int) -> None:
+        """The send claimed for ``slot`` started, or will not be sent: the next may go."""
+        line = self._lines.get(sender)
+        if not line or slot not in line:
+            return
+        line.remove(slot)
+        if not line:
+            del self._lines[sender]
+        moved = self._line_moved.pop(sender, None)
+        if moved is not None:
+            moved.set()
+
+    async def _wait_in_line(self, sender: str, slot: int) -> None:
+        while True:
+            line = self._lines.get(sender)
+            if not line or line[0] == slot:
+                return
+            await self._line_moved.setdefault(sender, asyncio.Event()).wait()
 
     def waits_for_answers(self, interval: float) -> bool:
         return self.round_trip.seconds < interval / 2
 
-    async def wait_turn(self, sender: str, interval: float) -> None:
-        """Until sender may start its next send from this worker. Several sends of one sender
-        may be waiting: each looks again after every wait, since another may have gone first."""
+    async def wait_turn(self, sender: str, interval: float, slot: int = 0, to: str = "") -> None:
+        """Until the send claimed for ``slot`` may start: after the sends of sender claimed
+        before it, once Twilio has answered the last one from sender to ``to`` (two requests in
+        flight at once may arrive in either order), and when the pacing rules allow."""
+        await self._wait_in_line(sender, slot)
+        previous = self._to_recipient.get((sender, to))
+        if previous is not None:
+            await previous.wait()
         while True:
             in_flight = self._unanswered.get(sender)
             if in_flight is not None and self.waits_for_answers(interval):
@@ -113,28 +149,34 @@ class Pacer:
         found = self._senders.get(sender)
         return 0.0 if found is None else found.tat - self.tolerance
 
-    def started(self, sender: str, moment: float, interval: float) -> None:
+    def started(self, sender: str, moment: float, interval: float, to: str = "") -> None:
         """A send of ``interval`` seconds' worth of sender's rate started at ``moment``."""
         charge_now = not self.waits_for_answers(interval)
         self._unanswered[sender] = (asyncio.Event(), charge_now)
+        self._to_recipient[(sender, to)] = asyncio.Event()
         if charge_now:
             self._charge(sender, moment, interval)  # else when answered
 
-    def answered(self, sender: str, started: float, moment: float, interval: float) -> None:
+    def answered(
+        self, sender: str, started: float, moment: float, interval: float, to: str = ""
+    ) -> None:
         """Twilio took the send started at ``started``, answering at ``moment``."""
         in_flight = self._unanswered.get(sender)
-        self.finished(sender)
+        self.finished(sender, to)
         if in_flight is not None and not in_flight[1]:
             way_back = min(self.round_trip.seconds, WAY_BACK_AT_MOST)
             held = moment - started - way_back - self.jitter
             self._charge(sender, started + max(0.0, held), interval)
         self.round_trip.add(moment - started)
 
-    def finished(self, sender: str) -> None:
+    def finished(self, sender: str, to: str = "") -> None:
         """The send is over, whatever Twilio said (a refused send costs no rate)."""
         in_flight = self._unanswered.pop(sender, None)
         if in_flight is not None:
             in_flight[0].set()
+        to_recipient = self._to_recipient.pop((sender, to), None)
+        if to_recipient is not None:
+            to_recipient.set()
 
     def _charge(self, sender: str, arrived: float, interval: float) -> None:
         found = self._senders.get(sender)

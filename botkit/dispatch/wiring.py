@@ -24,6 +24,7 @@ from botkit.dispatch.queue import OutboundQueue
 from botkit.dispatch.redis_queue import RedisOutboundQueue
 from botkit.dispatch.shaping import Shaper, WhatsAppTemplate
 from botkit.dispatch.window import MemoryWindowStore, RedisWindowStore, WindowStore
+from botkit.metrics import Metrics
 from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN, Settings
 from botkit.twilio.client import create_async_client
 
@@ -61,7 +62,10 @@ def outbox_for(
 
 
 def start_dispatcher(
-    outbound: Outbound, settings: Settings, template: WhatsAppTemplate | None
+    outbound: Outbound,
+    settings: Settings,
+    template: WhatsAppTemplate | None,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
     """A running dispatcher; the caller stops it and closes its client's http session."""
     client = create_async_client(
@@ -76,6 +80,8 @@ def start_dispatcher(
         status_callback=f"{settings.public_url}/twilio/status" if settings.public_url else None,
     )
     shaper = Shaper(outbound.windows, template, settings.quiet_hours)
-    dispatcher = Dispatcher(outbound.queue, client, outbound.ledger, policy, shape=shaper)
+    dispatcher = Dispatcher(
+        outbound.queue, client, outbound.ledger, policy, shape=shaper, metrics=metrics
+    )
     dispatcher.start()
     return dispatcher

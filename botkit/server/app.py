@@ -18,6 +18,7 @@ from botkit.dispatch.wiring import outbox_for, start_dispatcher
 from botkit.errors import ConfigError
 from botkit.inbound_worker import InboundWorker
 from botkit.logging import get_logger
+from botkit.metrics import CONTENT_TYPE_LATEST, Metrics
 from botkit.outbound.outbox import Outbox
 from botkit.outbound.sender import From, Sender
 from botkit.pipeline import Pipeline, SessionPolicy
@@ -89,6 +90,7 @@ def create_app(
     """The webhook server for bot. workers=False accepts messages without running handlers;
     dispatch=False queues replies for `botkit worker` processes to send."""
     app = web.Application()
+    metrics = Metrics()
     verifier = SignatureVerifier(auth_token(settings)) if settings.validate_signatures else None
     reader = WebhookReader(
         verifier,
@@ -103,7 +105,7 @@ def create_app(
                 "SIGNATURE VALIDATION IS OFF (BOTKIT_VALIDATE_SIGNATURES=false): "
                 "anyone can forge webhooks to this bot"
             )
-        runtime = await _start_runtime(bot, settings, workers, dispatch)
+        runtime = await _start_runtime(bot, settings, workers, dispatch, metrics)
         app[RUNTIME] = runtime
         try:
             yield
@@ -131,6 +133,15 @@ def create_app(
     async def healthz(request: web.Request) -> web.StreamResponse:
         return web.json_response({"status": "ok"})
 
+    async def metrics_page(request: web.Request) -> web.StreamResponse:
+        stores = request.app[RUNTIME].stores
+        try:
+            metrics.outbound_pending.set(await stores.outbound.queue.pending())
+            metrics.inbound_backlog.set(await stores.inbound.backlog())
+        except Exception as exc:  # the counters are still worth serving
+            log.warning("queue depths unavailable for /metrics", reason=str(exc))
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     async def readyz(request: web.Request) -> web.StreamResponse:
         try:
             await request.app[RUNTIME].stores.ping()
@@ -140,11 +151,12 @@ def create_app(
         return web.json_response({"status": "ok"})
 
     app.cleanup_ctx.append(lifecycle)
-    app.router.add_post("/twilio/messages", _guarded(messages))
+    app.router.add_post("/twilio/messages", _guarded(messages, metrics))
     app.router.add_post(
         "/twilio/status",
         _guarded(
-            status_endpoint(reader, lambda r: r.app[RUNTIME].stores.inbound, settings.dedup_ttl)
+            status_endpoint(reader, lambda r: r.app[RUNTIME].stores.inbound, settings.dedup_ttl),
+            metrics,
         ),
     )
     app.router.add_post(
@@ -152,15 +164,19 @@ def create_app(
         _guarded(
             conversations_endpoint(
                 reader, lambda r: r.app[RUNTIME].conversations, settings.dedup_ttl
-            )
+            ),
+            metrics,
         ),
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
     return app
 
 
-async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: bool) -> Runtime:
+async def _start_runtime(
+    bot: Bot, settings: Settings, workers: bool, dispatch: bool, metrics: Metrics
+) -> Runtime:
     if settings.development and settings.twilio_base_url is None:
         raise ConfigError(
             "TWILIO_ACCOUNT_SID: unset and no BOTKIT_TWILIO_BASE_URL, so there is nowhere to "
@@ -175,7 +191,7 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
         raise
     dispatcher = None
     if workers and dispatch:
-        dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)
+        dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template, metrics)
     outbox = outbox_for(stores.outbound, settings, dispatcher.wake if dispatcher else None)
     sender = Sender(outbox, From(messaging_service_sid=settings.messaging_service_sid))
     compliance = Compliance(bot.keywords, stores.outbound.ledger, stores.outbound.windows)
@@ -213,10 +229,16 @@ async def _start_runtime(bot: Bot, settings: Settings, workers: bool, dispatch: 
     return Runtime(settings, stores, outbox, pipeline, worker, dispatcher, conversations)
 
 
-def _guarded(endpoint: Endpoint) -> Endpoint:
-    """Turn rejections into a 4xx with one log line; never let an error become a 500."""
+def _guarded(endpoint: Endpoint, metrics: Metrics) -> Endpoint:
+    """Turn rejections into a 4xx with one log line; never let an error become a 500. Every
+    answer is counted here, the one place that knows it."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
+        response = await _answer(request)
+        metrics.webhooks.labels(path=request.path, status=str(response.status)).inc()
+        return response
+
+    async def _answer(request: web.Request) -> web.StreamResponse:
         try:
             return await endpoint(request)
         except Rejection as exc:

@@ -267,3 +267,16 @@ async def test_a_reclaimed_job_that_never_reached_twilio_is_sent(store_url: str 
         [record] = rig.sends(SLOW)
         status = await rig.queue.status(job_id) or {}
         assert (status["sid"], status["attempts"]) == (record.sid, "2")
+
+
+async def test_one_recipient_gets_one_senders_messages_in_the_order_queued(
+    store_url: str | None,
+) -> None:
+    # 1000/s: many slots of the one sender fall in one claim's lookahead, each on its own timer.
+    async with dispatch_rig(store_url, rates=RateTable(senders={SHORT: 1000})) as rig:
+        for n in range(40):
+            await rig.send(USER, f"part {n}", from_=SHORT)
+        await rig.until(lambda: len(rig.sends(SHORT)) == 40, timeout=10)
+        # The sandbox keeps messages in the order their requests arrived.
+        bodies = [m.body for m in rig.sandbox.state.messages.values()]
+        assert bodies == [f"part {n}" for n in range(40)]

@@ -27,13 +27,13 @@ async def test_a_sender_catches_up_by_at_most_its_tolerance_in_all() -> None:
     pacer = far_from_twilio(Pacer(tolerance=0.005, spacing=0.0005))
     began = time.time() - 1.0  # behind: its slots are long past
     for n in range(3):
-        pacer.started(SENDER, began + n * 0.01, 0.01)
+        pacer.started(SENDER, began + n * 0.01, 0.01, to=f"+1555000000{n}")
     # The GCRA on sends allows the next 5 ms early, spacing half a millisecond early.
     assert pacer.behind(SENDER) == pytest.approx(began + 0.03 - 0.005, abs=1e-6)
     moment = time.time()
-    pacer.started(SENDER, moment, 0.01)
+    pacer.started(SENDER, moment, 0.01, to="+15550000003")
     before = time.time()
-    await pacer.wait_turn(SENDER, 0.01)
+    await pacer.wait_turn(SENDER, 0.01, to="+15550000004")
     assert time.time() - before >= 0.0095 - (before - moment) - 0.001
 
 
@@ -77,8 +77,38 @@ async def test_with_short_round_trips_the_next_send_waits_for_the_answer() -> No
 
 async def test_with_long_round_trips_sends_do_not_wait_for_answers() -> None:
     pacer = far_from_twilio(Pacer())
-    pacer.started(SENDER, time.time() - 1.0, 0.0125)
-    await asyncio.wait_for(pacer.wait_turn(SENDER, 0.0125), 0.01)
+    pacer.started(SENDER, time.time() - 1.0, 0.0125, to="+15550000001")
+    await asyncio.wait_for(pacer.wait_turn(SENDER, 0.0125, to="+15550000002"), 0.01)
+
+
+async def test_a_second_send_to_one_recipient_waits_for_the_first_answer() -> None:
+    pacer = far_from_twilio(Pacer())  # several sends of the sender may be in flight...
+    started = time.time() - 1.0
+    pacer.started(SENDER, started, 0.0125, to="+15550000001")
+    waiting = asyncio.create_task(pacer.wait_turn(SENDER, 0.0125, to="+15550000001"))
+    await asyncio.sleep(0.02)
+    assert not waiting.done()  # ...but not two to one recipient: they could arrive swapped
+    pacer.answered(SENDER, started, time.time(), 0.0125, to="+15550000001")
+    await asyncio.wait_for(waiting, 1.0)
+
+
+async def test_sends_of_one_sender_start_in_the_order_they_were_claimed() -> None:
+    pacer = far_from_twilio(Pacer())
+    started: list[int] = []
+
+    async def send(slot: int) -> None:
+        await pacer.wait_turn(SENDER, 0.0125, slot, to=f"+1555000{slot:04}")
+        started.append(slot)
+        pacer.leave(SENDER, slot)
+
+    for slot in (10, 20, 30):
+        pacer.join(SENDER, slot)
+    tasks = [asyncio.create_task(send(slot)) for slot in (30, 20)]  # later slots first
+    await asyncio.sleep(0.01)
+    assert started == []  # both wait for slot 10
+    pacer.leave(SENDER, 10)  # slot 10 will not be sent (expired, say)
+    await asyncio.wait_for(asyncio.gather(*tasks), 1.0)
+    assert started == [20, 30]
 
 
 def test_the_shortest_round_trip_forgets_old_blocks() -> None:

@@ -1,0 +1,49 @@
+"""Prometheus metrics for ``GET /metrics``: what an operator graphs and alerts on.
+
+Counts are kept where the outcome is decided (webhook answers in the server's guard, send
+outcomes in the dispatcher); queue depths are read from the stores when scraped, so they are
+right however many processes share them. Each app gets its own registry, so several bots (or
+tests) in one process never collide on metric names.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.webhooks = Counter(
+            "botkit_webhooks",
+            "Twilio webhooks answered, by endpoint and HTTP status "
+            "(200 accepted or duplicate, 400 malformed, 403 bad signature, 503 store down).",
+            ["path", "status"],
+            registry=self.registry,
+        )
+        self.sends = Counter(
+            "botkit_sends",
+            "Outbound send attempts by outcome: sent, retried, rate_limited, or dead-lettered "
+            "with its reason (opted_out, rejected, expired, retries_exhausted, ...).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.outbound_pending = Gauge(
+            "botkit_outbound_pending",
+            "Outbound messages queued, delayed or in flight (all processes), when scraped.",
+            registry=self.registry,
+        )
+        self.inbound_backlog = Gauge(
+            "botkit_inbound_backlog",
+            "Accepted inbound events not handled yet (all processes), when scraped.",
+            registry=self.registry,
+        )
+
+    def sent(self, outcome: str) -> None:
+        self.sends.labels(outcome=outcome).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,68 @@
+"""GET /metrics: Prometheus text with what an operator graphs: webhook answers, send outcomes,
+queue depths."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from botkit import Bot, Context
+from tests.conftest import StartServer
+from tests.support.sandbox_twilio import SandboxTwilio
+from tests.support.webhooks import inbound_params
+
+
+def echo_bot() -> Bot:
+    bot = Bot("metered")
+
+    @bot.fallback
+    async def echo(ctx: Context) -> None:
+        await ctx.reply(f"you said {ctx.message.body}")
+
+    return bot
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_metrics_count_webhooks_and_sends(
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
+) -> None:
+    server = await start_server(echo_bot(), redis_url=store_url)
+    await server.post(inbound_params("hi", MessageSid="SM" + "1" * 32))
+    await server.post(inbound_params("hi", MessageSid="SM" + "1" * 32))  # a duplicate: 200
+    forged = await server.client.post("/twilio/messages", data=inbound_params("hi"))
+    assert forged.status == 403
+    await server.idle()
+    response = await server.client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    found = samples(await response.text())
+    webhooks = "botkit_webhooks_total"
+    assert found[(webhooks, (("path", "/twilio/messages"), ("status", "200")))] == 2
+    assert found[(webhooks, (("path", "/twilio/messages"), ("status", "403")))] == 1
+    assert found[("botkit_sends_total", (("outcome", "sent"),))] == 1
+    assert found[("botkit_outbound_pending", ())] == 0
+    assert found[("botkit_inbound_backlog", ())] == 0
+    assert [m.body for m in twilio.sent] == ["you said hi"]
+
+
+async def test_a_dead_letter_is_counted_by_its_reason(
+    start_server: StartServer, twilio: SandboxTwilio
+) -> None:
+    bot = Bot("metered")
+
+    @bot.fallback
+    async def too_long(ctx: Context) -> None:
+        await ctx.reply("x" * 1601)  # Twilio refuses it (21617): dead-lettered as "rejected"
+
+    server = await start_server(bot)
+    await server.post(inbound_params("hi"))
+    await server.idle()
+    found = samples(await (await server.client.get("/metrics")).text())
+    assert found[("botkit_sends_total", (("outcome", "rejected"),))] == 1
+    assert ("botkit_sends_total", (("outcome", "sent"),)) not in found
