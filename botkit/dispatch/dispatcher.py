@@ -1,7 +1,8 @@
 """Dispatcher workers: claim the next job the limits allow, hand it to Twilio, settle the outcome.
 
 A worker process runs one claim loop and up to ``concurrency`` sends at a time. The queue does
-the scheduling (which sender, which job, when); the worker only waits as long as the queue says,
+the scheduling (which sender, which job, at which slot); the worker sends each job at its slot,
+and its pacer (botkit/dispatch/pacing.py) keeps a sender's real sends apart when some run late,
 so every sender with work is kept at its limit and none waits for another.
 """
 
@@ -13,7 +14,6 @@ import math
 import random
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,6 @@ class Dispatcher:
         policy: DispatchPolicy,
         *,
         shape: Shaper | None = None,
-        on_sent: Callable[[Claim, str], Awaitable[None]] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.queue = queue
@@ -84,7 +83,6 @@ class Dispatcher:
         self.ledger = ledger
         self.policy = policy
         self.shape = shape
-        self.on_sent = on_sent
         self.metrics = metrics or Metrics()
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._wake = asyncio.Event()
@@ -210,13 +208,12 @@ class Dispatcher:
         interval = job.cost / job.rate
         to = job.message.to
         await self._pacer.wait_turn(job.sender, interval, claim.send_at_us, to)
-        started = time.time()
-        self._pacer.started(job.sender, started, interval, to)
+        flight = self._pacer.started(job.sender, time.time(), interval, to)
         self._pacer.leave(job.sender, claim.send_at_us)
         RETRY_AFTER.set(None)
         try:
             created = await self.client.messages.create_async(**self._params(job))
-            self._pacer.answered(job.sender, started, time.time(), interval, to)
+            self._pacer.answered(flight, time.time())
         except TwilioRestException as exc:
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
             return
@@ -224,14 +221,12 @@ class Dispatcher:
             await self._failed(claim, job, None, None, f"no answer: {exc!r}")
             return
         finally:
-            self._pacer.finished(job.sender, to)
+            self._pacer.finished(flight)
             self._move_slot(claim, job)
         sid = str(created.sid)
         self.metrics.sent("sent")
         if await self._settlements.complete(claim, sid):
             log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
-        if self.on_sent is not None:
-            await self.on_sent(claim, sid)
 
     def _move_slot(self, claim: Claim, job: Job) -> None:
         """If the pacer holds this sender past the slot the queue would give it next, tell

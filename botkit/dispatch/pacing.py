@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Senders remembered at most; past it the oldest half is forgotten (their gaps are long gone).
 KEPT = 50_000
@@ -72,6 +72,19 @@ class _Sender:
     spacing: float = 0.0  # the last send's interval
 
 
+@dataclass
+class Flight:
+    """One send, from its start until it is over (answered, refused or failed)."""
+
+    sender: str
+    to: str
+    started: float
+    interval: float
+    #: Charged to the sender at its start (long round trips) rather than when answered.
+    charged: bool
+    over: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class Pacer:
     def __init__(
         self, tolerance: float = 0.005, spacing: float = 0.0005, jitter: float = 0.00025
@@ -81,12 +94,12 @@ class Pacer:
         self.jitter = jitter
         self.round_trip = ShortestRoundTrip()
         self._senders: dict[str, _Sender] = {}
-        #: sender -> (set when its send in flight is over, whether it was charged at its start)
-        self._unanswered: dict[str, tuple[asyncio.Event, bool]] = {}
+        #: sender -> its latest send still in flight
+        self._in_flight: dict[str, Flight] = {}
+        #: (sender, recipient) -> the send in flight between them
+        self._to_recipient: dict[tuple[str, str], Flight] = {}
         #: sender -> the slots of its claimed sends not started yet, in claim order
         self._lines: dict[str, deque[int]] = {}
-        #: (sender, recipient) -> set when the send in flight between them is over
-        self._to_recipient: dict[tuple[str, str], asyncio.Event] = {}
         self._line_moved: dict[str, asyncio.Event] = {}
 
     def join(self, sender: str, slot: int) -> None:
@@ -124,13 +137,13 @@ class Pacer:
         await self._wait_in_line(sender, slot)
         previous = self._to_recipient.get((sender, to))
         if previous is not None:
-            await previous.wait()
+            await previous.over.wait()
         while True:
-            in_flight = self._unanswered.get(sender)
+            in_flight = self._in_flight.get(sender)
             if in_flight is not None and self.waits_for_answers(interval):
                 # However long: a late answer means the send may reach Twilio late too, and
                 # every send ends (the HTTP client's timeout) and calls finished().
-                await in_flight[0].wait()
+                await in_flight.over.wait()
                 continue
             delay = self._earliest(sender) - time.time()
             if delay <= 0:
@@ -149,34 +162,32 @@ class Pacer:
         found = self._senders.get(sender)
         return 0.0 if found is None else found.tat - self.tolerance
 
-    def started(self, sender: str, moment: float, interval: float, to: str = "") -> None:
-        """A send of ``interval`` seconds' worth of sender's rate started at ``moment``."""
-        charge_now = not self.waits_for_answers(interval)
-        self._unanswered[sender] = (asyncio.Event(), charge_now)
-        self._to_recipient[(sender, to)] = asyncio.Event()
-        if charge_now:
-            self._charge(sender, moment, interval)  # else when answered
+    def started(self, sender: str, moment: float, interval: float, to: str = "") -> Flight:
+        """A send of ``interval`` seconds' worth of sender's rate, to ``to``, started at
+        ``moment``; answered() or finished() must follow."""
+        flight = Flight(sender, to, moment, interval, charged=not self.waits_for_answers(interval))
+        self._in_flight[sender] = self._to_recipient[(sender, to)] = flight
+        if flight.charged:
+            self._charge(sender, moment, interval)
+        return flight
 
-    def answered(
-        self, sender: str, started: float, moment: float, interval: float, to: str = ""
-    ) -> None:
-        """Twilio took the send started at ``started``, answering at ``moment``."""
-        in_flight = self._unanswered.get(sender)
-        self.finished(sender, to)
-        if in_flight is not None and not in_flight[1]:
+    def answered(self, flight: Flight, moment: float) -> None:
+        """Twilio took the send, answering at ``moment``."""
+        round_trip = moment - flight.started
+        if not flight.charged:
             way_back = min(self.round_trip.seconds, WAY_BACK_AT_MOST)
-            held = moment - started - way_back - self.jitter
-            self._charge(sender, started + max(0.0, held), interval)
-        self.round_trip.add(moment - started)
+            held = round_trip - way_back - self.jitter
+            self._charge(flight.sender, flight.started + max(0.0, held), flight.interval)
+        self.round_trip.add(round_trip)
+        self.finished(flight)
 
-    def finished(self, sender: str, to: str = "") -> None:
+    def finished(self, flight: Flight) -> None:
         """The send is over, whatever Twilio said (a refused send costs no rate)."""
-        in_flight = self._unanswered.pop(sender, None)
-        if in_flight is not None:
-            in_flight[0].set()
-        to_recipient = self._to_recipient.pop((sender, to), None)
-        if to_recipient is not None:
-            to_recipient.set()
+        flight.over.set()
+        if self._in_flight.get(flight.sender) is flight:
+            del self._in_flight[flight.sender]
+        if self._to_recipient.get((flight.sender, flight.to)) is flight:
+            del self._to_recipient[(flight.sender, flight.to)]
 
     def _charge(self, sender: str, arrived: float, interval: float) -> None:
         found = self._senders.get(sender)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from botkit.dispatch.pacing import RTT_BLOCK, Pacer, ShortestRoundTrip
+from botkit.dispatch.pacing import RTT_BLOCK, Flight, Pacer, ShortestRoundTrip
 from botkit.dispatch.queue_clock import QueueClock
 
 SENDER = "whatsapp:+15553000000"
@@ -40,37 +40,38 @@ async def test_a_sender_catches_up_by_at_most_its_tolerance_in_all() -> None:
 async def test_a_stalled_answer_is_charged_as_a_late_arrival() -> None:
     pacer = near_twilio(Pacer(tolerance=0.0, spacing=0.0, jitter=0.0))
     started = time.time()
-    pacer.started(SENDER, started, 0.05)
-    pacer.answered(SENDER, started, started + 0.031, 0.05)  # 30 ms longer than the shortest
+    flight = pacer.started(SENDER, started, 0.05)
+    pacer.answered(flight, started + 0.031)  # 30 ms longer than the shortest
     assert pacer.behind(SENDER) == pytest.approx(started + 0.03 + 0.05, abs=1e-6)
 
 
 async def test_an_unhindered_answer_is_charged_from_the_start() -> None:
     pacer = near_twilio(Pacer(tolerance=0.0, spacing=0.0, jitter=0.0))
     started = time.time()
-    pacer.started(SENDER, started, 0.05)
-    pacer.answered(SENDER, started, started + 0.001, 0.05)
+    flight = pacer.started(SENDER, started, 0.05)
+    pacer.answered(flight, started + 0.001)
     assert pacer.behind(SENDER) == pytest.approx(started + 0.05, abs=1e-6)
 
 
 async def test_with_short_round_trips_the_next_send_waits_for_the_answer() -> None:
     pacer = near_twilio(Pacer(tolerance=0.0, spacing=0.0))
     started = time.time() - 1.0
-    pacer.started(SENDER, started, 0.01)  # its spacing alone would allow a send now
+    previous = pacer.started(SENDER, started, 0.01)  # its spacing alone would allow a send now
     sent: list[str] = []
+    flights: list[Flight] = []
 
     async def send(name: str) -> None:  # as the dispatcher does: no await in between
         await pacer.wait_turn(SENDER, 0.01)
-        pacer.started(SENDER, time.time(), 0.01)
+        flights.append(pacer.started(SENDER, time.time(), 0.01))
         sent.append(name)
 
     first, second = asyncio.create_task(send("first")), asyncio.create_task(send("second"))
     await asyncio.sleep(0.02)
     assert sent == []  # the previous send is still unanswered
-    pacer.answered(SENDER, started, time.time(), 0.01)
+    pacer.answered(previous, time.time())
     await asyncio.sleep(0.02)
     assert len(sent) == 1  # one goes; the other waits for its answer in turn
-    pacer.finished(SENDER)
+    pacer.finished(flights[0])
     await asyncio.wait_for(asyncio.gather(first, second), 1.0)
     assert sorted(sent) == ["first", "second"]
 
@@ -84,11 +85,11 @@ async def test_with_long_round_trips_sends_do_not_wait_for_answers() -> None:
 async def test_a_second_send_to_one_recipient_waits_for_the_first_answer() -> None:
     pacer = far_from_twilio(Pacer())  # several sends of the sender may be in flight...
     started = time.time() - 1.0
-    pacer.started(SENDER, started, 0.0125, to="+15550000001")
+    flight = pacer.started(SENDER, started, 0.0125, to="+15550000001")
     waiting = asyncio.create_task(pacer.wait_turn(SENDER, 0.0125, to="+15550000001"))
     await asyncio.sleep(0.02)
     assert not waiting.done()  # ...but not two to one recipient: they could arrive swapped
-    pacer.answered(SENDER, started, time.time(), 0.0125, to="+15550000001")
+    pacer.answered(flight, time.time())
     await asyncio.wait_for(waiting, 1.0)
 
 
@@ -137,17 +138,17 @@ def test_the_queue_clock_never_puts_a_slot_early() -> None:
 def test_a_send_charged_at_its_start_is_not_charged_again_by_its_answer() -> None:
     pacer = far_from_twilio(Pacer(tolerance=0.0, spacing=0.0, jitter=0.0))
     started = time.time()
-    pacer.started(SENDER, started, 0.3)  # charged now: answers take longer than half of 0.3 s
+    flight = pacer.started(SENDER, started, 0.3)  # charged now: answers take over half of 0.3 s
     pacer.round_trip.add(0.001)  # now round trips look short
-    pacer.answered(SENDER, started, started + 0.001, 0.3)
+    pacer.answered(flight, started + 0.001)
     assert pacer.behind(SENDER) == pytest.approx(started + 0.3, abs=1e-6)
 
 
 def test_until_a_round_trip_is_known_a_send_is_charged_its_whole_round_trip() -> None:
     pacer = Pacer(tolerance=0.0, spacing=0.0, jitter=0.0)
     started = time.time()
-    pacer.started(SENDER, started, 1.0)
-    pacer.answered(SENDER, started, started + 0.3, 1.0)  # a first burst: 300 ms to answer
+    flight = pacer.started(SENDER, started, 1.0)
+    pacer.answered(flight, started + 0.3)  # a first burst: 300 ms to answer
     assert pacer.behind(SENDER) == pytest.approx(started + 1.3, abs=1e-6)
 
 
@@ -155,6 +156,6 @@ def test_at_most_a_millisecond_of_a_round_trip_counts_as_the_way_back() -> None:
     pacer = Pacer(tolerance=0.0, spacing=0.0, jitter=0.0)
     pacer.round_trip.add(0.050)  # a congested start: the shortest round trip seen is long
     started = time.time()
-    pacer.started(SENDER, started, 1.0)
-    pacer.answered(SENDER, started, started + 0.060, 1.0)
+    flight = pacer.started(SENDER, started, 1.0)
+    pacer.answered(flight, started + 0.060)
     assert pacer.behind(SENDER) == pytest.approx(started + 0.059 + 1.0, abs=1e-6)
