@@ -153,17 +153,14 @@ def list_optouts(scope: str | None) -> None:
 @click.option("--source", default=SOURCE_OPERATOR, show_default=True, help="Audit-trail source.")
 def add(number: str, scope: str | None, everywhere: bool, source: str) -> None:
     """Opt NUMBER out of a scope, as if it had texted STOP there."""
-    target = _target(scope, everywhere)
-
-    async def work(ledger: ConsentLedger) -> None:
-        changed = await ledger.opt_out(number, target, keyword=None, source=source)
-        masked = ledger.hasher.mask(number)
-        if changed:
-            click.echo(f"opted out {masked} from {_describe(target)}")
-        else:
-            click.echo(f"{masked} was already opted out of {_describe(target)}; recorded anyway")
-
-    _run(work)
+    _change(
+        number,
+        _target(scope, everywhere),
+        lambda ledger: ledger.opt_out,
+        source,
+        changed="opted out {masked} from {scope}",
+        unchanged="{masked} was already opted out of {scope}; recorded anyway",
+    )
 
 
 @optout.command()
@@ -176,15 +173,32 @@ def remove(number: str, scope: str | None, everywhere: bool, source: str) -> Non
 
     Only do this on the person's request: the audit trail records who did it.
     """
-    target = _target(scope, everywhere)
+    _change(
+        number,
+        _target(scope, everywhere),
+        lambda ledger: ledger.opt_in,
+        source,
+        changed="opted {masked} back in to {scope}",
+        unchanged="{masked} was not opted out of {scope}; recorded anyway",
+    )
+
+
+def _change(
+    number: str,
+    target: str,
+    change: Callable[[ConsentLedger], Callable[..., Awaitable[bool]]],
+    source: str,
+    *,
+    changed: str,
+    unchanged: str,
+) -> None:
+    """Record an operator's opt-out or opt-in in the ledger (audited like a keyword) and say
+    whether it changed anything."""
 
     async def work(ledger: ConsentLedger) -> None:
-        changed = await ledger.opt_in(number, target, keyword=None, source=source)
-        masked = ledger.hasher.mask(number)
-        if changed:
-            click.echo(f"opted {masked} back in to {_describe(target)}")
-        else:
-            click.echo(f"{masked} was not opted out of {_describe(target)}; recorded anyway")
+        done = await change(ledger)(number, target, keyword=None, source=source)
+        text = changed if done else unchanged
+        click.echo(text.format(masked=ledger.hasher.mask(number), scope=_describe(target)))
 
     _run(work)
 
