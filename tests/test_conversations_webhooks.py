@@ -642,6 +642,9 @@ async def test_participant_hooks_and_the_mirror(stage: MakeStage, store_url: str
     s = await stage(bot, store_url)
     conversation = await s.create()
     alice = await s.add_phone(conversation.sid, ALICE)
+    # Twilio promises no order between webhooks in flight, and the mirror orders participants
+    # as their events arrive: let the first one arrive before adding the second.
+    await s.settle()
     agent = await s.add_chat(conversation.sid, "agent-7")
     await s.settle()
     mirror = s.server.runtime.conversations.client.mirror

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -25,7 +25,7 @@ from botkit.pipeline import Pipeline, SessionPolicy
 from botkit.runtime import Stores, auth_token, open_stores
 from botkit.server.conversations_endpoint import conversations_endpoint
 from botkit.server.status_endpoint import status_endpoint
-from botkit.server.webhook import Rejection, WebhookReader, accept_once
+from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
 from botkit.settings import Settings
 from botkit.status_tracker import StatusTracker
 from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
@@ -81,7 +81,6 @@ class Runtime:
 
 
 RUNTIME = web.AppKey("botkit.runtime", Runtime)
-Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(

@@ -18,14 +18,14 @@ describes no valid event is a 400 with the one-line reason. Then:
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
 from botkit.conversation_runtime import ConversationRuntime
 from botkit.inbound_events import ConversationEvent
 from botkit.logging import get_logger
-from botkit.server.webhook import Rejection, WebhookReader, accept_once
+from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
 from botkit.twilio.conversation_events import (
     MalformedConversationEvent,
     MessageAdd,
@@ -33,9 +33,6 @@ from botkit.twilio.conversation_events import (
 )
 
 log = get_logger("server")
-
-Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 def conversations_endpoint(
     reader: WebhookReader,

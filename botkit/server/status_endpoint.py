@@ -11,16 +11,14 @@ inbound workers: botkit/status_tracker.py says why.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
 from botkit.inbound_events import StatusEvent
-from botkit.server.webhook import Rejection, WebhookReader, accept_once
+from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
 from botkit.storage.inbound import InboundQueue
 from botkit.twilio.status import MalformedStatusCallback, parse_status_callback
-
-Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def status_endpoint(

@@ -8,6 +8,7 @@ returned, because the person debugging a proxy needs to see the URL we tried.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -18,6 +19,9 @@ from botkit.storage.inbound import InboundQueue
 from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
 
 log = get_logger("server")
+
+#: An aiohttp request handler: what every ``/twilio/*`` endpoint factory returns.
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
