@@ -23,6 +23,7 @@ from twilio.rest import Client
 from botkit.compliance.ledger import SOURCE_TWILIO_21610, ConsentLedger
 from botkit.dispatch.errors import Deferred, FormError, Verdict, classify
 from botkit.dispatch.job import Claim, Job
+from botkit.dispatch.jobs import consent_scopes
 from botkit.dispatch.pacing import Pacer
 from botkit.dispatch.queue import OutboundQueue
 from botkit.dispatch.queue_clock import QueueClock
@@ -45,9 +46,12 @@ class DispatchPolicy:
     idle_poll: float = 0.05
     #: How far ahead (seconds) a claim takes slots. The worker then sends each job on a timer
     #: at its slot, so the claim's round trip is off the send's path and one round trip serves
-    #: every slot in the window. Small, because consent is checked when a job is claimed: a
-    #: STOP landing inside this window does not stop a send already scheduled in it.
+    #: every slot in the window.
     lookahead: float = 0.004
+    #: Consent is checked when a job is claimed; a send that starts longer than this after its
+    #: claim (a slot far ahead, a sender held back by its pacer) asks the ledger again first, so
+    #: a STOP that landed meanwhile still stops it.
+    consent_recheck_after: float = 0.01
     #: Most jobs one claim round trip may take (never more than the free send slots).
     claim_batch: int = 64
     #: How long after a sender's next slot it stays with the worker that sent its last message
@@ -208,6 +212,9 @@ class Dispatcher:
         interval = job.cost / job.rate
         to = job.message.to
         await self._pacer.wait_turn(job.sender, interval, claim.send_at_us, to)
+        if await self._opted_out_since_claim(claim, job):
+            await self._bury(claim, "opted_out", "opted out after the send was claimed")
+            return
         flight = self._pacer.started(job.sender, time.time(), interval, to)
         self._pacer.leave(job.sender, claim.send_at_us)
         RETRY_AFTER.set(None)
@@ -227,6 +234,14 @@ class Dispatcher:
         self.metrics.sent("sent")
         if await self._settlements.complete(claim, sid):
             log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
+
+    async def _opted_out_since_claim(self, claim: Claim, job: Job) -> bool:
+        if not job.consent_keys:
+            return False  # the STOP confirmation: sent past the opt-out on purpose
+        waited = time.time() - self._clock.local(claim.claimed_us)
+        if waited <= self.policy.consent_recheck_after:
+            return False  # as good as the claim's own check
+        return await self.ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
     def _move_slot(self, claim: Claim, job: Job) -> None:
         """If the pacer holds this sender past the slot the queue would give it next, tell

@@ -280,3 +280,21 @@ async def test_one_recipient_gets_one_senders_messages_in_the_order_queued(
         # The sandbox keeps messages in the order their requests arrived.
         bodies = [m.body for m in rig.sandbox.state.messages.values()]
         assert bodies == [f"part {n}" for n in range(40)]
+
+
+async def test_a_stop_while_a_claimed_send_waits_for_its_slot_still_stops_it(
+    store_url: str | None,
+) -> None:
+    # Claims look half a second ahead here, so a job is claimed (consent checked) well before
+    # its slot; the STOP lands in between. Consent is checked again before such a late start.
+    policy = DispatchPolicy(lookahead=0.5)
+    async with dispatch_rig(store_url, policy=policy) as rig:
+        await rig.send(USER, "first")
+        await rig.send(USER, "second")  # SLOW is 1/s: its slot is a second after the first
+        await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=5)
+        await asyncio.sleep(0.6)  # the second is claimed by now, waiting for its slot
+        await rig.ledger.opt_out(USER, SLOW, keyword="STOP", source="keyword")
+        await asyncio.sleep(0.7)  # past its slot
+        assert [r.sid for r in rig.sends(SLOW)][1:] == []
+        [letter] = await rig.queue.dead_letters()
+        assert letter.reason == "opted_out"
