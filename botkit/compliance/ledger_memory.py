@@ -38,6 +38,12 @@ class MemoryConsentLedger:
         self._records: dict[tuple[str, str], ConsentRecord] = {}
         self._audit: dict[str, list[ConsentEvent]] = {}
 
+    @property
+    def changes(self) -> int:
+        """How many opt-outs and opt-ins were ever recorded: a claim reads it with its consent
+        check, the way the Redis queue reads the ledger's ``seq`` key in its claim script."""
+        return self._seq
+
     async def opt_out(self, number: str, scope: str, *, keyword: str | None, source: str) -> bool:
         return self._apply("opt_out", number, scope, keyword, source)
 

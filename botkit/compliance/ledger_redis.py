@@ -139,6 +139,11 @@ def consent_key(number_hash: str, scope: str, tag: str = DEFAULT_TAG) -> str:
     return f"{_tag(tag)}:state:{number_hash}:{scope}"
 
 
+def consent_changes_key(tag: str = DEFAULT_TAG) -> str:
+    """The counter every opt-out and opt-in increments (``{T}:seq``)."""
+    return f"{_tag(tag)}:seq"
+
+
 def consent_check_keys(
     number_hash: str, scopes: Iterable[str], tag: str = DEFAULT_TAG
 ) -> list[str]:
@@ -163,7 +168,7 @@ class RedisConsentLedger:
         self._tag = tag
         self._optouts = f"{_tag(tag)}:optouts"
         self._numbers = f"{_tag(tag)}:numbers"
-        self._seq = f"{_tag(tag)}:seq"
+        self._seq = consent_changes_key(tag)
         self._check = redis.register_script(_CHECK)
         self._apply_script = redis.register_script(_APPLY)
 

@@ -49,8 +49,10 @@ class DispatchPolicy:
     #: every slot in the window.
     lookahead: float = 0.004
     #: Consent is checked when a job is claimed; a send that starts longer than this after its
-    #: claim (a slot far ahead, a sender held back by its pacer) asks the ledger again first, so
-    #: a STOP that landed meanwhile still stops it.
+    #: claim (a slot far ahead, a sender held back by its pacer) must know the ledger as of no
+    #: longer ago than this, so a STOP that landed meanwhile still stops it. A later claim that
+    #: read the same ledger change counter within this time is enough; otherwise it asks the
+    #: ledger again.
     consent_recheck_after: float = 0.01
     #: Most jobs one claim round trip may take (never more than the free send slots).
     claim_batch: int = 64
@@ -97,6 +99,9 @@ class Dispatcher:
         self._settlements = Settlements(queue)
         self._pacer = Pacer(policy.catch_up, policy.catch_up_per_send)
         self._holds: dict[str, int] = {}  # for the queue with the next claim
+        #: The ledger's change counter as the latest claim read it, and a moment (this
+        #: process's clock) no later than when it was read.
+        self._consent_seen: tuple[int, float] | None = None
         self._name = secrets.token_hex(6)  # this worker, to the queue
 
     def wake(self) -> None:
@@ -147,6 +152,8 @@ class Dispatcher:
                 await asyncio.sleep(1.0)
                 continue
             self._clock.observe(batch.now_us, before, time.time())
+            if batch.consent_changes is not None:
+                self._consent_seen = (batch.consent_changes, before)
             self._release(taken - len(batch.claims))
             for job_id in batch.suppressed:
                 self.metrics.sent("opted_out")
@@ -238,9 +245,17 @@ class Dispatcher:
     async def _opted_out_since_claim(self, claim: Claim, job: Job) -> bool:
         if not job.consent_keys:
             return False  # the STOP confirmation: sent past the opt-out on purpose
-        waited = time.time() - self._clock.local(claim.claimed_us)
-        if waited <= self.policy.consent_recheck_after:
+        now, fresh = time.time(), self.policy.consent_recheck_after
+        if now - self._clock.local(claim.claimed_us) <= fresh:
             return False  # as good as the claim's own check
+        seen = self._consent_seen
+        if (
+            seen is not None
+            and claim.consent_changes is not None
+            and seen[0] == claim.consent_changes
+            and now - seen[1] <= fresh
+        ):
+            return False  # nobody opted out or in between the claim and a recent one
         return await self.ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
     def _move_slot(self, claim: Claim, job: Job) -> None:

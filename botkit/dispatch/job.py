@@ -52,6 +52,10 @@ class Claim(BaseModel):
     claimed_us: int
     reclaimed: bool
     send_at_us: int = 0
+    #: The consent ledger's change counter when the claim checked consent (None: not known).
+    #: A send that starts late needs no second look at the ledger if a later claim saw the
+    #: same counter recently enough (Dispatcher._opted_out_since_claim).
+    consent_changes: int | None = None
 
 
 class Idle(BaseModel):
@@ -75,6 +79,8 @@ class Batch(BaseModel):
     suppressed: tuple[str, ...] = ()
     #: The queue's clock when it made the claim (Redis TIME), for workers on another clock.
     now_us: int = 0
+    #: The consent ledger's change counter, read in the same atomic step as the claims.
+    consent_changes: int | None = None
 
 
 class DeadLetter(BaseModel):

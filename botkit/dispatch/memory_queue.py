@@ -49,8 +49,13 @@ class _Sender:
 
 
 class MemoryOutboundQueue:
-    def __init__(self, blocked: ConsentCheck | None = None) -> None:
+    def __init__(
+        self,
+        blocked: ConsentCheck | None = None,
+        consent_changes: Callable[[], int] | None = None,
+    ) -> None:
         self._blocked = blocked
+        self._consent_changes = consent_changes
         self._entries: dict[str, _Entry] = {}
         self._idempotency: dict[str, str] = {}
         self._senders: dict[str, _Sender] = {}
@@ -108,22 +113,24 @@ class MemoryOutboundQueue:
         owner = _Owner(worker, affinity_us, catch_up_us)
         for sender, until in (holds or {}).items():
             await self.hold_sender(sender, until)
+        changes = None if self._consent_changes is None else self._consent_changes()
         claims: list[Claim] = []
         suppressed: list[str] = []
         while len(claims) < limit:
             found = await self._claim(lease, now, now + lookahead_us, suppressed, owner)
             if isinstance(found, Idle):
-                return Batch(
-                    claims=tuple(claims),
-                    next_us=found.next_us,
-                    suppressed=found.suppressed,
-                    now_us=now,
-                )
-            claims.append(found)
-        ready = min(self._ready.values(), default=None)
-        next_us = None if ready is None else max(ready, now)
+                next_us = found.next_us
+                break
+            claims.append(found.model_copy(update={"consent_changes": changes}))
+        else:
+            ready = min(self._ready.values(), default=None)
+            next_us = None if ready is None else max(ready, now)
         return Batch(
-            claims=tuple(claims), next_us=next_us, suppressed=tuple(suppressed), now_us=now
+            claims=tuple(claims),
+            next_us=next_us,
+            suppressed=tuple(suppressed),
+            now_us=now,
+            consent_changes=changes,
         )
 
     async def _claim(

@@ -18,6 +18,9 @@ botkit/compliance/ledger_redis.py for why consent must live in the queue's slot)
 ``{T}:out:dead``           zset    dead-lettered job ids by time (µs)
 =========================  ======  ========================================================
 
+A claim also reads the ledger's change counter ``{T}:seq`` and hands it to the worker with the
+claims, so that a worker can tell later, without asking the ledger, that no opt-out happened since.
+
 Times are whole microseconds, read from Redis' own clock (TIME) unless a test passes one, so
 every process on every machine schedules against the same clock.
 """
@@ -30,7 +33,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from botkit.compliance.ledger_redis import CONSENT_LUA, DEFAULT_TAG
+from botkit.compliance.ledger_redis import CONSENT_LUA, DEFAULT_TAG, consent_changes_key
 from botkit.dispatch.job import Batch, Claim, DeadLetter, Idle, Job
 
 IDEMPOTENCY_TTL = 7 * 24 * 3600
@@ -102,11 +105,13 @@ return {id, 1}
 """
 
 # ARGV: prefix, now, lease µs, token, limit, budget, lookahead µs, worker, affinity µs,
-# catch-up µs (how far in the past a late claim may still take a slot), then
-# sender, until µs pairs (holds: senders that must not send again before until, applied first).
+# catch-up µs (how far in the past a late claim may still take a slot), the consent ledger's
+# change counter key, then sender, until µs pairs (holds: senders that must not send again
+# before until, applied first).
 # A sender claimed by another worker ('' = none) stays with it until affinity µs after the next
 # slot it was charged; this worker skips it meanwhile.
-# Returns {next, suppressed, now, then per claim: id, job, attempts, allowed, reclaimed, at};
+# Returns {next, suppressed, now, consent changes, then per claim: id, job, attempts, allowed,
+# reclaimed, at};
 # the n-th claim's lease token is token .. ':' .. n; at is the slot the claim was charged (when
 # to send it: now or up to lookahead later). next: when the earliest sender frees (a moment
 # within the lookahead if the batch stopped at its limit; -1: no work left).
@@ -117,7 +122,7 @@ local limit, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
 local horizon = now + tonumber(ARGV[7])
 local worker, affinity = ARGV[8], tonumber(ARGV[9])
 local catch_up = tonumber(ARGV[10])
-for i = 11, #ARGV, 2 do hold(ARGV[i], tonumber(ARGV[i + 1])) end
+for i = 12, #ARGV, 2 do hold(ARGV[i], tonumber(ARGV[i + 1])) end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 200)) do
   redis.call('ZREM', P .. 'delayed', id)
   push_ready(id, now)
@@ -129,7 +134,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', now, 'L
   push_ready(id, now)
 end
 local suppressed = {}
-local out = {fmt(now), suppressed, fmt(now)}
+local out = {fmt(now), suppressed, fmt(now), redis.call('GET', ARGV[11]) or '0'}
 local claimed, skip, later = 0, 0, nil
 local function elsewhere(s)
   if worker == '' then return 0 end
@@ -284,6 +289,7 @@ class RedisOutboundQueue:
     def __init__(self, redis: Redis, namespace: str = "bot", tag: str = DEFAULT_TAG) -> None:
         self._redis = redis
         self._prefix = "{" + tag + "}:out:" + namespace + ":"
+        self._consent_changes = consent_changes_key(tag)
         self._scripts = {
             name: redis.register_script(source)
             for name, source in {
@@ -352,12 +358,14 @@ class RedisOutboundQueue:
             worker,
             affinity_us,
             catch_up_us,
+            self._consent_changes,
             *held,
             now_us=now_us,
         )
         next_us = int(float(_text(reply[0])))
         claimed_us = int(float(_text(reply[2])))
-        fields = reply[3:]
+        changes = int(reply[3])
+        fields = reply[4:]
         claims = tuple(
             Claim(
                 job=Job.model_validate_json(_text(fields[i + 1])),
@@ -367,6 +375,7 @@ class RedisOutboundQueue:
                 claimed_us=claimed_us,
                 reclaimed=_text(fields[i + 4]) == "1",
                 send_at_us=int(float(_text(fields[i + 5]))),
+                consent_changes=changes,
             )
             for i in range(0, len(fields), _FIELDS)
         )
@@ -375,6 +384,7 @@ class RedisOutboundQueue:
             next_us=None if next_us < 0 else next_us,
             suppressed=tuple(_text(i) for i in reply[1]),
             now_us=claimed_us,
+            consent_changes=changes,
         )
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:

@@ -46,7 +46,8 @@ def open_outbound(settings: Settings, redis: Redis | None, namespace: str) -> Ou
         async def blocked(job: Job) -> bool:
             return await ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
-        return Outbound(MemoryOutboundQueue(blocked), ledger, MemoryWindowStore(), factory)
+        queue = MemoryOutboundQueue(blocked, consent_changes=lambda: ledger.changes)
+        return Outbound(queue, ledger, MemoryWindowStore(), factory)
     return Outbound(
         RedisOutboundQueue(redis, namespace),
         RedisConsentLedger(redis, hasher),

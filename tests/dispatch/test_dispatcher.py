@@ -10,6 +10,7 @@ import itertools
 import time
 
 import aiohttp
+import pytest
 
 from botkit.dispatch.dispatcher import DispatchPolicy
 from botkit.dispatch.job import Claim
@@ -282,12 +283,21 @@ async def test_one_recipient_gets_one_senders_messages_in_the_order_queued(
         assert bodies == [f"part {n}" for n in range(40)]
 
 
+@pytest.mark.parametrize(
+    "idle_poll",
+    [
+        pytest.param(0.05, id="stale-claims-ask-the-ledger"),
+        pytest.param(0.002, id="fresh-claims-see-the-ledger-changed"),
+    ],
+)
 async def test_a_stop_while_a_claimed_send_waits_for_its_slot_still_stops_it(
-    store_url: str | None,
+    store_url: str | None, idle_poll: float
 ) -> None:
     # Claims look half a second ahead here, so a job is claimed (consent checked) well before
-    # its slot; the STOP lands in between. Consent is checked again before such a late start.
-    policy = DispatchPolicy(lookahead=0.5)
+    # its slot; the STOP lands in between. Consent is checked again before such a late start:
+    # by the ledger, or (when the worker's latest claim is recent) by the ledger's change
+    # counter that claim read, which the STOP moved.
+    policy = DispatchPolicy(lookahead=0.5, idle_poll=idle_poll)
     async with dispatch_rig(store_url, policy=policy) as rig:
         await rig.send(USER, "first")
         await rig.send(USER, "second")  # SLOW is 1/s: its slot is a second after the first

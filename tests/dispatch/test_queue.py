@@ -64,7 +64,8 @@ async def rig(store_url: str | None) -> AsyncIterator[Rig]:
         async def blocked(job: Job) -> bool:
             return await memory_ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
-        yield Rig(MemoryOutboundQueue(blocked), memory_ledger, factory, t0)
+        queue = MemoryOutboundQueue(blocked, consent_changes=lambda: memory_ledger.changes)
+        yield Rig(queue, memory_ledger, factory, t0)
         return
     redis = Redis.from_url(store_url)
     yield Rig(RedisOutboundQueue(redis), RedisConsentLedger(redis, hasher), factory, t0)
@@ -311,3 +312,18 @@ async def test_a_late_claim_may_take_a_slot_a_little_in_the_past(rig: Rig) -> No
     much_later = rig.t0 + 2 * S // 10 + 50_000  # 50 ms late: more than it may catch up
     [claim] = (await rig.queue.claim_many(30, 1, catch_up_us=5_000, now_us=much_later)).claims
     assert claim.send_at_us == much_later - 5_000
+
+
+async def test_a_claim_reads_the_ledgers_change_counter_with_its_consent_check(rig: Rig) -> None:
+    # The worker compares it with what later claims read, to know nobody opted out meanwhile.
+    await rig.add(rig.job("+15550001111"), rig.job("+15550002222", sender=FAST))
+    first = await rig.queue.claim_many(30, 1, now_us=rig.t0)
+    await rig.ledger.opt_out("+15550009999", SLOW, keyword="STOP", source="keyword")
+    second = await rig.queue.claim_many(30, 1, now_us=rig.t0)
+    idle = await rig.queue.claim_many(30, 1, now_us=rig.t0)
+    assert first.consent_changes is not None
+    assert second.consent_changes == idle.consent_changes == first.consent_changes + 1
+    assert [c.consent_changes for c in first.claims + second.claims] == [
+        first.consent_changes,
+        second.consent_changes,
+    ]
