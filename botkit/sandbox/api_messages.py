@@ -71,7 +71,7 @@ class MessagesApi:
         self.state.phone(record.to)
         self.state.add_message(record)
         self.delivery.start_outbound(record)
-        return web.json_response(record.to_json(), status=201)
+        return web.json_response(text=record.json_text(), status=201)
 
     @property
     def _strict(self) -> bool:
@@ -202,7 +202,7 @@ class MessagesApi:
 
     async def fetch(self, request: web.Request) -> web.Response:
         require_account(request, self.state.config)
-        return web.json_response(self._find(request).to_json())
+        return web.json_response(text=self._find(request).json_text())
 
     async def list(self, request: web.Request) -> web.Response:
         require_account(request, self.state.config)
@@ -239,7 +239,7 @@ class MessagesApi:
             self.delivery.cancel(record)
         else:
             self.state.publish_message(record)
-        return web.json_response(record.to_json())
+        return web.json_response(text=record.json_text())
 
     async def delete(self, request: web.Request) -> web.Response:
         require_account(request, self.state.config)
