@@ -46,8 +46,10 @@ class DispatchPolicy:
     idle_poll: float = 0.05
     #: How far ahead (seconds) a claim takes slots. The worker then sends each job on a timer
     #: at its slot, so the claim's round trip is off the send's path and one round trip serves
-    #: every slot in the window.
-    lookahead: float = 0.004
+    #: every slot in the window. A worker that has claimed everything due that soon claims
+    #: again half a lookahead later at the earliest (unless woken by local work), so that each
+    #: claim serves half a lookahead of slots rather than one.
+    lookahead: float = 0.012
     #: Consent is checked when a job is claimed; a send that starts longer than this after its
     #: claim (a slot far ahead, a sender held back by its pacer) must know the ledger as of no
     #: longer ago than this, so a STOP that landed meanwhile still stops it. A later claim that
@@ -134,6 +136,8 @@ class Dispatcher:
                 await self._slots.acquire()
                 taken += 1
             before = time.time()
+            # Work enqueued here from now on may have missed this claim: let it cut a sleep short.
+            self._wake.clear()
             holds, self._holds = self._holds, {}
             try:
                 batch = await self.queue.claim_many(
@@ -165,19 +169,23 @@ class Dispatcher:
                 task.add_done_callback(self._sends.discard)
             if len(batch.claims) < taken:
                 # Nothing more is due within the lookahead: come back when the earliest sender
-                # frees, less the lookahead, so its slot is claimed before it arrives.
-                await self._sleep_until(batch.next_us, lookahead_us)
+                # frees, less the lookahead, so its slot is claimed before it arrives, but
+                # not before half a lookahead has passed.
+                await self._sleep_until(
+                    batch.next_us, lookahead_us, before + self.policy.lookahead / 2
+                )
 
     def _release(self, count: int) -> None:
         for _ in range(count):
             self._slots.release()
 
-    async def _sleep_until(self, next_us: int | None, lookahead_us: int) -> None:
-        """Until the earliest sender is within the lookahead (at most idle_poll), or wake()."""
+    async def _sleep_until(self, next_us: int | None, lookahead_us: int, not_before: float) -> None:
+        """Until the earliest sender is within the lookahead (at most idle_poll) but not before
+        ``not_before`` (this process's clock), or wake()."""
         wait = self.policy.idle_poll
         if next_us is not None:
             wait = min(wait, self._clock.delay_until(next_us - lookahead_us))
-        self._wake.clear()
+        wait = max(wait, not_before - time.time())
         if wait <= 0:
             return
         with contextlib.suppress(TimeoutError):
