@@ -7,15 +7,17 @@ the http layer (not per resource) also covers absolute paging URLs such as Conve
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import re
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import BasicAuth, ClientSession, ClientTimeout
+from aiohttp import BasicAuth, ClientSession, ClientTimeout, DummyCookieJar
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from yarl import URL
 
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 
@@ -39,7 +41,9 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     Its request path is leaner than the base class's, because a dispatcher makes a thousand of
     these a second and the base path costs more CPU than the rest of a send together: the form
     is encoded once with urlencode instead of aiohttp's FormData, the Basic credentials are
-    encoded once per client, and no request/response copies are kept for twilio's test hooks.
+    encoded once per client, a URL is parsed once, cookies are not kept (Twilio's REST API
+    authenticates every request and sets none we need), and no request/response copies are
+    kept for twilio's test hooks.
     It also sends JSON bodies as JSON: twilio-python's async client hands aiohttp the dict of a
     JSON request (Content API templates) as form data under a JSON Content-Type, which Twilio
     (and the sandbox) cannot read.
@@ -48,7 +52,8 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     session: ClientSession  # pooled: the base class makes one per client
 
     def __init__(self, base_url: str | None, timeout: float | None = 10.0) -> None:
-        super().__init__(timeout=timeout)
+        super().__init__(pool_connections=False, timeout=timeout)
+        self.session = ClientSession(cookie_jar=DummyCookieJar())
         self.base_url = base_url
         self._authorization: dict[tuple[str, str], str] = {}
 
@@ -70,14 +75,14 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             sent["Authorization"] = self._basic(auth)
         async with self.session.request(
             method.upper(),
-            rewrite_twilio_url(url, self.base_url),
+            _url(url, self.base_url),
             params=params,
             data=_body(data, sent),
             headers=sent,
             timeout=ClientTimeout(total=timeout or self.timeout),
             allow_redirects=allow_redirects,
         ) as answer:
-            response = Response(answer.status, await answer.text(), answer.headers)
+            response = Response(answer.status, await answer.text("utf-8"), answer.headers)
         RETRY_AFTER.set(_seconds(answer.headers.get("Retry-After")))
         return response
 
@@ -86,6 +91,12 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         if found is None:
             found = self._authorization[auth] = BasicAuth(*auth).encode()
         return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _url(url: str, base_url: str | None) -> URL:
+    """The rewritten URL, parsed: a dispatcher requests the same few URLs over and over."""
+    return URL(rewrite_twilio_url(url, base_url))
 
 
 def _body(data: dict[str, object] | None, headers: dict[str, str]) -> str | None:
