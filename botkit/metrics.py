@@ -8,6 +8,8 @@ tests) in one process never collide on metric names.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -24,6 +26,7 @@ class Metrics:
             ["path", "status"],
             registry=self.registry,
         )
+        self._sent_by_outcome: dict[str, Any] = {}
         self.sends = Counter(
             "botkit_sends",
             "Outbound send attempts by outcome: sent, retried, rate_limited, or dead-lettered "
@@ -43,7 +46,11 @@ class Metrics:
         )
 
     def sent(self, outcome: str) -> None:
-        self.sends.labels(outcome=outcome).inc()
+        # One labelled child per outcome, looked up once: this runs for every message sent.
+        child = self._sent_by_outcome.get(outcome)
+        if child is None:
+            child = self._sent_by_outcome[outcome] = self.sends.labels(outcome)
+        child.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
