@@ -39,6 +39,10 @@ class Delivery:
         self._timers: dict[str, asyncio.Task[None]] = {}
         #: Set by Conversations, so a phone bound to a conversation texts into it instead.
         self.inbound_router: InboundRouter | None = None
+        #: Lifecycles of messages without a StatusCallback, run on timer callbacks instead of
+        #: tasks (``_QuietLifecycle``); settle() waits for them as for tasks.
+        self._quiet: set[_QuietLifecycle] = set()
+        self._quiet_waiters: list[asyncio.Future[None]] = []
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
@@ -46,6 +50,10 @@ class Delivery:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
+        for lifecycle in self._quiet:
+            lifecycle.cancel()
+        self._quiet.clear()
+        self._wake_quiet_waiters()
         pending = [*self._tasks, *self._timers.values()]
         for task in pending:
             task.cancel()
@@ -54,8 +62,26 @@ class Delivery:
     async def settle(self) -> None:
         """Wait until every lifecycle and webhook in flight has finished (tests). Scheduled
         messages that are not due yet are not waited for."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._tasks or self._quiet:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                # Each caller waits on a future of its own: a caller cancelled (a timeout) must
+                # not cancel the wait of another.
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._quiet_waiters.append(waiter)
+                await waiter
+
+    def _quiet_done(self, lifecycle: _QuietLifecycle) -> None:
+        self._quiet.discard(lifecycle)
+        if not self._quiet:
+            self._wake_quiet_waiters()
+
+    def _wake_quiet_waiters(self) -> None:
+        waiters, self._quiet_waiters = self._quiet_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     # Outbound -----------------------------------------------------------------------------
 
@@ -65,8 +91,15 @@ class Delivery:
             timer = asyncio.create_task(self._when_due(record, record.send_at))
             self._timers[record.sid] = timer
             timer.add_done_callback(lambda _: self._timers.pop(record.sid, None))
-        else:
+        elif record.status_callback:
             self.spawn(self.run_outbound(record))
+        else:
+            # Nothing to post and so nothing to await: the same lifecycle on timer callbacks,
+            # without a task and a future per step (the sandbox's main cost under load after
+            # HTTP itself).
+            lifecycle = _QuietLifecycle(self, record)
+            self._quiet.add(lifecycle)
+            lifecycle.start()
 
     async def _when_due(self, record: MessageRecord, send_at: datetime) -> None:
         await asyncio.sleep(max((send_at - now()).total_seconds(), 0.0))
@@ -138,6 +171,16 @@ class Delivery:
         self, record: MessageRecord, status: str, error: tuple[int, str] | None = None
     ) -> bool:
         """Move to status and post the callback; False (and nothing done) once canceled."""
+        if not self._move(record, status, error):
+            return False
+        if record.status_callback:
+            await self.poster.post(record.status_callback, status_params(record))
+        return True
+
+    def _move(
+        self, record: MessageRecord, status: str, error: tuple[int, str] | None = None
+    ) -> bool:
+        """_advance without the callback: move to status; False (nothing done) once canceled."""
         if record.status == "canceled":
             return False
         if status == "queued":
@@ -146,8 +189,6 @@ class Delivery:
             record.date_sent = now()
         record.set_status(status, error)
         self.state.publish_message(record)
-        if record.status_callback:
-            await self.poster.post(record.status_callback, status_params(record))
         return True
 
     # Inbound ------------------------------------------------------------------------------
@@ -168,6 +209,70 @@ class Delivery:
         if url is None:
             return
         await self.poster.post(url, inbound_params(record, extra))
+
+
+class _QuietLifecycle:
+    """``Delivery.run_outbound`` for a message without a StatusCallback, step for step (same
+    statuses, same checks, one status_step apart), on timer callbacks instead of a task."""
+
+    __slots__ = ("_delivery", "_failure", "_handle", "_record", "_step")
+
+    def __init__(self, delivery: Delivery, record: MessageRecord) -> None:
+        self._delivery = delivery
+        self._record = record
+        self._step = delivery.state.config.status_step
+        self._failure: tuple[int, str] | None = None
+        self._handle: asyncio.Handle | None = None
+
+    def start(self) -> None:
+        """Begin on the next turn of the loop, as a task spawned for run_outbound would."""
+        self._handle = asyncio.get_running_loop().call_soon(self._run, self._begin)
+
+    def _begin(self) -> None:
+        if self._record.status in ("scheduled", "accepted"):
+            self._later(self._queued)
+        else:
+            self._to_sending()
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def _later(self, step: Callable[[], None]) -> None:
+        self._handle = asyncio.get_running_loop().call_later(self._step, self._run, step)
+
+    def _run(self, step: Callable[[], None]) -> None:
+        self._handle = None
+        try:
+            step()
+        finally:
+            if self._handle is None:  # no next step: the lifecycle is over (or failed)
+                self._delivery._quiet_done(self)
+
+    def _queued(self) -> None:
+        if self._delivery._move(self._record, "queued"):
+            self._to_sending()
+
+    def _to_sending(self) -> None:
+        self._failure = self._delivery._failure_for(self._record)
+        self._later(self._sending)
+
+    def _sending(self) -> None:
+        if self._delivery._move(self._record, "sending"):
+            self._later(self._sent)
+
+    def _sent(self) -> None:
+        failure = self._failure
+        if failure is not None and failure[0] in (63003, 63016):
+            self._delivery._move(self._record, "failed", failure)
+        elif self._delivery._move(self._record, "sent"):
+            self._later(self._final)
+
+    def _final(self) -> None:
+        if self._failure is not None:
+            self._delivery._move(self._record, "undelivered", self._failure)
+        else:
+            self._delivery._move(self._record, "delivered")
 
 
 def status_params(record: MessageRecord) -> dict[str, str]:

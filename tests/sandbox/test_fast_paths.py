@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -9,9 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.messages import MessageRecord, rfc2822
 
 ACCOUNT_SID = "AC" + "a1" * 16
+SERVICE = "MG" + "5" * 32
+FAILING = "+15550004444"
+NOT_ON_WHATSAPP = "+15550005555"
 
 
 def record(**changes: object) -> MessageRecord:
@@ -74,3 +79,76 @@ def test_rfc2822_is_format_datetime_to_the_second(moment: datetime) -> None:
     assert rfc2822(moment) == expected
     assert rfc2822(moment) == expected  # cached
     assert rfc2822(None) is None
+
+
+# The lifecycle of a message without a StatusCallback runs on timer callbacks, not a task ------
+
+QUIET_CASES = {
+    "sms": {},
+    "service": {"status": "accepted", "sender_assigned": False, "messaging_service_sid": SERVICE},
+    "undelivered": {"to": FAILING},
+    "outside the window": {"to": "whatsapp:+15550001111", "from_": "whatsapp:+15550002222"},
+    "not on WhatsApp": {"to": f"whatsapp:{NOT_ON_WHATSAPP}", "from_": "whatsapp:+15550002222"},
+}
+
+
+def _sandbox() -> Sandbox:
+    return Sandbox(
+        SandboxConfig(
+            account_sid=ACCOUNT_SID,
+            status_step=0.001,
+            failing_numbers={FAILING: 30003},
+            non_whatsapp_numbers={NOT_ON_WHATSAPP},
+        )
+    )
+
+
+def _outcome(message: MessageRecord) -> tuple[object, ...]:
+    return (
+        [status for status, _ in message.history],
+        message.status,
+        message.error_code,
+        message.error_message,
+        message.sender_assigned,
+        message.date_sent is not None,
+    )
+
+
+@pytest.mark.parametrize("case", sorted(QUIET_CASES))
+async def test_quiet_lifecycle_is_run_outbound(case: str) -> None:
+    box = _sandbox()
+    quiet, tasked = record(**QUIET_CASES[case]), record(**QUIET_CASES[case])
+    box.delivery.start_outbound(quiet)
+    await box.delivery.run_outbound(tasked)
+    await box.settle()
+    assert _outcome(quiet) == _outcome(tasked)
+    assert quiet.status in ("delivered", "undelivered", "failed")
+
+
+async def test_a_canceled_quiet_lifecycle_stops() -> None:
+    box = _sandbox()
+    message = record(status="accepted", messaging_service_sid=SERVICE, sender_assigned=False)
+    box.delivery.start_outbound(message)
+    await asyncio.sleep(0)
+    box.delivery.cancel(message)
+    await box.settle()
+    assert [status for status, _ in message.history] == ["canceled"]
+
+
+async def test_settle_waits_for_quiet_lifecycles_and_close_ends_them() -> None:
+    box = _sandbox()
+    first, second = record(), record(sid="SM" + "2" * 32)
+    box.delivery.start_outbound(first)
+    box.delivery.start_outbound(second)
+    waiting = asyncio.create_task(box.settle())
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.0005):
+            await box.settle()  # a settle that times out leaves the other one waiting
+    await waiting
+    assert first.status == second.status == "delivered"
+    third = record(sid="SM" + "3" * 32)
+    box.delivery.start_outbound(third)
+    await box.delivery.close()
+    await asyncio.sleep(0.01)
+    await box.settle()
+    assert third.status == "queued" and third.history == []
