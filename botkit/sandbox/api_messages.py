@@ -21,7 +21,7 @@ from botkit.sandbox.messages import NOT_YET_SENT, MessageRecord, now
 from botkit.sandbox.paging import page_of
 from botkit.sandbox.state import SandboxState
 from botkit.twilio.address import Address, parse_address
-from botkit.twilio.segments import count_segments
+from botkit.twilio.segments import GSM7_BASIC, GSM7_EXTENSION, GSM7_SINGLE, count_segments
 
 Form = MultiDictProxy[Any]
 BASE = "/2010-04-01/Accounts/{account}/Messages"
@@ -106,7 +106,8 @@ class MessagesApi:
             raise ApiError(
                 400, 21910, "Invalid From and To pair. From and To should be of the same channel"
             )
-        if from_address == to_address:
+        # Address equality, field by field (pydantic's __eq__ is generic and slower).
+        if from_address.number == to_address.number and from_address.prefix == to_address.prefix:
             raise ApiError(400, 21266, "'To' and 'From' number cannot be the same")
         if self._opted_out(to_address, from_address, service_sid):
             raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
@@ -118,7 +119,7 @@ class MessagesApi:
             rendered = render_message(self.state.contents, content_sid, channel, content_variables)
             body, media, actions = rendered.body, rendered.media_urls, rendered.actions
         # WhatsApp and MMS messages are one unit whatever their length.
-        units = 1 if to_address.is_whatsapp or media else count_segments(body).segments
+        units = 1 if to_address.is_whatsapp or media else _segments(body)
         prefix = "MM" if media else "SM"
         return MessageRecord(
             sid=new_sid(prefix),
@@ -162,7 +163,7 @@ class MessagesApi:
 
         Twilio applies its STOP handling to SMS only (UNCONFIRMED for WhatsApp, where users
         block a business instead: 63014), so WhatsApp recipients are never refused with 21610."""
-        if to.is_whatsapp:
+        if to.is_whatsapp or not self.state.opted_out:
             return False
         keys = {sender.number, service_sid}
         pool = self.state.service_for_number(sender.number)
@@ -291,6 +292,20 @@ def _date(raw: str, name: str) -> date:
 def _text(form: Form, name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
+
+
+#: Every GSM-7 character: a body of them costs at most two septets a character.
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
+def _segments(body: str) -> int:
+    """count_segments(body).segments, without counting when the answer cannot be more than one:
+    a body short enough in the widest encoding (two UTF-16 units a code point, 70 to a segment),
+    or in GSM-7 (two septets a character at most, 160 to a segment)."""
+    size = len(body)
+    if size <= 35 or (size <= GSM7_SINGLE // 2 and _GSM7.issuperset(body)):
+        return 1
+    return count_segments(body).segments
 
 
 def _address(raw: str, code: int, label: str) -> Address:

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from botkit.sandbox import Sandbox, SandboxConfig
+from botkit.sandbox.api_messages import _segments
+from botkit.sandbox.auth import require_account
+from botkit.sandbox.errors import ApiError
+from botkit.sandbox.ids import new_sid
 from botkit.sandbox.messages import MessageRecord, rfc2822
+from botkit.twilio.segments import count_segments
 
 ACCOUNT_SID = "AC" + "a1" * 16
 SERVICE = "MG" + "5" * 32
 FAILING = "+15550004444"
 NOT_ON_WHATSAPP = "+15550005555"
+TOKEN = "sandbox-test-token-0123456789"
 
 
 def record(**changes: object) -> MessageRecord:
@@ -152,3 +163,95 @@ async def test_settle_waits_for_quiet_lifecycles_and_close_ends_them() -> None:
     await asyncio.sleep(0.01)
     await box.settle()
     assert third.status == "queued" and third.history == []
+
+
+# Small shortcuts on the create path ---------------------------------------------------------
+
+
+def test_new_sid_is_a_version_4_uuid_after_its_prefix() -> None:
+    for _ in range(200):
+        sid = new_sid("SM")
+        assert re.fullmatch(r"SM[0-9a-f]{32}", sid)
+        assert uuid.UUID(sid[2:]).version == 4
+        assert uuid.UUID(sid[2:]).variant == uuid.RFC_4122
+    assert len({new_sid("MM") for _ in range(1000)}) == 1000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "hi",
+        "a" * 35,
+        "é" * 35,
+        "👋" * 35,
+        "👋" * 36,
+        "a" * 80,
+        "{" * 80,
+        "{" * 81,
+        "a" * 160,
+        "a" * 161,
+        "`" * 40,
+        "`" * 80,
+        "ü" * 70,
+        "ü" * 71,
+        "€" * 80,
+        "€" * 81,
+        "hello ✓" * 6,
+    ],
+)
+def test_segments_is_count_segments(body: str) -> None:
+    assert _segments(body) == count_segments(body).segments
+
+
+def _request(authorization: str | None) -> web.Request:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    return make_mocked_request("GET", "/", headers=headers, match_info={"account": ACCOUNT_SID})
+
+
+def _basic(credentials: str, scheme: str = "Basic") -> str:
+    return f"{scheme} {base64.b64encode(credentials.encode()).decode()}"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "accepted"),
+    [
+        (_basic(f"{ACCOUNT_SID}:{TOKEN}"), True),
+        (_basic(f"{ACCOUNT_SID}:{TOKEN}", "basic"), True),
+        (_basic(f"{ACCOUNT_SID}:{TOKEN}", "BASIC"), True),
+        (_basic(f"{ACCOUNT_SID}:{TOKEN}x"), False),
+        (_basic(f"{ACCOUNT_SID}:"), False),
+        (_basic(f"{ACCOUNT_SID}"), False),
+        ("Basic !!!", False),
+        ("Bearer abc", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_require_account_accepts_the_account_however_encoded(
+    authorization: str | None, accepted: bool
+) -> None:
+    config = SandboxConfig(account_sid=ACCOUNT_SID, auth_token=TOKEN)
+    if accepted:
+        assert require_account(_request(authorization), config) == ACCOUNT_SID
+    else:
+        with pytest.raises(ApiError) as refused:
+            require_account(_request(authorization), config)
+        assert (refused.value.status, refused.value.code) == (401, 20003)
+
+
+def test_require_account_follows_a_changed_token_and_checks_the_path() -> None:
+    config = SandboxConfig(account_sid=ACCOUNT_SID, auth_token=TOKEN)
+    assert require_account(_request(_basic(f"{ACCOUNT_SID}:{TOKEN}")), config) == ACCOUNT_SID
+    config.auth_token = "another-token"
+    with pytest.raises(ApiError):
+        require_account(_request(_basic(f"{ACCOUNT_SID}:{TOKEN}")), config)
+    elsewhere = make_mocked_request(
+        "GET",
+        "/",
+        headers={"Authorization": _basic(f"{ACCOUNT_SID}:another-token")},
+        match_info={"account": "AC" + "b2" * 16},
+    )
+    with pytest.raises(ApiError) as missing:
+        require_account(elsewhere, config)
+    assert (missing.value.status, missing.value.code) == (404, 20404)
