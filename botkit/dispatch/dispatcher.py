@@ -32,7 +32,7 @@ from botkit.dispatch.shaping import Shaper
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
 from botkit.tasks import cancel_and_wait
-from botkit.twilio.client import RETRY_AFTER
+from botkit.twilio.client import ANSWERED_AT, RETRY_AFTER
 
 log = get_logger("dispatch")
 
@@ -233,9 +233,10 @@ class Dispatcher:
         flight = self._pacer.started(job.sender, time.time(), interval, to)
         self._pacer.leave(job.sender, claim.send_at_us)
         RETRY_AFTER.set(None)
+        ANSWERED_AT.set(None)
         try:
             created = await self.client.messages.create_async(**self._params(job))
-            self._pacer.answered(flight, time.time())
+            self._pacer.answered(flight, ANSWERED_AT.get() or time.time())
         except TwilioRestException as exc:
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
             return

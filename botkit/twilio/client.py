@@ -10,6 +10,7 @@ import contextvars
 import functools
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,12 @@ _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 #: and a 429's Retry-After says how long to hold the sender.
 RETRY_AFTER: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "botkit_retry_after", default=None
+)
+#: When the last response in this task came back (time.time(), as soon as its status line and
+#: headers were read): before the SDK reads and parses the body, so that a pacer charging a send
+#: from its answer is not charged the SDK's own work.
+ANSWERED_AT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "botkit_answered_at", default=None
 )
 
 
@@ -82,6 +89,7 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             timeout=ClientTimeout(total=timeout or self.timeout),
             allow_redirects=allow_redirects,
         ) as answer:
+            ANSWERED_AT.set(time.time())
             response = Response(answer.status, await answer.text("utf-8"), answer.headers)
         RETRY_AFTER.set(_seconds(answer.headers.get("Retry-After")))
         return response

@@ -24,7 +24,7 @@ from twilio.rest import Client
 
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.config import MessagingService, OwnedNumber
-from botkit.twilio.client import create_async_client
+from botkit.twilio.client import ANSWERED_AT, create_async_client
 from tests.support.twilio_sync import create_sync_client
 
 ACCOUNT_SID = "AC" + "a1" * 16
@@ -265,6 +265,20 @@ async def test_create_returns_twilios_message_resource(api: Api, sandbox: Sandbo
         "media": f"{base}/Media.json",
         "feedback": f"{base}/Feedback.json",
     }
+
+
+async def test_the_async_client_says_when_each_answer_came_back(sandbox: Sandbox) -> None:
+    # The dispatcher's pacer charges a send from its answer; the client stamps it as soon as
+    # the answer's headers are in, before the SDK parses the body.
+    client = create_async_client(ACCOUNT_SID, AUTH_TOKEN, sandbox.url)
+    try:
+        ANSWERED_AT.set(None)
+        before = time.time()
+        await client.messages.create_async(to=USER, from_=BOT, body="Hello there")
+        answered = ANSWERED_AT.get()
+        assert answered is not None and before <= answered <= time.time()
+    finally:
+        await client.http_client.close()
 
 
 async def test_fetch_and_list_return_what_create_made(api: Api, sandbox: Sandbox) -> None:
