@@ -19,7 +19,7 @@ log = get_logger("dispatch")
 
 
 class Settlements:
-    def __init__(self, queue: OutboundQueue, *, delay: float = 0.005, size: int = 64) -> None:
+    def __init__(self, queue: OutboundQueue, *, delay: float = 0.02, size: int = 64) -> None:
         self.queue = queue
         self.delay = delay
         self.size = size
