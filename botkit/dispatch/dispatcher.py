@@ -248,8 +248,9 @@ class Dispatcher:
             self._move_slot(claim, job)
         sid = str(created.sid)
         self.metrics.sent("sent")
-        if await self._settlements.complete(claim, sid):
-            log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
+        log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
+        # Recorded in the queue with the next batch; the send's concurrency slot is free now.
+        self._settlements.complete(claim, sid)
 
     async def _opted_out_since_claim(self, claim: Claim, job: Job) -> bool:
         if not job.consent_keys:

@@ -7,8 +7,12 @@ closed between our check and Twilio's, or a user who wrote to another process's 
 
 from __future__ import annotations
 
+import asyncio
+
 from botkit.dispatch.errors import FormError
+from botkit.dispatch.job import Job
 from botkit.dispatch.queue import OutboundQueue
+from botkit.dispatch.settlements import SETTLE_WITHIN
 from botkit.dispatch.shaping import WhatsAppTemplate, as_template
 from botkit.logging import get_logger
 from botkit.outbound.outbox import Outbox
@@ -16,6 +20,10 @@ from botkit.storage.status import StatusChange
 from botkit.twilio.status import StatusCallback
 
 WINDOW_CLOSED = 63016
+#: How often to look again, a quarter of SETTLE_WITHIN apart, for the job of a sid the queue
+#: does not know yet: workers record sends in batches, so a fast failure can be reported before
+#: its send is recorded (up to ten times SETTLE_WITHIN in all).
+LOOKS = 40
 log = get_logger("dispatch")
 
 
@@ -30,7 +38,7 @@ class WindowClosedFallback:
     async def __call__(self, callback: StatusCallback, change: StatusChange) -> None:
         if callback.error_code != WINDOW_CLOSED or change.new not in ("failed", "undelivered"):
             return
-        job = await self.queue.find_by_sid(callback.message_sid)
+        job = await self._job_of(callback.message_sid)
         if job is None or job.message.content_sid:
             return
         try:
@@ -43,3 +51,11 @@ class WindowClosedFallback:
         key = f"{job.message.idempotency_key}:template"
         await self.outbox.submit(message.model_copy(update={"idempotency_key": key}))
         log.info("63016: sent the fallback template instead", sid=callback.message_sid)
+
+    async def _job_of(self, sid: str) -> Job | None:
+        for _ in range(LOOKS):
+            job = await self.queue.find_by_sid(sid)
+            if job is not None:
+                return job
+            await asyncio.sleep(SETTLE_WITHIN / 4)
+        return await self.queue.find_by_sid(sid)

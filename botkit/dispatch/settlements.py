@@ -3,7 +3,8 @@
 At a thousand sends a second a round trip per completion is a large share of a worker's CPU.
 Completions wait here for at most ``delay`` seconds (or until ``size`` have gathered) and go in
 one call. A worker killed before a flush loses nothing: the lease lapses and the reclaimed job
-is reconciled against Twilio's message list before any second send.
+is reconciled against Twilio's message list before any second send. Nobody waits for a flush:
+a send is over once Twilio took it, so its concurrency slot is free for the next.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from botkit.logging import get_logger
 
 log = get_logger("dispatch")
 
+#: How long a completion may wait for its batch: a sid is found in the queue at most this long
+#: after Twilio answered (plus the round trip), which a status callback can beat.
+SETTLE_WITHIN = 0.02
+
 
 class Settlements:
-    def __init__(self, queue: OutboundQueue, *, delay: float = 0.02, size: int = 64) -> None:
+    def __init__(
+        self, queue: OutboundQueue, *, delay: float = SETTLE_WITHIN, size: int = 64
+    ) -> None:
         self.queue = queue
         self.delay = delay
         self.size = size
@@ -56,7 +63,14 @@ class Settlements:
         except Exception as exc:
             log.warning("could not record sends; their leases will lapse", error=repr(exc))
             results = [False] * len(batch)
-        for (_, _, future), done in zip(batch, results, strict=True):
+        for (claim, sid, future), done in zip(batch, results, strict=True):
+            if not done:
+                log.warning(
+                    "sent, but its lease had lapsed: another worker may send it again unless "
+                    "it finds the send in Twilio's message list",
+                    job=claim.job.id,
+                    sid=sid,
+                )
             if not future.done():
                 future.set_result(done)
 
