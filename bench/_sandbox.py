@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botkit.commands import tune_gc
 from botkit.sandbox import Sandbox, SandboxConfig
 
 
@@ -37,4 +38,5 @@ async def serve(spec: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
+    tune_gc()  # as every botkit command does
     asyncio.run(serve(json.loads(Path(sys.argv[1]).read_text())))

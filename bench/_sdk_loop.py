@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botkit.commands import tune_gc
 from botkit.twilio.client import create_async_client
 
 
@@ -49,4 +50,5 @@ async def run(spec: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
+    tune_gc()  # as every botkit command does
     asyncio.run(run(json.loads(Path(sys.argv[1]).read_text())))

@@ -11,7 +11,7 @@ from aiohttp import web
 from botkit import devserver
 from botkit.bot import Bot
 from botkit.chat import chat as run_chat
-from botkit.commands import run_command, until_signalled
+from botkit.commands import run_command, tune_gc, until_signalled
 from botkit.compliance.cli import optout
 from botkit.dispatch.cli import deadletters, worker
 from botkit.errors import ConfigError
@@ -109,6 +109,7 @@ def sandbox(
                 f"TWILIO_AUTH_TOKEN={box.config.auth_token})\n",
                 fg="green",
             )
+            tune_gc()
             await until_signalled()
         finally:
             await box.stop()
@@ -204,6 +205,7 @@ async def _serve(
             click.secho(f"\n  Open the phone simulator: {box.url}/\n", fg="green", bold=True)
         elif sandbox_url is not None:
             log.info("development mode: using the shared sandbox", simulator=f"{sandbox_url}/")
+        tune_gc()
         await until_signalled()
         log.info("shutting down")
     finally:

@@ -7,6 +7,7 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -386,3 +387,15 @@ def test_turning_signature_validation_off_is_loud(start_botkit: Callable[..., Bo
     botkit.wait_for_event("message sent")
     assert [m["to"] for m in botkit.sandbox_messages()] == [USER]
     assert botkit.terminate() == 0
+
+
+def test_a_service_tunes_garbage_collection_once_it_is_up() -> None:
+    # In a process of its own: the tuning is process-wide.
+    code = (
+        "import gc; from botkit.commands import tune_gc; tune_gc(); "
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["50000", "True"], result.stderr

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from botkit.bot import Bot
-from botkit.commands import run_command, until_signalled
+from botkit.commands import run_command, tune_gc, until_signalled
 from botkit.dispatch.wiring import start_dispatcher
 from botkit.errors import ConfigError
 from botkit.loader import load_bot
@@ -59,6 +59,7 @@ def worker(target: str, concurrency: int | None) -> None:
                 settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
             dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)
             log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
+            tune_gc()
             await until_signalled()
             log.info("shutting down")
             await dispatcher.stop()
