@@ -806,7 +806,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--concurrency",
         type=int,
         default=32,
-        help="sends in flight per process (botkit worker --concurrency; the "
+        help="requests to Twilio in flight per process (botkit worker --concurrency; the "
         "BOTKIT_DISPATCH_CONCURRENCY default is 32)",
     )
     parser.add_argument(

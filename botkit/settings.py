@@ -132,7 +132,10 @@ class Settings(BaseSettings):
         repr=False,
     )
     dispatch_concurrency: int = Field(
-        32, ge=1, alias="BOTKIT_DISPATCH_CONCURRENCY", description="Sends in flight per process."
+        32,
+        ge=1,
+        alias="BOTKIT_DISPATCH_CONCURRENCY",
+        description="Requests to Twilio in flight per dispatcher process.",
     )
     dispatch_lease: float = Field(
         30.0,

@@ -49,7 +49,9 @@ async def _started(bot: Bot, settings: Settings) -> AsyncIterator[None]:
 
 @click.command()
 @click.argument("target", metavar="MODULE[:ATTR]")
-@click.option("--concurrency", type=int, default=None, help="Sends in flight (default: setting).")
+@click.option(
+    "--concurrency", type=int, default=None, help="Requests to Twilio in flight (default: setting)."
+)
 def worker(target: str, concurrency: int | None) -> None:
     """Run dispatcher workers only, to scale sending apart from the webhook processes."""
 

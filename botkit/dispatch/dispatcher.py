@@ -1,9 +1,9 @@
 """Dispatcher workers: claim the next job the limits allow, hand it to Twilio, settle the outcome.
 
-A worker process runs one claim loop and up to ``concurrency`` sends at a time. The queue does
-the scheduling (which sender, which job, at which slot); the worker sends each job at its slot,
-and its pacer (botkit/dispatch/pacing.py) keeps a sender's real sends apart when some run late,
-so every sender with work is kept at its limit and none waits for another.
+A worker process runs one claim loop and up to ``concurrency`` requests to Twilio at a time. The
+queue does the scheduling (which sender, which job, at which slot); the worker sends each job at
+its slot, and its pacer (botkit/dispatch/pacing.py) keeps a sender's real sends apart when some
+run late, so every sender with work is kept at its limit and none waits for another.
 """
 
 from __future__ import annotations
@@ -56,8 +56,13 @@ class DispatchPolicy:
     #: read the same ledger change counter within this time is enough; otherwise it asks the
     #: ledger again.
     consent_recheck_after: float = 0.01
-    #: Most jobs one claim round trip may take (never more than the free send slots).
+    #: Most jobs one claim round trip may take.
     claim_batch: int = 64
+    #: Most jobs a worker holds at once: claimed and waiting for their slot or their sender's
+    #: turn, or in flight. Only ``concurrency`` of them are requests to Twilio; the others must
+    #: not take those places, or a worker whose claims look ahead would claim one job per
+    #: round trip (bench/dispatch.py with 32 places for both: 2.2 jobs per claim).
+    max_claimed: int = 256
     #: How long after a sender's next slot it stays with the worker that sent its last message
     #: (only that worker knows when it really went out); then any worker may take it over. Long
     #: enough that a busy worker does not lose its senders to a stall (bench/dispatch.py with two
@@ -92,7 +97,8 @@ class Dispatcher:
         self.policy = policy
         self.shape = shape
         self.metrics = metrics or Metrics()
-        self._slots = asyncio.Semaphore(policy.concurrency)
+        self._claimed = asyncio.Semaphore(policy.max_claimed)
+        self._requests = asyncio.Semaphore(policy.concurrency)
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
@@ -129,11 +135,11 @@ class Dispatcher:
         affinity_us = int((self.policy.affinity + self.policy.lookahead) * 1_000_000)
         catch_up_us = int(self.policy.catch_up * 1_000_000)
         while not self._stopping:
-            # Wait for one free slot, then take up to claim_batch - 1 more that are free now.
-            await self._slots.acquire()
+            # Wait for one free place, then take up to claim_batch - 1 more that are free now.
+            await self._claimed.acquire()
             taken = 1
-            while taken < self.policy.claim_batch and not self._slots.locked():
-                await self._slots.acquire()
+            while taken < self.policy.claim_batch and not self._claimed.locked():
+                await self._claimed.acquire()
                 taken += 1
             before = time.time()
             # Work enqueued here from now on may have missed this claim: let it cut a sleep short.
@@ -177,7 +183,7 @@ class Dispatcher:
 
     def _release(self, count: int) -> None:
         for _ in range(count):
-            self._slots.release()
+            self._claimed.release()
 
     async def _sleep_until(self, next_us: int | None, lookahead_us: int, not_before: float) -> None:
         """Until the earliest sender is within the lookahead (at most idle_poll) but not before
@@ -202,7 +208,7 @@ class Dispatcher:
             log.exception("send failed unexpectedly; the lease will lapse", job=claim.job.id)
         finally:
             self._pacer.leave(claim.job.sender, claim.send_at_us)
-            self._slots.release()
+            self._claimed.release()
 
     async def _deliver(self, claim: Claim) -> None:
         job = claim.job
@@ -227,9 +233,22 @@ class Dispatcher:
         interval = job.cost / job.rate
         to = job.message.to
         await self._pacer.wait_turn(job.sender, interval, claim.send_at_us, to)
-        if await self._opted_out_since_claim(claim, job):
-            await self._bury(claim, "opted_out", "opted out after the send was claimed")
+        async with self._requests:
+            if await self._opted_out_since_claim(claim, job):
+                await self._bury(claim, "opted_out", "opted out after the send was claimed")
+                return
+            sid = await self._request(claim, job, interval)
+        if sid is None:
             return
+        self.metrics.sent("sent")
+        log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
+        # Recorded in the queue with the next batch; the send is over now.
+        self._settlements.complete(claim, sid)
+
+    async def _request(self, claim: Claim, job: Job, interval: float) -> str | None:
+        """Hand the job to Twilio: its sid, or None when Twilio refused it or did not answer
+        (the failure is dealt with here)."""
+        to = job.message.to
         flight = self._pacer.started(job.sender, time.time(), interval, to)
         self._pacer.leave(job.sender, claim.send_at_us)
         RETRY_AFTER.set(None)
@@ -239,18 +258,14 @@ class Dispatcher:
             self._pacer.answered(flight, ANSWERED_AT.get() or time.time())
         except TwilioRestException as exc:
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
-            return
+            return None
         except (OSError, TimeoutError) as exc:
             await self._failed(claim, job, None, None, f"no answer: {exc!r}")
-            return
+            return None
         finally:
             self._pacer.finished(flight)
             self._move_slot(claim, job)
-        sid = str(created.sid)
-        self.metrics.sent("sent")
-        log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
-        # Recorded in the queue with the next batch; the send's concurrency slot is free now.
-        self._settlements.complete(claim, sid)
+        return str(created.sid)
 
     async def _opted_out_since_claim(self, claim: Claim, job: Job) -> bool:
         if not job.consent_keys:
@@ -269,14 +284,19 @@ class Dispatcher:
         return await self.ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
     def _move_slot(self, claim: Claim, job: Job) -> None:
-        """If the pacer holds this sender past the slot the queue would give it next, tell
-        the queue (with the next claim), so that no worker sends it earlier."""
-        behind = self._pacer.behind(job.sender)
-        if not behind:
+        """When the pacer holds this sender back, the queue's schedule for it runs ahead of its
+        real sends: no worker may send it earlier than the pacer allows, and every claim would
+        add a job to the sender's line here (bench/dispatch.py: 50 per WhatsApp sender, taking
+        every place a worker has). So tell the queue, with the next claim, when the sender can
+        really send its next unclaimed job: once the pacer allows and the jobs already in line
+        have gone."""
+        earliest = self._pacer.earliest(job.sender)
+        if not earliest:
             return
         interval_us = math.ceil(job.cost * 1_000_000 / job.rate)
-        until = self._clock.queue_us(behind)
-        if claim.send_at_us and until > claim.send_at_us + interval_us:
+        waiting = self._pacer.waiting(job.sender)
+        until = self._clock.queue_us(earliest) + waiting * interval_us
+        if claim.send_at_us and until > claim.send_at_us + (waiting + 1) * interval_us:
             self._holds[job.sender] = max(self._holds.get(job.sender, 0), until)
 
     def _params(self, job: Job) -> dict[str, Any]:

@@ -155,16 +155,21 @@ class Pacer:
                 # every send ends (the HTTP client's timeout) and calls finished().
                 await in_flight.over.wait()
                 continue
-            delay = self._earliest(sender) - time.time()
+            delay = self.earliest(sender) - time.time()
             if delay <= 0:
                 return
             await asyncio.sleep(delay)
 
-    def _earliest(self, sender: str) -> float:
+    def earliest(self, sender: str) -> float:
+        """When sender's next send may start by the pacing rules (0: no sends seen)."""
         found = self._senders.get(sender)
         if found is None:
             return 0.0
         return max(found.tat - self.tolerance, found.arrived + found.spacing - self.spacing)
+
+    def waiting(self, sender: str) -> int:
+        """Sends of sender's claimed and not started yet."""
+        return len(self._lines.get(sender, ()))
 
     def behind(self, sender: str) -> float:
         """Before this moment the GCRA on arrivals lets sender send no more (0: unknown): the

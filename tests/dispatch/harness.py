@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+import aiohttp
+from aiohttp import web
 from redis.asyncio import Redis
 from twilio.rest import Client
 
@@ -27,6 +29,59 @@ from botkit.settings import Settings
 from botkit.twilio.client import create_async_client
 
 PEPPER = "dispatch-test-pepper-0123"
+
+#: Given the sandbox's URL, a URL in front of it (a context manager that runs it).
+Hop = Callable[[str], AbstractAsyncContextManager[str]]
+
+
+@dataclass
+class SlowHop:
+    """A network hop that holds every request ``delay`` seconds before passing it on to
+    Twilio (the sandbox), as a far-away or busy Twilio does, and counts requests in flight."""
+
+    delay: float
+    most_in_flight: int = 0
+    _in_flight: int = 0
+
+    @asynccontextmanager
+    async def __call__(self, target: str) -> AsyncIterator[str]:
+        async with aiohttp.ClientSession() as session:
+
+            async def forward(request: web.Request) -> web.Response:
+                self._in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self._in_flight)
+                try:
+                    await asyncio.sleep(self.delay)
+                    headers = {
+                        k: v
+                        for k, v in request.headers.items()
+                        if k in ("Authorization", "Content-Type")
+                    }
+                    async with session.request(
+                        request.method,
+                        target + request.path_qs,
+                        data=await request.read(),
+                        headers=headers,
+                    ) as answer:
+                        return web.Response(
+                            status=answer.status,
+                            body=await answer.read(),
+                            headers={"Content-Type": answer.headers["Content-Type"]},
+                        )
+                finally:
+                    self._in_flight -= 1
+
+            app = web.Application()
+            app.router.add_route("*", "/{tail:.*}", forward)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            try:
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                await runner.cleanup()
 
 
 @dataclass
@@ -85,16 +140,21 @@ async def dispatch_rig(
     workers: int = 1,
     template: WhatsAppTemplate | None = None,
     quiet: QuietHours | None = None,
+    through: Hop | None = None,
 ) -> AsyncIterator[Rig]:
     config = sandbox_config or SandboxConfig(status_step=0.002)
     sandbox = Sandbox(config)
     await sandbox.start()
+    hops = AsyncExitStack()
+    twilio_url = sandbox.url if through is None else await hops.enter_async_context(
+        through(sandbox.url)
+    )
     settings = Settings(
         consent_pepper=PEPPER, rates=rates or RateTable(), quiet_hours=quiet, redis_url=store_url
     )
     redis = Redis.from_url(store_url) if store_url else None
     outbound = open_outbound(settings, redis, "bot")
-    client = create_async_client(config.account_sid, config.auth_token, sandbox.url)
+    client = create_async_client(config.account_sid, config.auth_token, twilio_url)
     shaper = Shaper(outbound.windows, template, quiet)
     rig = Rig(
         sandbox,
@@ -117,6 +177,7 @@ async def dispatch_rig(
         for dispatcher in rig.dispatchers:
             await dispatcher.stop(grace=1)
         await client.http_client.close()
+        await hops.aclose()
         await sandbox.stop()
         if redis is not None:
             await redis.aclose()

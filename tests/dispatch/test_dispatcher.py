@@ -18,7 +18,7 @@ from botkit.dispatch.quiet_hours import QuietHours
 from botkit.dispatch.senders import RateTable
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.sandbox import SandboxConfig
-from tests.dispatch.harness import Rig, dispatch_rig
+from tests.dispatch.harness import Rig, SlowHop, dispatch_rig
 
 SLOW = "+15550100001"
 FAST = "whatsapp:+15550100009"
@@ -311,3 +311,15 @@ async def test_a_stop_while_a_claimed_send_waits_for_its_slot_still_stops_it(
         assert [r.sid for r in rig.sends(SLOW)][1:] == []
         [letter] = await rig.queue.dead_letters()
         assert letter.reason == "opted_out"
+
+
+async def test_requests_in_flight_never_exceed_the_concurrency(store_url: str | None) -> None:
+    # 12 senders each due now, Twilio 50 ms away: claims may take all 12, requests only 3.
+    hop = SlowHop(delay=0.05)
+    policy = DispatchPolicy(concurrency=3)
+    async with dispatch_rig(store_url, policy=policy, through=hop) as rig:
+        for n in range(12):
+            await rig.send(USER, f"number {n}", from_=f"+1555061{n:04}")
+        await rig.drained()
+        assert len(rig.sends()) == 12
+        assert hop.most_in_flight == 3
