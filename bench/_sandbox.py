@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botkit import event_loop
 from botkit.commands import tune_gc
 from botkit.sandbox import Sandbox, SandboxConfig
 
@@ -38,5 +39,5 @@ async def serve(spec: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    tune_gc()  # as every botkit command does
-    asyncio.run(serve(json.loads(Path(sys.argv[1]).read_text())))
+    tune_gc()  # as every botkit command does, on the same loop
+    event_loop.run(serve(json.loads(Path(sys.argv[1]).read_text())))

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botkit import event_loop
 from botkit.commands import tune_gc
 from botkit.twilio.client import create_async_client
 
@@ -50,5 +51,5 @@ async def run(spec: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    tune_gc()  # as every botkit command does
-    asyncio.run(run(json.loads(Path(sys.argv[1]).read_text())))
+    tune_gc()  # as every botkit command does, on the same loop
+    event_loop.run(run(json.loads(Path(sys.argv[1]).read_text())))

@@ -12,13 +12,14 @@ from typing import Any
 
 import click
 
+from botkit import event_loop
 from botkit.errors import BotkitError
 
 
 def run_command(work: Coroutine[Any, Any, None]) -> None:
     """Run a command's coroutine; a BotkitError becomes one red line and exit status 2."""
     with one_line_errors():
-        asyncio.run(work)
+        event_loop.run(work)
 
 
 def tune_gc() -> None:
