@@ -93,6 +93,9 @@ class Dispatcher:
     ) -> None:
         self.queue = queue
         self.client = client
+        # The SDK imports a resource's modules on its first use (65 ms for Messages), which
+        # would stall this worker's loop in the middle of its first sends: do it now.
+        self._messages = client.messages
         self.ledger = ledger
         self.policy = policy
         self.shape = shape
@@ -254,7 +257,7 @@ class Dispatcher:
         RETRY_AFTER.set(None)
         ANSWERED_AT.set(None)
         try:
-            created = await self.client.messages.create_async(**self._params(job))
+            created = await self._messages.create_async(**self._params(job))
             self._pacer.answered(flight, ANSWERED_AT.get() or time.time())
         except TwilioRestException as exc:
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
@@ -384,7 +387,7 @@ class Dispatcher:
         message = claim.job.message
         created = time.gmtime(claim.job.created_us / 1_000_000)
         try:
-            found = await self.client.messages.list_async(
+            found = await self._messages.list_async(
                 to=message.to,
                 from_=None if message.messaging_service_sid else message.from_,
                 date_sent_after=_date(created),
