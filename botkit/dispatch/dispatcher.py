@@ -110,9 +110,11 @@ class Dispatcher:
         self._settlements = Settlements(queue)
         self._pacer = Pacer(policy.catch_up, policy.catch_up_per_send)
         self._holds: dict[str, int] = {}  # for the queue with the next claim
-        #: The ledger's change counter as the latest claim read it, and a moment (this
-        #: process's clock) no later than when it was read.
+        #: The ledger's change counter as last read (by a claim or on its own), and a moment
+        #: (this process's clock) no later than when it was read.
         self._consent_seen: tuple[int, float] | None = None
+        #: A read of the counter on its own, shared by every send that needs a fresh one.
+        self._consent_read: tuple[float, asyncio.Future[int | None]] | None = None
         self._name = secrets.token_hex(6)  # this worker, to the queue
 
     def wake(self) -> None:
@@ -166,7 +168,7 @@ class Dispatcher:
                 continue
             self._clock.observe(batch.now_us, before, time.time())
             if batch.consent_changes is not None:
-                self._consent_seen = (batch.consent_changes, before)
+                self._saw_consent_changes(batch.consent_changes, before)
             self._release(taken - len(batch.claims))
             for job_id in batch.suppressed:
                 self.metrics.sent("opted_out")
@@ -276,15 +278,32 @@ class Dispatcher:
         now, fresh = time.time(), self.policy.consent_recheck_after
         if now - self._clock.local(claim.claimed_us) <= fresh:
             return False  # as good as the claim's own check
-        seen = self._consent_seen
-        if (
-            seen is not None
-            and claim.consent_changes is not None
-            and seen[0] == claim.consent_changes
-            and now - seen[1] <= fresh
-        ):
-            return False  # nobody opted out or in between the claim and a recent one
+        changes = claim.consent_changes
+        if changes is not None and await self._consent_changes_since(now - fresh) == changes:
+            return False  # nobody opted out or in between the claim and a recent read
         return await self.ledger.is_opted_out(job.message.to, consent_scopes(job.message))
+
+    async def _consent_changes_since(self, since: float) -> int | None:
+        """The ledger's change counter as read no earlier than ``since``: the latest claim's
+        reading when it is that recent, else one read shared by every send that needs it now
+        (in a burst a worker holds many claimed sends and claims rarely)."""
+        seen = self._consent_seen
+        if seen is not None and seen[1] >= since:
+            return seen[0]
+        if self._consent_read is None or self._consent_read[0] < since:
+            began = time.time()
+            self._consent_read = (began, asyncio.ensure_future(self._read_consent_changes(began)))
+        return await asyncio.shield(self._consent_read[1])
+
+    async def _read_consent_changes(self, began: float) -> int | None:
+        value = await self.queue.consent_changes()
+        if value is not None:
+            self._saw_consent_changes(value, began)
+        return value
+
+    def _saw_consent_changes(self, value: int, began: float) -> None:
+        if self._consent_seen is None or began >= self._consent_seen[1]:
+            self._consent_seen = (value, began)
 
     def _move_slot(self, claim: Claim, job: Job) -> None:
         """When the pacer holds this sender back, the queue's schedule for it runs ahead of its

@@ -220,6 +220,9 @@ class MemoryOutboundQueue:
         entry.token = None
         return entry
 
+    async def consent_changes(self) -> int | None:
+        return None if self._consent_changes is None else self._consent_changes()
+
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         entry = self._leave(claim)
         if entry is None:

@@ -53,6 +53,9 @@ class OutboundQueue(Protocol):
         burst tolerance), so a worker a few milliseconds behind does not push the sender's
         whole schedule back; its pacer decides how soon the send may really follow the last."""
 
+    async def consent_changes(self) -> int | None:
+        """The consent ledger's change counter, as claims read it (None: not known)."""
+
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""
 

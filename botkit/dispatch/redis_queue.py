@@ -387,6 +387,9 @@ class RedisOutboundQueue:
             consent_changes=changes,
         )
 
+    async def consent_changes(self) -> int | None:
+        return int(await self._redis.get(self._consent_changes) or 0)
+
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         [done] = await self.complete_many([(claim, twilio_sid)])
         return done

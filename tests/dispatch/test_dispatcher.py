@@ -289,8 +289,8 @@ async def test_one_recipient_gets_one_senders_messages_in_the_order_queued(
 @pytest.mark.parametrize(
     "idle_poll",
     [
-        pytest.param(0.05, id="stale-claims-ask-the-ledger"),
-        pytest.param(0.002, id="fresh-claims-see-the-ledger-changed"),
+        pytest.param(0.05, id="stale-claims-so-the-counter-is-read-again"),
+        pytest.param(0.002, id="fresh-claims-read-the-counter"),
     ],
 )
 async def test_a_stop_while_a_claimed_send_waits_for_its_slot_still_stops_it(
@@ -298,8 +298,8 @@ async def test_a_stop_while_a_claimed_send_waits_for_its_slot_still_stops_it(
 ) -> None:
     # Claims look half a second ahead here, so a job is claimed (consent checked) well before
     # its slot; the STOP lands in between. Consent is checked again before such a late start:
-    # by the ledger, or (when the worker's latest claim is recent) by the ledger's change
-    # counter that claim read, which the STOP moved.
+    # the ledger's change counter, which the STOP moved, is read by a recent claim or on its
+    # own, and then the ledger itself is asked.
     policy = DispatchPolicy(lookahead=0.5, idle_poll=idle_poll)
     async with dispatch_rig(store_url, policy=policy) as rig:
         await rig.send(USER, "first")

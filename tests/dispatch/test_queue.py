@@ -323,6 +323,7 @@ async def test_a_claim_reads_the_ledgers_change_counter_with_its_consent_check(r
     idle = await rig.queue.claim_many(30, 1, now_us=rig.t0)
     assert first.consent_changes is not None
     assert second.consent_changes == idle.consent_changes == first.consent_changes + 1
+    assert await rig.queue.consent_changes() == idle.consent_changes  # read on its own
     assert [c.consent_changes for c in first.claims + second.claims] == [
         first.consent_changes,
         second.consent_changes,
