@@ -61,6 +61,7 @@ class MemoryOutboundQueue:
         self._senders: dict[str, _Sender] = {}
         self._ready: dict[str, int] = {}  # senders with queued jobs -> when their limit frees
         self._tat: dict[str, int] = {}
+        self._rates: dict[str, float] = {}  # sender -> units per second
         self._delayed: dict[str, int] = {}
         self._inflight: dict[str, int] = {}
         self._by_sid: dict[str, str] = {}
@@ -90,6 +91,7 @@ class MemoryOutboundQueue:
         sender.virtual[to] = virtual
         heapq.heappush(sender.lanes[entry.job.lane], (virtual, job_id))
         entry.state, entry.ready_us = "queued", now
+        self._rates[entry.job.sender] = entry.job.rate
         if entry.job.sender not in self._ready:
             self._ready[entry.job.sender] = max(self._tat.get(entry.job.sender, 0), now)
 
@@ -156,7 +158,7 @@ class MemoryOutboundQueue:
         while self._ready:
             later: int | None = None
             picked: tuple[str, int] | None = None
-            for name, ready in sorted(self._ready.items(), key=lambda item: (item[1], item[0])):
+            for name, ready in sorted(self._ready.items(), key=self._turn(now)):
                 if ready > horizon:
                     later = ready if later is None else min(later, ready)
                     break
@@ -211,6 +213,18 @@ class MemoryOutboundQueue:
                 send_at_us=start,
             )
         return Idle(next_us=None, suppressed=tuple(suppressed))
+
+    def _turn(self, now: int) -> Callable[[tuple[str, int]], tuple[int, float, int, str]]:
+        """The order senders are offered in (as the Redis claim script does): those whose slot
+        has come, fastest first (a late send costs a fast sender more), then by slot."""
+
+        def key(item: tuple[str, int]) -> tuple[int, float, int, str]:
+            name, ready = item
+            if ready <= now:
+                return (0, -self._rates.get(name, 1.0), ready, name)
+            return (1, 0.0, ready, name)
+
+        return key
 
     def _leave(self, claim: Claim) -> _Entry | None:
         entry = self._entries.get(claim.job.id)

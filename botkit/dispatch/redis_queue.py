@@ -135,7 +135,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', now, 'L
 end
 local suppressed = {}
 local out = {fmt(now), suppressed, fmt(now), redis.call('GET', ARGV[11]) or '0'}
-local claimed, skip, later = 0, 0, nil
+local claimed, skip, later, steps = 0, 0, nil, 0
 local function elsewhere(s)
   if worker == '' then return 0 end
   local own = redis.call('HGET', P .. 'own', s)
@@ -144,19 +144,17 @@ local function elsewhere(s)
   if string.sub(own, 1, sep - 1) == worker then return 0 end
   return tonumber(string.sub(own, sep + 1))
 end
-for _ = 1, budget do
-  local top = redis.call('ZRANGE', P .. 'senders', skip, skip, 'WITHSCORES')
-  if #top == 0 then out[1] = later and fmt(later) or '-1' return out end
-  local s, ready = top[1], tonumber(top[2])
-  if ready > horizon then out[1] = fmt(math.min(ready, later or ready)) return out end
-  if claimed >= limit then out[1] = fmt(math.max(ready, now)) return out end
+-- Sender s (its slot at ready) sends its next job, if this worker may have it: false when
+-- another worker holds it, true when it was claimed, suppressed or found empty.
+local function take(s, ready)
+  steps = steps + 1
   local until_free = elsewhere(s)
-  local id, v
   if until_free > now then
-    skip = skip + 1
     local free = math.max(ready, until_free)
     if not later or free < later then later = free end
-  else
+    return false
+  end
+  local id, v
   for _, l in ipairs({'r', 'b'}) do
     local popped = redis.call('ZPOPMIN', P .. 'q:' .. s .. ':' .. l)
     if #popped > 0 then id, v = popped[1], popped[2] break end
@@ -164,50 +162,80 @@ for _ = 1, budget do
   if not id then
     redis.call('ZREM', P .. 'senders', s)
     redis.call('DEL', P .. 'vt:' .. s)
+    return true
+  end
+  redis.call('HSET', P .. 'vt:' .. s, '', v)
+  local j = P .. 'job:' .. id
+  local f = redis.call('HMGET', j, 'c', 'ck', 'ra', 'd', 'rc')
+  local q = P .. 'q:' .. s .. ':'
+  local left = redis.call('ZCARD', q .. 'r') + redis.call('ZCARD', q .. 'b')
+  local blocked = false
+  if f[2] and f[2] ~= '' then
+    local keys = {}
+    for k in string.gmatch(f[2], '%S+') do keys[#keys + 1] = k end
+    blocked = botkit_consent_blocked(redis.call('MGET', unpack(keys)))
+  end
+  if blocked then
+    redis.call('HSET', j, 'st', 'dead', 'reason', 'opted_out')
+    redis.call('ZADD', P .. 'dead', now, id)
+    redis.call('DECR', P .. 'pending')
+    suppressed[#suppressed + 1] = id
+    if left == 0 then redis.call('ZREM', P .. 'senders', s) end
+    return true
+  end
+  local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
+  local rate = tonumber(redis.call('HGET', P .. 'rate', s) or '1')
+  local start = math.max(tat, now - catch_up)
+  local newtat = start + math.ceil(tonumber(f[1]) * 1000000 / rate)
+  redis.call('HSET', P .. 'tat', s, newtat)
+  if worker ~= '' then
+    redis.call('HSET', P .. 'own', s, worker .. '|' .. fmt(newtat + affinity))
+  end
+  if left > 0 then
+    redis.call('ZADD', P .. 'senders', newtat, s)
   else
-    redis.call('HSET', P .. 'vt:' .. s, '', v)
-    local j = P .. 'job:' .. id
-    local f = redis.call('HMGET', j, 'c', 'ck', 'ra', 'd', 'rc')
-    local q = P .. 'q:' .. s .. ':'
-    local left = redis.call('ZCARD', q .. 'r') + redis.call('ZCARD', q .. 'b')
-    local blocked = false
-    if f[2] and f[2] ~= '' then
-      local keys = {}
-      for k in string.gmatch(f[2], '%S+') do keys[#keys + 1] = k end
-      blocked = botkit_consent_blocked(redis.call('MGET', unpack(keys)))
-    end
-    if blocked then
-      redis.call('HSET', j, 'st', 'dead', 'reason', 'opted_out')
-      redis.call('ZADD', P .. 'dead', now, id)
-      redis.call('DECR', P .. 'pending')
-      suppressed[#suppressed + 1] = id
-      if left == 0 then redis.call('ZREM', P .. 'senders', s) end
-    else
-      local tat = tonumber(redis.call('HGET', P .. 'tat', s) or '0')
-      local rate = tonumber(redis.call('HGET', P .. 'rate', s) or '1')
-      local start = math.max(tat, now - catch_up)
-      local newtat = start + math.ceil(tonumber(f[1]) * 1000000 / rate)
-      redis.call('HSET', P .. 'tat', s, newtat)
-      if worker ~= '' then
-        redis.call('HSET', P .. 'own', s, worker .. '|' .. fmt(newtat + affinity))
-      end
-      if left > 0 then
-        redis.call('ZADD', P .. 'senders', newtat, s)
-      else
-        redis.call('ZREM', P .. 'senders', s)
-      end
-      claimed = claimed + 1
-      redis.call('ZADD', P .. 'inflight', now + lease, id)
-      redis.call('HSET', j, 'st', 'inflight', 'w', token .. ':' .. claimed)
-      redis.call('HDEL', j, 'rc')
-      local attempts = redis.call('HINCRBY', j, 'a', 1)
-      local allowed = math.max(tat, tonumber(f[3] or now))
-      local n = #out
-      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6] =
-        id, f[4], attempts, fmt(allowed), f[5] or '', fmt(start)
-    end
+    redis.call('ZREM', P .. 'senders', s)
   end
+  claimed = claimed + 1
+  redis.call('ZADD', P .. 'inflight', now + lease, id)
+  redis.call('HSET', j, 'st', 'inflight', 'w', token .. ':' .. claimed)
+  redis.call('HDEL', j, 'rc')
+  local attempts = redis.call('HINCRBY', j, 'a', 1)
+  local allowed = math.max(tat, tonumber(f[3] or now))
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6] =
+    id, f[4], attempts, fmt(allowed), f[5] or '', fmt(start)
+  return true
+end
+-- Senders whose slot has come: the fastest first, since a send that goes late costs its sender
+-- that much of its rate for good, and a fast sender more sends per millisecond (with equal
+-- rates, the longest waiting first). A sender stays first while it is still due.
+local due = redis.call('ZRANGEBYSCORE', P .. 'senders', '-inf', now, 'LIMIT', 0, 1024)
+if #due > 1 then
+  local rates = redis.call('HMGET', P .. 'rate', unpack(due))
+  local order = {}
+  for i = 1, #due do order[i] = i end
+  table.sort(order, function(a, b)
+    local ra, rb = tonumber(rates[a]) or 1, tonumber(rates[b]) or 1
+    if ra ~= rb then return ra > rb end
+    return a < b
+  end)
+  local i = 1
+  while i <= #order and steps < budget do
+    if claimed >= limit then out[1] = fmt(now) return out end
+    local s = due[order[i]]
+    local score = redis.call('ZSCORE', P .. 'senders', s)
+    if not (score and tonumber(score) <= now and take(s, tonumber(score))) then i = i + 1 end
   end
+end
+-- Then by slot: what is left due (held by other workers), and what comes within the lookahead.
+while steps < budget do
+  local top = redis.call('ZRANGE', P .. 'senders', skip, skip, 'WITHSCORES')
+  if #top == 0 then out[1] = later and fmt(later) or '-1' return out end
+  local s, ready = top[1], tonumber(top[2])
+  if ready > horizon then out[1] = fmt(math.min(ready, later or ready)) return out end
+  if claimed >= limit then out[1] = fmt(math.max(ready, now)) return out end
+  if not take(s, ready) then skip = skip + 1 end
 end
 return out
 """

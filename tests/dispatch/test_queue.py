@@ -328,3 +328,15 @@ async def test_a_claim_reads_the_ledgers_change_counter_with_its_consent_check(r
         first.consent_changes,
         second.consent_changes,
     ]
+
+
+async def test_of_the_senders_whose_slot_has_come_the_fastest_go_first(rig: Rig) -> None:
+    # A late send costs its sender that much of its rate for good: a 10/s sender loses ten
+    # times as many sends per second late as a 1/s one, so it goes first, though queued last.
+    slow = [rig.job(f"+1555000{n:04}", sender=f"+1555070{n:04}") for n in range(3)]
+    await rig.add(*slow)
+    await rig.add(rig.job("+15550009999", sender=FAST), at=1_000)
+    batch = await rig.queue.claim_many(30, 2, now_us=rig.t0 + 2_000)
+    assert [c.job.sender for c in batch.claims] == [FAST, slow[0].sender]
+    rest = await rig.queue.claim_many(30, 5, now_us=rig.t0 + 2_000)
+    assert [c.job.sender for c in rest.claims] == [slow[1].sender, slow[2].sender]
