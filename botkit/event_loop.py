@@ -25,18 +25,25 @@ T = TypeVar("T")
 FD_SETSIZE = 1024
 
 
-class PreciseEpollSelector(selectors.EpollSelector):
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        poller = self._selector  # type: ignore[attr-defined]
-        if timeout is not None and timeout > 0 and poller.fileno() < FD_SETSIZE:
-            select.select([poller.fileno()], [], [], timeout)
-            timeout = 0
-        return super().select(timeout)
+# Only Linux has epoll; elsewhere (macOS, Windows) commands run on asyncio's default loop.
+_Epoll: Any = getattr(selectors, "EpollSelector", None)
+
+
+if _Epoll is not None:
+
+    class PreciseEpollSelector(_Epoll):  # type: ignore[misc]
+        def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+            poller = self._selector
+            if timeout is not None and timeout > 0 and poller.fileno() < FD_SETSIZE:
+                select.select([poller.fileno()], [], [], timeout)
+                timeout = 0
+            found: list[tuple[selectors.SelectorKey, int]] = super().select(timeout)
+            return found
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """A selector event loop on PreciseEpollSelector (the default loop where there is no epoll)."""
-    if not hasattr(selectors, "EpollSelector"):
+    if _Epoll is None:
         return asyncio.new_event_loop()
     return asyncio.SelectorEventLoop(PreciseEpollSelector())
 
