@@ -38,9 +38,11 @@ class Claim(BaseModel):
 
     ``allowed_us`` is the earliest moment the sender's limit allowed this send (for lateness);
     ``send_at_us`` is the slot the claim was charged: the worker sends at that moment, which a
-    claim that looked ahead puts a little after ``claimed_us`` (0: at once); ``reclaimed`` says
-    a previous worker took the job and never reported back, so it may have
-    reached Twilio already and must be reconciled before it is sent again.
+    claim that looked ahead puts a little after ``claimed_us`` (0: at once); ``claimed_us`` is
+    the queue's clock when the claim ended, as of which its consent check holds (nothing else
+    runs while a claim does); ``reclaimed`` says a previous worker took the job and never
+    reported back, so it may have reached Twilio already and must be reconciled before it is
+    sent again.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -77,7 +79,7 @@ class Batch(BaseModel):
     claims: tuple[Claim, ...]
     next_us: int | None
     suppressed: tuple[str, ...] = ()
-    #: The queue's clock when it made the claim (Redis TIME), for workers on another clock.
+    #: The queue's clock when the claim ended (Redis TIME), for workers on another clock.
     now_us: int = 0
     #: The consent ledger's change counter, read in the same atomic step as the claims.
     consent_changes: int | None = None

@@ -6,6 +6,7 @@ the check and the lease, which in one event loop is as atomic as the Redis scrip
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import math
 import secrets
@@ -66,6 +67,7 @@ class MemoryOutboundQueue:
         self._inflight: dict[str, int] = {}
         self._by_sid: dict[str, str] = {}
         self._owners: dict[str, tuple[str, int]] = {}  # sender -> (worker, until µs)
+        self._enqueued: asyncio.Event | None = None  # made in the running loop, on first wait
 
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
@@ -81,6 +83,8 @@ class MemoryOutboundQueue:
             self._delayed[job.id] = not_before_us
         else:
             self._push_ready(job.id, now)
+            if self._enqueued is not None:
+                self._enqueued.set()
         return job.id, True
 
     def _push_ready(self, job_id: str, now: int) -> None:
@@ -236,6 +240,17 @@ class MemoryOutboundQueue:
 
     async def consent_changes(self) -> int | None:
         return None if self._consent_changes is None else self._consent_changes()
+
+    async def wait_for_work(self, within: float) -> bool:
+        if self._enqueued is None:
+            self._enqueued = asyncio.Event()
+        try:
+            async with asyncio.timeout(within):
+                await self._enqueued.wait()
+        except TimeoutError:
+            return False
+        self._enqueued.clear()
+        return True
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         entry = self._leave(claim)

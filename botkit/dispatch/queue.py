@@ -56,6 +56,11 @@ class OutboundQueue(Protocol):
     async def consent_changes(self) -> int | None:
         """The consent ledger's change counter, as claims read it (None: not known)."""
 
+    async def wait_for_work(self, within: float) -> bool:
+        """Until a job is enqueued, by any process (True), or ``within`` seconds (False): how
+        an idle worker hears of work at once instead of at its next poll. A hint: a job
+        enqueued just before the wait began may or may not end it."""
+
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""
 

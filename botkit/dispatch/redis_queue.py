@@ -16,6 +16,7 @@ botkit/compliance/ledger_redis.py for why consent must live in the queue's slot)
 ``{T}:out:delayed``        zset    job ids by due time (µs): backoff, quiet hours
 ``{T}:out:inflight``       zset    job ids by lease expiry (µs)
 ``{T}:out:dead``           zset    dead-lettered job ids by time (µs)
+``{T}:out:wake``           list    at most one token, pushed by an enqueue, for an idle worker
 =========================  ======  ========================================================
 
 A claim also reads the ledger's change counter ``{T}:seq`` and hands it to the worker with the
@@ -100,6 +101,9 @@ if due > now then
   redis.call('ZADD', P .. 'delayed', due, id)
 else
   push_ready(id, now)
+  -- One token for an idle worker blocked on it (wait_for_work); one is enough.
+  redis.call('RPUSH', P .. 'wake', '1')
+  redis.call('LTRIM', P .. 'wake', -1, -1)
 end
 return {id, 1}
 """
@@ -110,8 +114,8 @@ return {id, 1}
 # before until, applied first).
 # A sender claimed by another worker ('' = none) stays with it until affinity µs after the next
 # slot it was charged; this worker skips it meanwhile.
-# Returns {next, suppressed, now, consent changes, then per claim: id, job, attempts, allowed,
-# reclaimed, at};
+# Returns {next, suppressed, the clock at the end, consent changes, then per claim: id, job,
+# attempts, allowed, reclaimed, at};
 # the n-th claim's lease token is token .. ':' .. n; at is the slot the claim was charged (when
 # to send it: now or up to lookahead later). next: when the earliest sender frees (a moment
 # within the lookahead if the batch stopped at its limit; -1: no work left).
@@ -136,6 +140,12 @@ end
 local suppressed = {}
 local out = {fmt(now), suppressed, fmt(now), redis.call('GET', ARGV[11]) or '0'}
 local claimed, skip, later, steps = 0, 0, nil, 0
+-- The reply's clock reading is taken at the end: nothing else runs while a script does, so the
+-- consent the claims checked is as of that moment, which a long claim makes much later.
+local function finish()
+  out[3] = fmt(clock(tonumber(ARGV[2])))
+  return out
+end
 local function elsewhere(s)
   if worker == '' then return 0 end
   local own = redis.call('HGET', P .. 'own', s)
@@ -222,7 +232,7 @@ if #due > 1 then
   end)
   local i = 1
   while i <= #order and steps < budget do
-    if claimed >= limit then out[1] = fmt(now) return out end
+    if claimed >= limit then out[1] = fmt(now) return finish() end
     local s = due[order[i]]
     local score = redis.call('ZSCORE', P .. 'senders', s)
     if not (score and tonumber(score) <= now and take(s, tonumber(score))) then i = i + 1 end
@@ -231,13 +241,13 @@ end
 -- Then by slot: what is left due (held by other workers), and what comes within the lookahead.
 while steps < budget do
   local top = redis.call('ZRANGE', P .. 'senders', skip, skip, 'WITHSCORES')
-  if #top == 0 then out[1] = later and fmt(later) or '-1' return out end
+  if #top == 0 then out[1] = later and fmt(later) or '-1' return finish() end
   local s, ready = top[1], tonumber(top[2])
-  if ready > horizon then out[1] = fmt(math.min(ready, later or ready)) return out end
-  if claimed >= limit then out[1] = fmt(math.max(ready, now)) return out end
+  if ready > horizon then out[1] = fmt(math.min(ready, later or ready)) return finish() end
+  if claimed >= limit then out[1] = fmt(math.max(ready, now)) return finish() end
   if not take(s, ready) then skip = skip + 1 end
 end
-return out
+return finish()
 """
 
 # ARGV: prefix, now, ttl, then id, token, sid for each job; returns 1/0 per job
@@ -417,6 +427,9 @@ class RedisOutboundQueue:
 
     async def consent_changes(self) -> int | None:
         return int(await self._redis.get(self._consent_changes) or 0)
+
+    async def wait_for_work(self, within: float) -> bool:
+        return await self._redis.blpop([self._prefix + "wake"], timeout=within) is not None
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         [done] = await self.complete_many([(claim, twilio_sid)])

@@ -323,3 +323,13 @@ async def test_requests_in_flight_never_exceed_the_concurrency(store_url: str | 
         await rig.drained()
         assert len(rig.sends()) == 12
         assert hop.most_in_flight == 3
+
+
+async def test_an_idle_worker_hears_of_work_another_process_enqueued(store_url: str | None) -> None:
+    # A minute between polls: only the queue's own signal can wake the worker in time. The
+    # rig's outbox is not wired to this worker, as a webhook process's is not.
+    async with dispatch_rig(store_url, workers=0, policy=DispatchPolicy(idle_poll=60)) as rig:
+        rig.add_worker()
+        await asyncio.sleep(0.1)  # it found nothing and went idle
+        await rig.send(USER, "a reply from the webhook process")
+        await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -340,3 +341,11 @@ async def test_of_the_senders_whose_slot_has_come_the_fastest_go_first(rig: Rig)
     assert [c.job.sender for c in batch.claims] == [FAST, slow[0].sender]
     rest = await rig.queue.claim_many(30, 5, now_us=rig.t0 + 2_000)
     assert [c.job.sender for c in rest.claims] == [slow[1].sender, slow[2].sender]
+
+
+async def test_an_idle_wait_ends_when_a_job_is_enqueued(rig: Rig) -> None:
+    assert await rig.queue.wait_for_work(0.05) is False  # nothing enqueued: it waits it out
+    waiting = asyncio.create_task(rig.queue.wait_for_work(30))
+    await asyncio.sleep(0.05)
+    await rig.add(rig.job("+15550001111"))
+    assert await asyncio.wait_for(waiting, 5) is True
