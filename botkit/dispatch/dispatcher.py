@@ -9,6 +9,7 @@ run late, so every sender with work is kept at its limit and none waits for anot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import secrets
@@ -191,24 +192,22 @@ class Dispatcher:
 
     async def _sleep_until(self, next_us: int | None, lookahead_us: int, not_before: float) -> None:
         """Until the earliest sender is within the lookahead (at most idle_poll) but not before
-        ``not_before`` (this process's clock), or wake(). With nothing queued at all, also until
-        any process enqueues (the queue's wait_for_work): a webhook process that does not send
-        itself has its replies claimed at once, not at this worker's next poll."""
+        ``not_before`` (this process's clock), or wake(). With nothing queued at all, until any
+        process puts work in line (the queue's wait_for_work, which this process's own enqueues
+        signal too), so a webhook process that does not send itself has its replies claimed at
+        once, not at this worker's next poll."""
         wait = self.policy.idle_poll
         if next_us is not None:
             wait = min(wait, self._clock.delay_until(next_us - lookahead_us))
         wait = max(wait, not_before - time.time())
         if wait <= 0:
             return
-        waits: list[asyncio.Future[bool]] = [asyncio.ensure_future(self._wake.wait())]
         if next_us is None:
-            waits.append(asyncio.ensure_future(self.queue.wait_for_work(wait)))
-        try:
-            await asyncio.wait(waits, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for pending in waits:
-                pending.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+            await self.queue.wait_for_work(wait)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await self._wake.wait()
 
     async def _send(self, claim: Claim) -> None:
         try:

@@ -67,7 +67,7 @@ class MemoryOutboundQueue:
         self._inflight: dict[str, int] = {}
         self._by_sid: dict[str, str] = {}
         self._owners: dict[str, tuple[str, int]] = {}  # sender -> (worker, until µs)
-        self._enqueued: asyncio.Event | None = None  # made in the running loop, on first wait
+        self._in_line = asyncio.Event()  # jobs were put in line outside a claim
 
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
@@ -83,8 +83,7 @@ class MemoryOutboundQueue:
             self._delayed[job.id] = not_before_us
         else:
             self._push_ready(job.id, now)
-            if self._enqueued is not None:
-                self._enqueued.set()
+            self._in_line.set()
         return job.id, True
 
     def _push_ready(self, job_id: str, now: int) -> None:
@@ -242,14 +241,12 @@ class MemoryOutboundQueue:
         return None if self._consent_changes is None else self._consent_changes()
 
     async def wait_for_work(self, within: float) -> bool:
-        if self._enqueued is None:
-            self._enqueued = asyncio.Event()
         try:
             async with asyncio.timeout(within):
-                await self._enqueued.wait()
+                await self._in_line.wait()
         except TimeoutError:
             return False
-        self._enqueued.clear()
+        self._in_line.clear()
         return True
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
@@ -284,6 +281,8 @@ class MemoryOutboundQueue:
         for job_id in due:
             del self._delayed[job_id]
             self._push_ready(job_id, now)
+        if due:
+            self._in_line.set()
         return len(due)
 
     async def hold_sender(self, sender: str, until_us: int) -> None:
@@ -314,6 +313,7 @@ class MemoryOutboundQueue:
             return False
         entry.attempts, entry.reason, entry.error = 0, None, None
         self._push_ready(job_id, _now_us())
+        self._in_line.set()
         return True
 
     async def find_by_sid(self, twilio_sid: str) -> Job | None:

@@ -57,9 +57,10 @@ class OutboundQueue(Protocol):
         """The consent ledger's change counter, as claims read it (None: not known)."""
 
     async def wait_for_work(self, within: float) -> bool:
-        """Until a job is enqueued, by any process (True), or ``within`` seconds (False): how
-        an idle worker hears of work at once instead of at its next poll. A hint: a job
-        enqueued just before the wait began may or may not end it."""
+        """Until jobs are put in line outside a claim (enqueued, promoted or replayed, by any
+        process: True) or ``within`` seconds pass (False): how an idle worker hears of work at
+        once instead of at its next poll. One signal ends one wait; a signal given while
+        nobody waits ends the next."""
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         """Twilio accepted the job. False if the lease was lost to another worker."""

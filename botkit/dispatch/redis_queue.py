@@ -16,7 +16,8 @@ botkit/compliance/ledger_redis.py for why consent must live in the queue's slot)
 ``{T}:out:delayed``        zset    job ids by due time (µs): backoff, quiet hours
 ``{T}:out:inflight``       zset    job ids by lease expiry (µs)
 ``{T}:out:dead``           zset    dead-lettered job ids by time (µs)
-``{T}:out:wake``           list    at most one token, pushed by an enqueue, for an idle worker
+``{T}:out:wake``           list    at most one token for an idle worker, pushed when jobs are put
+                                   in line outside a claim (enqueue, promote, replay)
 =========================  ======  ========================================================
 
 A claim also reads the ledger's change counter ``{T}:seq`` and hands it to the worker with the
@@ -73,6 +74,12 @@ local function hold(s, untl)
   local score = redis.call('ZSCORE', P .. 'senders', s)
   if score and tonumber(score) < untl then redis.call('ZADD', P .. 'senders', fmt(untl), s) end
 end
+-- Jobs were put in line outside a claim: one token for an idle worker waiting on it
+-- (wait_for_work); one is enough.
+local function signal()
+  redis.call('RPUSH', P .. 'wake', '1')
+  redis.call('LTRIM', P .. 'wake', -1, -1)
+end
 local function leave(id, token)
   local j = P .. 'job:' .. id
   if redis.call('HGET', j, 'w') ~= token then return false end
@@ -101,9 +108,7 @@ if due > now then
   redis.call('ZADD', P .. 'delayed', due, id)
 else
   push_ready(id, now)
-  -- One token for an idle worker blocked on it (wait_for_work); one is enough.
-  redis.call('RPUSH', P .. 'wake', '1')
-  redis.call('LTRIM', P .. 'wake', -1, -1)
+  signal()
 end
 return {id, 1}
 """
@@ -297,6 +302,7 @@ for _, id in ipairs(due) do
   redis.call('ZREM', P .. 'delayed', id)
   push_ready(id, now)
 end
+if #due > 0 then signal() end
 return #due
 """
 
@@ -315,6 +321,7 @@ redis.call('HSET', P .. 'job:' .. id, 'a', 0, 'reason', '', 'err', '')
 redis.call('PERSIST', P .. 'job:' .. id)
 redis.call('INCR', P .. 'pending')
 push_ready(id, now)
+signal()
 return 1
 """
 

@@ -349,3 +349,15 @@ async def test_an_idle_wait_ends_when_a_job_is_enqueued(rig: Rig) -> None:
     await asyncio.sleep(0.05)
     await rig.add(rig.job("+15550001111"))
     assert await asyncio.wait_for(waiting, 5) is True
+
+
+async def test_promoted_and_replayed_jobs_also_end_an_idle_wait(rig: Rig) -> None:
+    held = rig.job("+15550001111", lane="bulk")
+    await rig.queue.enqueue(held, not_before_us=rig.t0 + 3600 * S, now_us=rig.t0)
+    assert await rig.queue.wait_for_work(0.05) is False  # a delayed job is not in line yet
+    await rig.queue.promote_delayed(rig.t0 + 2 * 3600 * S, now_us=rig.t0)
+    assert await rig.queue.wait_for_work(5) is True
+    claim = await rig.claimed()
+    await rig.queue.bury(claim, "permanent", "21211 invalid To")
+    await rig.queue.replay(claim.job.id)
+    assert await rig.queue.wait_for_work(5) is True
