@@ -52,9 +52,9 @@ class DispatchPolicy:
     lookahead: float = 0.012
     #: Consent is checked when a job is claimed; a send that starts longer than this after its
     #: claim (a slot far ahead, a sender held back by its pacer) must know the ledger as of no
-    #: longer ago than this, so a STOP that landed meanwhile still stops it. A later claim that
-    #: read the same ledger change counter within this time is enough; otherwise it asks the
-    #: ledger again.
+    #: longer ago than this, so a STOP that landed meanwhile still stops it: the ledger's change
+    #: counter, read within this time (by a claim, or once for every send that needs it), must
+    #: be what the job's claim read; otherwise it asks the ledger again.
     consent_recheck_after: float = 0.01
     #: Most jobs one claim round trip may take.
     claim_batch: int = 64

@@ -55,8 +55,8 @@ class Claim(BaseModel):
     reclaimed: bool
     send_at_us: int = 0
     #: The consent ledger's change counter when the claim checked consent (None: not known).
-    #: A send that starts late needs no second look at the ledger if a later claim saw the
-    #: same counter recently enough (Dispatcher._opted_out_since_claim).
+    #: A send that starts late needs no second look at the ledger if the counter, read again
+    #: recently enough, is the same (Dispatcher._opted_out_since_claim).
     consent_changes: int | None = None
 
 

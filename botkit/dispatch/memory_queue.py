@@ -118,7 +118,6 @@ class MemoryOutboundQueue:
         owner = _Owner(worker, affinity_us, catch_up_us)
         for sender, until in (holds or {}).items():
             await self.hold_sender(sender, until)
-        changes = None if self._consent_changes is None else self._consent_changes()
         claims: list[Claim] = []
         suppressed: list[str] = []
         while len(claims) < limit:
@@ -126,7 +125,7 @@ class MemoryOutboundQueue:
             if isinstance(found, Idle):
                 next_us = found.next_us
                 break
-            claims.append(found.model_copy(update={"consent_changes": changes}))
+            claims.append(found)
         else:
             ready = min(self._ready.values(), default=None)
             next_us = None if ready is None else max(ready, now)
@@ -135,7 +134,7 @@ class MemoryOutboundQueue:
             next_us=next_us,
             suppressed=tuple(suppressed),
             now_us=now,
-            consent_changes=changes,
+            consent_changes=await self.consent_changes(),
         )
 
     async def _claim(
@@ -214,6 +213,7 @@ class MemoryOutboundQueue:
                 claimed_us=now,
                 reclaimed=reclaimed,
                 send_at_us=start,
+                consent_changes=await self.consent_changes(),
             )
         return Idle(next_us=None, suppressed=tuple(suppressed))
 

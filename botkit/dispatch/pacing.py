@@ -165,15 +165,15 @@ class Pacer:
         found = self._senders.get(sender)
         if found is None:
             return 0.0
-        return max(found.tat - self.tolerance, found.arrived + found.spacing - self.spacing)
+        return max(self.behind(sender), found.arrived + found.spacing - self.spacing)
 
     def waiting(self, sender: str) -> int:
         """Sends of sender's claimed and not started yet."""
         return len(self._lines.get(sender, ()))
 
     def behind(self, sender: str) -> float:
-        """Before this moment the GCRA on arrivals lets sender send no more (0: unknown): the
-        queue must not give out its next slot earlier than this."""
+        """Before this moment the GCRA on arrivals lets sender send no more (0: unknown); the
+        spacing rule may hold it longer (earliest())."""
         found = self._senders.get(sender)
         return 0.0 if found is None else found.tat - self.tolerance
 
