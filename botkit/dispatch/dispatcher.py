@@ -136,6 +136,8 @@ class Dispatcher:
             asyncio.create_task(self._claim_loop(), name="dispatch-claim"),
             asyncio.create_task(self._keep_consent_fresh(), name="dispatch-consent"),
         ]
+        for task in self._loops:
+            task.add_done_callback(_report_end)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Take no new work; let sends in flight finish (an unfinished lease gets reclaimed)."""
@@ -175,8 +177,7 @@ class Dispatcher:
             except Exception:
                 self._holds = holds | self._holds
                 self._release(taken)
-                log.exception("outbound queue unavailable; retrying")
-                await asyncio.sleep(1.0)
+                await _queue_unavailable()
                 continue
             self._clock.observe(batch.now_us, before, time.time())
             if batch.consent_changes is not None:
@@ -196,9 +197,12 @@ class Dispatcher:
                 # Nothing more is due within the lookahead: come back when the earliest sender
                 # frees, less the lookahead, so its slot is claimed before it arrives, but
                 # not before half a lookahead has passed.
-                await self._sleep_until(
-                    batch.next_us, lookahead_us, before + self.policy.lookahead / 2
-                )
+                try:
+                    await self._sleep_until(
+                        batch.next_us, lookahead_us, before + self.policy.lookahead / 2
+                    )
+                except Exception:  # waiting for work asks the queue too (BLPOP on Redis)
+                    await _queue_unavailable()
 
     def _release(self, count: int) -> None:
         for _ in range(count):
@@ -465,6 +469,18 @@ class Dispatcher:
                 log.info("reclaimed job was already sent", job=claim.job.id, sid=sent.sid)
                 return True
         return False
+
+
+async def _queue_unavailable() -> None:
+    log.exception("outbound queue unavailable; retrying")
+    await asyncio.sleep(1.0)
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    """A worker loop ends only when stopped: anything else is a bug, and must not pass in
+    silence (the process would live on and never send again)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("dispatcher stopped working", loop=task.get_name(), exc_info=task.exception())
 
 
 def _date(moment: time.struct_time) -> Any:

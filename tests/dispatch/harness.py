@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from twilio.rest import Client
 
 from botkit.compliance.ledger import ConsentLedger
@@ -141,6 +143,7 @@ async def dispatch_rig(
     template: WhatsAppTemplate | None = None,
     quiet: QuietHours | None = None,
     through: Hop | None = None,
+    redis_retries: int | None = None,
 ) -> AsyncIterator[Rig]:
     config = sandbox_config or SandboxConfig(status_step=0.002)
     sandbox = Sandbox(config)
@@ -152,7 +155,10 @@ async def dispatch_rig(
     settings = Settings(
         consent_pepper=PEPPER, rates=rates or RateTable(), quiet_hours=quiet, redis_url=store_url
     )
-    redis = Redis.from_url(store_url) if store_url else None
+    # redis_retries: how often a command is retried on a lost connection (redis-py's default
+    # rides out a few seconds' outage unseen).
+    retry = {} if redis_retries is None else {"retry": Retry(NoBackoff(), redis_retries)}
+    redis = Redis.from_url(store_url, **retry) if store_url else None
     outbound = open_outbound(settings, redis, "bot")
     client = create_async_client(config.account_sid, config.auth_token, twilio_url)
     shaper = Shaper(outbound.windows, template, quiet)

@@ -19,6 +19,7 @@ from botkit.dispatch.senders import RateTable
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.sandbox import SandboxConfig
 from tests.dispatch.harness import Rig, SlowHop, dispatch_rig
+from tests.support.redis_server import free_port, start_redis, stop_redis
 
 SLOW = "+15550100001"
 FAST = "whatsapp:+15550100009"
@@ -333,3 +334,24 @@ async def test_an_idle_worker_hears_of_work_another_process_enqueued(store_url: 
         await asyncio.sleep(0.1)  # it found nothing and went idle
         await rig.send(USER, "a reply from the webhook process")
         await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=5)
+
+
+async def test_a_worker_whose_redis_went_away_while_it_idled_claims_again_once_it_is_back() -> None:
+    # The idle worker is blocked in BLPOP when Redis goes: the failed wait must not end its
+    # claim loop (it did, silently: the worker lived on and never sent again). No retries, so
+    # the outage is not ridden out inside the client.
+    port = free_port()
+    redis = start_redis(port)
+    try:
+        async with dispatch_rig(
+            f"redis://127.0.0.1:{port}/0", workers=0, redis_retries=0
+        ) as rig:
+            rig.add_worker()
+            await asyncio.sleep(0.2)  # found nothing: waiting for work
+            stop_redis(redis, crash=True)
+            await asyncio.sleep(0.3)  # its wait failed
+            redis = start_redis(port)
+            await rig.send(USER, "after the outage")
+            await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=10)
+    finally:
+        stop_redis(redis)

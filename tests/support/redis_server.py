@@ -19,25 +19,42 @@ def free_port() -> int:
 
 @contextmanager
 def running_redis() -> Iterator[str]:
+    port = free_port()
+    proc = start_redis(port)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_redis(proc)
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A redis-server on ``port`` that keeps nothing on disk, listening when this returns."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
             "redis-server is not installed; run .ci/run or `apt-get install redis-server`"
         )
-    port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for_port(port, proc)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", tempfile.gettempdir()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, proc)
+    except BaseException:
+        stop_redis(proc)
+        raise
+    return proc
+
+
+def stop_redis(proc: subprocess.Popen[bytes], *, crash: bool = False) -> None:
+    """Shut it down, or with ``crash`` kill it (SIGKILL: its connections just drop)."""
+    if crash:
+        proc.kill()
+    else:
+        proc.terminate()
+    proc.wait(timeout=10)
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
