@@ -25,6 +25,7 @@ from botkit.dispatch.errors import Deferred, FormError, Verdict, classify
 from botkit.dispatch.job import Claim, Job
 from botkit.dispatch.jobs import consent_scopes
 from botkit.dispatch.pacing import Pacer
+from botkit.dispatch.priority_gate import PriorityGate
 from botkit.dispatch.queue import OutboundQueue
 from botkit.dispatch.queue_clock import QueueClock
 from botkit.dispatch.settlements import Settlements
@@ -109,7 +110,7 @@ class Dispatcher:
         self.shape = shape
         self.metrics = metrics or Metrics()
         self._claimed = asyncio.Semaphore(policy.max_claimed)
-        self._requests = asyncio.Semaphore(policy.concurrency)
+        self._requests = PriorityGate(policy.concurrency)
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -262,7 +263,7 @@ class Dispatcher:
         interval = job.cost / job.rate
         to = job.message.to
         await self._pacer.wait_turn(job.sender, interval, claim.send_at_us, to)
-        async with self._requests:
+        async with self._requests.place((interval, claim.send_at_us)):
             if await self._opted_out_since_claim(claim, job):
                 await self._bury(claim, "opted_out", "opted out after the send was claimed")
                 return
