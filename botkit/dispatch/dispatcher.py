@@ -154,6 +154,7 @@ class Dispatcher:
         lookahead_us = int(self.policy.lookahead * 1_000_000)
         affinity_us = int((self.policy.affinity + self.policy.lookahead) * 1_000_000)
         catch_up_us = int(self.policy.catch_up * 1_000_000)
+        outage = _Outage()
         while not self._stopping:
             # Wait for one free place, then take up to claim_batch - 1 more that are free now.
             await self._claimed.acquire()
@@ -178,8 +179,9 @@ class Dispatcher:
             except Exception:
                 self._holds = holds | self._holds
                 self._release(taken)
-                await _queue_unavailable()
+                await outage.failed()
                 continue
+            outage.over()
             self._clock.observe(batch.now_us, before, time.time())
             if batch.consent_changes is not None:
                 self._saw_consent_changes(batch.consent_changes, before)
@@ -203,7 +205,7 @@ class Dispatcher:
                         batch.next_us, lookahead_us, before + self.policy.lookahead / 2
                     )
                 except Exception:  # waiting for work asks the queue too (BLPOP on Redis)
-                    await _queue_unavailable()
+                    await outage.failed()
 
     def _release(self, count: int) -> None:
         for _ in range(count):
@@ -472,9 +474,23 @@ class Dispatcher:
         return False
 
 
-async def _queue_unavailable() -> None:
-    log.exception("outbound queue unavailable; retrying")
-    await asyncio.sleep(1.0)
+class _Outage:
+    """The queue failed: try again at once after a one-off failure, with growing pauses (up
+    to a second) while it keeps failing. A one-off is typically this process stalled past the
+    Redis client's 5 s read timeout (bench/dispatch.py stops its workers while it queues the
+    backlog); a flat second's pause there held up a whole round of sends."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    async def failed(self) -> None:
+        self.failures += 1
+        log.exception("outbound queue unavailable; retrying", failures=self.failures)
+        if self.failures > 1:
+            await asyncio.sleep(min(1.0, 0.05 * 2 ** (self.failures - 2)))
+
+    def over(self) -> None:
+        self.failures = 0
 
 
 def _report_end(task: asyncio.Task[None]) -> None:

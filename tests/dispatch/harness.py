@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from twilio.rest import Client
 
 from botkit.compliance.ledger import ConsentLedger
@@ -143,7 +142,7 @@ async def dispatch_rig(
     template: WhatsAppTemplate | None = None,
     quiet: QuietHours | None = None,
     through: Hop | None = None,
-    redis_retries: int | None = None,
+    redis_options: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Rig]:
     config = sandbox_config or SandboxConfig(status_step=0.002)
     sandbox = Sandbox(config)
@@ -155,10 +154,7 @@ async def dispatch_rig(
     settings = Settings(
         consent_pepper=PEPPER, rates=rates or RateTable(), quiet_hours=quiet, redis_url=store_url
     )
-    # redis_retries: how often a command is retried on a lost connection (redis-py's default
-    # rides out a few seconds' outage unseen).
-    retry = {} if redis_retries is None else {"retry": Retry(NoBackoff(), redis_retries)}
-    redis = Redis.from_url(store_url, **retry) if store_url else None
+    redis = Redis.from_url(store_url, **(redis_options or {})) if store_url else None
     outbound = open_outbound(settings, redis, "bot")
     client = create_async_client(config.account_sid, config.auth_token, twilio_url)
     shaper = Shaper(outbound.windows, template, quiet)

@@ -11,6 +11,8 @@ import time
 
 import aiohttp
 import pytest
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from botkit.dispatch.dispatcher import DispatchPolicy
 from botkit.dispatch.job import Claim
@@ -336,15 +338,18 @@ async def test_an_idle_worker_hears_of_work_another_process_enqueued(store_url: 
         await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=5)
 
 
+#: No retries inside redis-py, which otherwise rides out a few seconds' outage unseen.
+NO_RETRIES = {"retry": Retry(NoBackoff(), 0)}
+
+
 async def test_a_worker_whose_redis_went_away_while_it_idled_claims_again_once_it_is_back() -> None:
     # The idle worker is blocked in BLPOP when Redis goes: the failed wait must not end its
-    # claim loop (it did, silently: the worker lived on and never sent again). No retries, so
-    # the outage is not ridden out inside the client.
+    # claim loop (it did, silently: the worker lived on and never sent again).
     port = free_port()
     redis = start_redis(port)
     try:
         async with dispatch_rig(
-            f"redis://127.0.0.1:{port}/0", workers=0, redis_retries=0
+            f"redis://127.0.0.1:{port}/0", workers=0, redis_options=NO_RETRIES
         ) as rig:
             rig.add_worker()
             await asyncio.sleep(0.2)  # found nothing: waiting for work
@@ -355,3 +360,19 @@ async def test_a_worker_whose_redis_went_away_while_it_idled_claims_again_once_i
             await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=10)
     finally:
         stop_redis(redis)
+
+
+async def test_a_worker_that_stalled_past_its_redis_read_timeout_goes_on_at_once(
+    clean_redis: str,
+) -> None:
+    # A process stalled longer than the client's read timeout (a pause, a swap storm, SIGSTOP)
+    # finds its pending read timed out: a one-off, retried at once, not after a second's pause.
+    options = {**NO_RETRIES, "socket_timeout": 0.1}
+    async with dispatch_rig(clean_redis, workers=0, redis_options=options) as rig:
+        rig.add_worker()
+        await asyncio.sleep(0.2)  # found nothing: waiting for work
+        time.sleep(0.3)  # the whole process stalls  # noqa: ASYNC251
+        began = time.monotonic()
+        await rig.send(USER, "after the stall")
+        await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=5)
+        assert time.monotonic() - began < 0.5
