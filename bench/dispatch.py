@@ -233,7 +233,10 @@ def worker_env(redis_url: str, sandbox_url: str, limited: bool) -> dict[str, str
         TWILIO_ACCOUNT_SID=DEVELOPMENT_ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=DEVELOPMENT_AUTH_TOKEN,
         BOTKIT_TWILIO_BASE_URL=sandbox_url,
-        REDIS_URL=redis_url,
+        # The workers are stopped (SIGSTOP) while the backlog is queued, which can take longer
+        # than redis-py's 5 s read timeout: a read pending at the stop would time out on waking
+        # and its reply (a claim's jobs) be lost until their lease ran out.
+        REDIS_URL=redis_url + "?socket_timeout=120",
         BOTKIT_CONSENT_PEPPER=PEPPER,
         BOTKIT_RATES=rate_table(limited).model_dump_json(),
         BOTKIT_LOG_FORMAT="json",
