@@ -11,10 +11,9 @@ from aiohttp import web
 from botkit import devserver
 from botkit.bot import Bot
 from botkit.chat import chat as run_chat
-from botkit.commands import run_command, tune_gc, until_signalled
+from botkit.commands import bind_errors, run_command, tune_gc, until_signalled
 from botkit.compliance.cli import optout
 from botkit.dispatch.cli import deadletters, worker
-from botkit.errors import ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
 from botkit.messages_cli import messages
@@ -100,7 +99,7 @@ def sandbox(
         for spec in numbers:
             number, _, url = spec.partition("=")
             box.own_number(number.strip(), url.strip() or None)
-        async with _bind_errors("--port", host, port):
+        async with bind_errors("--port", host, port):
             await box.start(host, port)
         try:
             log.info("sandbox running", simulator=box.url + "/", account_sid=box.config.account_sid)
@@ -167,7 +166,7 @@ async def _maybe_sandbox(
         return
 
     async def start() -> Sandbox:
-        async with _bind_errors("--sandbox-port", host, port):
+        async with bind_errors("--sandbox-port", host, port):
             return await devserver.start_sandbox(host, port)
 
     if settings.redis_url is None:
@@ -192,7 +191,7 @@ async def _serve(
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
-        async with _bind_errors("--port", host, port):
+        async with bind_errors("--port", host, port):
             await web.TCPSite(runner, host, port).start()
         base = local_url(host, port, "")
         log.info("listening", url=base, webhook=f"{base}/twilio/messages")
@@ -210,16 +209,6 @@ async def _serve(
         log.info("shutting down")
     finally:
         await runner.cleanup()
-
-
-@asynccontextmanager
-async def _bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]:
-    """A port in use or a host that cannot be bound is the user's to fix: one line, no traceback."""
-    try:
-        yield
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigError(f"{option}: cannot listen on {host}:{port} ({reason})") from None
 
 
 main.add_command(optout)

@@ -1,4 +1,5 @@
-"""What every ``botkit`` subcommand shares: one-line errors and waiting for a stop signal."""
+"""What every ``botkit`` subcommand shares: one-line errors, ports it cannot listen on, waiting
+for a stop signal."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import asyncio
 import gc
 import signal
 import sys
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import click
 
 from botkit import event_loop
-from botkit.errors import BotkitError
+from botkit.errors import BotkitError, ConfigError
 
 
 def run_command(work: Coroutine[Any, Any, None]) -> None:
@@ -43,6 +44,16 @@ def one_line_errors() -> Iterator[None]:
     except BotkitError as exc:
         click.secho(f"botkit: {exc}", fg="red", err=True)
         sys.exit(2)
+
+
+@asynccontextmanager
+async def bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]:
+    """A port in use or a host that cannot be bound is the user's to fix: one line, no traceback."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"{option}: cannot listen on {host}:{port} ({reason})") from None
 
 
 async def until_signalled() -> None:

@@ -1,7 +1,10 @@
 """GET /metrics: Prometheus text with what an operator graphs: webhook answers, send outcomes,
-queue depths."""
+queue depths. And GET /healthz, which fails when the dispatcher stopped working."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -66,3 +69,23 @@ async def test_a_dead_letter_is_counted_by_its_reason(
     found = samples(await (await server.client.get("/metrics")).text())
     assert found[("botkit_sends_total", (("outcome", "rejected"),))] == 1
     assert ("botkit_sends_total", (("outcome", "sent"),)) not in found
+
+
+async def test_healthz_fails_once_the_dispatcher_stopped_working(
+    start_server: StartServer, store_url: str | None
+) -> None:
+    # Alive but not sending is the worst state for a process: /healthz says so, and names why,
+    # so an orchestrator restarts it.
+    server = await start_server(echo_bot(), redis_url=store_url)
+    healthy = await server.client.get("/healthz")
+    assert (healthy.status, await healthy.json()) == (200, {"status": "ok"})
+    [claim_loop] = [t for t in asyncio.all_tasks() if t.get_name() == "dispatch-claim"]
+    claim_loop.cancel()  # as a bug that ended it would
+    with contextlib.suppress(asyncio.CancelledError):
+        await claim_loop
+    sick = await server.client.get("/healthz")
+    assert sick.status == 503
+    assert await sick.json() == {
+        "status": "unhealthy",
+        "reason": "dispatcher loop ended: dispatch-claim",
+    }

@@ -7,14 +7,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import click
+from aiohttp import web
 
 from botkit.bot import Bot
-from botkit.commands import run_command, tune_gc, until_signalled
+from botkit.commands import bind_errors, run_command, tune_gc, until_signalled
+from botkit.dispatch.dispatcher import Dispatcher
 from botkit.dispatch.wiring import start_dispatcher
 from botkit.errors import ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
+from botkit.metrics import Metrics
 from botkit.runtime import Stores, auth_token, open_stores
+from botkit.server.probes import Probes
 from botkit.settings import Settings, load_settings
 
 log = get_logger("worker")
@@ -52,22 +56,62 @@ async def _started(bot: Bot, settings: Settings) -> AsyncIterator[None]:
 @click.option(
     "--concurrency", type=int, default=None, help="Requests to Twilio in flight (default: setting)."
 )
-def worker(target: str, concurrency: int | None) -> None:
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Serve /healthz, /readyz and /metrics on this port (default: no HTTP).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for --port.")
+def worker(target: str, concurrency: int | None, port: int | None, host: str) -> None:
     """Run dispatcher workers only, to scale sending apart from the webhook processes."""
 
     async def work() -> None:
         async with _redis_stores(target) as (settings, stores, bot), _started(bot, settings):
             if concurrency is not None:
                 settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
-            dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template)
-            log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
-            tune_gc()
-            await until_signalled()
-            log.info("shutting down")
-            await dispatcher.stop()
-            await dispatcher.client.http_client.close()
+            metrics = Metrics()
+            dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template, metrics)
+            try:
+                async with _probes_served(_probes(dispatcher, stores, metrics), host, port):
+                    log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
+                    tune_gc()
+                    await until_signalled()
+                    log.info("shutting down")
+            finally:
+                await dispatcher.stop()
+                await dispatcher.client.http_client.close()
 
     run_command(work())
+
+
+def _probes(dispatcher: Dispatcher, stores: Stores, metrics: Metrics) -> Probes:
+    async def ping(_: web.Request) -> None:
+        await stores.ping()
+
+    async def refresh(_: web.Request) -> None:
+        metrics.outbound_pending.set(await stores.outbound.queue.pending())
+
+    return Probes(metrics, lambda _: dispatcher.trouble(), ping, refresh)
+
+
+@asynccontextmanager
+async def _probes_served(probes: Probes, host: str, port: int | None) -> AsyncIterator[None]:
+    """The probe pages on host:port while the block runs; nothing when port is None."""
+    if port is None:
+        yield
+        return
+    app = web.Application()
+    app.router.add_routes(probes.routes())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        async with bind_errors("--port", host, port):
+            await web.TCPSite(runner, host, port).start()
+        log.info("probes served", url=f"http://{host}:{port}")
+        yield
+    finally:
+        await runner.cleanup()
 
 
 @click.group()

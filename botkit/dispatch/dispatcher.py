@@ -128,6 +128,14 @@ class Dispatcher:
         self._consent_read: tuple[float, asyncio.Future[int | None]] | None = None
         self._name = secrets.token_hex(6)  # this worker, to the queue
 
+    def trouble(self) -> str | None:
+        """Why this dispatcher is not working, or None: one of its loops ended other than by
+        stop() (a bug, logged when it happened), so the process should be restarted."""
+        if self._stopping:
+            return None
+        ended = [task.get_name() for task in self._loops if task.done()]
+        return f"dispatcher loop ended: {', '.join(ended)}" if ended else None
+
     def wake(self) -> None:
         """Something was enqueued in this process: look again now instead of at the next poll."""
         self._wake.set()

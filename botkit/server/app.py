@@ -18,12 +18,13 @@ from botkit.dispatch.wiring import outbox_for, start_dispatcher
 from botkit.errors import ConfigError
 from botkit.inbound_worker import InboundWorker
 from botkit.logging import get_logger
-from botkit.metrics import CONTENT_TYPE_LATEST, Metrics
+from botkit.metrics import Metrics
 from botkit.outbound.outbox import Outbox
 from botkit.outbound.sender import From, Sender
 from botkit.pipeline import Pipeline, SessionPolicy
 from botkit.runtime import Stores, auth_token, open_stores
 from botkit.server.conversations_endpoint import conversations_endpoint
+from botkit.server.probes import Probes
 from botkit.server.status_endpoint import status_endpoint
 from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
 from botkit.settings import Settings
@@ -129,25 +130,17 @@ def create_app(
             sid=message.sid,
         )
 
-    async def healthz(request: web.Request) -> web.StreamResponse:
-        return web.json_response({"status": "ok"})
+    def trouble(request: web.Request) -> str | None:
+        dispatcher = request.app[RUNTIME].dispatcher
+        return dispatcher.trouble() if dispatcher is not None else None
 
-    async def metrics_page(request: web.Request) -> web.StreamResponse:
+    async def ping(request: web.Request) -> None:
+        await request.app[RUNTIME].stores.ping()
+
+    async def refresh(request: web.Request) -> None:
         stores = request.app[RUNTIME].stores
-        try:
-            metrics.outbound_pending.set(await stores.outbound.queue.pending())
-            metrics.inbound_backlog.set(await stores.inbound.backlog())
-        except Exception as exc:  # the counters are still worth serving
-            log.warning("queue depths unavailable for /metrics", reason=str(exc))
-        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def readyz(request: web.Request) -> web.StreamResponse:
-        try:
-            await request.app[RUNTIME].stores.ping()
-        except Exception as exc:
-            log.warning("not ready", reason=str(exc))
-            return web.json_response({"status": "unavailable", "reason": str(exc)}, status=503)
-        return web.json_response({"status": "ok"})
+        metrics.outbound_pending.set(await stores.outbound.queue.pending())
+        metrics.inbound_backlog.set(await stores.inbound.backlog())
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/twilio/messages", _guarded(messages, metrics))
@@ -167,9 +160,7 @@ def create_app(
             metrics,
         ),
     )
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_page)
+    app.router.add_routes(Probes(metrics, trouble, ping, refresh).routes())
     return app
 
 

@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import json
 import signal
+import socket
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from botkit.outbound.outbox import OutboundMessage
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.settings import Settings
 from tests.support.process import botkit_process, clean_env, wait_healthy
-from tests.support.redis_server import free_port
+from tests.support.redis_server import free_port, running_redis
 from tests.support.webhooks import USER, inbound_params, sign
 
 PEPPER = "worker-test-pepper-0123"
@@ -221,3 +222,50 @@ async def test_a_worker_runs_the_bots_startup_hooks(clean_redis: str, tmp_path: 
         assert sent.content_sid == sid and sent.body == "We have news"
     finally:
         await sandbox.stop()
+
+
+async def test_a_worker_serves_health_readiness_and_its_metrics(clean_redis: str) -> None:
+    sandbox = _strict_sandbox()
+    await sandbox.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _enqueue(clean_redis, 3)
+        args = ["worker", "bots.echo", "--port", str(port)]
+        with botkit_process(args, _env(clean_redis, sandbox)):
+            async with asyncio.timeout(15):
+                while len(sandbox.state.messages) < 3:
+                    await asyncio.sleep(0.02)
+            async with aiohttp.ClientSession() as http:
+                async with http.get(base + "/healthz") as health:
+                    assert (health.status, await health.json()) == (200, {"status": "ok"})
+                async with http.get(base + "/readyz") as ready:
+                    assert ready.status == 200
+                # The queue depth is read when scraped: 0 once the last send is settled.
+                async with asyncio.timeout(5):
+                    while "botkit_outbound_pending 0.0" not in (
+                        text := await _metrics_text(http, base)
+                    ):
+                        await asyncio.sleep(0.05)
+    finally:
+        await sandbox.stop()
+    assert 'botkit_sends_total{outcome="sent"} 3.0' in text
+
+
+async def _metrics_text(http: aiohttp.ClientSession, base: str) -> str:
+    async with http.get(base + "/metrics") as page:
+        assert page.status == 200
+        return await page.text()
+
+
+def test_a_worker_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with running_redis() as url:
+            result = CliRunner().invoke(
+                main, ["worker", "bots.echo", "--port", str(port)], env={"REDIS_URL": url}
+            )
+    assert result.exit_code == 2, result.output
+    assert f"--port: cannot listen on 127.0.0.1:{port}" in result.output
