@@ -22,7 +22,7 @@ from botkit.inbound_events import ConversationEvent, InboundEvent, StatusEvent, 
 from botkit.logging import get_logger
 from botkit.pipeline import Processor
 from botkit.storage.inbound import Delivery, InboundQueue
-from botkit.tasks import cancel_and_wait
+from botkit.tasks import Outage, cancel_and_wait, ended, report_end
 
 log = get_logger("inbound")
 
@@ -70,6 +70,12 @@ class InboundWorker:
             asyncio.create_task(self._take_loop(), name="inbound-take"),
             asyncio.create_task(self._reclaim_loop(), name="inbound-reclaim"),
         ]
+        for task in self._loops:
+            task.add_done_callback(report_end)
+
+    def trouble(self) -> str | None:
+        """Why this worker is not handling events, or None (see botkit.tasks.ended)."""
+        return None if self._stopping else ended(self._loops)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking work and let events in flight finish (unfinished ones get reclaimed)."""
@@ -81,14 +87,15 @@ class InboundWorker:
             task.cancel()
 
     async def _take_loop(self) -> None:
+        outage = Outage("inbound queue")
         while not self._stopping:
             free = await self._claim_free_slots()
             try:
                 batch = await self.queue.take(self.consumer, free, wait=1.0)
+                outage.over()
             except Exception:
                 batch = []
-                log.exception("inbound queue unavailable; retrying")
-                await asyncio.sleep(1.0)
+                await outage.failed()
             for _ in range(free - len(batch)):
                 self._slots.release()
             for delivery in batch:

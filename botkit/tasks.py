@@ -1,4 +1,4 @@
-"""Stopping background loops without ever hanging a shutdown.
+"""Background loops: pausing while their store fails, saying when they ended, stopping them.
 
 A loop is told to stop twice over: a flag it checks on every turn, and a cancellation. Either
 alone is not enough: the flag is not seen while the loop waits, and under Python 3.11 a
@@ -14,6 +14,42 @@ from collections.abc import Iterable
 from botkit.logging import get_logger
 
 log = get_logger("tasks")
+
+
+class Outage:
+    """A loop's store failed: go on at once after a one-off failure, with growing pauses (up to a
+    second) while it keeps failing. A one-off is typically this process stalled past the Redis
+    client's 5 s read timeout, so that a read pending meanwhile timed out on waking
+    (bench/dispatch.py stops its workers while it queues the backlog); a flat second's pause
+    there held up a whole round of sends."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.failures = 0
+
+    async def failed(self) -> None:
+        """Log the exception being handled, and pause as the failures so far call for."""
+        self.failures += 1
+        log.exception(f"{self.what} unavailable; retrying", failures=self.failures)
+        if self.failures > 1:
+            await asyncio.sleep(min(1.0, 0.05 * 2 ** (self.failures - 2)))
+
+    def over(self) -> None:
+        self.failures = 0
+
+
+def ended(tasks: Iterable[asyncio.Task[None]]) -> str | None:
+    """Which of a component's loops ended, when none should have (it was not stopped): a bug,
+    and a process that lives on without doing that work should be restarted (GET /healthz)."""
+    names = [task.get_name() for task in tasks if task.done()]
+    return f"loop ended: {', '.join(names)}" if names else None
+
+
+def report_end(task: asyncio.Task[None]) -> None:
+    """A done callback for a loop that ends only when stopped: anything else must not pass in
+    silence."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background loop ended", loop=task.get_name(), exc_info=task.exception())
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[None]], within: float = 5.0) -> None:

@@ -1,14 +1,16 @@
 """GET /metrics: Prometheus text with what an operator graphs: webhook answers, send outcomes,
-queue depths. And GET /healthz, which fails when the dispatcher stopped working."""
+queue depths. And GET /healthz, which fails when a background loop stopped working."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from botkit import Bot, Context
+from botkit.tasks import cancel_and_wait
 from tests.conftest import StartServer
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import inbound_params
@@ -71,21 +73,35 @@ async def test_a_dead_letter_is_counted_by_its_reason(
     assert ("botkit_sends_total", (("outcome", "sent"),)) not in found
 
 
-async def test_healthz_fails_once_the_dispatcher_stopped_working(
-    start_server: StartServer, store_url: str | None
+# One loop of each component that serves the process (the take loop sits in a blocking Redis
+# read, where redis-py may swallow a cancellation: stop() ends it by its flag instead).
+@pytest.mark.parametrize("loop", ["dispatch-claim", "inbound-reclaim"])
+async def test_healthz_fails_once_a_background_loop_ended(
+    start_server: StartServer, store_url: str | None, loop: str
 ) -> None:
-    # Alive but not sending is the worst state for a process: /healthz says so, and names why,
-    # so an orchestrator restarts it.
+    # Alive but not sending, or not handling what it accepts, is the worst state for a process:
+    # /healthz says so, and names why, so an orchestrator restarts it.
     server = await start_server(echo_bot(), redis_url=store_url)
     healthy = await server.client.get("/healthz")
     assert (healthy.status, await healthy.json()) == (200, {"status": "ok"})
-    [claim_loop] = [t for t in asyncio.all_tasks() if t.get_name() == "dispatch-claim"]
-    claim_loop.cancel()  # as a bug that ended it would
-    with contextlib.suppress(asyncio.CancelledError):
-        await claim_loop
+    [task] = [t for t in asyncio.all_tasks() if t.get_name() == loop]
+    await cancel_and_wait([task])  # ended, as a bug would end it
+    assert task.done()
     sick = await server.client.get("/healthz")
     assert sick.status == 503
-    assert await sick.json() == {
-        "status": "unhealthy",
-        "reason": "dispatcher loop ended: dispatch-claim",
-    }
+    assert await sick.json() == {"status": "unhealthy", "reason": f"loop ended: {loop}"}
+
+
+async def test_a_server_stalled_past_its_redis_read_timeout_handles_the_next_webhook_at_once(
+    start_server: StartServer, twilio: SandboxTwilio, clean_redis: str
+) -> None:
+    # The inbound worker waits for events in a blocking read (1 s); a process stalled past the
+    # client's read timeout (here 1.2 s) finds it timed out: a one-off, retried at once.
+    server = await start_server(echo_bot(), redis_url=clean_redis + "?socket_timeout=1.2")
+    await asyncio.sleep(0.2)  # waiting for events
+    time.sleep(1.5)  # the whole process stalls  # noqa: ASYNC251
+    began = time.monotonic()
+    await server.post(inbound_params("after the stall"))
+    [reply] = await twilio.wait_for(1)
+    assert reply.body == "you said after the stall"
+    assert time.monotonic() - began < 0.8

@@ -32,7 +32,7 @@ from botkit.dispatch.settlements import Settlements
 from botkit.dispatch.shaping import Shaper
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
-from botkit.tasks import cancel_and_wait
+from botkit.tasks import Outage, cancel_and_wait, ended, report_end
 from botkit.twilio.client import ANSWERED_AT, RETRY_AFTER
 
 log = get_logger("dispatch")
@@ -131,10 +131,7 @@ class Dispatcher:
     def trouble(self) -> str | None:
         """Why this dispatcher is not working, or None: one of its loops ended other than by
         stop() (a bug, logged when it happened), so the process should be restarted."""
-        if self._stopping:
-            return None
-        ended = [task.get_name() for task in self._loops if task.done()]
-        return f"dispatcher loop ended: {', '.join(ended)}" if ended else None
+        return None if self._stopping else ended(self._loops)
 
     def wake(self) -> None:
         """Something was enqueued in this process: look again now instead of at the next poll."""
@@ -146,7 +143,7 @@ class Dispatcher:
             asyncio.create_task(self._keep_consent_fresh(), name="dispatch-consent"),
         ]
         for task in self._loops:
-            task.add_done_callback(_report_end)
+            task.add_done_callback(report_end)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Take no new work; let sends in flight finish (an unfinished lease gets reclaimed)."""
@@ -162,7 +159,7 @@ class Dispatcher:
         lookahead_us = int(self.policy.lookahead * 1_000_000)
         affinity_us = int((self.policy.affinity + self.policy.lookahead) * 1_000_000)
         catch_up_us = int(self.policy.catch_up * 1_000_000)
-        outage = _Outage()
+        outage = Outage("outbound queue")
         while not self._stopping:
             # Wait for one free place, then take up to claim_batch - 1 more that are free now.
             await self._claimed.acquire()
@@ -480,32 +477,6 @@ class Dispatcher:
                 log.info("reclaimed job was already sent", job=claim.job.id, sid=sent.sid)
                 return True
         return False
-
-
-class _Outage:
-    """The queue failed: try again at once after a one-off failure, with growing pauses (up
-    to a second) while it keeps failing. A one-off is typically this process stalled past the
-    Redis client's 5 s read timeout (bench/dispatch.py stops its workers while it queues the
-    backlog); a flat second's pause there held up a whole round of sends."""
-
-    def __init__(self) -> None:
-        self.failures = 0
-
-    async def failed(self) -> None:
-        self.failures += 1
-        log.exception("outbound queue unavailable; retrying", failures=self.failures)
-        if self.failures > 1:
-            await asyncio.sleep(min(1.0, 0.05 * 2 ** (self.failures - 2)))
-
-    def over(self) -> None:
-        self.failures = 0
-
-
-def _report_end(task: asyncio.Task[None]) -> None:
-    """A worker loop ends only when stopped: anything else is a bug, and must not pass in
-    silence (the process would live on and never send again)."""
-    if not task.cancelled() and task.exception() is not None:
-        log.error("dispatcher stopped working", loop=task.get_name(), exc_info=task.exception())
 
 
 def _date(moment: time.struct_time) -> Any:

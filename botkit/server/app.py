@@ -131,8 +131,9 @@ def create_app(
         )
 
     def trouble(request: web.Request) -> str | None:
-        dispatcher = request.app[RUNTIME].dispatcher
-        return dispatcher.trouble() if dispatcher is not None else None
+        runtime = request.app[RUNTIME]
+        dispatcher = runtime.dispatcher
+        return runtime.worker.trouble() or (dispatcher.trouble() if dispatcher else None)
 
     async def ping(request: web.Request) -> None:
         await request.app[RUNTIME].stores.ping()
