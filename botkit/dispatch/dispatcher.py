@@ -292,7 +292,10 @@ class Dispatcher:
         ANSWERED_AT.set(None)
         try:
             created = await self._api.create_async(
-                method="POST", uri=self._messages_uri, data=self._form(job), headers=FORM_HEADERS
+                method="POST",
+                uri=self._messages_uri,
+                data=self._form(job),
+                headers=dict(FORM_HEADERS),  # the SDK adds its own to the dict it is given
             )
             self._pacer.answered(flight, ANSWERED_AT.get() or time.time())
         except TwilioRestException as exc:
