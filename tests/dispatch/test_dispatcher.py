@@ -20,6 +20,7 @@ from botkit.dispatch.quiet_hours import QuietHours
 from botkit.dispatch.senders import RateTable
 from botkit.dispatch.shaping import WhatsAppTemplate
 from botkit.sandbox import SandboxConfig
+from botkit.sandbox.config import MessagingService
 from tests.dispatch.harness import Rig, SlowHop, dispatch_rig
 from tests.support.redis_server import free_port, start_redis, stop_redis
 
@@ -376,3 +377,22 @@ async def test_a_worker_that_stalled_past_its_redis_read_timeout_goes_on_at_once
         await rig.send(USER, "after the stall")
         await rig.until(lambda: len(rig.sends(SLOW)) == 1, timeout=5)
         assert time.monotonic() - began < 0.5
+
+
+async def test_what_a_message_carries_reaches_twilio(store_url: str | None) -> None:
+    # The dispatcher builds Twilio's form itself (To, From or MessagingServiceSid, Body,
+    # MediaUrl repeated): each field must arrive as the SDK's Messages resource would send it.
+    service = "MG" + "5" * 32
+    config = SandboxConfig(
+        status_step=0.002, services=[MessagingService(sid=service, numbers=["+15550100077"])]
+    )
+    media = ("https://example.com/a.png", "https://example.com/b.png")
+    async with dispatch_rig(store_url, sandbox_config=config) as rig:
+        await rig.send(USER, "look", media_urls=media)
+        await rig.send(USER, "from the pool", messaging_service_sid=service)
+        await rig.drained()
+    by_body = {m.body: m for m in rig.sandbox.state.messages.values()}
+    picture = by_body["look"]
+    assert (picture.to, picture.from_, picture.media_urls) == (USER, SLOW, list(media))
+    pooled = by_body["from the pool"]
+    assert (pooled.messaging_service_sid, pooled.from_) == (service, "+15550100077")
