@@ -251,8 +251,9 @@ class MemoryOutboundQueue:
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         entry = self._leave(claim)
-        if entry is None:
-            return False
+        if entry is None:  # or recorded by an earlier call whose answer was lost
+            found = self._entries.get(claim.job.id)
+            return found is not None and found.sid == twilio_sid
         entry.state, entry.sid = "sent", twilio_sid
         self._by_sid[twilio_sid] = claim.job.id
         return True

@@ -63,7 +63,8 @@ class OutboundQueue(Protocol):
         nobody waits ends the next."""
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
-        """Twilio accepted the job. False if the lease was lost to another worker."""
+        """Twilio accepted the job. False if the lease was lost to another worker. Safe to call
+        again with the same sid (True again): a retried call whose first answer was lost."""
 
     async def complete_many(self, done: Sequence[tuple[Claim, str]]) -> list[bool]:
         """``complete`` for many jobs in one round trip (a worker settles sends in batches)."""

@@ -267,6 +267,8 @@ for i = 4, #ARGV, 3 do
     redis.call('EXPIRE', j, ttl)
     redis.call('SET', P .. 'sid:' .. sid, id, 'EX', ttl)
     done[#done + 1] = 1
+  elseif redis.call('HGET', P .. 'job:' .. id, 'sid') == sid then
+    done[#done + 1] = 1  -- recorded by an earlier call whose answer was lost
   else
     done[#done + 1] = 0
   end

@@ -21,6 +21,8 @@ log = get_logger("dispatch")
 #: How long a completion may wait for its batch: a sid is found in the queue at most this long
 #: after Twilio answered (plus the round trip), which a status callback can beat.
 SETTLE_WITHIN = 0.02
+#: Before a failed batch is tried once more.
+RETRY_PAUSE = 0.05
 
 
 class Settlements:
@@ -59,7 +61,7 @@ class Settlements:
 
     async def _flush(self, batch: list[tuple[Claim, str, asyncio.Future[bool]]]) -> None:
         try:
-            results = await self.queue.complete_many([(claim, sid) for claim, sid, _ in batch])
+            results = await self._complete([(claim, sid) for claim, sid, _ in batch])
         except Exception as exc:
             log.warning("could not record sends; their leases will lapse", error=repr(exc))
             results = [False] * len(batch)
@@ -73,6 +75,16 @@ class Settlements:
                 )
             if not future.done():
                 future.set_result(done)
+
+    async def _complete(self, done: list[tuple[Claim, str]]) -> list[bool]:
+        """Once more after a failure: the first call may have been recorded with its answer lost
+        (a process stalled past its Redis read timeout), and completing again with the same sid
+        is safe; without it the jobs would wait for their leases to lapse and be reclaimed."""
+        try:
+            return await self.queue.complete_many(done)
+        except Exception:
+            await asyncio.sleep(RETRY_PAUSE)
+            return await self.queue.complete_many(done)
 
     async def drain(self) -> None:
         """Flush what is waiting and wait for every flush (shutdown)."""

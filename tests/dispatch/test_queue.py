@@ -275,6 +275,18 @@ async def test_complete_many_settles_each_job_whose_lease_is_still_held(rig: Rig
     assert (await rig.queue.find_by_sid("SM1")) == claims[1].job
 
 
+async def test_completing_again_with_the_same_sid_is_safe(rig: Rig) -> None:
+    # A settlement whose answer was lost (a read timed out) is sent again: the first call was
+    # recorded, so the second is told so, and nothing is counted twice.
+    await rig.add(rig.job("+15550001111"), rig.job("+15550002222", sender=FAST))
+    claim = await rig.claimed()
+    assert await rig.queue.complete_many([(claim, "SMsame")]) == [True]
+    assert await rig.queue.complete_many([(claim, "SMsame")]) == [True]
+    assert not await rig.queue.complete(claim, "SMother")  # not this send: the lease is gone
+    assert await rig.queue.pending() == 1
+    assert (await rig.queue.status(claim.job.id) or {})["sid"] == "SMsame"
+
+
 async def test_promote_delayed_puts_jobs_due_by_then_back_in_line(rig: Rig) -> None:
     soon, later = rig.job("+15550001111", lane="bulk"), rig.job("+15550002222", lane="bulk")
     await rig.queue.enqueue(soon, not_before_us=rig.t0 + 3600 * S, now_us=rig.t0)

@@ -26,6 +26,22 @@ class CountingQueue(MemoryOutboundQueue):
         return await super().complete_many(done)
 
 
+class AnswerLostOnceQueue(MemoryOutboundQueue):
+    """The memory queue, whose first complete_many is recorded but then fails, as a call whose
+    answer was lost when the process stalled past its Redis read timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    async def complete_many(self, done: Any) -> list[bool]:
+        results = await super().complete_many(done)
+        if not self.lost:
+            self.lost = True
+            raise ConnectionError("the answer was lost")
+        return results
+
+
 async def claims(queue: MemoryOutboundQueue, count: int) -> tuple[Claim, ...]:
     factory = JobFactory(RateTable(), NumberHasher("settle-pepper-0123456789"))
     for n in range(count):
@@ -63,3 +79,12 @@ async def test_drain_flushes_what_waits_and_a_lost_lease_says_false() -> None:
     await settle.drain()
     assert lost.done() and lost.result() is False
     assert await queue.pending() == 1
+
+
+async def test_a_batch_whose_answer_was_lost_is_settled_by_trying_once_more() -> None:
+    queue = AnswerLostOnceQueue()
+    taken = await claims(queue, 2)
+    settle = Settlements(queue, delay=0.001)
+    futures = [settle.complete(claim, f"SM{n}") for n, claim in enumerate(taken)]
+    assert [await f for f in futures] == [True, True]
+    assert queue.lost and await queue.pending() == 0
