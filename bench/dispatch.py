@@ -18,6 +18,9 @@ Measures, all judged from the send times the sandbox recorded:
 - dispatcher CPU per message: the workers' utime+stime (/proc/<pid>/stat) / messages sent;
 - lateness of each send: its time minus the earliest the limit allowed, max(start, previous
   send + cost/rate).
+- where each kind lost time: that lateness after each sender's first send, summed per sender and
+  split by how late each send was (<= 1 ms: the steady cost of timers and round trips; > 5 ms:
+  stalls and bursts).
 
 Capacity, measured in the same run because the machine is noisy and the sandbox itself may be the
 bottleneck: plain concurrent SDK creates with no dispatcher (the baseline), and the dispatcher
@@ -732,6 +735,25 @@ def report(
             )
         kind_rows.append((name, *cells))
     out.append(table(["kind", *(r.label for r in runs)], kind_rows))
+
+    out += [
+        "",
+        "Where each kind's senders lost time: lateness after their first send, summed per sender "
+        "(s), by how late each send was (<= 1 ms / 1-5 ms / > 5 ms):",
+    ]
+    lost_rows = []
+    for kind, name in KIND_NAMES.items():
+        cells = []
+        for j in judged:
+            g = j.get(kind, Judged())
+            count = max(len(g.lateness) - len(g.later), 1)  # one first send per sender
+            split = [
+                sum(x for x in g.later if low < x <= high) / count
+                for low, high in ((-math.inf, 0.001), (0.001, 0.005), (0.005, math.inf))
+            ]
+            cells.append(" / ".join(f"{x:.2f}" for x in split))
+        lost_rows.append((name, *cells))
+    out.append(table(["kind", *(r.label for r in runs)], lost_rows))
 
     if sdk or unlimited:
         out += [
