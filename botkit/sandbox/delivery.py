@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,8 @@ from botkit.sandbox.messages import API_VERSION, MessageRecord, now
 from botkit.sandbox.state import SandboxState
 from botkit.sandbox.webhooks import WebhookPoster
 
+#: A status an outbound message moves to, with the error it fails with (code, message).
+Step = tuple[str, tuple[int, str] | None]
 #: Takes an inbound message that belongs elsewhere (a Conversation); True when it took it.
 InboundRouter = Callable[[MessageRecord], Awaitable[bool]]
 
@@ -115,27 +117,25 @@ class Delivery:
         scheduled (once due) or accepted (Messaging Service) → queued → sending → sent →
         delivered; failed (63003, 63016) or undelivered (failing numbers) instead. Twilio posts
         no callback for the initial status. A canceled message goes no further."""
-        step = self.state.config.status_step
-        if record.status in ("scheduled", "accepted"):
-            await asyncio.sleep(step)
-            if not await self._advance(record, "queued"):
+        for status, error in self._outbound_steps(record):
+            await asyncio.sleep(self.state.config.status_step)
+            if not await self._advance(record, status, error):
                 return
+
+    def _outbound_steps(self, record: MessageRecord) -> Iterator[Step]:
+        """The statuses an outbound message goes through, each decided when it is asked for
+        (a step apart); run_outbound and _QuietLifecycle both follow it, stopping early once a
+        move is refused (canceled)."""
+        if record.status in ("scheduled", "accepted"):
+            yield "queued", None
         failure = self._failure_for(record)
-        await asyncio.sleep(step)
-        if not await self._advance(record, "sending"):
-            return
-        await asyncio.sleep(step)
+        yield "sending", None
         if failure is not None and failure[0] in (63003, 63016):
             # UNCONFIRMED: whether Twilio reports "sending" before these WhatsApp failures.
-            await self._advance(record, "failed", failure)
+            yield "failed", failure
             return
-        if not await self._advance(record, "sent"):
-            return
-        await asyncio.sleep(step)
-        if failure is not None:
-            await self._advance(record, "undelivered", failure)
-            return
-        await self._advance(record, "delivered")
+        yield "sent", None
+        yield ("undelivered", failure) if failure is not None else ("delivered", None)
 
     def cancel(self, record: MessageRecord) -> None:
         """Cancel a not-yet-sent message; its lifecycle stops and the callback says canceled.
@@ -212,67 +212,39 @@ class Delivery:
 
 
 class _QuietLifecycle:
-    """``Delivery.run_outbound`` for a message without a StatusCallback, step for step (same
-    statuses, same checks, one status_step apart), on timer callbacks instead of a task."""
+    """``Delivery.run_outbound`` for a message without a StatusCallback: the same steps
+    (``Delivery._outbound_steps``), one status_step apart, on timer callbacks instead of a task."""
 
-    __slots__ = ("_delivery", "_failure", "_handle", "_record", "_step")
+    __slots__ = ("_delivery", "_handle", "_record", "_steps")
 
     def __init__(self, delivery: Delivery, record: MessageRecord) -> None:
         self._delivery = delivery
         self._record = record
-        self._step = delivery.state.config.status_step
-        self._failure: tuple[int, str] | None = None
+        self._steps = delivery._outbound_steps(record)
         self._handle: asyncio.Handle | None = None
 
     def start(self) -> None:
         """Begin on the next turn of the loop, as a task spawned for run_outbound would."""
-        self._handle = asyncio.get_running_loop().call_soon(self._run, self._begin)
-
-    def _begin(self) -> None:
-        if self._record.status in ("scheduled", "accepted"):
-            self._later(self._queued)
-        else:
-            self._to_sending()
+        self._handle = asyncio.get_running_loop().call_soon(self._run, None)
 
     def cancel(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
 
-    def _later(self, step: Callable[[], None]) -> None:
-        self._handle = asyncio.get_running_loop().call_later(self._step, self._run, step)
-
-    def _run(self, step: Callable[[], None]) -> None:
+    def _run(self, step: Step | None) -> None:
+        """Take step (None: none yet) and ask for the next, to take a status_step from now. With
+        none left, or once a move is refused (canceled) or fails, the lifecycle is over."""
         self._handle = None
         try:
-            step()
+            if step is None or self._delivery._move(self._record, *step):
+                following = next(self._steps, None)
+                if following is not None:
+                    self._handle = asyncio.get_running_loop().call_later(
+                        self._delivery.state.config.status_step, self._run, following
+                    )
         finally:
-            if self._handle is None:  # no next step: the lifecycle is over (or failed)
+            if self._handle is None:
                 self._delivery._quiet_done(self)
-
-    def _queued(self) -> None:
-        if self._delivery._move(self._record, "queued"):
-            self._to_sending()
-
-    def _to_sending(self) -> None:
-        self._failure = self._delivery._failure_for(self._record)
-        self._later(self._sending)
-
-    def _sending(self) -> None:
-        if self._delivery._move(self._record, "sending"):
-            self._later(self._sent)
-
-    def _sent(self) -> None:
-        failure = self._failure
-        if failure is not None and failure[0] in (63003, 63016):
-            self._delivery._move(self._record, "failed", failure)
-        elif self._delivery._move(self._record, "sent"):
-            self._later(self._final)
-
-    def _final(self) -> None:
-        if self._failure is not None:
-            self._delivery._move(self._record, "undelivered", self._failure)
-        else:
-            self._delivery._move(self._record, "delivered")
 
 
 def status_params(record: MessageRecord) -> dict[str, str]:
