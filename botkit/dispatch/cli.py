@@ -17,6 +17,7 @@ from botkit.errors import ConfigError
 from botkit.loader import load_bot
 from botkit.logging import configure_logging, get_logger
 from botkit.metrics import Metrics
+from botkit.netutil import local_url
 from botkit.runtime import Stores, auth_token, open_stores
 from botkit.server.probes import Probes
 from botkit.settings import Settings, load_settings
@@ -108,7 +109,7 @@ async def _probes_served(probes: Probes, host: str, port: int | None) -> AsyncIt
     try:
         async with bind_errors("--port", host, port):
             await web.TCPSite(runner, host, port).start()
-        log.info("probes served", url=f"http://{host}:{port}")
+        log.info("probes served", url=local_url(host, port))
         yield
     finally:
         await runner.cleanup()
