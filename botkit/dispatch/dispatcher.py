@@ -97,14 +97,15 @@ class Dispatcher:
     ) -> None:
         self.queue = queue
         self.client = client
-        # The SDK imports a resource's modules on its first use (65 ms for Messages), which
-        # would stall this worker's loop in the middle of its first sends: do it now.
-        self._messages = client.messages
         # Creates go through the SDK's API version (auth, http client, TwilioRestException) but
         # not its MessageInstance, whose 30 fields and three RFC 2822 dates cost more CPU than
         # anything else the SDK does for a send, for the one field a send needs: the sid.
         self._api = client.api.v2010
         self._messages_uri = f"/Accounts/{client.account_sid}/Messages.json"
+        # The Messages resource only looks for a reclaimed job's earlier send. The SDK imports a
+        # resource's modules on its first use (65 ms for Messages), which would stall this
+        # worker's loop in the middle of sends: do it now.
+        self._messages = client.messages
         self.ledger = ledger
         self.policy = policy
         self.shape = shape
