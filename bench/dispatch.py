@@ -355,6 +355,7 @@ class Run:
     others: float  # cores used by processes outside the benchmark
     events: Counter[str]
     rate_limited: Counter[str]
+    processes: int = 1
 
 
 async def enqueue_backlog(redis: Redis, messages: Sequence[OutboundMessage], limited: bool) -> None:
@@ -437,6 +438,7 @@ async def run_dispatch(
         others=max(0.0, machine_s - ours) / (done - start),
         events=events,
         rate_limited=rate_limited,
+        processes=processes,
     )
 
 
@@ -547,16 +549,19 @@ def start_sdk_clients(
                 }
             )
         )
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, str(BENCH / "_sdk_loop.py"), str(spec)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                cwd=ROOT,
-            )
-        )
+        procs.append(start_client("_sdk_loop.py", spec))
     return procs
+
+
+def start_client(script: str, spec: Path) -> subprocess.Popen[str]:
+    """One of the baseline clients in bench/, talking over stdin and stdout."""
+    return subprocess.Popen(
+        [sys.executable, str(BENCH / script), str(spec)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 async def run_sdk_baseline(
@@ -599,6 +604,66 @@ async def run_sdk_baseline(
     ours = sum(r["cpu"] for r in reports) + (box1 - box0)
     found.others = max(0.0, machine_s - ours) / (wall1 - wall0)
     return found
+
+
+async def run_pacer_baseline(args: argparse.Namespace, workdir: Path) -> Run:
+    """The scenario in one process with the SDK and the dispatcher's pacer alone (no queue, no
+    Redis, no consent checks; bench/_sdk_pacer.py), against the strict sandbox."""
+    messages = backlog(args.scale, "pacer")
+    by_sender: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for message in messages:
+        by_sender[message.messaging_service_sid or message.from_ or ""].append(
+            create_params(message)
+        )
+    rates = {s.sender: s.rate for s in senders()}
+    spec = workdir / "pacer.json"
+    with sandbox_process(workdir, True, args.status_step) as (url, sandbox_pid):
+        spec.write_text(
+            json.dumps(
+                {
+                    "url": url,
+                    "account_sid": DEVELOPMENT_ACCOUNT_SID,
+                    "auth_token": DEVELOPMENT_AUTH_TOKEN,
+                    "concurrency": args.concurrency,
+                    "senders": [
+                        {"sender": name, "interval": 1 / rates[name], "messages": params}
+                        for name, params in by_sender.items()
+                    ],
+                }
+            )
+        )
+        proc = start_client("_sdk_pacer.py", spec)
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            if await asyncio.to_thread(proc.stdout.readline) != "ready\n":
+                raise RuntimeError("the pacer baseline did not start")
+            box0, machine0 = cpu_seconds(sandbox_pid), every_process_cpu()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            found = json.loads(await asyncio.to_thread(proc.stdout.readline))
+            box1, machine_s = cpu_seconds(sandbox_pid), machine_cpu_since(machine0)
+            async with aiohttp.ClientSession() as http, http.get(url + "/sandbox/sends") as answer:
+                sends = (await answer.json())["sends"]
+        finally:
+            stop(proc)
+    wall = found["t1"] - found["t0"]
+    return Run(
+        label="SDK + pacer only, 1 process",
+        queued=len(messages),
+        sends=sends,
+        start=found["t0"],
+        done=found["t1"],
+        timed_out=False,
+        worker_cpu=found["cpu"],
+        sandbox_cpu=box1 - box0,
+        redis_cpu=0.0,
+        busy=machine_s / wall / CORES,
+        others=max(0.0, machine_s - found["cpu"] - (box1 - box0)) / wall,
+        events=Counter(),
+        rate_limited=Counter(
+            {kind_of(sender): n for sender, n in found["failed"].items()}  # 429s and others
+        ),
+    )
 
 
 async def run_unlimited(
@@ -664,8 +729,7 @@ def report(
         return [cell(run, j["all"]) for run, j in zip(runs, judged, strict=True)]
 
     def share(run: Run, all_: Judged) -> str:
-        processes = int(run.label.split()[0])
-        base = sdk_rate.get(processes)
+        base = sdk_rate.get(run.processes)
         return f"{run_rate(run, all_) / base:.2f}" if base else "-"
 
     def run_rate(run: Run, all_: Judged) -> float:
@@ -867,6 +931,9 @@ async def main(args: argparse.Namespace) -> None:
             sdk.append(await run_sdk_baseline(processes, args, workdir))
             paced.append(await run_sdk_baseline(processes, args, workdir, rate=limit))
             unlimited.append(await run_unlimited(processes, args, redis_url, workdir))
+        if args.pacer_baseline:
+            print("scenario, SDK + pacer only...", file=sys.stderr, flush=True)
+            runs.append(await run_pacer_baseline(args, workdir))
         for processes in args.processes:
             print(f"scenario, {process_label(processes)}...", file=sys.stderr, flush=True)
             messages = backlog(args.scale, f"{processes}p")
@@ -908,6 +975,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=6000,
         help="messages per capacity run (SDK-only and unlimited dispatcher); 0 skips them",
+    )
+    parser.add_argument(
+        "--pacer-baseline",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the scenario with the SDK and the pacer alone, in one process (no queue)",
     )
     parser.add_argument(
         "--timeout",

@@ -1,0 +1,71 @@
+"""The scenario with nothing but the SDK and the dispatcher's pacing: no queue, no Redis, no
+consent checks. What it achieves is the most a dispatcher built on them could on this machine.
+
+Usage: ``python bench/_sdk_pacer.py SPEC.json``. SPEC holds ``url``, ``account_sid``,
+``auth_token``, ``concurrency`` and ``senders``: each a ``sender``, the seconds its rate charges
+per message (``interval``) and its ``messages`` (keyword arguments of ``messages.create``), sent
+in order. Each sender sends as the dispatcher's pacer allows (botkit/dispatch/pacing.py: a GCRA
+on arrivals, the spacing rule, waiting for Twilio's answer while round trips are shorter than
+the interval), through a PriorityGate of ``concurrency`` places keyed as the dispatcher keys
+it. Prints ``ready`` once connected, waits for a line on stdin, sends everything, then prints
+one JSON line: its wall-clock start and end, the CPU seconds it used, how many creates
+succeeded, and the failures by sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from botkit import event_loop
+from botkit.commands import tune_gc
+from botkit.dispatch.pacing import Pacer
+from botkit.dispatch.priority_gate import PriorityGate
+from botkit.twilio.client import ANSWERED_AT, create_async_client
+
+
+async def run(spec: dict[str, Any]) -> None:
+    client = create_async_client(spec["account_sid"], spec["auth_token"], spec["url"])
+    await client.messages.list_async(limit=1)  # opens the http session, as a first send would
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    pacer = Pacer()
+    gate = PriorityGate(int(spec["concurrency"]))
+    ok = 0
+    failed: Counter[str] = Counter()
+
+    async def sender(name: str, interval: float, messages: list[dict[str, Any]]) -> None:
+        nonlocal ok
+        for index, params in enumerate(messages):
+            await pacer.wait_turn(name, interval, 0, params["to"])
+            async with gate.place((interval, index)):
+                flight = pacer.started(name, time.time(), interval, params["to"])
+                ANSWERED_AT.set(None)
+                try:
+                    await client.messages.create_async(**params)
+                    pacer.answered(flight, ANSWERED_AT.get() or time.time())
+                    ok += 1
+                except Exception:
+                    failed[name] += 1
+                finally:
+                    pacer.finished(flight)
+
+    cpu0, t0 = time.process_time(), time.time()
+    await asyncio.gather(
+        *(sender(s["sender"], float(s["interval"]), s["messages"]) for s in spec["senders"])
+    )
+    t1, cpu1 = time.time(), time.process_time()
+    await client.http_client.close()
+    print(
+        json.dumps({"t0": t0, "t1": t1, "cpu": cpu1 - cpu0, "ok": ok, "failed": failed}), flush=True
+    )
+
+
+if __name__ == "__main__":
+    tune_gc()  # as every botkit command does, on the same loop
+    event_loop.run(run(json.loads(Path(sys.argv[1]).read_text())))
