@@ -227,14 +227,25 @@ end
 -- rates, the longest waiting first). A sender stays first while it is still due.
 local due = redis.call('ZRANGEBYSCORE', P .. 'senders', '-inf', now, 'LIMIT', 0, 1024)
 if #due > 1 then
+  -- Grouped by rate rather than sorted: senders share a few rates, and table.sort with a
+  -- comparator cost 2.2 ms of Redis' time for 515 due senders, in every claim of a burst.
   local rates = redis.call('HMGET', P .. 'rate', unpack(due))
+  local by_rate, distinct = {}, {}
+  for i = 1, #due do
+    local r = tonumber(rates[i]) or 1
+    local group = by_rate[r]
+    if not group then
+      group = {}
+      by_rate[r] = group
+      distinct[#distinct + 1] = r
+    end
+    group[#group + 1] = i  -- in slot order: the longest waiting first
+  end
+  table.sort(distinct, function(a, b) return a > b end)
   local order = {}
-  for i = 1, #due do order[i] = i end
-  table.sort(order, function(a, b)
-    local ra, rb = tonumber(rates[a]) or 1, tonumber(rates[b]) or 1
-    if ra ~= rb then return ra > rb end
-    return a < b
-  end)
+  for _, r in ipairs(distinct) do
+    for _, i in ipairs(by_rate[r]) do order[#order + 1] = i end
+  end
   local i = 1
   while i <= #order and steps < budget do
     if claimed >= limit then out[1] = fmt(now) return finish() end
