@@ -1,9 +1,7 @@
 """The benchmark's baseline client: plain concurrent official-SDK creates, no dispatcher.
 
 Usage: ``python bench/_sdk_loop.py SPEC.json``. SPEC holds ``url``, ``account_sid``,
-``auth_token``, ``concurrency``, ``messages`` (keyword arguments of ``messages.create``) and
-optionally ``rate``: creates per second, the i-th started no sooner than i / rate after the
-start, as a paced dispatcher's are (one timer each, instead of back to back).
+``auth_token``, ``concurrency`` and ``messages`` (keyword arguments of ``messages.create``).
 The client is built exactly as the dispatcher builds its own (botkit.twilio.client), so the
 difference between the two is the dispatcher's own work. Prints ``ready`` once connected, waits
 for a line on stdin, sends everything, then prints one JSON line: its wall-clock start and end,
@@ -31,17 +29,12 @@ async def run(spec: dict[str, Any]) -> None:
     await client.messages.list_async(limit=1)
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)
-    pending = iter(enumerate(messages))
-    rate = spec.get("rate")
+    pending = iter(messages)
     ok = failed = 0
 
     async def sender() -> None:
         nonlocal ok, failed
-        for index, params in pending:
-            if rate:
-                delay = t0 + index / rate - time.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+        for params in pending:
             try:
                 await client.messages.create_async(**params)
                 ok += 1

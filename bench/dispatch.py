@@ -183,7 +183,7 @@ def every_process_cpu() -> dict[int, float]:
     The machine's busy share is summed from processes because each process's own figures are
     exact (the kernel scales its tick samples to the scheduler's runtime), while /proc/stat's
     machine-wide ticks miss most of a process that runs on timers for less than a tick at a
-    time: 6% busy against 35% from the processes' own CPU, for SDK creates paced at 1000/s.
+    time: 6% busy against 35% from the processes' own CPU, for SDK creates spaced 1 ms apart.
     A process that ends in between is missed."""
     found = {}
     for entry in Path("/proc").iterdir():
@@ -513,7 +513,6 @@ class Capacity:
     busy: float = math.nan
     others: float = math.nan
     failed: int = 0
-    paced: float | None = None  # creates per second in all; None: back to back
 
 
 def create_params(message: OutboundMessage) -> dict[str, Any]:
@@ -532,7 +531,6 @@ def start_sdk_clients(
     processes: int,
     concurrency: int,
     workdir: Path,
-    rate: float | None,
 ) -> list[subprocess.Popen[str]]:
     procs = []
     for n in range(processes):
@@ -545,7 +543,6 @@ def start_sdk_clients(
                     "auth_token": DEVELOPMENT_AUTH_TOKEN,
                     "concurrency": concurrency,
                     "messages": [create_params(m) for m in messages[n::processes]],
-                    "rate": rate / processes if rate else None,
                 }
             )
         )
@@ -564,15 +561,13 @@ def start_client(script: str, spec: Path) -> subprocess.Popen[str]:
     )
 
 
-async def run_sdk_baseline(
-    processes: int, args: argparse.Namespace, workdir: Path, rate: float | None = None
-) -> Capacity:
+async def run_sdk_baseline(processes: int, args: argparse.Namespace, workdir: Path) -> Capacity:
     """Plain concurrent SDK creates, ``concurrency`` per process, to a sandbox without limits:
-    back to back, or paced at ``rate`` creates per second in all (as the scenario's are)."""
+    back to back."""
     messages = backlog(args.scale, f"sdk{processes}")[: args.capacity_messages]
-    found = Capacity(processes, len(messages), paced=rate)
+    found = Capacity(processes, len(messages))
     with sandbox_process(workdir, False, args.status_step) as (url, sandbox_pid):
-        procs = start_sdk_clients(url, messages, processes, args.concurrency, workdir, rate)
+        procs = start_sdk_clients(url, messages, processes, args.concurrency, workdir)
         try:
             for proc in procs:
                 assert proc.stdout is not None
@@ -710,7 +705,6 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def report(
     runs: Sequence[Run],
     sdk: Sequence[Capacity],
-    paced: Sequence[Capacity],
     unlimited: Sequence[Capacity],
     args: argparse.Namespace,
 ) -> str:
@@ -866,7 +860,6 @@ def report(
             )
             for label, group in (
                 ("SDK creates only (baseline)", sdk),
-                (f"SDK creates only, paced at {limit:.0f}/s", paced),
                 ("dispatcher", unlimited),
             )
             for c in group
@@ -887,49 +880,38 @@ def report(
             )
         )
     if sdk and runs:
-        out += ["", floors(sdk, paced, runs[0].queued)]
+        out += ["", p99_floor(sdk, runs[0].queued)]
     return "\n".join(out)
 
 
-def floors(sdk: Sequence[Capacity], paced: Sequence[Capacity], queued: int) -> str:
-    """What the SDK-only baselines say no dispatcher could beat on this machine. A dispatcher
-    makes every create the paced baseline makes, spread over time the same way, so it costs at
-    least that CPU per message. p99 lateness is set by the first round, every sender's first
-    send due at the start: all but 1% of the sends may be on time, so p99 is at least the
-    lateness of the first send made once the other 1% are used up, and that many creates take
-    at least their time at the back-to-back baseline's rate."""
+def p99_floor(sdk: Sequence[Capacity], queued: int) -> str:
+    """The p99 lateness no dispatcher could beat on this machine. It is set by the first round,
+    every sender's first send due at the start: all but 1% of the sends may be on time, so p99
+    is at least the lateness of the first send made once the other 1% are used up, and that
+    many creates take at least their time at the SDK-only baseline's rate."""
     first_sends = len(senders())
     must = first_sends - (queued - math.ceil(0.99 * queued))
-    cpu = {c.processes: c.client_cpu_us for c in paced}
     rows = [
-        (
-            process_label(c.processes),
-            f"{cpu[c.processes]:.0f}" if c.processes in cpu else "-",
-            f"{must / c.rate * 1e3:.0f}" if must > 0 and c.rate > 0 else "-",
-        )
+        (process_label(c.processes), f"{must / c.rate * 1e3:.0f}" if c.rate > 0 else "-")
         for c in sdk
     ]
     return (
-        "Floors the SDK alone sets (from the baselines above): CPU per message (paced), and p99 "
-        f"lateness, since {max(must, 0)} of the {first_sends} first sends (all due at the start) "
-        "must be made before it, at no more than the back-to-back baseline's msgs/s:\n"
-        + table(["processes", "CPU/msg floor (µs)", "p99 lateness floor (ms)"], rows)
+        f"p99 lateness floor: {max(must, 0)} of the {first_sends} first sends (all due at the "
+        "start) must be made before it, at no more than the SDK-only baseline's msgs/s:\n"
+        + table(["processes", "p99 lateness floor (ms)"], rows)
     )
 
 
 async def main(args: argparse.Namespace) -> None:
     runs: list[Run] = []
     sdk: list[Capacity] = []
-    paced: list[Capacity] = []
     unlimited: list[Capacity] = []
-    limit = sum(s.rate for s in senders())
     with tempfile.TemporaryDirectory(prefix="botkit-bench-") as tmp, running_redis() as redis_url:
         workdir = Path(args.keep_logs) if args.keep_logs else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for processes in args.processes if args.capacity_messages > 0 else ():
             print(f"capacity, {process_label(processes)}...", file=sys.stderr, flush=True)
             sdk.append(await run_sdk_baseline(processes, args, workdir))
-            paced.append(await run_sdk_baseline(processes, args, workdir, rate=limit))
             unlimited.append(await run_unlimited(processes, args, redis_url, workdir))
         if args.pacer_baseline:
             print("scenario, SDK + pacer only...", file=sys.stderr, flush=True)
@@ -942,7 +924,7 @@ async def main(args: argparse.Namespace) -> None:
                     process_label(processes), processes, messages, True, args, redis_url, workdir
                 )
             )
-    print(report(runs, sdk, paced, unlimited, args))
+    print(report(runs, sdk, unlimited, args))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
