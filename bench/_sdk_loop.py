@@ -11,25 +11,14 @@ the CPU seconds the loop used, and how many creates succeeded and failed.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
-from botkit import event_loop
-from botkit.commands import tune_gc
-from botkit.twilio.client import create_async_client
+from _client import main, ready_client, report_timed
 
 
 async def run(spec: dict[str, Any]) -> None:
-    client = create_async_client(spec["account_sid"], spec["auth_token"], spec["url"])
-    messages: list[dict[str, Any]] = spec["messages"]
-    # One throwaway request opens the http session, as a dispatcher's first send would.
-    await client.messages.list_async(limit=1)
-    print("ready", flush=True)
-    await asyncio.to_thread(sys.stdin.readline)
-    pending = iter(messages)
+    client = await ready_client(spec)
+    pending = iter(spec["messages"])
     ok = failed = 0
 
     async def sender() -> None:
@@ -41,15 +30,9 @@ async def run(spec: dict[str, Any]) -> None:
             except Exception:
                 failed += 1
 
-    cpu0, t0 = time.process_time(), time.time()
-    await asyncio.gather(*(sender() for _ in range(int(spec["concurrency"]))))
-    t1, cpu1 = time.time(), time.process_time()
-    await client.http_client.close()
-    print(
-        json.dumps({"t0": t0, "t1": t1, "cpu": cpu1 - cpu0, "ok": ok, "failed": failed}), flush=True
-    )
+    work = asyncio.gather(*(sender() for _ in range(int(spec["concurrency"]))))
+    await report_timed(client, work, lambda: {"ok": ok, "failed": failed})
 
 
 if __name__ == "__main__":
-    tune_gc()  # as every botkit command does, on the same loop
-    event_loop.run(run(json.loads(Path(sys.argv[1]).read_text())))
+    main(run)

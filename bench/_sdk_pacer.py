@@ -15,25 +15,19 @@ succeeded, and the failures by sender.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from botkit import event_loop
-from botkit.commands import tune_gc
+from _client import main, ready_client, report_timed
+
 from botkit.dispatch.pacing import Pacer
 from botkit.dispatch.priority_gate import PriorityGate
-from botkit.twilio.client import ANSWERED_AT, create_async_client
+from botkit.twilio.client import ANSWERED_AT
 
 
 async def run(spec: dict[str, Any]) -> None:
-    client = create_async_client(spec["account_sid"], spec["auth_token"], spec["url"])
-    await client.messages.list_async(limit=1)  # opens the http session, as a first send would
-    print("ready", flush=True)
-    await asyncio.to_thread(sys.stdin.readline)
+    client = await ready_client(spec)
     pacer = Pacer()
     gate = PriorityGate(int(spec["concurrency"]))
     ok = 0
@@ -55,17 +49,11 @@ async def run(spec: dict[str, Any]) -> None:
                 finally:
                     pacer.finished(flight)
 
-    cpu0, t0 = time.process_time(), time.time()
-    await asyncio.gather(
+    work = asyncio.gather(
         *(sender(s["sender"], float(s["interval"]), s["messages"]) for s in spec["senders"])
     )
-    t1, cpu1 = time.time(), time.process_time()
-    await client.http_client.close()
-    print(
-        json.dumps({"t0": t0, "t1": t1, "cpu": cpu1 - cpu0, "ok": ok, "failed": failed}), flush=True
-    )
+    await report_timed(client, work, lambda: {"ok": ok, "failed": failed})
 
 
 if __name__ == "__main__":
-    tune_gc()  # as every botkit command does, on the same loop
-    event_loop.run(run(json.loads(Path(sys.argv[1]).read_text())))
+    main(run)
