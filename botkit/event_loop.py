@@ -8,6 +8,10 @@ both loops). So when a wait has a timeout, this selector first waits on the epol
 itself with ``select()``, whose timeout has microseconds, and then collects what is ready with
 a zero timeout. An epoll descriptor is readable exactly when one of its descriptors has events,
 so I/O wakes the loop as before; the price is one more system call per wait.
+
+The loop also remembers when its last two selections returned (``read_by``): a pacer charging
+a send from when Twilio's answer came back can then use the moment the answer was known to be
+in, rather than the later moment its task got to run, which on a busy loop is milliseconds on.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import select
 import selectors
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -32,20 +37,48 @@ _Epoll: Any = getattr(selectors, "EpollSelector", None)
 if _Epoll is not None:
 
     class PreciseEpollSelector(_Epoll):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            #: time.time() when the selection before the last one, and the last one, returned
+            self.returned_at = (0.0, 0.0)
+
         def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
             poller = self._selector
             if timeout is not None and timeout > 0 and poller.fileno() < FD_SETSIZE:
                 select.select([poller.fileno()], [], [], timeout)
                 timeout = 0
             found: list[tuple[selectors.SelectorKey, int]] = super().select(timeout)
+            self.returned_at = (self.returned_at[1], time.time())
             return found
 
 
+class PreciseEventLoop(asyncio.SelectorEventLoop):
+    """A selector event loop on PreciseEpollSelector."""
+
+    def __init__(self) -> None:
+        self.precise_selector = PreciseEpollSelector()
+        super().__init__(self.precise_selector)
+
+
+def read_by() -> float:
+    """A moment (time.time()) by which the data that woke the running task had arrived, when it
+    was read by an I/O callback and handed over through a future, as aiohttp hands over a
+    response: that callback ran in an earlier turn of the loop than the task (a future wakes
+    its task with call_soon), so the data was in when that turn's selection returned, no later
+    than the one before the current turn's. time.time() off this loop."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, PreciseEventLoop):
+        previous = loop.precise_selector.returned_at[0]
+        if previous:
+            return previous
+    return time.time()
+
+
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A selector event loop on PreciseEpollSelector (the default loop where there is no epoll)."""
+    """A PreciseEventLoop (the default loop where there is no epoll)."""
     if _Epoll is None:
         return asyncio.new_event_loop()
-    return asyncio.SelectorEventLoop(PreciseEpollSelector())
+    return PreciseEventLoop()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

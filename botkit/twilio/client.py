@@ -10,7 +10,6 @@ import contextvars
 import functools
 import json
 import re
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +19,8 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from yarl import URL
 
+from botkit.event_loop import read_by
+
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 
 #: The Retry-After header of the last response in this task: the SDK's exceptions drop headers,
@@ -27,9 +28,10 @@ _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 RETRY_AFTER: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "botkit_retry_after", default=None
 )
-#: When the last response in this task came back (time.time(), as soon as its status line and
-#: headers were read): before the SDK reads and parses the body, so that a pacer charging a send
-#: from its answer is not charged the SDK's own work.
+#: When the last response in this task came back (time.time()): by when its status line and
+#: headers were in, before the SDK reads and parses the body, and on botkit's own event loop
+#: before the task got to run (event_loop.read_by), so that a pacer charging a send from its
+#: answer is charged neither the SDK's work nor the loop's.
 ANSWERED_AT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "botkit_answered_at", default=None
 )
@@ -89,7 +91,7 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             timeout=ClientTimeout(total=timeout or self.timeout),
             allow_redirects=allow_redirects,
         ) as answer:
-            ANSWERED_AT.set(time.time())
+            ANSWERED_AT.set(read_by())
             response = Response(answer.status, await answer.text("utf-8"), answer.headers)
         RETRY_AFTER.set(_seconds(answer.headers.get("Retry-After")))
         return response
