@@ -413,8 +413,7 @@ async def run_dispatch(
         done = time.time()
         cpu1, box1, redis1 = workers.cpu(), cpu_seconds(sandbox_pid), await redis_cpu(redis)
         machine_s, own1 = machine_cpu_since(machine0), cpu_seconds(os.getpid())
-        async with aiohttp.ClientSession() as http, http.get(url + "/sandbox/sends") as response:
-            sends = (await response.json())["sends"]
+        sends = await recorded_sends(url)
         workers.signal(signal.SIGTERM)
         for proc in workers.procs:
             proc.wait(timeout=15)
@@ -525,40 +524,74 @@ def create_params(message: OutboundMessage) -> dict[str, Any]:
     return params
 
 
-def start_sdk_clients(
-    url: str,
-    messages: Sequence[OutboundMessage],
-    processes: int,
-    concurrency: int,
-    workdir: Path,
-) -> list[subprocess.Popen[str]]:
-    procs = []
-    for n in range(processes):
-        spec = workdir / f"sdk-{processes}p-{n}.json"
-        spec.write_text(
-            json.dumps(
-                {
-                    "url": url,
-                    "account_sid": DEVELOPMENT_ACCOUNT_SID,
-                    "auth_token": DEVELOPMENT_AUTH_TOKEN,
-                    "concurrency": concurrency,
-                    "messages": [create_params(m) for m in messages[n::processes]],
-                }
-            )
+def start_client(
+    script: str, spec_path: Path, url: str, concurrency: int, **spec: Any
+) -> subprocess.Popen[str]:
+    """One of the baseline clients in bench/ (_sdk_loop.py, _sdk_pacer.py) on the sandbox at url,
+    given its spec in a file and talking over stdin and stdout."""
+    spec_path.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "account_sid": DEVELOPMENT_ACCOUNT_SID,
+                "auth_token": DEVELOPMENT_AUTH_TOKEN,
+                "concurrency": concurrency,
+                **spec,
+            }
         )
-        procs.append(start_client("_sdk_loop.py", spec))
-    return procs
-
-
-def start_client(script: str, spec: Path) -> subprocess.Popen[str]:
-    """One of the baseline clients in bench/, talking over stdin and stdout."""
+    )
     return subprocess.Popen(
-        [sys.executable, str(BENCH / script), str(spec)],
+        [sys.executable, str(BENCH / script), str(spec_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
+
+
+@dataclass
+class ClientRun:
+    """What baseline clients reported, and what the sandbox and the machine used meanwhile."""
+
+    reports: list[dict[str, Any]]
+    sandbox_cpu: float
+    machine_cpu: float
+    wall: float
+
+
+async def run_clients(procs: Sequence[subprocess.Popen[str]], sandbox_pid: int) -> ClientRun:
+    """Wait until every client is ready, tell them all to go, and collect their reports; the
+    clients are stopped whatever happens."""
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            if await asyncio.to_thread(proc.stdout.readline) != "ready\n":
+                raise RuntimeError(f"a baseline client did not start: {proc.args!r}")
+        box0, machine0, wall0 = cpu_seconds(sandbox_pid), every_process_cpu(), time.time()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        reports = []
+        for proc in procs:
+            assert proc.stdout is not None
+            reports.append(json.loads(await asyncio.to_thread(proc.stdout.readline)))
+        return ClientRun(
+            reports=reports,
+            sandbox_cpu=cpu_seconds(sandbox_pid) - box0,
+            machine_cpu=machine_cpu_since(machine0),
+            wall=time.time() - wall0,
+        )
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+async def recorded_sends(url: str) -> list[dict[str, Any]]:
+    """Every send the sandbox at url recorded, with when it stamped it."""
+    async with aiohttp.ClientSession() as http, http.get(url + "/sandbox/sends") as response:
+        sends: list[dict[str, Any]] = (await response.json())["sends"]
+    return sends
 
 
 async def run_sdk_baseline(processes: int, args: argparse.Namespace, workdir: Path) -> Capacity:
@@ -567,37 +600,26 @@ async def run_sdk_baseline(processes: int, args: argparse.Namespace, workdir: Pa
     messages = backlog(args.scale, f"sdk{processes}")[: args.capacity_messages]
     found = Capacity(processes, len(messages))
     with sandbox_process(workdir, False, args.status_step) as (url, sandbox_pid):
-        procs = start_sdk_clients(url, messages, processes, args.concurrency, workdir)
-        try:
-            for proc in procs:
-                assert proc.stdout is not None
-                if await asyncio.to_thread(proc.stdout.readline) != "ready\n":
-                    raise RuntimeError("a baseline client did not start")
-            box0, machine0, wall0 = cpu_seconds(sandbox_pid), every_process_cpu(), time.time()
-            for proc in procs:
-                assert proc.stdin is not None
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-            reports = []
-            for proc in procs:
-                assert proc.stdout is not None
-                reports.append(json.loads(await asyncio.to_thread(proc.stdout.readline)))
-            box1, machine_s, wall1 = (
-                cpu_seconds(sandbox_pid),
-                machine_cpu_since(machine0),
-                time.time(),
+        procs = [
+            start_client(
+                "_sdk_loop.py",
+                workdir / f"sdk-{processes}p-{n}.json",
+                url,
+                args.concurrency,
+                messages=[create_params(m) for m in messages[n::processes]],
             )
-        finally:
-            for proc in procs:
-                stop(proc)
+            for n in range(processes)
+        ]
+        run = await run_clients(procs, sandbox_pid)
+    reports = run.reports
     ok = sum(r["ok"] for r in reports)
     found.failed = sum(r["failed"] for r in reports)
     found.rate = ok / (max(r["t1"] for r in reports) - min(r["t0"] for r in reports))
     found.client_cpu_us = sum(r["cpu"] for r in reports) / max(ok, 1) * 1e6
-    found.sandbox_cpu_us = (box1 - box0) / max(ok, 1) * 1e6
-    found.busy = machine_s / (wall1 - wall0) / CORES
-    ours = sum(r["cpu"] for r in reports) + (box1 - box0)
-    found.others = max(0.0, machine_s - ours) / (wall1 - wall0)
+    found.sandbox_cpu_us = run.sandbox_cpu / max(ok, 1) * 1e6
+    found.busy = run.machine_cpu / run.wall / CORES
+    ours = sum(r["cpu"] for r in reports) + run.sandbox_cpu
+    found.others = max(0.0, run.machine_cpu - ours) / run.wall
     return found
 
 
@@ -611,37 +633,20 @@ async def run_pacer_baseline(args: argparse.Namespace, workdir: Path) -> Run:
             create_params(message)
         )
     rates = {s.sender: s.rate for s in senders()}
-    spec = workdir / "pacer.json"
     with sandbox_process(workdir, True, args.status_step) as (url, sandbox_pid):
-        spec.write_text(
-            json.dumps(
-                {
-                    "url": url,
-                    "account_sid": DEVELOPMENT_ACCOUNT_SID,
-                    "auth_token": DEVELOPMENT_AUTH_TOKEN,
-                    "concurrency": args.concurrency,
-                    "senders": [
-                        {"sender": name, "interval": 1 / rates[name], "messages": params}
-                        for name, params in by_sender.items()
-                    ],
-                }
-            )
+        proc = start_client(
+            "_sdk_pacer.py",
+            workdir / "pacer.json",
+            url,
+            args.concurrency,
+            senders=[
+                {"sender": name, "interval": 1 / rates[name], "messages": params}
+                for name, params in by_sender.items()
+            ],
         )
-        proc = start_client("_sdk_pacer.py", spec)
-        try:
-            assert proc.stdin is not None and proc.stdout is not None
-            if await asyncio.to_thread(proc.stdout.readline) != "ready\n":
-                raise RuntimeError("the pacer baseline did not start")
-            box0, machine0 = cpu_seconds(sandbox_pid), every_process_cpu()
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-            found = json.loads(await asyncio.to_thread(proc.stdout.readline))
-            box1, machine_s = cpu_seconds(sandbox_pid), machine_cpu_since(machine0)
-            async with aiohttp.ClientSession() as http, http.get(url + "/sandbox/sends") as answer:
-                sends = (await answer.json())["sends"]
-        finally:
-            stop(proc)
-    wall = found["t1"] - found["t0"]
+        run = await run_clients([proc], sandbox_pid)
+        sends = await recorded_sends(url)
+    [found] = run.reports
     return Run(
         label="SDK + pacer only, 1 process",
         queued=len(messages),
@@ -650,10 +655,10 @@ async def run_pacer_baseline(args: argparse.Namespace, workdir: Path) -> Run:
         done=found["t1"],
         timed_out=False,
         worker_cpu=found["cpu"],
-        sandbox_cpu=box1 - box0,
+        sandbox_cpu=run.sandbox_cpu,
         redis_cpu=0.0,
-        busy=machine_s / wall / CORES,
-        others=max(0.0, machine_s - found["cpu"] - (box1 - box0)) / wall,
+        busy=run.machine_cpu / run.wall / CORES,
+        others=max(0.0, run.machine_cpu - found["cpu"] - run.sandbox_cpu) / run.wall,
         events=Counter(),
         rate_limited=Counter(
             {kind_of(sender): n for sender, n in found["failed"].items()}  # 429s and others
