@@ -14,8 +14,8 @@ from typing import Any
 
 from twilio.rest import Client
 
-from botkit import event_loop
-from botkit.commands import tune_gc
+from botkit.cli.commands import tune_gc
+from botkit.core import event_loop
 from botkit.twilio.client import create_async_client
 
 

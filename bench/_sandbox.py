@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from botkit import event_loop
-from botkit.commands import tune_gc
+from botkit.cli.commands import tune_gc
+from botkit.core import event_loop
 from botkit.sandbox import Sandbox, SandboxConfig
 
 

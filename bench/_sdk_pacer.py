@@ -4,12 +4,12 @@ consent checks. What it achieves is the most a dispatcher built on them could on
 Usage: ``python bench/_sdk_pacer.py SPEC.json``. SPEC holds ``url``, ``account_sid``,
 ``auth_token``, ``concurrency`` and ``senders``: each a ``sender``, the seconds its rate charges
 per message (``interval``) and its ``messages`` (keyword arguments of ``messages.create``), sent
-in order. Each sender sends as the dispatcher's pacer allows (botkit/dispatch/pacing.py: a GCRA
-on arrivals, the spacing rule, waiting for Twilio's answer while round trips are shorter than
-the interval), through a PriorityGate of ``concurrency`` places keyed as the dispatcher keys
-it. Prints ``ready`` once connected, waits for a line on stdin, sends everything, then prints
-one JSON line: its wall-clock start and end, the CPU seconds it used, how many creates
-succeeded, and the failures by sender.
+in order. Each sender sends as the outbound worker's pacer allows
+(botkit/outbound/limits/pacing.py: a GCRA on arrivals, the spacing rule, waiting for Twilio's
+answer while round trips are shorter than the interval), through a PriorityGate of
+``concurrency`` places keyed as the outbound worker keys it. Prints ``ready`` once connected,
+waits for a line on stdin, sends everything, then prints one JSON line: its wall-clock start and
+end, the CPU seconds it used, how many creates succeeded, and the failures by sender.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 from _client import main, ready_client, report_timed
 
-from botkit.dispatch.pacing import Pacer
-from botkit.dispatch.priority_gate import PriorityGate
+from botkit.outbound.limits.pacing import Pacer
+from botkit.outbound.limits.priority_gate import PriorityGate
 from botkit.twilio.client import ANSWERED_AT
 
 

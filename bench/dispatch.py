@@ -57,12 +57,16 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from botkit.dispatch.senders import Limit, RateTable  # noqa: E402
-from botkit.dispatch.window import RedisWindowStore  # noqa: E402
-from botkit.dispatch.wiring import open_outbound, outbox_for  # noqa: E402
-from botkit.outbound.outbox import OutboundMessage  # noqa: E402
+from botkit.compliance.windows.redis import RedisWindowStore  # noqa: E402
+from botkit.outbound.limits.rates import Limit, RateTable  # noqa: E402
+from botkit.outbound.message import OutboundMessage  # noqa: E402
+from botkit.runtime.outbound import open_outbound, outbox_for  # noqa: E402
 from botkit.sandbox.config import MessagingService, SandboxConfig  # noqa: E402
-from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN, Settings  # noqa: E402
+from botkit.settings import Settings  # noqa: E402
+from botkit.twilio.development import (  # noqa: E402
+    DEVELOPMENT_ACCOUNT_SID,
+    DEVELOPMENT_AUTH_TOKEN,
+)
 from tests.support.redis_server import running_redis  # noqa: E402
 
 PEPPER = "bench-dispatch-pepper-0123456789"

@@ -1,5 +1,5 @@
 """How late asyncio timers fire: the default loop (epoll_wait counts whole milliseconds) against
-botkit.event_loop (select() on the epoll descriptor, to the microsecond), in the same run.
+botkit.core.event_loop (select() on the epoll descriptor, to the microsecond), in the same run.
 
 Run from the repository root: ``python bench/timers.py``. Prints the lateness of 500 sleeps of
 1-12 ms on an otherwise idle loop (p50, p90, max) for each loop.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from botkit import event_loop
+from botkit.core import event_loop
 
 SLEEPS = 500
 
@@ -40,5 +40,5 @@ if __name__ == "__main__":
     default = asyncio.run(lateness_ms(1))
     precise = event_loop.run(lateness_ms(1))
     print(f"default asyncio loop:  {summary(default)}")
-    print(f"botkit.event_loop:     {summary(precise)}")
+    print(f"botkit.core.event_loop:     {summary(precise)}")
     print(f"p50 ratio: {default[len(default) // 2] / precise[len(precise) // 2]:.1f}x")

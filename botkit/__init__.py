@@ -3,31 +3,26 @@
 The public API is what this module exports; example bots in ``bots/`` use nothing else.
 """
 
-from botkit.bot import Bot
+from botkit.app.bot import Bot
+from botkit.app.knowledge import FaqEntry, Knowledge, KnowledgeError, load_knowledge
+from botkit.app.lifecycle import Startup
+from botkit.app.router import Router
 from botkit.compliance.keywords import KeywordPolicy, KeywordReplies
-from botkit.context import Context
-from botkit.conversation_context import (
-    ConversationContext,
-    ConversationInfo,
-    ConversationStateContext,
-    HandlerContext,
-    MessageAddContext,
-    ParticipantContext,
-)
-from botkit.dispatch.shaping import WhatsAppTemplate
+from botkit.contexts.conversation import ConversationContext, ConversationInfo, HandlerContext
+from botkit.contexts.direct import Context
+from botkit.contexts.handoff_closed import HandoffClosedContext
+from botkit.contexts.hooks import ConversationStateContext, MessageAddContext, ParticipantContext
+from botkit.contexts.status import StatusContext
 from botkit.errors import BotkitError, ConfigError, SendError
 from botkit.flows import Ask, Confirm, Flow, FlowError, Invalid
-from botkit.handoff.closing import HandoffClosedContext
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import HandoffError, HandoffResult
-from botkit.knowledge import FaqEntry, Knowledge, KnowledgeError, load_knowledge
-from botkit.lifecycle import Startup
-from botkit.outbound.outbox import OutboundHandle, OutboundMessage, Outbox
-from botkit.routing.router import Router
-from botkit.routing.status_hooks import StatusContext
+from botkit.outbound.message import OutboundHandle, OutboundMessage
+from botkit.outbound.outbox import Outbox
+from botkit.outbound.shaping import WhatsAppTemplate
+from botkit.outbound.statuses.protocol import StatusChange
 from botkit.server.app import RUNTIME, Runtime, create_app
 from botkit.settings import Settings, load_settings
-from botkit.storage.status import StatusChange
 from botkit.twilio.address import Address, parse_address
 from botkit.twilio.conversation_events import MessageAdded
 from botkit.twilio.inbound import Channel, InboundMessage, Location, Media, WhatsAppInfo

@@ -12,13 +12,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from botkit.dispatch.quiet_hours import QuietHours
-from botkit.dispatch.senders import RateTable
 from botkit.errors import ConfigError
+from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.quiet_hours import QuietHours
+from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID
 
-#: The account and token of the development sandbox; they protect nothing real.
-DEVELOPMENT_ACCOUNT_SID = "AC" + "0" * 32
-DEVELOPMENT_AUTH_TOKEN = "botkit-development-token"
 #: Hashes development opt-outs; production must set its own secret BOTKIT_CONSENT_PEPPER.
 DEVELOPMENT_PEPPER = "botkit-development-pepper"
 

@@ -16,8 +16,8 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from botkit import RUNTIME, Bot, Runtime, Settings, create_app
-from botkit.dispatch.senders import RateTable
 from botkit.logging import configure_logging
+from botkit.outbound.limits.rates import RateTable
 from tests.support.logs import JsonLogs
 from tests.support.redis_server import free_port, running_redis
 from tests.support.sandbox_twilio import SandboxTwilio

@@ -21,8 +21,8 @@ from urllib.parse import urlencode
 import pytest
 import redis
 
-from botkit.devserver import DEMO_NUMBER
-from botkit.settings import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
+from botkit.cli.devserver import DEMO_NUMBER
+from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 from tests.support.process import BOTKIT, clean_env
 from tests.support.redis_server import free_port
 from tests.support.webhooks import USER, inbound_params, sign
@@ -392,7 +392,7 @@ def test_turning_signature_validation_off_is_loud(start_botkit: Callable[..., Bo
 def test_a_service_tunes_garbage_collection_once_it_is_up() -> None:
     # In a process of its own: the tuning is process-wide.
     code = (
-        "import gc; from botkit.commands import tune_gc; tune_gc(); "
+        "import gc; from botkit.cli.commands import tune_gc; tune_gc(); "
         "print(gc.get_threshold()[0], gc.get_freeze_count() > 0)"
     )
     result = subprocess.run(

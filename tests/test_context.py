@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pytest
 
 from botkit import Context, OutboundHandle, OutboundMessage, SendError
-from botkit.outbound.sender import From, Sender
+from botkit.outbound.messenger import From, Messenger
 from botkit.twilio.inbound import parse_inbound_message
 from tests.support.webhooks import BOT_NUMBER, USER, inbound_params
 
@@ -38,7 +38,7 @@ class RecordingOutbox:
 
 
 def make_context(params: Mapping[str, str], outbox: RecordingOutbox, **kwargs: object) -> Context:
-    sender = Sender(outbox, From(messaging_service_sid=DEFAULT_SERVICE_SID))
+    sender = Messenger(outbox, From(messaging_service_sid=DEFAULT_SERVICE_SID))
     return Context(parse_inbound_message(params), {}, sender, **kwargs)  # type: ignore[arg-type]
 
 
@@ -148,7 +148,7 @@ async def test_send_to_another_channel_uses_the_same_number_on_that_channel() ->
     message = parse_inbound_message(
         inbound_params("hi", From="whatsapp:+15550001111", To="whatsapp:+15550002222")
     )
-    ctx = Context(message, {}, Sender(outbox, From()))
+    ctx = Context(message, {}, Messenger(outbox, From()))
     await ctx.send("+15550003333", "by SMS")
     await ctx.send("whatsapp:+15550003333", "by WhatsApp")
     assert [(m.from_, m.to) for m in outbox.messages] == [

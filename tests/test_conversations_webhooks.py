@@ -22,16 +22,11 @@ from twilio.base.exceptions import TwilioRestException
 from botkit import Bot, Context, Router
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.keywords import DEFAULT_POLICY
-from botkit.compliance.ledger_memory import MemoryConsentLedger
-from botkit.conversation_context import (
-    ConversationContext,
-    ConversationStateContext,
-    HandlerContext,
-    MessageAddContext,
-    ParticipantContext,
-)
-from botkit.conversation_gate import MessageAddGate, Verdict
-from botkit.inbound_events import ConversationEvent, decode_event
+from botkit.compliance.ledger.memory import MemoryConsentLedger
+from botkit.contexts.conversation import ConversationContext, HandlerContext
+from botkit.contexts.hooks import ConversationStateContext, MessageAddContext, ParticipantContext
+from botkit.inbound.events import ConversationEvent, decode_event
+from botkit.inbound.message_add_gate import MessageAddGate, Verdict
 from botkit.twilio.client import create_async_client
 from botkit.twilio.conversation_events import (
     ConversationStateUpdated,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from botkit.config_reference import COMMAND, heading_anchor, render_reference
+from botkit.cli.config_reference import COMMAND, heading_anchor, render_reference
 from botkit.errors import ConfigError
 from botkit.settings import Settings, load_settings
 from tests.support.doc_samples import DOCS, README, ROOT, Sample, documents, samples
@@ -55,7 +55,7 @@ def test_the_reference_refuses_a_type_it_cannot_name(monkeypatch: pytest.MonkeyP
 
 def test_the_documented_command_prints_the_reference() -> None:
     printed = subprocess.run(
-        [sys.executable, "-m", "botkit.config_reference"],
+        [sys.executable, "-m", "botkit.cli.config_reference"],
         capture_output=True,
         text=True,
         check=True,

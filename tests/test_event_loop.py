@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from botkit import event_loop
+from botkit.core import event_loop
 
 
 def test_a_timer_never_fires_early() -> None:

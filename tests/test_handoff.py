@@ -20,9 +20,10 @@ from redis.asyncio import Redis
 from botkit import Bot, Context, ConversationContext, HandlerContext, HandoffClosedContext
 from botkit.handoff.pool import AgentPool
 from botkit.handoff.service import Handoff, HandoffResult
-from botkit.handoff.store import HandoffStore, MemoryHandoffStore
-from botkit.handoff.store_redis import RedisHandoffStore
-from botkit.pipeline import conversation_key
+from botkit.handoff.store.memory import MemoryHandoffStore
+from botkit.handoff.store.protocol import HandoffStore
+from botkit.handoff.store.redis import RedisHandoffStore
+from botkit.sessions.keys import conversation_key
 from botkit.twilio.client import create_async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BotServer, StartServer
 from tests.support.logs import JsonLogs
@@ -79,7 +80,7 @@ async def test_assign_picks_the_least_loaded_free_agent(store: HandoffStore) -> 
 
 
 async def test_records_round_trip(store: HandoffStore) -> None:
-    from botkit.handoff.store import HandoffRecord
+    from botkit.handoff.store.protocol import HandoffRecord
 
     record = HandoffRecord(conversation_sid="CH1", mode="agent", customer=ALICE, agent="ann")
     await store.put(record)

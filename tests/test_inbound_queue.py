@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from botkit.storage.inbound import InboundQueue
-from botkit.storage.memory import MemoryInboundQueue
-from botkit.storage.redis import RedisInboundQueue
+from botkit.inbound.queue.memory import MemoryInboundQueue
+from botkit.inbound.queue.protocol import InboundQueue
+from botkit.inbound.queue.redis import RedisInboundQueue
 
 
 @pytest.fixture

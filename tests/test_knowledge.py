@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from botkit import ConfigError
-from botkit.knowledge import Knowledge, KnowledgeError, load_knowledge, parse_knowledge
+from botkit.app.knowledge import Knowledge, KnowledgeError, load_knowledge, parse_knowledge
 
 SAMPLE = """\
 faq:

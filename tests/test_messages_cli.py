@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 from click.testing import CliRunner, Result
 
-from botkit.cli import main
-from botkit.messages_cli import HEADER, messages
+from botkit.cli.main import main
+from botkit.cli.messages import HEADER, messages
 from botkit.twilio.client import RewritingAsyncHttpClient, create_async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.support.sandbox_twilio import SandboxTwilio

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from botkit import Bot, Context
-from botkit.tasks import cancel_and_wait
+from botkit.core.tasks import cancel_and_wait
 from tests.conftest import StartServer
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import inbound_params

@@ -18,7 +18,7 @@ import structlog
 
 from botkit import Bot, Context, InboundMessage, OutboundHandle, Router, SendError
 from botkit.logging import configure_logging
-from botkit.pipeline import session_key
+from botkit.sessions.keys import session_key
 from botkit.twilio.inbound import parse_inbound_message
 from tests.conftest import BotServer, StartServer
 from tests.support.sandbox_twilio import SandboxTwilio, SentMessage

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from botkit.cli import main
-from botkit.knowledge import load_knowledge
+from botkit.app.knowledge import load_knowledge
+from botkit.cli.main import main
 from botkit.scaffold import ScaffoldError, check_name, create_bot
 from tests.support.process import BOTKIT, clean_env
 from tests.support.pytest_run import run_pytest
@@ -72,7 +72,7 @@ def test_the_generated_code_names_the_bot_and_is_lint_clean(tmp_path: Path) -> N
 def test_the_generated_bot_loads_as_botkit_run_would(tmp_path: Path) -> None:
     create_bot("loadme", tmp_path)
     probe = (
-        "from botkit.loader import load_bot\n"
+        "from botkit.app.loader import load_bot\n"
         "bot = load_bot('loadme')\n"
         "print(bot.name)\n"
     )

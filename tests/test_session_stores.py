@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from botkit.storage.memory import MemorySessionStore
-from botkit.storage.redis import RedisSessionStore
-from botkit.storage.sessions import SessionLockTimeout, SessionStore, acquire_session
+from botkit.sessions.locking import acquire_session
+from botkit.sessions.memory import MemorySessionStore
+from botkit.sessions.protocol import SessionLockTimeout, SessionStore
+from botkit.sessions.redis import RedisSessionStore
 
 
 @pytest.fixture

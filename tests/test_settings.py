@@ -7,7 +7,7 @@ import os
 import pytest
 
 from botkit import ConfigError, Settings, load_settings
-from botkit.runtime import open_stores
+from botkit.runtime.stores import open_stores
 from tests.support.redis_server import free_port
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2

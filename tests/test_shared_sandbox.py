@@ -9,8 +9,8 @@ import urllib.request
 
 import redis
 
-from botkit.devserver import DEMO_NUMBER
-from botkit.sandbox_registry import KEY
+from botkit.cli.devserver import DEMO_NUMBER
+from botkit.cli.sandbox_registry import KEY
 from tests.support.process import botkit_process, clean_env, wait_healthy
 from tests.support.redis_server import free_port
 

@@ -23,13 +23,13 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from botkit import Bot, MessageStatus, Router, StatusContext
-from botkit.inbound_events import StatusEvent, decode_event
-from botkit.outbound.outbox import OutboundHandle, OutboundMessage
-from botkit.outbound.sender import From, Sender
-from botkit.status_tracker import StatusTracker
-from botkit.storage.memory import MemoryStatusStore
-from botkit.storage.redis import RedisStatusStore
-from botkit.storage.status import STATUS_TTL, StatusChange, StatusStore
+from botkit.inbound.events import StatusEvent, decode_event
+from botkit.inbound.status_tracker import StatusTracker
+from botkit.outbound.message import OutboundHandle, OutboundMessage
+from botkit.outbound.messenger import From, Messenger
+from botkit.outbound.statuses.memory import MemoryStatusStore
+from botkit.outbound.statuses.protocol import STATUS_TTL, StatusChange, StatusStore
+from botkit.outbound.statuses.redis import RedisStatusStore
 from botkit.twilio.client import create_async_client
 from botkit.twilio.inbound import InboundMessage, parse_inbound_message
 from botkit.twilio.signature import SIGNATURE_HEADER
@@ -417,7 +417,7 @@ async def test_a_replayed_event_runs_its_hooks_again_with_the_same_keys(
         await ctx.send("+15550009999", "could not reach them")
 
     outbox = RecordingOutbox()
-    tracker = StatusTracker(store, bot.compile_status_hooks(), Sender(outbox, From()))
+    tracker = StatusTracker(store, bot.compile_status_hooks(), Messenger(outbox, From()))
     sid = message_sid()
     callback = parse_status_callback(status_params(sid, "undelivered", ErrorCode="30003"))
     event = StatusEvent(callback=callback, at=time.time())

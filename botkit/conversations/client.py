@@ -41,7 +41,7 @@ from botkit.conversations.limits import (
     check_room_for_phone,
     encode_attributes,
 )
-from botkit.conversations.mirror import ParticipantMirror
+from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.conversations.models import (
     Conversation,
     ConversationMessage,

@@ -66,7 +66,7 @@ What happens while a flow waits for an answer:
   the user, and then the flow asks its question again.
 - A question unanswered for ``timeout`` seconds (default 30 minutes; None: only the session TTL)
   ends the flow: the next message gets ``on_timeout`` (if set) and is routed as usual. Time is
-  ``botkit.clock.now()``, so tests can move it.
+  ``botkit.core.clock.now()``, so tests can move it.
 - The flow's state is one JSON entry in the session (``botkit:flow``): it survives restarts
   and is shared by every process on the same Redis; it is saved or discarded with the rest of
   the session, so a handler that fails leaves the flow where it was. Flows run in 1:1 chats.

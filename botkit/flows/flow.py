@@ -18,7 +18,7 @@ from botkit.flows.state import STATE_KEY
 from botkit.flows.steps import Ask, Confirm, Step
 
 if TYPE_CHECKING:
-    from botkit.context import Context
+    from botkit.contexts.direct import Context
 
 #: ``async def action(ctx, answers)``: what the flow is for, run once every answer is in.
 DoneAction = Callable[["Context", dict[str, Any]], Awaitable[Any]]

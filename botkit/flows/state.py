@@ -34,7 +34,7 @@ class FlowState(BaseModel):
     passed: list[str]
     asked: list[str]
     attempts: int = 0
-    #: When the current question was asked (botkit.clock seconds): the timeout counts from it.
+    #: When the current question was asked (botkit.core.clock seconds): the timeout counts from it.
     asked_at: float
 
 

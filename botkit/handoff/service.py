@@ -32,7 +32,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from botkit.conversation_context import ConversationWriter
+from botkit.contexts.handoff_closed import CloseHook, run_close_hooks
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.errors import (
     ConversationClosed,
@@ -42,14 +42,15 @@ from botkit.conversations.errors import (
     ParticipantAlreadyBound,
     UniqueNameTaken,
 )
+from botkit.conversations.writer import ConversationWriter
 from botkit.errors import BotkitError
-from botkit.handoff.closing import CloseHook, run_close_hooks
 from botkit.handoff.pool import AgentPool, HandoffTexts
-from botkit.handoff.store import HandoffMode, HandoffRecord, HandoffStore
+from botkit.handoff.store.protocol import HandoffMode, HandoffRecord, HandoffStore
 from botkit.logging import get_logger
-from botkit.outbound.sender import Sender
-from botkit.pipeline import SessionPolicy, conversation_key
-from botkit.storage.sessions import SessionStore, acquire_session
+from botkit.outbound.messenger import Messenger
+from botkit.sessions.keys import conversation_key
+from botkit.sessions.locking import SessionPolicy, acquire_session
+from botkit.sessions.protocol import SessionStore
 from botkit.twilio.inbound import InboundMessage
 
 log = get_logger("handoff")
@@ -93,10 +94,10 @@ class Handoff:
         pool: AgentPool | None = None,
         texts: HandoffTexts | None = None,
         on_close: Sequence[CloseHook] = (),
-        sender: Sender | None = None,
+        sender: Messenger | None = None,
     ) -> None:
         """on_close: the bot's ``on_handoff_closed`` hooks; sender: how they send
-        (botkit/handoff/closing.py)."""
+        (botkit/contexts/handoff_closed.py)."""
         self.bot_name = bot_name
         self.client = client
         self.writer = writer

@@ -1,1 +1,2 @@
-"""Outbound messages: the Outbox seam that handlers send through."""
+"""The one outbound path: messages, the outbox, the durable queue, rate limits, shaping and the
+workers that send to Twilio."""

@@ -1,57 +1,60 @@
-"""The Outbox protocol: where ctx.reply, ctx.send and bot.send hand their messages.
+"""The Outbox: where ctx.reply, ctx.send and bot.send hand their messages, and its one
+implementation, which enqueues each message durably.
 
-Handlers never call Twilio themselves. Keeping one seam means the direct outbox used now can be
-replaced by a durable, rate-aware dispatcher without touching a single handler.
+Handlers never call Twilio themselves: one seam means every message is rate-limited,
+opt-out-checked and retried in one place.
+
+``submit`` returns as soon as the job is in the queue; the dispatcher workers send it when the
+sender's limits allow. The idempotency key decides identity: submitting the same key twice
+(a handler re-run after a crash) returns the first job's handle and sends nothing more.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, model_validator
-
-Lane = Literal["reply", "bulk"]
-
-
-class OutboundMessage(BaseModel):
-    """One message to send. Exactly one of from_ / messaging_service_sid names the sender.
-
-    lane: replies to a user go ahead of bulk sends. compliance: the STOP confirmation, the one
-    message that must reach someone who just opted out. valid_for: seconds after which the
-    message is dead-lettered instead of sent late.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    to: str
-    body: str | None = None
-    media_urls: tuple[str, ...] = ()
-    content_sid: str | None = None
-    content_variables: str | None = None
-    from_: str | None = None
-    messaging_service_sid: str | None = None
-    idempotency_key: str
-    lane: Lane = "reply"
-    compliance: bool = False
-    valid_for: float | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> OutboundMessage:
-        if not self.body and not self.media_urls and not self.content_sid:
-            raise ValueError("a message needs a body, media_urls or a content_sid")
-        if bool(self.from_) == bool(self.messaging_service_sid):
-            raise ValueError("a message needs exactly one of from_ or messaging_service_sid")
-        return self
+from botkit.outbound.job import JobFactory
+from botkit.outbound.message import OutboundHandle, OutboundMessage
+from botkit.outbound.queue.protocol import OutboundQueue
+from botkit.outbound.quiet_hours import QuietHours
 
 
-class OutboundHandle(BaseModel):
-    """What submitting a message returns: our id, its idempotency key, Twilio's SID once known."""
+class QueueOutbox:
+    def __init__(
+        self,
+        queue: OutboundQueue,
+        factory: JobFactory,
+        wake: Callable[[], None] | None = None,
+        quiet: QuietHours | None = None,
+    ) -> None:
+        self.queue = queue
+        self.factory = factory
+        self._wake = wake
+        self._quiet = quiet
 
-    model_config = ConfigDict(frozen=True)
+    async def submit(self, message: OutboundMessage) -> OutboundHandle:
+        job = self.factory.build(
+            message,
+            lane=message.lane,
+            check_consent=not message.compliance,
+            valid_for=message.valid_for,
+        )
+        owner, _created = await self.queue.enqueue(job, not_before_us=self._not_before(message))
+        if self._wake is not None:
+            self._wake()
+        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key)
 
-    id: str
-    idempotency_key: str
-    twilio_sid: str | None = None
+    def _not_before(self, message: OutboundMessage) -> int | None:
+        """Bulk sends queued during quiet hours wait in the delayed set, costing no sender time.
+        (The dispatcher checks again at send time, for jobs that were queued in daytime.)"""
+        quiet = self._quiet
+        if quiet is None or (message.lane != "bulk" and not quiet.apply_to_replies):
+            return None
+        return quiet.held_until_us(message.to)
+
+    async def close(self) -> None:
+        return None
 
 
 class Outbox(Protocol):
@@ -60,3 +63,5 @@ class Outbox(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+

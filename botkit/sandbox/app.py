@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from botkit.netutil import local_url
+from botkit.core.net import local_url
 from botkit.sandbox import simulator
 from botkit.sandbox.api_content import ContentApi
 from botkit.sandbox.api_messages import MessagesApi

@@ -9,26 +9,27 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from botkit.bot import Bot
-from botkit.compliance_step import Compliance
-from botkit.conversation_runtime import ConversationRuntime, open_conversations
-from botkit.dispatch.dispatcher import Dispatcher
-from botkit.dispatch.fallback import WindowClosedFallback
-from botkit.dispatch.wiring import outbox_for, start_dispatcher
+from botkit.app.bot import Bot
 from botkit.errors import ConfigError
-from botkit.inbound_worker import InboundWorker
+from botkit.inbound.compliance_step import Compliance
+from botkit.inbound.pipeline import Pipeline
+from botkit.inbound.status_tracker import StatusTracker
+from botkit.inbound.worker import InboundWorker
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
+from botkit.outbound.messenger import From, Messenger
 from botkit.outbound.outbox import Outbox
-from botkit.outbound.sender import From, Sender
-from botkit.pipeline import Pipeline, SessionPolicy
-from botkit.runtime import Stores, auth_token, open_stores
+from botkit.outbound.window_fallback import WindowClosedFallback
+from botkit.outbound.worker import OutboundWorker
+from botkit.runtime.conversations import ConversationRuntime, open_conversations
+from botkit.runtime.outbound import outbox_for, start_outbound_worker
+from botkit.runtime.stores import Stores, auth_token, open_stores
 from botkit.server.conversations_endpoint import conversations_endpoint
 from botkit.server.probes import Probes
 from botkit.server.status_endpoint import status_endpoint
 from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
+from botkit.sessions.locking import SessionPolicy
 from botkit.settings import Settings
-from botkit.status_tracker import StatusTracker
 from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
 from botkit.twilio.signature import SignatureVerifier
 
@@ -46,7 +47,7 @@ class Runtime:
     outbox: Outbox
     pipeline: Pipeline
     worker: InboundWorker
-    dispatcher: Dispatcher | None
+    dispatcher: OutboundWorker | None
     conversations: ConversationRuntime
     #: How long stop() lets memory-mode sends drain. A test harness shortens it: a message held
     #: for quiet hours would otherwise hold every test's teardown for the full grace.
@@ -81,7 +82,7 @@ class Runtime:
         await self.stores.close()
 
 
-RUNTIME = web.AppKey("botkit.runtime", Runtime)
+RUNTIME = web.AppKey("botkit.runtime.stores", Runtime)
 
 
 def create_app(
@@ -182,9 +183,11 @@ async def _start_runtime(
         raise
     dispatcher = None
     if workers and dispatch:
-        dispatcher = start_dispatcher(stores.outbound, settings, bot.whatsapp_template, metrics)
+        dispatcher = start_outbound_worker(
+            stores.outbound, settings, bot.whatsapp_template, metrics
+        )
     outbox = outbox_for(stores.outbound, settings, dispatcher.wake if dispatcher else None)
-    sender = Sender(outbox, From(messaging_service_sid=settings.messaging_service_sid))
+    sender = Messenger(outbox, From(messaging_service_sid=settings.messaging_service_sid))
     compliance = Compliance(bot.keywords, stores.outbound.ledger, stores.outbound.windows)
     pipeline = Pipeline(
         bot.name,

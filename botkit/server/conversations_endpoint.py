@@ -5,12 +5,12 @@ signature before anything else), so a forged event is a 403 that changed nothing
 describes no valid event is a 400 with the one-line reason. Then:
 
 - a pre-event (onMessageAdd) is answered at once, since Twilio waits for it (5 s at most): 403
-  with the reason when the gate rejects the message (botkit/conversation_gate.py), else 200,
+  with the reason when the gate rejects the message (botkit/inbound/message_add_gate.py), else 200,
   with a JSON body when the message is rewritten;
 - a post-event is accepted like an inbound message: deduplicated on (EventType,
   MessageSid/ParticipantSid/ConversationSid, Index or state change) and queued in the durable
   inbound queue in one step, then answered 200. The inbound workers handle it at least once
-  (botkit/conversation_pipeline.py);
+  (botkit/inbound/conversation_pipeline.py);
 - other Conversations events (onMessageUpdated, onDeliveryUpdated, other pre-events...) get a
   200 and are ignored.
 """
@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from botkit.conversation_runtime import ConversationRuntime
-from botkit.inbound_events import ConversationEvent
+from botkit.inbound.events import ConversationEvent
 from botkit.logging import get_logger
+from botkit.runtime.conversations import ConversationRuntime
 from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
 from botkit.twilio.conversation_events import (
     MalformedConversationEvent,

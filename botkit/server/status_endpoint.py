@@ -5,7 +5,7 @@ signature before anything else), so a forged callback is a 403 that changed noth
 one is parsed (400 with the one-line reason if it names no message or no known status), stamped
 with its arrival time and queued in the inbound queue; the 200 (empty TwiML, which Twilio
 ignores) goes out once it is queued. Advancing the status and running the hooks happen in the
-inbound workers: botkit/status_tracker.py says why.
+inbound workers: botkit/inbound/status_tracker.py says why.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from botkit.inbound_events import StatusEvent
+from botkit.inbound.events import StatusEvent
+from botkit.inbound.queue.protocol import InboundQueue
 from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
-from botkit.storage.inbound import InboundQueue
 from botkit.twilio.status import MalformedStatusCallback, parse_status_callback
 
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict
 
+from botkit.inbound.queue.protocol import InboundQueue
 from botkit.logging import get_logger
-from botkit.storage.inbound import InboundQueue
 from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
 
 log = get_logger("server")

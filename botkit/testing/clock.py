@@ -2,7 +2,7 @@
 window, quiet hours) are tested in milliseconds instead of waited for.
 
 It runs on from real time plus an offset rather than standing still: leases, retries and the
-other timing that does not read ``botkit.clock`` keep real time, and a frozen rule clock next
+other timing that does not read ``botkit.core.clock`` keep real time, and a frozen rule clock next
 to a running real one would make "the session expired" depend on how fast the machine is.
 """
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from botkit import clock as rule_clock
+from botkit.core import clock as rule_clock
 
 
 class TestClock:
@@ -74,6 +74,6 @@ class TestClock:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[TestClock]:
-        """Make this the clock every rule reads (``botkit.clock``) for the block."""
+        """Make this the clock every rule reads (``botkit.core.clock``) for the block."""
         with rule_clock.use(self.now):
             yield self

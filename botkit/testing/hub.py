@@ -13,8 +13,8 @@ import contextlib
 from collections import defaultdict
 from typing import Any
 
+from botkit.core.tasks import cancel_and_wait
 from botkit.sandbox.events import CLOSED, EventBus
-from botkit.tasks import cancel_and_wait
 from botkit.testing.mailbox import Mailbox
 from botkit.testing.messages import ConversationPost, Message
 from botkit.testing.transcript import Transcript

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from botkit.bot import Bot
+from botkit.app.bot import Bot
+from botkit.app.loader import load_bot
 from botkit.errors import BotLoadError, ConfigError
-from botkit.loader import load_bot
 from botkit.testing.clock import TestClock
 from botkit.testing.tester import Tester
 

@@ -21,15 +21,15 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from botkit.bot import Bot
-from botkit.dispatch.senders import RateTable
+from botkit.app.bot import Bot
 from botkit.errors import ConfigError
-from botkit.pipeline import session_key
+from botkit.outbound.limits.rates import RateTable
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.content import template_from_request
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.ids import new_sid
 from botkit.server.app import RUNTIME, Runtime, create_app
+from botkit.sessions.keys import session_key
 from botkit.settings import Settings, describe_validation_error
 from botkit.testing.agent import TestAgent
 from botkit.testing.clock import TestClock

@@ -19,7 +19,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from yarl import URL
 
-from botkit.event_loop import read_by
+from botkit.core.event_loop import read_by
 
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 

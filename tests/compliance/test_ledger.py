@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.keywords import classify
-from botkit.compliance.ledger import (
+from botkit.compliance.ledger.memory import MemoryConsentLedger
+from botkit.compliance.ledger.protocol import (
     GLOBAL_SCOPE,
     SOURCE_KEYWORD,
     SOURCE_OPERATOR,
@@ -26,8 +27,7 @@ from botkit.compliance.ledger import (
     record_keyword,
     scope_for,
 )
-from botkit.compliance.ledger_memory import MemoryConsentLedger
-from botkit.compliance.ledger_redis import (
+from botkit.compliance.ledger.redis import (
     CONSENT_LUA,
     DEFAULT_TAG,
     RedisConsentLedger,

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 from redis.asyncio import Redis
 
-from botkit.compliance.cli import optout
+from botkit.cli.optout import optout
 from botkit.compliance.hashing import NumberHasher
-from botkit.compliance.ledger import GLOBAL_SCOPE, ConsentLedger
-from botkit.compliance.ledger_redis import RedisConsentLedger
+from botkit.compliance.ledger.protocol import GLOBAL_SCOPE, ConsentLedger
+from botkit.compliance.ledger.redis import RedisConsentLedger
 from tests.support.redis_server import free_port
 
 PEPPER = "cli-test-pepper-0123456789abcdef"

@@ -10,11 +10,9 @@ import pytest
 from redis.asyncio import Redis
 
 from botkit.conversations.client import ConversationsClient
-from botkit.conversations.mirror import (
-    MemoryParticipantMirror,
-    ParticipantMirror,
-    RedisParticipantMirror,
-)
+from botkit.conversations.mirror.memory import MemoryParticipantMirror
+from botkit.conversations.mirror.protocol import ParticipantMirror
+from botkit.conversations.mirror.redis import RedisParticipantMirror
 from botkit.twilio.client import create_async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.support.sandbox_twilio import SandboxTwilio

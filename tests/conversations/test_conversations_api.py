@@ -18,8 +18,8 @@ from botkit.conversations.errors import (
     ConversationsError,
     UniqueNameTaken,
 )
-from botkit.conversations.mirror import ParticipantMirror
-from botkit.conversations.wiring import open_conversations, open_participant_mirror
+from botkit.conversations.mirror.protocol import ParticipantMirror
+from botkit.runtime.conversations_client import open_conversations, open_participant_mirror
 from tests.conftest import make_settings
 from tests.support.sandbox_twilio import SandboxTwilio
 

@@ -11,11 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from botkit.conversations.mirror import (
-    MemoryParticipantMirror,
-    ParticipantMirror,
-    RedisParticipantMirror,
-)
+from botkit.conversations.mirror.memory import MemoryParticipantMirror
+from botkit.conversations.mirror.protocol import ParticipantMirror
+from botkit.conversations.mirror.redis import RedisParticipantMirror
 from botkit.conversations.models import Participant
 
 CH = "CH" + "a" * 32

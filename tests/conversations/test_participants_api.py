@@ -18,7 +18,7 @@ from botkit.conversations.errors import (
     TooManyParticipants,
 )
 from botkit.conversations.limits import ConversationLimits
-from botkit.conversations.mirror import ParticipantMirror
+from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.conversations.models import Participant
 from tests.conversations.conftest import ALICE, BOB, BOT, BOT_WA, CAROL, phone
 

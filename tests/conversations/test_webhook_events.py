@@ -11,11 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from botkit.conversations.client import ConversationsClient
-from botkit.conversations.mirror import (
-    MemoryParticipantMirror,
-    ParticipantMirror,
-    RedisParticipantMirror,
-)
+from botkit.conversations.mirror.memory import MemoryParticipantMirror
+from botkit.conversations.mirror.protocol import ParticipantMirror
+from botkit.conversations.mirror.redis import RedisParticipantMirror
 from botkit.conversations.models import Participant
 from tests.conftest import AUTH_TOKEN
 from tests.conversations.conftest import ALICE, BOT

@@ -14,16 +14,16 @@ from aiohttp import web
 from redis.asyncio import Redis
 from twilio.rest import Client
 
-from botkit.compliance.ledger import ConsentLedger
-from botkit.dispatch.dispatcher import Dispatcher, DispatchPolicy
-from botkit.dispatch.outbox import DispatchOutbox
-from botkit.dispatch.queue import OutboundQueue
-from botkit.dispatch.quiet_hours import QuietHours
-from botkit.dispatch.senders import RateTable
-from botkit.dispatch.shaping import Shaper, WhatsAppTemplate
-from botkit.dispatch.window import WindowStore
-from botkit.dispatch.wiring import open_outbound, outbox_for
-from botkit.outbound.outbox import OutboundMessage
+from botkit.compliance.ledger.protocol import ConsentLedger
+from botkit.compliance.windows.protocol import WindowStore
+from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.message import OutboundMessage
+from botkit.outbound.outbox import QueueOutbox
+from botkit.outbound.queue.protocol import OutboundQueue
+from botkit.outbound.quiet_hours import QuietHours
+from botkit.outbound.shaping import Shaper, WhatsAppTemplate
+from botkit.outbound.worker import OutboundWorker, SendPolicy
+from botkit.runtime.outbound import open_outbound, outbox_for
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.rates import SendRecord
 from botkit.settings import Settings
@@ -91,13 +91,13 @@ class Rig:
     queue: OutboundQueue
     ledger: ConsentLedger
     windows: WindowStore
-    outbox: DispatchOutbox
-    start_worker: Callable[[], Dispatcher]
+    outbox: QueueOutbox
+    start_worker: Callable[[], OutboundWorker]
     client: Client
-    dispatchers: list[Dispatcher] = field(default_factory=list)
+    dispatchers: list[OutboundWorker] = field(default_factory=list)
     _keys: int = 0
 
-    def add_worker(self) -> Dispatcher:
+    def add_worker(self) -> OutboundWorker:
         dispatcher = self.start_worker()
         dispatcher.start()
         self.dispatchers.append(dispatcher)
@@ -137,7 +137,7 @@ async def dispatch_rig(
     *,
     sandbox_config: SandboxConfig | None = None,
     rates: RateTable | None = None,
-    policy: DispatchPolicy | None = None,
+    policy: SendPolicy | None = None,
     workers: int = 1,
     template: WhatsAppTemplate | None = None,
     quiet: QuietHours | None = None,
@@ -164,8 +164,8 @@ async def dispatch_rig(
         outbound.ledger,
         outbound.windows,
         outbox_for(outbound, settings, None),
-        start_worker=lambda: Dispatcher(
-            outbound.queue, client, outbound.ledger, policy or DispatchPolicy(), shape=shaper
+        start_worker=lambda: OutboundWorker(
+            outbound.queue, client, outbound.ledger, policy or SendPolicy(), shape=shaper
         ),
         client=client,
     )

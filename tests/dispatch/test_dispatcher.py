@@ -14,11 +14,11 @@ import pytest
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from botkit.dispatch.dispatcher import DispatchPolicy
-from botkit.dispatch.job import Claim
-from botkit.dispatch.quiet_hours import QuietHours
-from botkit.dispatch.senders import RateTable
-from botkit.dispatch.shaping import WhatsAppTemplate
+from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.queue.protocol import Claim
+from botkit.outbound.quiet_hours import QuietHours
+from botkit.outbound.shaping import WhatsAppTemplate
+from botkit.outbound.worker import SendPolicy
 from botkit.sandbox import SandboxConfig
 from botkit.sandbox.config import MessagingService
 from tests.dispatch.harness import Rig, SlowHop, dispatch_rig
@@ -72,7 +72,7 @@ async def test_batched_claims_send_each_job_once_within_the_limits(store_url: st
     senders = [f"+1555010{n:04}" for n in range(10)]
     rates = RateTable(long_code=5)  # told to both sides: 5 segments/s per number
     config = strict(rates={"long_code": 5.0})
-    policy = DispatchPolicy(claim_batch=16)
+    policy = SendPolicy(claim_batch=16)
     async with dispatch_rig(store_url, sandbox_config=config, rates=rates, policy=policy) as rig:
         for n in range(30):
             await rig.send(f"+15550008{n:03}", f"m{n}", from_=senders[n % 10])
@@ -128,7 +128,7 @@ async def test_stop_while_a_hundred_are_queued_stops_them_all(store_url: str | N
 async def test_a_429_holds_that_sender_only(store_url: str | None) -> None:
     # The dispatcher is told SLOW may send 5/s; the sandbox allows 1/s and answers 429.
     rates = RateTable(senders={SLOW: 5})
-    policy = DispatchPolicy(backoff_base=0.2)
+    policy = SendPolicy(backoff_base=0.2)
     async with dispatch_rig(store_url, sandbox_config=strict(), rates=rates, policy=policy) as rig:
         for n in range(3):
             await rig.send(f"+15550006{n:03}", "x")
@@ -163,7 +163,7 @@ async def test_a_permanent_error_dead_letters_at_once(store_url: str | None) -> 
 
 
 async def test_no_answer_is_retried_with_backoff(store_url: str | None) -> None:
-    policy = DispatchPolicy(backoff_base=0.2, max_attempts=10)
+    policy = SendPolicy(backoff_base=0.2, max_attempts=10)
     async with dispatch_rig(store_url, policy=policy) as rig:
         port = int(rig.sandbox.url.rsplit(":", 1)[1])
         await rig.sandbox.stop()
@@ -178,7 +178,7 @@ async def test_no_answer_is_retried_with_backoff(store_url: str | None) -> None:
 
 
 async def test_retries_are_bounded(store_url: str | None) -> None:
-    policy = DispatchPolicy(backoff_base=0.01, max_attempts=3)
+    policy = SendPolicy(backoff_base=0.01, max_attempts=3)
     async with dispatch_rig(store_url, policy=policy) as rig:
         await rig.sandbox.stop()
         await rig.send(USER, "never")
@@ -304,7 +304,7 @@ async def test_a_stop_while_a_claimed_send_waits_for_its_slot_still_stops_it(
     # its slot; the STOP lands in between. Consent is checked again before such a late start:
     # the ledger's change counter, which the STOP moved, is read by a recent claim or on its
     # own, and then the ledger itself is asked.
-    policy = DispatchPolicy(lookahead=0.5, idle_poll=idle_poll)
+    policy = SendPolicy(lookahead=0.5, idle_poll=idle_poll)
     async with dispatch_rig(store_url, policy=policy) as rig:
         await rig.send(USER, "first")
         await rig.send(USER, "second")  # SLOW is 1/s: its slot is a second after the first
@@ -320,7 +320,7 @@ async def test_a_stop_while_a_claimed_send_waits_for_its_slot_still_stops_it(
 async def test_requests_in_flight_never_exceed_the_concurrency(store_url: str | None) -> None:
     # 12 senders each due now, Twilio 50 ms away: claims may take all 12, requests only 3.
     hop = SlowHop(delay=0.05)
-    policy = DispatchPolicy(concurrency=3)
+    policy = SendPolicy(concurrency=3)
     async with dispatch_rig(store_url, policy=policy, through=hop) as rig:
         for n in range(12):
             await rig.send(USER, f"number {n}", from_=f"+1555061{n:04}")
@@ -332,7 +332,7 @@ async def test_requests_in_flight_never_exceed_the_concurrency(store_url: str | 
 async def test_an_idle_worker_hears_of_work_another_process_enqueued(store_url: str | None) -> None:
     # A minute between polls: only the queue's own signal can wake the worker in time. The
     # rig's outbox is not wired to this worker, as a webhook process's is not.
-    async with dispatch_rig(store_url, workers=0, policy=DispatchPolicy(idle_poll=60)) as rig:
+    async with dispatch_rig(store_url, workers=0, policy=SendPolicy(idle_poll=60)) as rig:
         rig.add_worker()
         await asyncio.sleep(0.1)  # it found nothing and went idle
         await rig.send(USER, "a reply from the webhook process")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from botkit.dispatch.pacing import RTT_BLOCK, Flight, Pacer, ShortestRoundTrip
-from botkit.dispatch.queue_clock import QueueClock
+from botkit.outbound.limits.pacing import RTT_BLOCK, Flight, Pacer, ShortestRoundTrip
+from botkit.outbound.queue.clock import QueueClock
 
 SENDER = "whatsapp:+15553000000"
 

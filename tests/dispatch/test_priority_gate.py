@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from botkit.dispatch.priority_gate import Key, PriorityGate
+from botkit.outbound.limits.priority_gate import Key, PriorityGate
 
 WHATSAPP = 1 / 80
 LONG_CODE = 1.0

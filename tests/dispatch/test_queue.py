@@ -11,16 +11,15 @@ import pytest
 from redis.asyncio import Redis
 
 from botkit.compliance.hashing import NumberHasher
-from botkit.compliance.ledger import ConsentLedger
-from botkit.compliance.ledger_memory import MemoryConsentLedger
-from botkit.compliance.ledger_redis import RedisConsentLedger
-from botkit.dispatch.job import Claim, Idle, Job, Lane
-from botkit.dispatch.jobs import JobFactory, consent_scopes
-from botkit.dispatch.memory_queue import MemoryOutboundQueue
-from botkit.dispatch.queue import OutboundQueue
-from botkit.dispatch.redis_queue import RedisOutboundQueue
-from botkit.dispatch.senders import RateTable
-from botkit.outbound.outbox import OutboundMessage
+from botkit.compliance.ledger.memory import MemoryConsentLedger
+from botkit.compliance.ledger.protocol import ConsentLedger
+from botkit.compliance.ledger.redis import RedisConsentLedger
+from botkit.outbound.job import Job, JobFactory, consent_scopes
+from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.message import Lane, OutboundMessage
+from botkit.outbound.queue.memory import MemoryOutboundQueue
+from botkit.outbound.queue.protocol import Claim, Idle, OutboundQueue
+from botkit.outbound.queue.redis import RedisOutboundQueue
 
 SLOW = "+15550100001"  # a long code: 1 segment/s
 FAST = "+15550100002"  # given 10/s below

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from botkit.dispatch.senders import (
+from botkit.outbound.limits.rates import (
     Channel,
     Limit,
     RateTable,
@@ -15,7 +15,7 @@ from botkit.dispatch.senders import (
     sender_kind,
     sender_of,
 )
-from botkit.outbound.outbox import OutboundMessage
+from botkit.outbound.message import OutboundMessage
 from botkit.sandbox.rates import sender_kind as sandbox_sender_kind
 
 SERVICE = "MG" + "5" * 32

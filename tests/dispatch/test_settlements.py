@@ -6,12 +6,12 @@ import time
 from typing import Any
 
 from botkit.compliance.hashing import NumberHasher
-from botkit.dispatch.job import Claim
-from botkit.dispatch.jobs import JobFactory
-from botkit.dispatch.memory_queue import MemoryOutboundQueue
-from botkit.dispatch.senders import RateTable
-from botkit.dispatch.settlements import Settlements
-from botkit.outbound.outbox import OutboundMessage
+from botkit.outbound.job import JobFactory
+from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.message import OutboundMessage
+from botkit.outbound.queue.memory import MemoryOutboundQueue
+from botkit.outbound.queue.protocol import Claim
+from botkit.outbound.settlements import Settlements
 
 
 class CountingQueue(MemoryOutboundQueue):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 
-from botkit import clock
 from botkit.compliance.hashing import NumberHasher
-from botkit.dispatch.job import Job
-from botkit.dispatch.jobs import JobFactory
-from botkit.dispatch.senders import RateTable
-from botkit.dispatch.shaping import OPEN_WINDOW_TRUST, Shaper, WhatsAppTemplate
-from botkit.dispatch.window import MemoryWindowStore
-from botkit.outbound.outbox import OutboundMessage
+from botkit.compliance.windows.memory import MemoryWindowStore
+from botkit.core import clock
+from botkit.outbound.job import Job, JobFactory
+from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.message import OutboundMessage
+from botkit.outbound.shaping import OPEN_WINDOW_TRUST, Shaper, WhatsAppTemplate
 
 USER, BOT = "whatsapp:+15550001111", "whatsapp:+15550002222"
 

@@ -9,7 +9,7 @@ import asyncio
 import aiohttp
 
 from botkit import Bot, Context
-from botkit.dispatch.shaping import WhatsAppTemplate
+from botkit.outbound.shaping import WhatsAppTemplate
 from tests.conftest import StartServer
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import inbound_params

@@ -17,11 +17,11 @@ import aiohttp
 from click.testing import CliRunner
 from redis.asyncio import Redis
 
-from botkit.cli import main
-from botkit.dispatch.job import Claim
-from botkit.dispatch.senders import RateTable
-from botkit.dispatch.wiring import open_outbound, outbox_for
-from botkit.outbound.outbox import OutboundMessage
+from botkit.cli.main import main
+from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.message import OutboundMessage
+from botkit.outbound.queue.protocol import Claim
+from botkit.runtime.outbound import open_outbound, outbox_for
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.settings import Settings
 from tests.support.process import botkit_process, clean_env, wait_healthy

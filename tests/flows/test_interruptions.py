@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from botkit import Bot, Context, ConversationContext, clock
+from botkit import Bot, Context, ConversationContext
+from botkit.core import clock
 from botkit.flows import Ask, Flow
 from botkit.handoff.service import HandoffResult
 from tests.flows.conftest import OpenChat
@@ -17,7 +18,7 @@ from tests.test_handoff import ALICE, MakeDesk, desk  # noqa: F401  (desk: a fix
 
 
 class Clock:
-    """A clock the test moves by hand, installed as botkit.clock for the test's duration."""
+    """A clock the test moves by hand, installed as botkit.core.clock for the test's duration."""
 
     def __init__(self) -> None:
         self.now = 1_800_000_000.0

@@ -7,8 +7,8 @@ import datetime
 from typing import Any
 
 from botkit import Bot, Context, KeywordPolicy, Router
+from botkit.app.router import CallNext
 from botkit.flows import Ask, Confirm, Flow
-from botkit.routing.router import CallNext
 from tests.conftest import StartServer
 from tests.flows.chat import Chat
 from tests.flows.conftest import OpenChat

@@ -1,7 +1,7 @@
 """The clock fixture moves every time rule: session TTLs, the WhatsApp window, quiet hours.
 
 Each runs on the memory stores and on Redis: the rules live in the stores, and both must read
-botkit.clock the same way.
+botkit.core.clock the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from botkit import Bot, Context
-from botkit.dispatch.shaping import WhatsAppTemplate
+from botkit.outbound.shaping import WhatsAppTemplate
 from botkit.testing import TestClock, Tester
 
 TEMPLATE = "HX" + "5" * 32

@@ -1,0 +1,65 @@
+"""What every ``botkit`` subcommand shares: one-line errors, ports it cannot listen on, waiting
+for a stop signal."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+import sys
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import click
+
+from botkit.core import event_loop
+from botkit.errors import BotkitError, ConfigError
+
+
+def run_command(work: Coroutine[Any, Any, None]) -> None:
+    """Run a command's coroutine; a BotkitError becomes one red line and exit status 2."""
+    with one_line_errors():
+        event_loop.run(work)
+
+
+def tune_gc() -> None:
+    """Garbage collection for a long-running service, once it is up (``botkit run``, ``worker``
+    and ``sandbox`` call it): everything allocated so far (modules, the bot, models, settings)
+    is frozen out of collections, and the youngest generation is collected
+    every 50,000 allocations instead of 700. A dispatcher or webhook server allocates short-lived
+    objects for every message; with Python's defaults the collector ran often and walked every
+    startup object each full pass. bench/dispatch.py, one worker, alternating runs: 554 and
+    639 µs of CPU per message with this, 636 and 690 without."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A BotkitError raised inside becomes one red line and exit status 2, for commands that
+    have no coroutine to run."""
+    try:
+        yield
+    except BotkitError as exc:
+        click.secho(f"botkit: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+@asynccontextmanager
+async def bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]:
+    """A port in use or a host that cannot be bound is the user's to fix: one line, no traceback."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"{option}: cannot listen on {host}:{port} ({reason})") from None
+
+
+async def until_signalled() -> None:
+    """Return on SIGTERM or SIGINT, so the caller can shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

@@ -1,0 +1,163 @@
+"""``botkit worker`` (dispatcher workers alone) and ``botkit deadletters`` (inspect, replay)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import click
+from aiohttp import web
+
+from botkit.app.bot import Bot
+from botkit.app.loader import load_bot
+from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signalled
+from botkit.core.net import local_url
+from botkit.errors import ConfigError
+from botkit.logging import configure_logging, get_logger
+from botkit.metrics import Metrics
+from botkit.outbound.worker import OutboundWorker
+from botkit.runtime.outbound import start_outbound_worker
+from botkit.runtime.stores import Stores, auth_token, open_stores
+from botkit.server.probes import Probes
+from botkit.settings import Settings, load_settings
+
+log = get_logger("worker")
+
+
+@asynccontextmanager
+async def _redis_stores(target: str) -> AsyncIterator[tuple[Settings, Stores, Bot]]:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    bot = load_bot(target)
+    if settings.redis_url is None:
+        raise ConfigError(
+            "REDIS_URL: required, since workers share the queue with the webhook processes"
+        )
+    stores = await open_stores(settings, bot.name)
+    try:
+        yield settings, stores, bot
+    finally:
+        await stores.close()
+
+
+@asynccontextmanager
+async def _started(bot: Bot, settings: Settings) -> AsyncIterator[None]:
+    """The bot's startup hooks before the workers, its shutdown hooks after: a hook may pick
+    ``bot.whatsapp_template``, which the workers need as much as the webhook process does."""
+    try:
+        await bot.lifecycle.start(settings, auth_token(settings))
+        yield
+    finally:
+        await bot.lifecycle.stop()
+
+
+@click.command()
+@click.argument("target", metavar="MODULE[:ATTR]")
+@click.option(
+    "--concurrency", type=int, default=None, help="Requests to Twilio in flight (default: setting)."
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Serve /healthz, /readyz and /metrics on this port (default: no HTTP).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for --port.")
+def worker(target: str, concurrency: int | None, port: int | None, host: str) -> None:
+    """Run dispatcher workers only, to scale sending apart from the webhook processes."""
+
+    async def work() -> None:
+        async with _redis_stores(target) as (settings, stores, bot), _started(bot, settings):
+            if concurrency is not None:
+                settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
+            metrics = Metrics()
+            dispatcher = start_outbound_worker(
+                stores.outbound, settings, bot.whatsapp_template, metrics
+            )
+            try:
+                async with _probes_served(_probes(dispatcher, stores, metrics), host, port):
+                    log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
+                    tune_gc()
+                    await until_signalled()
+                    log.info("shutting down")
+            finally:
+                await dispatcher.stop()
+                await dispatcher.client.http_client.close()
+
+    run_command(work())
+
+
+def _probes(dispatcher: OutboundWorker, stores: Stores, metrics: Metrics) -> Probes:
+    async def ping(_: web.Request) -> None:
+        await stores.ping()
+
+    async def refresh(_: web.Request) -> None:
+        metrics.outbound_pending.set(await stores.outbound.queue.pending())
+
+    return Probes(metrics, lambda _: dispatcher.trouble(), ping, refresh)
+
+
+@asynccontextmanager
+async def _probes_served(probes: Probes, host: str, port: int | None) -> AsyncIterator[None]:
+    """The probe pages on host:port while the block runs; nothing when port is None."""
+    if port is None:
+        yield
+        return
+    app = web.Application()
+    app.router.add_routes(probes.routes())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        async with bind_errors("--port", host, port):
+            await web.TCPSite(runner, host, port).start()
+        log.info("probes served", url=local_url(host, port))
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@click.group()
+def deadletters() -> None:
+    """Messages that could not be sent: list them, replay them."""
+
+
+@deadletters.command("list")
+@click.argument("target", metavar="MODULE[:ATTR]")
+@click.option("--limit", type=int, default=50, show_default=True)
+def list_letters(target: str, limit: int) -> None:
+    """The newest dead letters, with the reason and Twilio's last error."""
+
+    async def work() -> None:
+        async with _redis_stores(target) as (_, stores, _bot):
+            letters = await stores.outbound.queue.dead_letters(limit)
+            if not letters:
+                click.echo("no dead letters")
+            for letter in letters:
+                at = datetime.fromtimestamp(letter.at_us / 1_000_000, UTC).isoformat(
+                    timespec="seconds"
+                )
+                message = letter.job.message
+                click.echo(
+                    f"{letter.job.id}  {at}  to {message.to}  {letter.reason}"
+                    f"  attempts={letter.attempts}  {letter.error or ''}".rstrip()
+                )
+
+    run_command(work())
+
+
+@deadletters.command()
+@click.argument("target", metavar="MODULE[:ATTR]")
+@click.argument("job_ids", nargs=-1, required=True)
+def replay(target: str, job_ids: tuple[str, ...]) -> None:
+    """Put dead letters back in line, with fresh attempts."""
+
+    async def work() -> None:
+        async with _redis_stores(target) as (_, stores, _bot):
+            missing = [j for j in job_ids if not await stores.outbound.queue.replay(j)]
+            for job_id in job_ids:
+                click.echo(f"{job_id}: {'not a dead letter' if job_id in missing else 'queued'}")
+            if missing:
+                raise ConfigError(f"{len(missing)} of {len(job_ids)} were not dead letters")
+
+    run_command(work())

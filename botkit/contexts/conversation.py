@@ -1,0 +1,164 @@
+"""What conversation handlers and hooks receive.
+
+- ``ConversationContext``: an intent handler's context for a message added to a Conversation.
+  It mirrors ``Context`` (``message``, ``session``, ``slots``, ``intent``, ``reply``, ``send``)
+  and adds ``conversation`` (sid, unique name, attributes, participants) and ``participant``
+  (who wrote). ``reply`` posts into the conversation, as the bot (``ConversationWriter``).
+- ``ParticipantContext`` (``@bot.on_participant_added`` / ``on_participant_removed``) and
+  ``ConversationStateContext`` (``@bot.on_conversation_state``): no session, like status hooks;
+  ``reply`` posts into the conversation.
+- ``MessageAddContext`` (``@bot.on_message_add``): a message about to be added, which the hook
+  may ``reject`` or ``rewrite`` before anyone sees it.
+
+``HandlerContext`` is what a handler or middleware registered with ``scope="any"`` receives:
+a ``Context`` for 1:1 messages (whose ``conversation`` and ``participant`` are None) or a
+``ConversationContext``.
+
+Conversation replies bypass the durable outbound dispatcher (botkit/outbound/), which covers
+Messages API sends: they are posted straight through the Conversations API, so botkit does not
+queue, rate-limit or retry them, and a handler re-run after a crash may post its reply again.
+Twilio delivers them to the conversation's phone participants and applies their opt-outs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botkit.contexts.direct import Context, _running
+from botkit.contexts.sending import EventSends
+from botkit.conversations.client import ConversationsClient
+from botkit.conversations.models import ConversationMessage, Participant
+from botkit.conversations.writer import ConversationWriter
+from botkit.outbound.message import OutboundHandle
+from botkit.outbound.messenger import From, Messenger, number_on_channel_of
+from botkit.twilio.conversation_events import (
+    ConversationState,
+    MessageAdded,
+)
+
+if TYPE_CHECKING:
+    from botkit.handoff.service import Handoff, HandoffResult
+
+
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    """The conversation a message was added to, as known when the handler started."""
+
+    sid: str
+    unique_name: str | None = None
+    friendly_name: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    state: ConversationState | None = None
+    participants: tuple[Participant, ...] = ()
+
+    def participant(self, key: str) -> Participant | None:
+        """A participant by SID, chat identity or phone address."""
+        return next((p for p in self.participants if key in (p.sid, p.identity, p.address)), None)
+
+
+class ConversationContext:
+    """One handler invocation for a conversation message. ``session`` is saved when the handler
+    returns without raising; it is the conversation's or the participant's, as the bot or the
+    intent chose (``conversation_sessions``)."""
+
+    def __init__(
+        self,
+        message: MessageAdded,
+        session: dict[str, Any],
+        *,
+        conversation: ConversationInfo,
+        participant: Participant,
+        writer: ConversationWriter,
+        sender: Messenger,
+        intent: str | None = None,
+        slots: dict[str, str] | None = None,
+        handoff: Handoff | None = None,
+    ) -> None:
+        self.message = message
+        self.session = session
+        self.conversation = conversation
+        self.participant = participant
+        self.intent = intent
+        self.slots: dict[str, str] = slots or {}
+        self._writer = writer
+        self._sends = EventSends(sender, message.sid, self._default_sender_for)
+        self._handoff = handoff
+
+    @property
+    def conversations(self) -> ConversationsClient:
+        """The running bot's Conversations client (the one the runtime shares)."""
+        return self._writer.client
+
+    async def handoff(self, agent: str | None = None) -> HandoffResult:
+        """Bring a human into this conversation: ``agent`` (a chat identity or a phone
+        number), or the first free agent of ``Bot(agents=...)``, or the queue. Bot intents are
+        silenced here until ``resume_bot()``. A phone participant who asked is recorded as the
+        customer (who cannot run agent commands)."""
+        author = self.participant
+        customer = author.address if author.is_phone else None
+        proxy = author.proxy_address if author.is_phone else None
+        return await _running(self._handoff).in_conversation(
+            self.conversation.sid, agent, customer=customer, proxy=proxy
+        )
+
+    async def resume_bot(self) -> None:
+        """Hand the conversation back to the bot: the agent leaves, intents fire again."""
+        await _running(self._handoff).resume(self.conversation.sid)
+
+    async def close_conversation(self) -> None:
+        """Close this conversation for good (the customer's number is free for 1:1 again)."""
+        await _running(self._handoff).close(self.conversation.sid)
+
+    async def take_next(self, agent: str) -> str | None:
+        """``agent`` takes the conversation waiting longest in the handoff queue."""
+        return await _running(self._handoff).take_next(agent)
+
+    async def reply(
+        self, text: str, *, attributes: Mapping[str, Any] | None = None
+    ) -> ConversationMessage:
+        """Post a message into the conversation, authored by the bot (not through the
+        dispatcher: see the module docstring)."""
+        return await self._writer.post(self.conversation.sid, text, attributes)
+
+    async def send(
+        self,
+        to: str,
+        text: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> OutboundHandle:
+        """Message anyone outside the conversation, through the dispatcher like ``Context.send``.
+        The sender defaults to the participant's proxy address (on the channel of ``to``), else
+        the conversation's Messaging Service, else BOTKIT_MESSAGING_SERVICE_SID."""
+        return await self._sends.send(
+            to,
+            text,
+            media_urls=media_urls,
+            from_=from_,
+            messaging_service_sid=messaging_service_sid,
+        )
+
+    def _default_sender_for(self, to: str) -> From | None:
+        if self.participant.proxy_address:
+            return number_on_channel_of(to, self.participant.proxy_address)
+        if self.message.messaging_service_sid:
+            return From(messaging_service_sid=self.message.messaging_service_sid)
+        return None
+
+
+#: What a handler or middleware that runs for 1:1 and conversation messages receives.
+HandlerContext = Context | ConversationContext
+
+
+
+
+
+
+
+

@@ -1,0 +1,158 @@
+"""What a handler receives: the message, its session, the matched slots, and ways to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botkit.contexts.sending import EventSends
+from botkit.errors import SendError
+from botkit.flows.errors import FlowError
+from botkit.flows.state import STATE_KEY
+from botkit.outbound.message import OutboundHandle
+from botkit.outbound.messenger import From, Messenger, number_on_channel_of, reply_sender
+from botkit.twilio.inbound import InboundMessage
+
+if TYPE_CHECKING:
+    from botkit.app.flow_table import FlowTable
+    from botkit.contexts.conversation import ConversationInfo
+    from botkit.conversations.client import ConversationsClient
+    from botkit.conversations.models import Participant
+    from botkit.flows.flow import Flow
+    from botkit.handoff.service import Handoff, HandoffResult
+
+
+class Context:
+    """One handler invocation for a 1:1 message. ``session`` is saved when the handler returns
+    without raising. Conversation messages get a ConversationContext instead
+    (botkit/contexts/conversation.py)."""
+
+    def __init__(
+        self,
+        message: InboundMessage,
+        session: dict[str, Any],
+        sender: Messenger,
+        *,
+        intent: str | None = None,
+        slots: dict[str, str] | None = None,
+        handoff: Handoff | None = None,
+        flows: FlowTable | None = None,
+    ) -> None:
+        self.message = message
+        self.session = session
+        self.intent = intent
+        self.slots: dict[str, str] = slots or {}
+        self._sends = EventSends(sender, message.sid, self._default_sender_for)
+        self._handoff = handoff
+        self._flows = flows
+
+    async def start_flow(self, flow: str | Flow, **answers: Any) -> None:
+        """Start a registered flow (by name, or the Flow) for this user, replacing any flow in
+        progress; it asks its first question now. ``answers`` fills in steps already known
+        (e.g. ``order_id=ctx.slots.get("order_id")``; None values are ignored), which are
+        then not asked."""
+        if self._flows is None:
+            name = flow if isinstance(flow, str) else flow.name
+            raise FlowError(f"flow {name!r}: this bot has no flows; add it with bot.add_flow")
+        await self._flows.start(self, flow, answers)
+
+    @property
+    def active_flow(self) -> str | None:
+        """The name of the flow waiting for this user's answer (None: no flow)."""
+        found = self._flows.active(self.session) if self._flows is not None else None
+        return found[0].name if found is not None else None
+
+    def cancel_flow(self) -> bool:
+        """End the flow in progress without a word (True if there was one)."""
+        return self.session.pop(STATE_KEY, None) is not None
+
+    @property
+    def conversations(self) -> ConversationsClient:
+        """The running bot's Conversations client (the one the runtime shares)."""
+        return _running(self._handoff).client
+
+    async def handoff(self, agent: str | None = None) -> HandoffResult:
+        """Move this customer into a new Conversation with a human: ``agent`` (a chat
+        identity or a phone number), or the first free agent of ``Bot(agents=...)``, or the
+        queue when none is free. The session is carried over; bot intents are silenced in that
+        conversation until an agent sends ``/resume`` (botkit/handoff/service.py). A flow in
+        progress ends (silently): the customer is talking to a person now, and a bot question
+        asked again after the handoff would only be in the way."""
+        self.cancel_flow()
+        return await _running(self._handoff).from_direct(self.message, self.session, agent)
+
+    async def resume_bot(self) -> None:
+        """Only a conversation can be handed back: a 1:1 message is already the bot's."""
+        raise SendError("resume_bot() applies to a conversation handed off to an agent")
+
+    @property
+    def conversation(self) -> ConversationInfo | None:
+        """None: a 1:1 message is in no conversation (lets ``scope="any"`` handlers tell)."""
+        return None
+
+    @property
+    def participant(self) -> Participant | None:
+        """None: in 1:1 texting the sender is ``message.sender``."""
+        return None
+
+    @property
+    def reply_from(self) -> From:
+        """The number or Messaging Service the user wrote to: replies must come from there."""
+        return reply_sender(self.message)
+
+    def _default_sender_for(self, to: str) -> From:
+        if self.message.messaging_service_sid:
+            return self.reply_from
+        return number_on_channel_of(to, self.message.recipient.number)
+
+    async def reply(
+        self,
+        text: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
+    ) -> OutboundHandle:
+        """Answer the user, from the address they wrote to. ``content_sid``: send a Content
+        template (WhatsApp quick-reply buttons, cards), its placeholders filled from
+        ``content_variables``."""
+        return await self.send(
+            str(self.message.sender),
+            text,
+            media_urls=media_urls,
+            content_sid=content_sid,
+            content_variables=content_variables,
+        )
+
+    async def send(
+        self,
+        to: str,
+        text: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
+    ) -> OutboundHandle:
+        """Message anyone. The sender defaults to the address the user wrote to, on the
+        channel of ``to``: texting an SMS number from a WhatsApp chat uses the same number's SMS.
+
+        The idempotency key is the inbound MessageSid plus this message's position in the
+        handler, so a handler re-run after a crash produces the same keys.
+        """
+        return await self._sends.send(
+            to,
+            text,
+            media_urls=media_urls,
+            from_=from_,
+            messaging_service_sid=messaging_service_sid,
+            content_sid=content_sid,
+            content_variables=content_variables,
+        )
+
+
+def _running(handoff: Handoff | None) -> Handoff:
+    if handoff is None:
+        raise SendError("conversations and handoff need a running bot (botkit run, or create_app)")
+    return handoff

@@ -1,0 +1,67 @@
+"""What a status hook receives: a delivery status callback and the forward move it made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from botkit.contexts.sending import EventSends
+from botkit.outbound.message import OutboundHandle
+from botkit.outbound.messenger import From, Messenger, number_on_channel_of
+from botkit.outbound.statuses.protocol import StatusChange
+from botkit.twilio.status import MessageStatus, StatusCallback
+
+
+class StatusContext:
+    """What a status hook receives: the callback as posted, and the move it made."""
+
+    def __init__(self, callback: StatusCallback, change: StatusChange, sender: Messenger) -> None:
+        self.callback = callback
+        self.change = change
+        self._sends = EventSends(
+            sender, f"status:{callback.message_sid}:{change.new}", self._default_sender_for
+        )
+
+    @property
+    def sid(self) -> str:
+        return self.callback.message_sid
+
+    @property
+    def status(self) -> MessageStatus:
+        return self.change.new
+
+    @property
+    def error_code(self) -> int | None:
+        return self.change.error_code
+
+    def _default_sender_for(self, to: str) -> From | None:
+        """The message's own sender, on the channel of ``to``: a WhatsApp message that failed
+        can be followed up by SMS from the same number."""
+        if self.callback.messaging_service_sid:
+            return From(messaging_service_sid=self.callback.messaging_service_sid)
+        if not self.callback.from_:
+            return None
+        return number_on_channel_of(to, self.callback.from_)
+
+    async def send(
+        self,
+        to: str,
+        text: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> OutboundHandle:
+        """Send a message. The sender defaults to the one the tracked message came from.
+
+        The idempotency key is the MessageSid, the new status and this message's position, so
+        hooks re-run after a crash produce the same keys and nothing is sent twice.
+        """
+        return await self._sends.send(
+            to,
+            text,
+            media_urls=media_urls,
+            from_=from_,
+            messaging_service_sid=messaging_service_sid,
+        )
+
+

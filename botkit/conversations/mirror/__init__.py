@@ -1,0 +1,2 @@
+"""The participant mirror: each conversation's participants, readable without an API call (protocol,
+memory, redis)."""

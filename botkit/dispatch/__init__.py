@@ -1,1 +1,0 @@
-"""The outbound dispatcher: per-sender rate limits now; queue, workers and retries to follow."""

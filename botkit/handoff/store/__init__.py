@@ -1,0 +1,1 @@
+"""Handoff records and the queue of conversations waiting for an agent (protocol, memory, redis)."""

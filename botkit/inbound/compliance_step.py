@@ -1,0 +1,58 @@
+"""What the pipeline does for compliance before any intent sees a message.
+
+- Every WhatsApp message opens (renews) the 24-hour window for its sender and user.
+- STOP / START (and other languages' equivalents) are recorded in the consent ledger and
+  confirmed; they never reach intents. The STOP confirmation is marked as a compliance message:
+  it is the one message sent past the opt-out, and the last one that recipient gets.
+- HELP gets the configured help text; with no help text configured it goes to the intents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botkit.compliance.keywords import KeywordMatch, KeywordPolicy
+from botkit.compliance.ledger.protocol import ConsentLedger, record_keyword
+from botkit.compliance.windows.protocol import WindowStore
+from botkit.outbound.messenger import Messenger, reply_sender
+from botkit.twilio.inbound import InboundMessage
+
+
+@dataclass
+class Compliance:
+    keywords: KeywordPolicy
+    ledger: ConsentLedger
+    windows: WindowStore
+
+    async def observe(self, message: InboundMessage) -> None:
+        if message.channel == "whatsapp":
+            owner = message.messaging_service_sid or str(message.recipient)
+            await self.windows.touch(owner, str(message.sender))
+
+    async def handle_keyword(
+        self, message: InboundMessage, sender: Messenger
+    ) -> KeywordMatch | None:
+        """The keyword this message was, if it was one the framework answers; else None."""
+        match = self.keywords.classify(message.body)
+        if match is None:
+            return None
+        reply = self.keywords.reply_for(match)
+        if match.kind == "help" and reply is None:
+            return None
+        await record_keyword(
+            self.ledger,
+            match,
+            number=str(message.sender),
+            sender=str(message.recipient),
+            messaging_service_sid=message.messaging_service_sid,
+        )
+        if reply:
+            await sender.send(
+                str(message.sender),
+                reply,
+                sender=reply_sender(message),
+                idempotency_key=f"{message.sid}:keyword",
+                lane="reply",
+                compliance=match.kind == "opt_out",
+            )
+        return match

@@ -1,0 +1,265 @@
+"""Handling one accepted message: lock and load its session, route, run, save, log.
+
+This is the only place that decides what happens when a handler fails: the error is logged with
+the MessageSid, the session changes of the failed run are discarded, and the user gets the
+apology. Twilio has already had its 200, so nothing here can turn into a webhook 500.
+
+1:1 messages come in through ``process``. Conversation messages come through ``run`` with a
+turn of their own (botkit/inbound/conversation_pipeline.py): the same routing table, locking
+and failure handling, with their own session keys and handler context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botkit.app.matchers import RoutedMessage
+from botkit.app.router import Resolution, Route, Routes
+from botkit.compliance.keywords import KeywordKind
+from botkit.contexts.conversation import HandlerContext
+from botkit.contexts.direct import Context
+from botkit.inbound.compliance_step import Compliance
+from botkit.logging import get_logger
+from botkit.outbound.messenger import Messenger
+from botkit.sessions.keys import session_key
+from botkit.sessions.locking import SessionPolicy, acquire_session
+from botkit.sessions.protocol import SessionLease, SessionStore
+from botkit.twilio.inbound import InboundMessage
+
+if TYPE_CHECKING:
+    from botkit.app.flow_table import FlowTable
+    from botkit.handoff.service import Handoff
+
+log = get_logger("pipeline")
+
+
+
+
+
+
+
+
+
+
+class Turn(Protocol):
+    """One message to route, and what its kind decides: its session and its handler's context."""
+
+    @property
+    def message(self) -> RoutedMessage: ...
+
+    def session_key(self, route: Route) -> str: ...
+
+    async def context(
+        self, session: dict[str, Any], found: Resolution | None
+    ) -> HandlerContext: ...
+
+
+class DirectTurn:
+    """A 1:1 message."""
+
+    def __init__(
+        self,
+        bot_name: str,
+        message: InboundMessage,
+        sender: Messenger,
+        handoff: Handoff | None = None,
+        flows: FlowTable | None = None,
+    ) -> None:
+        self.bot_name = bot_name
+        self.message = message
+        self.sender = sender
+        self.handoff = handoff
+        self.flows = flows
+
+    def session_key(self, route: Route | None = None) -> str:
+        """One session per user and bot address, whichever route the message takes."""
+        return session_key(self.bot_name, self.message)
+
+    async def context(self, session: dict[str, Any], found: Resolution | None) -> Context:
+        if found is None:
+            return Context(
+                self.message, session, self.sender, handoff=self.handoff, flows=self.flows
+            )
+        return Context(
+            self.message,
+            session,
+            self.sender,
+            intent=found.route.name,
+            slots=found.slots,
+            handoff=self.handoff,
+            flows=self.flows,
+        )
+
+
+class Pipeline:
+    def __init__(
+        self,
+        bot_name: str,
+        routes: Routes,
+        sessions: SessionStore,
+        sender: Messenger,
+        policy: SessionPolicy,
+        apology: str,
+        *,
+        compliance: Compliance | None = None,
+    ) -> None:
+        self.bot_name = bot_name
+        self.routes = routes
+        self.sessions = sessions
+        self.sender = sender
+        self.policy = policy
+        self.apology = apology
+        self.compliance = compliance
+        #: Human handoff (``ctx.handoff``, ``ctx.conversations``), set once the runtime has
+        #: its Conversations client (botkit/runtime/conversations.py).
+        self.handoff: Handoff | None = None
+
+    async def process(self, message: InboundMessage) -> str:
+        """Run the message through its handler; returns the outcome that was logged."""
+        started = time.perf_counter()
+        turn = DirectTurn(self.bot_name, message, self.sender, self.handoff, self.routes.flows)
+        if self.compliance is not None:
+            await self.compliance.observe(message)
+            keyword = await self.compliance.handle_keyword(message, self.sender)
+            if keyword is not None:
+                await self._after_keyword(turn, keyword.kind)
+                self._log(message, None, f"keyword:{keyword.kind}", started)
+                return f"keyword:{keyword.kind}"
+        outcome, route = await self.run(turn)
+        self._log(message, route, outcome, started)
+        return outcome
+
+    async def _after_keyword(self, turn: DirectTurn, kind: KeywordKind) -> None:
+        """A flow waiting for an answer hears of HELP (it asks again) and STOP (it ends)."""
+        flows = turn.flows
+        if flows is None or kind == "opt_in":
+            return
+        lease = await acquire_session(
+            self.sessions, turn.session_key(), lease=self.policy.lease, wait=self.policy.wait
+        )
+
+        async def tell_flows(ctx: HandlerContext) -> Route | None:
+            assert isinstance(ctx, Context)
+            await flows.after_keyword(ctx, kind)
+            return None
+
+        async with self._keep_alive(lease):
+            await self._run(turn, None, lease, tell_flows)
+
+    async def run(self, turn: Turn) -> tuple[str, Route | None]:
+        """Route the turn's message and run its handler under its session lock; returns the
+        outcome and the route taken (None when nothing matched or routing failed)."""
+        message = turn.message
+        try:
+            resolution = await self.routes.resolve(message)
+        except Exception:
+            # A `when` predicate is handler code too: its failure must not make the inbound
+            # worker redeliver the message forever.
+            log.exception("handler failed", sid=message.sid, intent=None, stage="routing")
+            await self._apologise(turn)
+            return "error", None
+        flows = turn.flows if isinstance(turn, DirectTurn) else None
+        if resolution is not None:
+            key = turn.session_key(resolution.route)
+        elif isinstance(turn, DirectTurn) and flows is not None:
+            # Nothing matched, but a flow may be waiting for this very message: that is in
+            # the session, which a 1:1 message finds whatever its route.
+            key = turn.session_key()
+        else:
+            return "unhandled", None
+        lease = await acquire_session(
+            self.sessions, key, lease=self.policy.lease, wait=self.policy.wait
+        )
+
+        async def invoke(ctx: HandlerContext) -> Route | None:
+            if flows is not None and isinstance(ctx, Context):
+                return await flows.dispatch(ctx, resolution, _with_middleware)
+            assert resolution is not None
+            await _with_middleware(resolution.route, ctx)
+            return resolution.route
+
+        async with self._keep_alive(lease):
+            return await self._run(turn, resolution, lease, invoke)
+
+    async def _run(
+        self, turn: Turn, found: Resolution | None, lease: SessionLease, invoke: Invoke
+    ) -> tuple[str, Route | None]:
+        """Run ``invoke`` (the handler, or what flows decide) with the session, then save it;
+        returns the outcome and the route that ran."""
+        sid = turn.message.sid
+        try:
+            ctx = await turn.context(lease.data, found)
+        except Exception:
+            # Nothing ran yet: release the session and let the inbound worker retry the event.
+            await self.sessions.commit(lease, None, self.policy.ttl)
+            raise
+        route = found.route if found is not None else None
+        try:
+            route = await invoke(ctx)
+            saved = await self.sessions.commit(lease, ctx.session, self.policy.ttl)
+        except Exception:
+            log.exception("handler failed", sid=sid, intent=ctx.intent)
+            await self.sessions.commit(lease, None, self.policy.ttl)
+            await self._apologise(turn, ctx)
+            return "error", route
+        if not saved:
+            log.error("session lock lost; session update dropped", sid=sid)
+            return "lock_lost", route
+        return ("ok" if route is not None else "unhandled"), route
+
+    async def _apologise(self, turn: Turn, ctx: HandlerContext | None = None) -> None:
+        try:
+            ctx = ctx or await turn.context({}, None)
+            await ctx.reply(self.apology)
+        except Exception:
+            log.exception("apology could not be sent", sid=turn.message.sid)
+
+    @contextlib.asynccontextmanager
+    async def _keep_alive(self, lease: SessionLease):  # type: ignore[no-untyped-def]
+        """Renew the session lock while a slow handler runs, so no one else gets in."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.policy.lease / 3)
+                if not await self.sessions.renew(lease, self.policy.lease):
+                    return
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _log(
+        self, message: InboundMessage, route: Route | None, outcome: str, started: float
+    ) -> None:
+        log.info(
+            "message handled",
+            sid=message.sid,
+            channel=message.channel,
+            sender=message.sender.number,
+            intent=route.name if route else None,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            result=outcome,
+        )
+
+
+async def _with_middleware(route: Route, ctx: HandlerContext) -> None:
+    async def call(index: int) -> None:
+        if index == len(route.middleware):
+            await route.handler.call(ctx)
+            return
+        await route.middleware[index](ctx, lambda: call(index + 1))
+
+    await call(0)
+
+
+Processor = Callable[[InboundMessage], Awaitable[str]]
+#: Runs what a message should run with its context; returns the route that ran (None: none).
+Invoke = Callable[[HandlerContext], Awaitable[Route | None]]

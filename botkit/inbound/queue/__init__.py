@@ -1,0 +1,2 @@
+"""The inbound queue: accepted webhooks, deduplicated, waiting for a worker (protocol, memory,
+redis)."""

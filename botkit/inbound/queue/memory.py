@@ -1,0 +1,79 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import OrderedDict, deque
+
+from botkit.inbound.queue.protocol import Delivery
+
+
+class MemoryInboundQueue:
+    """InboundQueue in a deque, with leases and reclaim like a Redis consumer group."""
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._queue: deque[Delivery] = deque()
+        self._in_flight: dict[str, tuple[Delivery, str, float]] = {}
+        self._ids = itertools.count(1)
+        self._arrived = asyncio.Event()
+
+    async def accept(self, dedup_id: str, payload: str, dedup_ttl: float) -> bool:
+        now = time.monotonic()
+        self._expire_seen(now)
+        if dedup_id in self._seen:
+            return False
+        self._seen[dedup_id] = now + dedup_ttl
+        self._queue.append(Delivery(id=str(next(self._ids)), payload=payload))
+        self._arrived.set()
+        return True
+
+    async def take(self, consumer: str, count: int, wait: float) -> list[Delivery]:
+        if not self._queue:
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(wait):
+                    await self._arrived.wait()
+            except TimeoutError:
+                return []
+        taken: list[Delivery] = []
+        while self._queue and len(taken) < count:
+            delivery = self._queue.popleft()
+            self._in_flight[delivery.id] = (delivery, consumer, time.monotonic())
+            taken.append(delivery)
+        return taken
+
+    async def reclaim(self, consumer: str, idle: float, count: int) -> list[Delivery]:
+        now = time.monotonic()
+        stale = [d for d, _, at in self._in_flight.values() if now - at >= idle][:count]
+        for delivery in stale:
+            self._in_flight[delivery.id] = (delivery, consumer, now)
+        return stale
+
+    async def touch(self, consumer: str, delivery: Delivery) -> None:
+        if delivery.id in self._in_flight:
+            self._in_flight[delivery.id] = (delivery, consumer, time.monotonic())
+
+    async def finish(self, delivery: Delivery) -> None:
+        self._in_flight.pop(delivery.id, None)
+
+    async def backlog(self) -> int:
+        return len(self._queue) + len(self._in_flight)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def _expire_seen(self, now: float) -> None:
+        # Entries share one TTL, so insertion order is expiry order.
+        while self._seen:
+            sid, expires = next(iter(self._seen.items()))
+            if expires > now:
+                break
+            del self._seen[sid]
+
+

@@ -1,0 +1,76 @@
+"""An outbound job: one message the outbound workers own until Twilio has it or it is
+dead-lettered, and how an OutboundMessage becomes one (its sender, lane, cost, rate and consent
+keys)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from pydantic import BaseModel, ConfigDict
+
+from botkit.compliance.hashing import NumberHasher
+from botkit.compliance.ledger.redis import DEFAULT_TAG, consent_check_keys
+from botkit.outbound.limits.rates import RateTable, cost_of, sender_of
+from botkit.outbound.message import Lane, OutboundMessage
+
+MICROS = 1_000_000
+
+
+class Job(BaseModel):
+    """What a queue stores about a message besides its place in line.
+
+    ``consent_keys`` are the ledger keys checked when the job is claimed (empty for the STOP
+    confirmation, the one message that goes to someone who just opted out). Times are whole
+    microseconds since the epoch, the unit the queue scripts compute in.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    message: OutboundMessage
+    sender: str
+    lane: Lane
+    cost: int
+    rate: float
+    consent_keys: tuple[str, ...] = ()
+    created_us: int
+    expires_us: int | None = None
+
+
+def consent_scopes(message: OutboundMessage) -> list[str]:
+    """The scopes an opt-out must not cover for this message to go: its number, its service."""
+    return [s for s in (message.from_, message.messaging_service_sid) if s]
+
+
+class JobFactory:
+    def __init__(self, rates: RateTable, hasher: NumberHasher, tag: str = DEFAULT_TAG) -> None:
+        self.rates = rates
+        self.hasher = hasher
+        self.tag = tag
+
+    def build(
+        self,
+        message: OutboundMessage,
+        *,
+        lane: Lane,
+        check_consent: bool = True,
+        valid_for: float | None = None,
+    ) -> Job:
+        sender = sender_of(message)
+        now_us = int(time.time() * 1_000_000)
+        keys: tuple[str, ...] = ()
+        if check_consent:
+            digest = self.hasher.digest(message.to)
+            keys = tuple(consent_check_keys(digest, consent_scopes(message), self.tag))
+        return Job(
+            id=uuid.uuid4().hex,
+            message=message,
+            sender=sender,
+            lane=lane,
+            cost=cost_of(message),
+            rate=self.rates.limit_for(sender).rate,
+            consent_keys=keys,
+            created_us=now_us,
+            expires_us=None if valid_for is None else now_us + int(valid_for * 1_000_000),
+        )

@@ -1,0 +1,56 @@
+"""The Outbox protocol: where ctx.reply, ctx.send and bot.send hand their messages.
+
+Handlers never call Twilio themselves. Keeping one seam means the direct outbox used now can be
+replaced by a durable, rate-aware dispatcher without touching a single handler.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+Lane = Literal["reply", "bulk"]
+
+
+class OutboundMessage(BaseModel):
+    """One message to send. Exactly one of from_ / messaging_service_sid names the sender.
+
+    lane: replies to a user go ahead of bulk sends. compliance: the STOP confirmation, the one
+    message that must reach someone who just opted out. valid_for: seconds after which the
+    message is dead-lettered instead of sent late.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    to: str
+    body: str | None = None
+    media_urls: tuple[str, ...] = ()
+    content_sid: str | None = None
+    content_variables: str | None = None
+    from_: str | None = None
+    messaging_service_sid: str | None = None
+    idempotency_key: str
+    lane: Lane = "reply"
+    compliance: bool = False
+    valid_for: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OutboundMessage:
+        if not self.body and not self.media_urls and not self.content_sid:
+            raise ValueError("a message needs a body, media_urls or a content_sid")
+        if bool(self.from_) == bool(self.messaging_service_sid):
+            raise ValueError("a message needs exactly one of from_ or messaging_service_sid")
+        return self
+
+
+class OutboundHandle(BaseModel):
+    """What submitting a message returns: our id, its idempotency key, Twilio's SID once known."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    idempotency_key: str
+    twilio_sid: str | None = None
+
+

@@ -1,0 +1,95 @@
+"""Turning "send this text to that person" into an OutboundMessage with a sender and a key.
+
+ctx.reply, ctx.send and bot.send all come through here, so sender defaults and idempotency keys
+are decided in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from botkit.errors import SendError
+from botkit.outbound.message import Lane, OutboundHandle, OutboundMessage
+from botkit.outbound.outbox import Outbox
+from botkit.twilio.address import parse_address
+from botkit.twilio.inbound import InboundMessage
+
+
+@dataclass(frozen=True)
+class From:
+    """Who a message is sent from: a number (``whatsapp:`` kept) or a Messaging Service."""
+
+    number: str | None = None
+    messaging_service_sid: str | None = None
+
+
+def chosen_sender(from_: str | None, messaging_service_sid: str | None) -> From | None:
+    """The sender a caller named explicitly, if any."""
+    if from_ or messaging_service_sid:
+        return From(number=from_, messaging_service_sid=messaging_service_sid)
+    return None
+
+
+def number_on_channel_of(to: str, number: str) -> From:
+    """``number`` (with or without ``whatsapp:``) on the channel of ``to``: a WhatsApp chat can
+    be followed up by SMS from the same number, and the other way round."""
+    bare = number.removeprefix("whatsapp:")
+    whatsapp = to.strip().lower().startswith("whatsapp:")
+    return From(number=f"whatsapp:{bare}" if whatsapp else bare)
+
+
+def reply_sender(message: InboundMessage) -> From:
+    """Replies come from the number or Messaging Service the user wrote to."""
+    if message.messaging_service_sid:
+        return From(messaging_service_sid=message.messaging_service_sid)
+    return From(number=str(message.recipient))
+
+
+class Messenger:
+    def __init__(self, outbox: Outbox, default: From) -> None:
+        self.outbox = outbox
+        self.default = default
+
+    async def send(
+        self,
+        to: str,
+        body: str | None = None,
+        *,
+        media_urls: Iterable[str] = (),
+        sender: From | None = None,
+        idempotency_key: str | None = None,
+        lane: Lane = "reply",
+        compliance: bool = False,
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
+    ) -> OutboundHandle:
+        """content_sid: a Content template (quick-reply buttons, cards) instead of or with the
+        body; content_variables fill its placeholders."""
+        try:
+            parse_address(to)
+        except ValueError as exc:
+            raise SendError(f"cannot send to {to!r}: {exc}") from None
+        chosen = sender or self.default
+        if not chosen.number and not chosen.messaging_service_sid:
+            raise SendError(
+                "no sender: pass from_ or messaging_service_sid, "
+                "or set BOTKIT_MESSAGING_SERVICE_SID"
+            )
+        message = OutboundMessage(
+            to=to,
+            body=body,
+            media_urls=tuple(media_urls),
+            content_sid=content_sid,
+            content_variables=json.dumps(dict(content_variables)) if content_variables else None,
+            from_=None if chosen.messaging_service_sid else chosen.number,
+            messaging_service_sid=chosen.messaging_service_sid,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+            lane=lane,
+            compliance=compliance,
+        )
+        return await self.outbox.submit(message)
+
+

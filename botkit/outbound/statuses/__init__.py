@@ -1,0 +1,1 @@
+"""Each sent message's latest delivery status, moved forward only (protocol, memory, redis)."""

@@ -1,1 +1,0 @@
-"""Intent routing: routers, matchers, middleware and handler invocation."""

@@ -1,1 +1,0 @@
-"""Storage protocols and their Redis (production) and memory (development) implementations."""
