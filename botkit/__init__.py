@@ -8,11 +8,12 @@ from botkit.app.knowledge import FaqEntry, Knowledge, KnowledgeError, load_knowl
 from botkit.app.lifecycle import Startup
 from botkit.app.router import Router
 from botkit.compliance.keywords import KeywordPolicy, KeywordReplies
-from botkit.contexts.conversation import ConversationContext, ConversationInfo, HandlerContext
+from botkit.contexts.conversation import ConversationContext, HandlerContext
 from botkit.contexts.direct import Context
 from botkit.contexts.handoff_closed import HandoffClosedContext
 from botkit.contexts.hooks import ConversationStateContext, MessageAddContext, ParticipantContext
 from botkit.contexts.status import StatusContext
+from botkit.conversations.info import ConversationInfo
 from botkit.errors import BotkitError, ConfigError, SendError
 from botkit.flows import Ask, Confirm, Flow, FlowError, Invalid
 from botkit.handoff.pool import AgentPool, HandoffTexts

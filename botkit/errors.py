@@ -23,3 +23,9 @@ class BotLoadError(BotkitError):
 
 class SendError(BotkitError):
     """An outbound message could not be handed to Twilio."""
+
+
+class FlowError(BotkitError):
+    """A flow cannot do what the code asked: an unknown flow or step, a branch function that
+    chose a step that does not exist, an answer a session cannot store. Like any handler
+    error it is logged with the MessageSid and the user gets the apology."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from botkit.app.agent_commands import BUILT_IN, DEFAULT_AGENT_COMMANDS, command_pattern
 from botkit.app.flow_table import check_keywords
@@ -13,17 +13,15 @@ from botkit.app.lifecycle import Lifecycle, ShutdownHook, StartupHook
 from botkit.app.router import Router, Routes
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.contexts.handoff_closed import CloseHook
+from botkit.conversations.client import ConversationsClient
 from botkit.errors import SendError
 from botkit.flows.flow import Flow
 from botkit.handoff.pool import AgentPool, HandoffTexts
+from botkit.handoff.service import Handoff
 from botkit.outbound.message import Lane, OutboundHandle
 from botkit.outbound.messenger import Messenger, chosen_sender
 from botkit.outbound.shaping import WhatsAppTemplate
 from botkit.sessions.keys import SESSION_SCOPES, SessionScope
-
-if TYPE_CHECKING:
-    from botkit.conversations.client import ConversationsClient
-    from botkit.handoff.service import Handoff
 
 H = TypeVar("H", bound=Handler)
 Up = TypeVar("Up", bound=StartupHook)

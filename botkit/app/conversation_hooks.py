@@ -18,17 +18,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from botkit.contexts.hooks import (
+    ConversationStateContext,
+    MessageAddContext,
+    ParticipantContext,
+)
 from botkit.logging import get_logger
 from botkit.twilio.conversation_events import ConversationState
-
-if TYPE_CHECKING:
-    from botkit.contexts.hooks import (
-        ConversationStateContext,
-        MessageAddContext,
-        ParticipantContext,
-    )
 
 log = get_logger("conversations")
 

@@ -17,18 +17,16 @@ without a word (the STOP confirmation must be the last message the user gets).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from botkit.app.routes import Resolution, Route
 from botkit.compliance.keywords import KeywordKind, KeywordPolicy
+from botkit.contexts.direct import Context, NamedFlow
+from botkit.errors import FlowError
 from botkit.flows import engine
-from botkit.flows.errors import FlowError
 from botkit.flows.flow import Flow
 from botkit.flows.state import STATE_KEY, FlowState, clear_state, read_state
 from botkit.logging import get_logger
-
-if TYPE_CHECKING:
-    from botkit.app.router import Resolution, Route
-    from botkit.contexts.direct import Context
 
 log = get_logger("flows")
 
@@ -91,10 +89,10 @@ class FlowTable:
         for flow, _ in self._entries.values():
             check_keywords(flow, policy)
 
-    def flow(self, wanted: str | Flow) -> Flow:
-        name = wanted.name if isinstance(wanted, Flow) else wanted
+    def flow(self, wanted: str | NamedFlow) -> Flow:
+        name = wanted if isinstance(wanted, str) else wanted.name
         entry = self._entries.get(name)
-        if entry is None or (isinstance(wanted, Flow) and entry[0] is not wanted):
+        if entry is None or (not isinstance(wanted, str) and entry[0] is not wanted):
             known = ", ".join(sorted(self._entries)) or "none"
             raise FlowError(
                 f"flow {name!r} is not registered with this bot (registered: {known}); "
@@ -102,8 +100,17 @@ class FlowTable:
             )
         return entry[0]
 
-    async def start(self, ctx: Context, wanted: str | Flow, answers: Mapping[str, Any]) -> None:
+    async def start(
+        self, ctx: Context, wanted: str | NamedFlow, answers: Mapping[str, Any]
+    ) -> None:
         await engine.start(ctx, self.flow(wanted), answers)
+
+    def active_name(self, session: dict[str, Any]) -> str | None:
+        found = self.active(session)
+        return found[0].name if found is not None else None
+
+    def cancel(self, session: dict[str, Any]) -> bool:
+        return session.pop(STATE_KEY, None) is not None
 
     def active(self, session: dict[str, Any]) -> tuple[Flow, FlowState] | None:
         """The flow waiting for an answer in this session, timed out or not. A state naming a

@@ -11,10 +11,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from botkit.contexts.conversation import HandlerContext
+from botkit.contexts.conversation import HandlerContext
 
 Handler = Callable[..., Awaitable[Any]]
 INJECTABLE = ("ctx", "context", "message", "session", "slots", "conversation", "participant")

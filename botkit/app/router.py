@@ -11,9 +11,8 @@ in a conversation: the bot stays quiet when it is not addressed (see matchers.py
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from botkit.app.conversation_hooks import (
     ConversationHook,
@@ -26,19 +25,14 @@ from botkit.app.conversation_hooks import (
 )
 from botkit.app.flow_table import FlowTable, flow_step_handler
 from botkit.app.handlers import Handler, HandlerSpec, inspect_handler
-from botkit.app.matchers import IntentScope, Matcher, Predicate, RoutedMessage, compile_matcher
+from botkit.app.matchers import IntentScope, Predicate, RoutedMessage, compile_matcher
+from botkit.app.routes import Intent, Middleware, Resolution, Route
 from botkit.app.status_hooks import StatusHook, StatusHookFunc, StatusHooks, status_hook
 from botkit.flows.flow import Flow
 from botkit.sessions.keys import SESSION_SCOPES, SessionScope
 from botkit.twilio.conversation_events import ConversationChannel
 from botkit.twilio.inbound import InboundMessage
 
-if TYPE_CHECKING:
-    from botkit.contexts.conversation import HandlerContext
-
-CallNext = Callable[[], Awaitable[None]]
-#: Receives a Context (1:1) or a ConversationContext: a router's middleware wraps all its routes.
-Middleware = Callable[["HandlerContext", CallNext], Awaitable[None]]
 #: Whose session a conversation message uses: the conversation's, or its author's within it.
 H = TypeVar("H", bound=Handler)
 M = TypeVar("M", bound=Middleware)
@@ -50,35 +44,10 @@ A = TypeVar("A", bound=MessageAddHookFunc)
 FALLBACK = "fallback"
 
 
-@dataclass(frozen=True)
-class Intent:
-    name: str
-    matcher: Matcher
-    handler: HandlerSpec
-    priority: int
-    sessions: SessionScope | None = None
-    interrupts_flows: bool = False
 
 
-@dataclass(frozen=True)
-class Route:
-    """An intent as compiled into a bot: with the middleware of every router above it."""
-
-    name: str
-    matcher: Matcher | None
-    handler: HandlerSpec
-    priority: int
-    middleware: tuple[Middleware, ...]
-    #: This intent's conversation session scope; None: the bot's.
-    sessions: SessionScope | None = None
-    #: Runs even while a flow waits for an answer, which is then asked again (botkit/flows).
-    interrupts_flows: bool = False
 
 
-@dataclass(frozen=True)
-class Resolution:
-    route: Route
-    slots: dict[str, str]
 
 
 class Routes:

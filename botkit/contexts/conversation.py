@@ -23,41 +23,20 @@ Twilio delivers them to the conversation's phone participants and applies their 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from botkit.contexts.direct import Context, _running
+from botkit.contexts.direct import Context
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
+from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import ConversationMessage, Participant
 from botkit.conversations.writer import ConversationWriter
+from botkit.handoff.service import Handoff, HandoffResult, running
 from botkit.outbound.message import OutboundHandle
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of
 from botkit.twilio.conversation_events import (
-    ConversationState,
     MessageAdded,
 )
-
-if TYPE_CHECKING:
-    from botkit.handoff.service import Handoff, HandoffResult
-
-
-
-
-@dataclass(frozen=True)
-class ConversationInfo:
-    """The conversation a message was added to, as known when the handler started."""
-
-    sid: str
-    unique_name: str | None = None
-    friendly_name: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
-    state: ConversationState | None = None
-    participants: tuple[Participant, ...] = ()
-
-    def participant(self, key: str) -> Participant | None:
-        """A participant by SID, chat identity or phone address."""
-        return next((p for p in self.participants if key in (p.sid, p.identity, p.address)), None)
 
 
 class ConversationContext:
@@ -101,21 +80,21 @@ class ConversationContext:
         author = self.participant
         customer = author.address if author.is_phone else None
         proxy = author.proxy_address if author.is_phone else None
-        return await _running(self._handoff).in_conversation(
+        return await running(self._handoff).in_conversation(
             self.conversation.sid, agent, customer=customer, proxy=proxy
         )
 
     async def resume_bot(self) -> None:
         """Hand the conversation back to the bot: the agent leaves, intents fire again."""
-        await _running(self._handoff).resume(self.conversation.sid)
+        await running(self._handoff).resume(self.conversation.sid)
 
     async def close_conversation(self) -> None:
         """Close this conversation for good (the customer's number is free for 1:1 again)."""
-        await _running(self._handoff).close(self.conversation.sid)
+        await running(self._handoff).close(self.conversation.sid)
 
     async def take_next(self, agent: str) -> str | None:
         """``agent`` takes the conversation waiting longest in the handoff queue."""
-        return await _running(self._handoff).take_next(agent)
+        return await running(self._handoff).take_next(agent)
 
     async def reply(
         self, text: str, *, attributes: Mapping[str, Any] | None = None

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from botkit.contexts.sending import EventSends
-from botkit.errors import SendError
-from botkit.flows.errors import FlowError
-from botkit.flows.state import STATE_KEY
+from botkit.conversations.client import ConversationsClient
+from botkit.conversations.info import ConversationInfo
+from botkit.conversations.models import Participant
+from botkit.errors import FlowError, SendError
+from botkit.handoff.service import Handoff, HandoffResult, running
 from botkit.outbound.message import OutboundHandle
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of, reply_sender
 from botkit.twilio.inbound import InboundMessage
 
-if TYPE_CHECKING:
-    from botkit.app.flow_table import FlowTable
-    from botkit.contexts.conversation import ConversationInfo
-    from botkit.conversations.client import ConversationsClient
-    from botkit.conversations.models import Participant
-    from botkit.flows.flow import Flow
-    from botkit.handoff.service import Handoff, HandoffResult
+
+class NamedFlow(Protocol):
+    """A flow as a context refers to it: by its name (botkit.Flow is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+class FlowControl(Protocol):
+    """What a 1:1 context asks of the bot's flows. The bot's FlowTable (botkit/app/flow_table.py)
+    answers; contexts sit below flows, which drive handlers through them, so they know flows
+    only by this."""
+
+    async def start(
+        self, ctx: Context, wanted: str | NamedFlow, answers: Mapping[str, Any]
+    ) -> None: ...
+
+    def active_name(self, session: dict[str, Any]) -> str | None: ...
+
+    def cancel(self, session: dict[str, Any]) -> bool: ...
 
 
 class Context:
@@ -36,7 +51,7 @@ class Context:
         intent: str | None = None,
         slots: dict[str, str] | None = None,
         handoff: Handoff | None = None,
-        flows: FlowTable | None = None,
+        flows: FlowControl | None = None,
     ) -> None:
         self.message = message
         self.session = session
@@ -46,7 +61,7 @@ class Context:
         self._handoff = handoff
         self._flows = flows
 
-    async def start_flow(self, flow: str | Flow, **answers: Any) -> None:
+    async def start_flow(self, flow: str | NamedFlow, **answers: Any) -> None:
         """Start a registered flow (by name, or the Flow) for this user, replacing any flow in
         progress; it asks its first question now. ``answers`` fills in steps already known
         (e.g. ``order_id=ctx.slots.get("order_id")``; None values are ignored), which are
@@ -59,17 +74,16 @@ class Context:
     @property
     def active_flow(self) -> str | None:
         """The name of the flow waiting for this user's answer (None: no flow)."""
-        found = self._flows.active(self.session) if self._flows is not None else None
-        return found[0].name if found is not None else None
+        return self._flows.active_name(self.session) if self._flows is not None else None
 
     def cancel_flow(self) -> bool:
         """End the flow in progress without a word (True if there was one)."""
-        return self.session.pop(STATE_KEY, None) is not None
+        return self._flows.cancel(self.session) if self._flows is not None else False
 
     @property
     def conversations(self) -> ConversationsClient:
         """The running bot's Conversations client (the one the runtime shares)."""
-        return _running(self._handoff).client
+        return running(self._handoff).client
 
     async def handoff(self, agent: str | None = None) -> HandoffResult:
         """Move this customer into a new Conversation with a human: ``agent`` (a chat
@@ -79,7 +93,7 @@ class Context:
         progress ends (silently): the customer is talking to a person now, and a bot question
         asked again after the handoff would only be in the way."""
         self.cancel_flow()
-        return await _running(self._handoff).from_direct(self.message, self.session, agent)
+        return await running(self._handoff).from_direct(self.message, self.session, agent)
 
     async def resume_bot(self) -> None:
         """Only a conversation can be handed back: a 1:1 message is already the bot's."""
@@ -151,8 +165,3 @@ class Context:
             content_variables=content_variables,
         )
 
-
-def _running(handoff: Handoff | None) -> Handoff:
-    if handoff is None:
-        raise SendError("conversations and handoff need a running bot (botkit run, or create_app)")
-    return handoff

@@ -71,19 +71,24 @@ class HandoffClosedContext:
         )
 
 
-async def run_close_hooks(
-    hooks: Sequence[CloseHook], record: HandoffRecord, sender: Messenger | None
-) -> None:
-    """Run each hook on its own; one that raises is logged."""
-    if not hooks:
-        return
-    ctx = HandoffClosedContext(record, sender)
-    for hook in hooks:
-        try:
-            await hook(ctx)
-        except Exception:
-            log.exception(
-                "handoff-closed hook failed",
-                conversation=record.conversation_sid,
-                hook=getattr(hook, "__qualname__", repr(hook)),
-            )
+def close_hooks(
+    hooks: Sequence[CloseHook], sender: Messenger | None
+) -> Callable[[HandoffRecord], Awaitable[None]]:
+    """What the handoff runs once a conversation closed: each hook on its own, one that raises
+    is logged."""
+
+    async def run(record: HandoffRecord) -> None:
+        if not hooks:
+            return
+        ctx = HandoffClosedContext(record, sender)
+        for hook in hooks:
+            try:
+                await hook(ctx)
+            except Exception:
+                log.exception(
+                    "handoff-closed hook failed",
+                    conversation=record.conversation_sid,
+                    hook=getattr(hook, "__qualname__", repr(hook)),
+                )
+
+    return run

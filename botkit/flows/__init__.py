@@ -76,7 +76,7 @@ flow.start(ctx)``) starts a flow, replacing one in progress; ``ctx.active_flow``
 waiting for an answer; ``ctx.cancel_flow()`` ends it without a word.
 """
 
-from botkit.flows.errors import FlowError
+from botkit.errors import FlowError
 from botkit.flows.flow import DEFAULT_CANCEL_WORDS, DoneAction, Flow
 from botkit.flows.steps import CANCEL, DONE, Answers, Ask, Confirm, Invalid, Option, Step
 from botkit.flows.validators import email, integer, matches

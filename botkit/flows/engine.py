@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from botkit.contexts.direct import Context
 from botkit.core import clock
-from botkit.flows.errors import FlowError
+from botkit.errors import FlowError
 from botkit.flows.flow import Ending, Flow
 from botkit.flows.state import FlowState, clear_state, write_state
 from botkit.flows.steps import Ask, Confirm, End, Invalid, Step, format_prompt
-
-if TYPE_CHECKING:
-    from botkit.contexts.direct import Context
 
 DEFAULT_RETRY = "Sorry, I did not get that."
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from botkit.compliance.keywords import normalize_text
-from botkit.flows.errors import FlowError
+from botkit.contexts.direct import Context
+from botkit.errors import FlowError
 from botkit.flows.state import STATE_KEY
 from botkit.flows.steps import Ask, Confirm, Step
-
-if TYPE_CHECKING:
-    from botkit.contexts.direct import Context
 
 #: ``async def action(ctx, answers)``: what the flow is for, run once every answer is in.
 DoneAction = Callable[["Context", dict[str, Any]], Awaitable[Any]]

@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from botkit.contexts.handoff_closed import CloseHook, run_close_hooks
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.errors import (
     ConversationClosed,
@@ -43,11 +42,10 @@ from botkit.conversations.errors import (
     UniqueNameTaken,
 )
 from botkit.conversations.writer import ConversationWriter
-from botkit.errors import BotkitError
+from botkit.errors import BotkitError, SendError
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.store.protocol import HandoffMode, HandoffRecord, HandoffStore
 from botkit.logging import get_logger
-from botkit.outbound.messenger import Messenger
 from botkit.sessions.keys import conversation_key
 from botkit.sessions.locking import SessionPolicy, acquire_session
 from botkit.sessions.protocol import SessionStore
@@ -73,6 +71,19 @@ class HandoffResult:
         return self.agent is None
 
 
+#: What happens once a handed-off conversation closed, with its last record (the bot's
+#: ``on_handoff_closed`` hooks: botkit/contexts/handoff_closed.py).
+OnClose = Callable[[HandoffRecord], Awaitable[None]]
+
+
+def running(handoff: Handoff | None) -> Handoff:
+    """The running bot's handoff; a clear error for code that runs without one (a context built
+    outside a running bot)."""
+    if handoff is None:
+        raise SendError("conversations and handoff need a running bot (botkit run, or create_app)")
+    return handoff
+
+
 def is_phone(agent: str) -> bool:
     return agent.startswith(("+", "whatsapp:"))
 
@@ -93,11 +104,9 @@ class Handoff:
         policy: SessionPolicy,
         pool: AgentPool | None = None,
         texts: HandoffTexts | None = None,
-        on_close: Sequence[CloseHook] = (),
-        sender: Messenger | None = None,
+        on_close: OnClose | None = None,
     ) -> None:
-        """on_close: the bot's ``on_handoff_closed`` hooks; sender: how they send
-        (botkit/contexts/handoff_closed.py)."""
+        """on_close: runs once a conversation closed (the bot's ``on_handoff_closed`` hooks)."""
         self.bot_name = bot_name
         self.client = client
         self.writer = writer
@@ -106,8 +115,7 @@ class Handoff:
         self.policy = policy
         self.pool = pool
         self.texts = texts or HandoffTexts()
-        self.on_close = tuple(on_close)
-        self.sender = sender
+        self.on_close = on_close
 
     # Starting ------------------------------------------------------------------------------
 
@@ -204,8 +212,8 @@ class Handoff:
         with suppress(ConversationClosed):
             await self.writer.post(conversation_sid, self.texts.closed)
             await self.client.close(conversation_sid)
-        if record is not None:
-            await run_close_hooks(self.on_close, record, self.sender)
+        if record is not None and self.on_close is not None:
+            await self.on_close(record)
 
     async def mode(self, conversation_sid: str) -> HandoffMode:
         record = await self.store.get(conversation_sid)

@@ -23,17 +23,19 @@ conversation); unique name and attributes are fetched when a handler is about to
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botkit.app.conversation_hooks import ConversationHooks, HookKind
-from botkit.app.router import Resolution, Route
+from botkit.app.routes import Resolution, Route
 from botkit.compliance.ledger.protocol import record_keyword
-from botkit.contexts.conversation import ConversationContext, ConversationInfo
+from botkit.contexts.conversation import ConversationContext
 from botkit.contexts.hooks import ConversationStateContext, ParticipantContext
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.errors import ConversationNotFound
+from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
 from botkit.conversations.writer import ConversationWriter
+from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.events import ConversationEvent
 from botkit.inbound.pipeline import Pipeline
@@ -47,9 +49,6 @@ from botkit.twilio.conversation_events import (
     ParticipantRemoved,
     ParticipantUpdated,
 )
-
-if TYPE_CHECKING:
-    from botkit.handoff.service import Handoff
 
 log = get_logger("conversations")
 

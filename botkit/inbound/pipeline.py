@@ -15,13 +15,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from botkit.app.flow_table import FlowTable
 from botkit.app.matchers import RoutedMessage
-from botkit.app.router import Resolution, Route, Routes
+from botkit.app.router import Routes
+from botkit.app.routes import Resolution, Route
 from botkit.compliance.keywords import KeywordKind
 from botkit.contexts.conversation import HandlerContext
 from botkit.contexts.direct import Context
+from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.logging import get_logger
 from botkit.outbound.messenger import Messenger
@@ -29,10 +32,6 @@ from botkit.sessions.keys import session_key
 from botkit.sessions.locking import SessionPolicy, acquire_session
 from botkit.sessions.protocol import SessionLease, SessionStore
 from botkit.twilio.inbound import InboundMessage
-
-if TYPE_CHECKING:
-    from botkit.app.flow_table import FlowTable
-    from botkit.handoff.service import Handoff
 
 log = get_logger("pipeline")
 

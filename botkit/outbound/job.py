@@ -10,7 +10,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict
 
 from botkit.compliance.hashing import NumberHasher
-from botkit.compliance.ledger.redis import DEFAULT_TAG, consent_check_keys
+from botkit.compliance.ledger.keys import DEFAULT_TAG, consent_check_keys
 from botkit.outbound.limits.rates import RateTable, cost_of, sender_of
 from botkit.outbound.message import Lane, OutboundMessage
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from twilio.rest import Client
 
 from botkit.app.bot import Bot
+from botkit.contexts.handoff_closed import close_hooks
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
@@ -89,8 +90,7 @@ def open_conversations(
         policy=pipeline.policy,
         pool=bot.agents,
         texts=bot.handoff_texts,
-        on_close=bot.handoff_close_hooks,
-        sender=pipeline.sender,
+        on_close=close_hooks(bot.handoff_close_hooks, pipeline.sender),
     )
     agent_commands = Pipeline(
         bot.name,

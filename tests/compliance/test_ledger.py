@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.keywords import classify
+from botkit.compliance.ledger.keys import CONSENT_LUA, DEFAULT_TAG, consent_check_keys, consent_key
 from botkit.compliance.ledger.memory import MemoryConsentLedger
 from botkit.compliance.ledger.protocol import (
     GLOBAL_SCOPE,
@@ -27,13 +28,7 @@ from botkit.compliance.ledger.protocol import (
     record_keyword,
     scope_for,
 )
-from botkit.compliance.ledger.redis import (
-    CONSENT_LUA,
-    DEFAULT_TAG,
-    RedisConsentLedger,
-    consent_check_keys,
-    consent_key,
-)
+from botkit.compliance.ledger.redis import RedisConsentLedger
 
 PEPPER = "test-consent-pepper-0123456789"
 USER = "+15551230123"

@@ -7,7 +7,7 @@ import datetime
 from typing import Any
 
 from botkit import Bot, Context, KeywordPolicy, Router
-from botkit.app.router import CallNext
+from botkit.app.routes import CallNext
 from botkit.flows import Ask, Confirm, Flow
 from tests.conftest import StartServer
 from tests.flows.chat import Chat

@@ -1,43 +1,5 @@
-"""ConsentLedger on Redis, and the key layout the dispatcher reads at send time.
-
-Key layout (``T`` is the hash tag, ``botkit:consent`` by default; ``H`` is the number's HMAC):
-
-==============================  =======  =====================================================
-``{T}:state:H:<scope>``         string   ``out:<seq>`` (opted out) or ``in:<seq>`` (exempt from
-                                         an earlier global opt-out); absent: no opinion. The
-                                         only keys a send-time check reads.
-``{T}:optouts``                 hash     ``H|<scope>`` -> JSON {masked, keyword, source, at}:
-                                         the standing opt-outs, for operators.
-``{T}:numbers``                 hash     ``H`` -> masked number, for every number with a trail.
-``{T}:audit:H``                 stream   the audit trail: seq, at, action, scope, keyword,
-                                         source. Append-only, never trimmed.
-``{T}:seq``                     string   the counter that orders every change.
-==============================  =======  =====================================================
-
-No key or value holds a recipient's number: only H and the masked form (``+1555***0123``).
-Scopes are our own senders (numbers, ``whatsapp:`` addresses, MG SIDs) and ``*`` for global.
-
-Why every key shares one hash tag. Promise 4 says a message queued before a STOP is never sent.
-That holds only if the dispatcher's claim of a message and the check of its recipient's consent
-happen in one Lua script, so that Redis orders each claim strictly before or after the STOP's
-write. On Redis Cluster a script may only touch keys of one slot, and a claim script picks up
-messages to arbitrary recipients, so consent cannot be spread by number (each recipient would
-live elsewhere) or by sender (the global scope would live elsewhere). It has to sit in the slot
-of the dispatcher's queue keys. Hence one tag, which the dispatcher either adopts for its own
-keys or hands to ``RedisConsentLedger(tag=...)``. The price is that consent and the queues share
-one shard; a check is one MGET of at most three short strings, and a shard serves around
-100,000 of those per second, two orders above the benchmark's 1,000 messages per second.
-
-How the dispatcher checks consent in its claim script::
-
-    keys = consent_check_keys(ledger.hasher.digest(to), [sender, service_sid], tag=...)
-    # pass keys in KEYS (cluster routing needs them declared), then in the script:
-    #   <CONSENT_LUA>
-    #   if botkit_consent_blocked(redis.call('MGET', unpack(KEYS, i, j))) then ... end
-
-``CONSENT_LUA`` is the rule ``ledger.is_blocked`` implements, and it is the code this module's own
-``is_opted_out`` runs, so the dispatcher cannot drift from what the tests check.
-"""
+"""ConsentLedger on Redis. The key layout and the consent rule it shares with the outbound
+queue's claim script are in keys.py."""
 
 from __future__ import annotations
 
@@ -49,40 +11,25 @@ from typing import Any
 from redis.asyncio import Redis
 
 from botkit.compliance.hashing import NumberHasher
+from botkit.compliance.ledger.keys import (
+    CONSENT_LUA,
+    DEFAULT_TAG,
+    consent_changes_key,
+    consent_check_keys,
+    consent_key,
+    hash_tag,
+)
 from botkit.compliance.ledger.protocol import (
     GLOBAL_SCOPE,
     Action,
     ConsentEvent,
     ConsentRecord,
     check_keyword,
-    check_scopes,
     check_source,
     event_row,
     normalize_scope,
     record_row,
 )
-
-DEFAULT_TAG = "botkit:consent"
-
-#: Lua helpers for any script that needs the consent rule. ``values``: MGET of
-#: consent_check_keys(), i.e. the global state first and then one state per scope.
-CONSENT_LUA = """
-local function botkit_consent_parse(value)
-  if not value then return nil, 0 end
-  local kind, seq = string.match(value, '^(%a+):(%d+)$')
-  return kind, tonumber(seq)
-end
-local function botkit_consent_blocked(values)
-  local gkind, gseq = botkit_consent_parse(values[1])
-  local exempt = false
-  for i = 2, #values do
-    local kind, seq = botkit_consent_parse(values[i])
-    if kind == 'out' then return true end
-    if kind == 'in' and gkind == 'out' and seq > gseq then exempt = true end
-  end
-  return gkind == 'out' and not exempt
-end
-"""
 
 # KEYS: any consent_check_keys(). Returns 1 when blocked.
 _CHECK = CONSENT_LUA + """
@@ -130,25 +77,12 @@ return 0
 """
 
 
-def _tag(tag: str) -> str:
-    return "{" + tag + "}"
 
 
-def consent_key(number_hash: str, scope: str, tag: str = DEFAULT_TAG) -> str:
-    """The state key of (number hash, scope); scope must already be normalised."""
-    return f"{_tag(tag)}:state:{number_hash}:{scope}"
 
 
-def consent_changes_key(tag: str = DEFAULT_TAG) -> str:
-    """The counter every opt-out and opt-in increments (``{T}:seq``)."""
-    return f"{_tag(tag)}:seq"
 
 
-def consent_check_keys(
-    number_hash: str, scopes: Iterable[str], tag: str = DEFAULT_TAG
-) -> list[str]:
-    """The keys a send-time check reads, in the order CONSENT_LUA expects: global first."""
-    return [consent_key(number_hash, s, tag) for s in [GLOBAL_SCOPE, *check_scopes(scopes)]]
 
 
 def _text(value: Any) -> str:
@@ -166,8 +100,8 @@ class RedisConsentLedger:
         self.hasher = hasher
         self._redis = redis
         self._tag = tag
-        self._optouts = f"{_tag(tag)}:optouts"
-        self._numbers = f"{_tag(tag)}:numbers"
+        self._optouts = f"{hash_tag(tag)}:optouts"
+        self._numbers = f"{hash_tag(tag)}:numbers"
         self._seq = consent_changes_key(tag)
         self._check = redis.register_script(_CHECK)
         self._apply_script = redis.register_script(_APPLY)
@@ -251,7 +185,7 @@ class RedisConsentLedger:
         return bool(await self._apply_script(keys=keys, args=args))
 
     def _audit(self, digest: str) -> str:
-        return f"{_tag(self._tag)}:audit:{digest}"
+        return f"{hash_tag(self._tag)}:audit:{digest}"
 
     @staticmethod
     def _event(digest: str, masked: str, raw: dict[Any, Any]) -> ConsentEvent:

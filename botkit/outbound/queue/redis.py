@@ -35,7 +35,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from botkit.compliance.ledger.redis import CONSENT_LUA, DEFAULT_TAG, consent_changes_key
+from botkit.compliance.ledger.keys import CONSENT_LUA, DEFAULT_TAG, consent_changes_key
 from botkit.outbound.job import Job
 from botkit.outbound.queue.protocol import Batch, Claim, DeadLetter, Idle
 
