@@ -60,7 +60,8 @@ from redis.asyncio import Redis  # noqa: E402
 from botkit.compliance.windows.redis import RedisWindowStore  # noqa: E402
 from botkit.outbound.limits.rates import Limit, RateTable  # noqa: E402
 from botkit.outbound.message import OutboundMessage  # noqa: E402
-from botkit.runtime.outbound import open_outbound, outbox_for  # noqa: E402
+from botkit.runtime.outbound import open_outbox  # noqa: E402
+from botkit.runtime.stores import build_stores  # noqa: E402
 from botkit.sandbox.config import MessagingService, SandboxConfig  # noqa: E402
 from botkit.settings import Settings  # noqa: E402
 from botkit.twilio.development import (  # noqa: E402
@@ -365,8 +366,8 @@ class Run:
 async def enqueue_backlog(redis: Redis, messages: Sequence[OutboundMessage], limited: bool) -> None:
     """Queue the backlog as bots.echo's webhook processes would, and open the WhatsApp windows."""
     settings = Settings(consent_pepper=PEPPER, rates=rate_table(limited))
-    outbound = open_outbound(settings, redis, NAMESPACE)
-    outbox = outbox_for(outbound, settings, None)
+    outbound = build_stores(settings, NAMESPACE, redis)
+    outbox = open_outbox(outbound, settings)
     windows = RedisWindowStore(redis)
     await asyncio.gather(*(windows.touch(sender, user) for sender, user in whatsapp_pairs()))
     for start in range(0, len(messages), 256):
@@ -378,7 +379,7 @@ async def enqueue_backlog(redis: Redis, messages: Sequence[OutboundMessage], lim
 
 async def drained(redis: Redis, within: float) -> bool:
     """Until nothing is queued or in flight (True), or ``within`` seconds passed (False)."""
-    queue = open_outbound(Settings(consent_pepper=PEPPER), redis, NAMESPACE).queue
+    queue = build_stores(Settings(consent_pepper=PEPPER), NAMESPACE, redis).queue
     deadline = time.monotonic() + within
     while True:
         if await queue.pending() == 0:

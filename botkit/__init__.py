@@ -6,6 +6,7 @@ The public API is what this module exports; example bots in ``bots/`` use nothin
 from botkit.app.bot import Bot
 from botkit.app.knowledge import FaqEntry, Knowledge, KnowledgeError, load_knowledge
 from botkit.app.lifecycle import Startup
+from botkit.app.records import Records
 from botkit.app.router import Router
 from botkit.compliance.keywords import KeywordPolicy, KeywordReplies
 from botkit.contexts.conversation import ConversationContext, HandlerContext
@@ -22,7 +23,8 @@ from botkit.outbound.message import OutboundHandle, OutboundMessage
 from botkit.outbound.outbox import Outbox
 from botkit.outbound.shaping import WhatsAppTemplate
 from botkit.outbound.statuses.protocol import StatusChange
-from botkit.server.app import RUNTIME, Runtime, create_app
+from botkit.runtime.runtime import Runtime
+from botkit.server.app import RUNTIME, create_app
 from botkit.settings import Settings, load_settings
 from botkit.twilio.address import Address, parse_address
 from botkit.twilio.conversation_events import MessageAdded
@@ -66,6 +68,7 @@ __all__ = [
     "OutboundMessage",
     "Outbox",
     "ParticipantContext",
+    "Records",
     "Router",
     "Runtime",
     "SendError",

@@ -748,7 +748,7 @@ async def test_a_participant_who_opted_out_cannot_write_until_start(
     conversation = await s.create()
     await s.add_phone(conversation.sid, ALICE)
     await s.add_phone(conversation.sid, BOB)
-    ledger = s.server.runtime.stores.outbound.ledger
+    ledger = s.server.runtime.stores.ledger
 
     await s.text(ALICE, BOT, "STOP")
     await s.settle()

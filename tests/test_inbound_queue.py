@@ -20,7 +20,7 @@ async def queue(store_url: str | None) -> AsyncIterator[InboundQueue]:
         return
     redis = Redis.from_url(store_url)
     redis_queue = RedisInboundQueue(redis, "test")
-    await redis_queue.ensure_group()
+    await redis_queue.prepare()
     yield redis_queue
     await redis.aclose()
 

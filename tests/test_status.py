@@ -608,7 +608,7 @@ async def test_a_callback_whose_worker_died_after_advancing_still_runs_its_hooks
     event = decode_event(taken.payload)
     assert isinstance(event, StatusEvent)
     assert await runtime.stores.statuses.advance(sid, "undelivered", 30003, event.at)
-    runtime.worker.start()
+    runtime.inbound_worker.start()
     await t.server.idle()
     assert t.failures == [StatusChange(sid, None, "undelivered", 30003, event.at)]
     assert t.moves(sid) == [(None, "undelivered")]

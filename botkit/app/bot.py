@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar, Unpack
+
+from pydantic import BaseModel
 
 from botkit.app.agent_commands import BUILT_IN, DEFAULT_AGENT_COMMANDS, command_pattern
 from botkit.app.flow_table import check_keywords
 from botkit.app.handlers import Handler
 from botkit.app.lifecycle import Lifecycle, ShutdownHook, StartupHook
+from botkit.app.records import Records
 from botkit.app.router import Router, Routes
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.contexts.handoff_closed import CloseHook
@@ -18,15 +22,30 @@ from botkit.errors import SendError
 from botkit.flows.flow import Flow
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import Handoff
-from botkit.outbound.message import Lane, OutboundHandle
-from botkit.outbound.messenger import Messenger, chosen_sender
+from botkit.outbound.message import OutboundHandle, SendOptions
+from botkit.outbound.messenger import Messenger
 from botkit.outbound.shaping import WhatsAppTemplate
+from botkit.records.memory import MemoryRecordBackend
+from botkit.records.protocol import RecordBackend
 from botkit.sessions.keys import SESSION_SCOPES, SessionScope
 
 H = TypeVar("H", bound=Handler)
 Up = TypeVar("Up", bound=StartupHook)
 Down = TypeVar("Down", bound=ShutdownHook)
 Closed = TypeVar("Closed", bound=CloseHook)
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What a running runtime lends the Bot for as long as it serves: the outbound path for
+    ``bot.send``, the handoff for ``bot.conversations`` and agent desks, and the backend of
+    the bot's record stores. Set by ``bot.serve`` (botkit/runtime/runtime.py), the one link
+    from the user's Bot to the running parts."""
+
+    messenger: Messenger
+    handoff: Handoff
+    records: RecordBackend
 
 
 class Bot(Router):
@@ -63,13 +82,13 @@ class Bot(Router):
         self.apology = apology
         self.keywords = keywords
         self.whatsapp_template = whatsapp_template
-        self._sender: Messenger | None = None
+        self._serving: Serving | None = None
+        self._records: RecordBackend = MemoryRecordBackend()
         self.agents = agents
         self.handoff_texts = handoff_texts or HandoffTexts()
         self.lifecycle = Lifecycle()
         self.handoff_close_hooks: list[CloseHook] = []
         self._agent_router = Router(f"{name}:agent-commands")
-        self._handoff: Handoff | None = None
         for command in agent_commands:
             if command not in BUILT_IN:
                 raise ValueError(
@@ -137,64 +156,47 @@ class Bot(Router):
     def compile_agent_commands(self) -> Routes:
         return self._agent_router.compile()
 
-    def attach_handoff(self, handoff: Handoff | None) -> None:
-        """Connect (or with None, disconnect) the running server's Conversations side."""
-        self._handoff = handoff
+    def serve(self, serving: Serving | None) -> None:
+        """Connect the running runtime's parts (None: it stopped). The runtime calls this."""
+        self._serving = serving
+        if serving is not None:
+            self._records = serving.records
+
+    def records(self, model: type[M], namespace: str) -> Records[M]:
+        """A store for this bot's own records of ``model`` (tickets, orders), kept where its
+        sessions are: memory in development, Redis with ``REDIS_URL``, chosen when the bot
+        starts. ``namespace`` names it in storage (and is its Redis hash tag)."""
+        return Records(model, namespace, lambda: self._records)
 
     @property
     def conversations(self) -> ConversationsClient:
         """The running bot's Conversations client (the runtime's one, shared with handlers)."""
-        return self._running_handoff().client
+        return self._running("bot.conversations").handoff.client
 
     async def take_next(self, agent: str) -> str | None:
         """``agent`` takes the conversation that has waited longest for an agent; its SID, or
         None when no one waits or the agent already holds ``AgentPool.capacity``."""
-        return await self._running_handoff().take_next(agent)
+        return await self._running("bot.take_next").handoff.take_next(agent)
 
     async def resume_bot(self, conversation_sid: str) -> None:
         """Hand a conversation back to the bot from outside a handler (an agent desk)."""
-        await self._running_handoff().resume(conversation_sid)
-
-    def _running_handoff(self) -> Handoff:
-        if self._handoff is None:
-            raise SendError("bot.conversations needs a running bot (botkit run, or create_app)")
-        return self._handoff
-
-    def attach(self, sender: Messenger | None) -> None:
-        """Connect (or with None, disconnect) the running server's outbound path."""
-        self._sender = sender
+        await self._running("bot.resume_bot").handoff.resume(conversation_sid)
 
     async def send(
-        self,
-        to: str,
-        text: str | None = None,
-        *,
-        media_urls: Iterable[str] = (),
-        from_: str | None = None,
-        messaging_service_sid: str | None = None,
-        idempotency_key: str | None = None,
-        lane: Lane = "bulk",
-        content_sid: str | None = None,
-        content_variables: Mapping[str, str] | None = None,
+        self, to: str, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
         """Send a proactive message, outside any handler. Needs the bot to be running.
 
         Proactive sends are bulk by default: replies to users go ahead of them, and quiet hours
         (if configured) hold them. Pass lane="reply" for a time-critical notification.
-        content_sid / content_variables: send a Content template instead of free text.
         """
-        if self._sender is None:
-            raise SendError("bot.send needs a running bot (botkit run, or create_app started)")
-        return await self._sender.send(
-            to,
-            text,
-            media_urls=media_urls,
-            sender=chosen_sender(from_, messaging_service_sid),
-            idempotency_key=idempotency_key,
-            lane=lane,
-            content_sid=content_sid,
-            content_variables=content_variables,
-        )
+        options.setdefault("lane", "bulk")
+        return await self._running("bot.send").messenger.send(to, text, **options)
+
+    def _running(self, what: str) -> Serving:
+        if self._serving is None:
+            raise SendError(f"{what} needs a running bot (botkit run, or create_app started)")
+        return self._serving
 
 
 def _check_async(func: object, kind: str) -> None:

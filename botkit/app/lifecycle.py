@@ -23,16 +23,14 @@ from typing import Any
 
 from botkit.logging import get_logger
 from botkit.settings import Settings
-from botkit.twilio.client import create_async_client
-from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID
 
 log = get_logger("lifecycle")
 
 
 @dataclass(frozen=True)
 class Startup:
-    """What a startup hook receives. ``twilio``: a ``twilio.rest.Client`` for async calls
-    (``await startup.twilio.content.v1.contents.list_async()``), closed after the hooks ran."""
+    """What a startup hook receives. ``twilio``: the runtime's ``twilio.rest.Client`` for async
+    calls (``await startup.twilio.content.v1.contents.list_async()``), open while the bot runs."""
 
     settings: Settings
     twilio: Any
@@ -49,20 +47,11 @@ class Lifecycle:
         self.startup: list[StartupHook] = []
         self.shutdown: list[ShutdownHook] = []
 
-    async def start(self, settings: Settings, auth_token: str) -> None:
-        """Run every startup hook in order; the first that raises stops start-up."""
-        if not self.startup:
-            return
-        twilio = create_async_client(
-            settings.twilio_account_sid or DEVELOPMENT_ACCOUNT_SID,
-            auth_token,
-            settings.twilio_base_url,
-        )
-        try:
-            for hook in self.startup:
-                await hook(Startup(settings, twilio))
-        finally:
-            await twilio.http_client.close()
+    async def start(self, settings: Settings, twilio: Any) -> None:
+        """Run every startup hook in order, with the runtime's Twilio client; the first that
+        raises stops start-up."""
+        for hook in self.startup:
+            await hook(Startup(settings, twilio))
 
     async def stop(self) -> None:
         """Run every shutdown hook, last registered first; failures are logged, not raised."""

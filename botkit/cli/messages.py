@@ -25,11 +25,9 @@ import click
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from botkit.errors import BotkitError, ConfigError
-from botkit.runtime.stores import auth_token
+from botkit.runtime.twilio import twilio_client
 from botkit.settings import Settings, load_settings
 from botkit.twilio.address import parse_address
-from botkit.twilio.client import create_async_client
-from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID
 
 BODY_WIDTH = 40
 HEADER = ("DATE (UTC)", "DIR", "STATUS", "FROM", "TO", "BODY", "SID")
@@ -79,21 +77,21 @@ async def fetch(client: Any, query: Query) -> Listing:
     return Listing(found, more=False)
 
 
-def client_settings(settings: Settings) -> tuple[str, str, str | None]:
-    """Account SID, auth token and base URL; the sandbox's development account if only
-    BOTKIT_TWILIO_BASE_URL is set, as ``botkit run`` does."""
+def checked_settings() -> Settings:
+    """The settings, if they name a Twilio to list from: an account, or a sandbox's
+    BOTKIT_TWILIO_BASE_URL (its development account is then used, as ``botkit run`` does)."""
+    settings = load_settings()
     if settings.development and settings.twilio_base_url is None:
         raise ConfigError(
             "TWILIO_ACCOUNT_SID is not set: set it and TWILIO_AUTH_TOKEN to list your "
             "account's messages (or BOTKIT_TWILIO_BASE_URL to list a sandbox's)"
         )
-    account = settings.twilio_account_sid or DEVELOPMENT_ACCOUNT_SID
-    return account, auth_token(settings), settings.twilio_base_url
+    return settings
 
 
 async def list_messages(query: Query) -> Listing:
-    account, token, base_url = client_settings(load_settings())
-    client = create_async_client(account, token, base_url)
+    settings = checked_settings()
+    client = twilio_client(settings)
     try:
         return await fetch(client, query)
     except TwilioRestException as exc:
@@ -101,7 +99,7 @@ async def list_messages(query: Query) -> Listing:
     except TwilioException as exc:
         raise BotkitError(_page_error(exc)) from None
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        where = base_url or "https://api.twilio.com"
+        where = settings.twilio_base_url or "https://api.twilio.com"
         raise BotkitError(f"cannot reach Twilio at {where}: {exc or type(exc).__name__}") from None
     finally:
         await client.http_client.close()

@@ -18,7 +18,8 @@ from botkit.logging import configure_logging, get_logger
 from botkit.metrics import Metrics
 from botkit.outbound.worker import OutboundWorker
 from botkit.runtime.outbound import start_outbound_worker
-from botkit.runtime.stores import Stores, auth_token, open_stores
+from botkit.runtime.stores import Stores, open_stores
+from botkit.runtime.twilio import twilio_client
 from botkit.server.probes import Probes
 from botkit.settings import Settings, load_settings
 
@@ -45,11 +46,13 @@ async def _redis_stores(target: str) -> AsyncIterator[tuple[Settings, Stores, Bo
 async def _started(bot: Bot, settings: Settings) -> AsyncIterator[None]:
     """The bot's startup hooks before the workers, its shutdown hooks after: a hook may pick
     ``bot.whatsapp_template``, which the workers need as much as the webhook process does."""
+    twilio = twilio_client(settings)
     try:
-        await bot.lifecycle.start(settings, auth_token(settings))
+        await bot.lifecycle.start(settings, twilio)
         yield
     finally:
         await bot.lifecycle.stop()
+        await twilio.http_client.close()
 
 
 @click.command()
@@ -72,9 +75,7 @@ def worker(target: str, concurrency: int | None, port: int | None, host: str) ->
             if concurrency is not None:
                 settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
             metrics = Metrics()
-            dispatcher = start_outbound_worker(
-                stores.outbound, settings, bot.whatsapp_template, metrics
-            )
+            dispatcher = start_outbound_worker(stores, settings, bot.whatsapp_template, metrics)
             try:
                 async with _probes_served(_probes(dispatcher, stores, metrics), host, port):
                     log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
@@ -93,7 +94,7 @@ def _probes(dispatcher: OutboundWorker, stores: Stores, metrics: Metrics) -> Pro
         await stores.ping()
 
     async def refresh(_: web.Request) -> None:
-        metrics.outbound_pending.set(await stores.outbound.queue.pending())
+        metrics.outbound_pending.set(await stores.queue.pending())
 
     return Probes(metrics, lambda _: dispatcher.trouble(), ping, refresh)
 
@@ -130,7 +131,7 @@ def list_letters(target: str, limit: int) -> None:
 
     async def work() -> None:
         async with _redis_stores(target) as (_, stores, _bot):
-            letters = await stores.outbound.queue.dead_letters(limit)
+            letters = await stores.queue.dead_letters(limit)
             if not letters:
                 click.echo("no dead letters")
             for letter in letters:
@@ -154,7 +155,7 @@ def replay(target: str, job_ids: tuple[str, ...]) -> None:
 
     async def work() -> None:
         async with _redis_stores(target) as (_, stores, _bot):
-            missing = [j for j in job_ids if not await stores.outbound.queue.replay(j)]
+            missing = [j for j in job_ids if not await stores.queue.replay(j)]
             for job_id in job_ids:
                 click.echo(f"{job_id}: {'not a dead letter' if job_id in missing else 'queued'}")
             if missing:

@@ -22,8 +22,8 @@ Twilio delivers them to the conversation's phone participants and applies their 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from botkit.contexts.direct import Context
 from botkit.contexts.sending import EventSends
@@ -32,7 +32,7 @@ from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import ConversationMessage, Participant
 from botkit.conversations.writer import ConversationWriter
 from botkit.handoff.service import Handoff, HandoffResult, running
-from botkit.outbound.message import OutboundHandle
+from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of
 from botkit.twilio.conversation_events import (
     MessageAdded,
@@ -104,24 +104,13 @@ class ConversationContext:
         return await self._writer.post(self.conversation.sid, text, attributes)
 
     async def send(
-        self,
-        to: str,
-        text: str | None = None,
-        *,
-        media_urls: Iterable[str] = (),
-        from_: str | None = None,
-        messaging_service_sid: str | None = None,
+        self, to: str, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
-        """Message anyone outside the conversation, through the dispatcher like ``Context.send``.
-        The sender defaults to the participant's proxy address (on the channel of ``to``), else
-        the conversation's Messaging Service, else BOTKIT_MESSAGING_SERVICE_SID."""
-        return await self._sends.send(
-            to,
-            text,
-            media_urls=media_urls,
-            from_=from_,
-            messaging_service_sid=messaging_service_sid,
-        )
+        """Message anyone outside the conversation, through the outbound queue like
+        ``Context.send``. The sender defaults to the participant's proxy address (on the channel
+        of ``to``), else the conversation's Messaging Service, else
+        BOTKIT_MESSAGING_SERVICE_SID."""
+        return await self._sends.send(to, text, **options)
 
     def _default_sender_for(self, to: str) -> From | None:
         if self.participant.proxy_address:

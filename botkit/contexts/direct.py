@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, Unpack
 
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
@@ -11,7 +11,7 @@ from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
 from botkit.errors import FlowError, SendError
 from botkit.handoff.service import Handoff, HandoffResult, running
-from botkit.outbound.message import OutboundHandle
+from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of, reply_sender
 from botkit.twilio.inbound import InboundMessage
 
@@ -120,34 +120,14 @@ class Context:
         return number_on_channel_of(to, self.message.recipient.number)
 
     async def reply(
-        self,
-        text: str | None = None,
-        *,
-        media_urls: Iterable[str] = (),
-        content_sid: str | None = None,
-        content_variables: Mapping[str, str] | None = None,
+        self, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
-        """Answer the user, from the address they wrote to. ``content_sid``: send a Content
-        template (WhatsApp quick-reply buttons, cards), its placeholders filled from
-        ``content_variables``."""
-        return await self.send(
-            str(self.message.sender),
-            text,
-            media_urls=media_urls,
-            content_sid=content_sid,
-            content_variables=content_variables,
-        )
+        """Answer the user, from the address they wrote to (options: ``SendOptions``, e.g.
+        ``media_urls``, or ``content_sid`` for WhatsApp quick-reply buttons and cards)."""
+        return await self.send(str(self.message.sender), text, **options)
 
     async def send(
-        self,
-        to: str,
-        text: str | None = None,
-        *,
-        media_urls: Iterable[str] = (),
-        from_: str | None = None,
-        messaging_service_sid: str | None = None,
-        content_sid: str | None = None,
-        content_variables: Mapping[str, str] | None = None,
+        self, to: str, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
         """Message anyone. The sender defaults to the address the user wrote to, on the
         channel of ``to``: texting an SMS number from a WhatsApp chat uses the same number's SMS.
@@ -155,13 +135,5 @@ class Context:
         The idempotency key is the inbound MessageSid plus this message's position in the
         handler, so a handler re-run after a crash produces the same keys.
         """
-        return await self._sends.send(
-            to,
-            text,
-            media_urls=media_urls,
-            from_=from_,
-            messaging_service_sid=messaging_service_sid,
-            content_sid=content_sid,
-            content_variables=content_variables,
-        )
+        return await self._sends.send(to, text, **options)
 

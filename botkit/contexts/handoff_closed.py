@@ -13,14 +13,14 @@ twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Unpack
 
 from botkit.contexts.sending import EventSends
 from botkit.errors import SendError
 from botkit.handoff.store.protocol import HandoffRecord
 from botkit.logging import get_logger
-from botkit.outbound.message import OutboundHandle
+from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of
 
 log = get_logger("handoff")
@@ -50,25 +50,13 @@ class HandoffClosedContext:
         return number_on_channel_of(to, self.proxy) if self.proxy else None
 
     async def send(
-        self,
-        to: str,
-        text: str | None = None,
-        *,
-        media_urls: Iterable[str] = (),
-        content_sid: str | None = None,
-        content_variables: Mapping[str, str] | None = None,
+        self, to: str, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
         """Message anyone (usually ``ctx.customer``), from the bot number the customer wrote
         to, on the channel of ``to``."""
         if self._sends is None:
             raise SendError("handoff-closed hooks can send only in a running bot")
-        return await self._sends.send(
-            to,
-            text,
-            media_urls=media_urls,
-            content_sid=content_sid,
-            content_variables=content_variables,
-        )
+        return await self._sends.send(to, text, **options)
 
 
 def close_hooks(

@@ -2,48 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
+from typing import Unpack
 
-from botkit.outbound.message import OutboundHandle
-from botkit.outbound.messenger import From, Messenger, chosen_sender
+from botkit.outbound.message import OutboundHandle, SendOptions
+from botkit.outbound.messenger import From, Messenger
 
 
 class EventSends:
-    """The messages sent while handling one event (a message, a status change).
+    """The messages sent while handling one event (a message, a status change, a close).
 
     Each gets the key ``<event key>:<position>``, so a handler re-run after a crash produces the
-    same keys and the dispatcher sends nothing twice. The sender is the one the caller named,
-    else ``default(to)``, else the Messenger's own default.
+    same keys and the outbound queue sends nothing twice (unless the caller chose its own key).
+    The sender is the one the caller named, else ``default(to)``, else the Messenger's own.
     """
 
     def __init__(
-        self, sender: Messenger, event_key: str, default: Callable[[str], From | None]
+        self, messenger: Messenger, event_key: str, default: Callable[[str], From | None]
     ) -> None:
-        self._sender = sender
+        self._messenger = messenger
         self._event_key = event_key
         self._default = default
         self._count = 0
 
     async def send(
-        self,
-        to: str,
-        text: str | None,
-        *,
-        media_urls: Iterable[str] = (),
-        from_: str | None = None,
-        messaging_service_sid: str | None = None,
-        content_sid: str | None = None,
-        content_variables: Mapping[str, str] | None = None,
+        self, to: str, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
         self._count += 1
-        return await self._sender.send(
-            to,
-            text,
-            media_urls=media_urls,
-            sender=chosen_sender(from_, messaging_service_sid) or self._default(to),
-            idempotency_key=f"{self._event_key}:{self._count}",
-            content_sid=content_sid,
-            content_variables=content_variables,
-        )
-
-
+        if not options.get("idempotency_key"):
+            options["idempotency_key"] = f"{self._event_key}:{self._count}"
+        return await self._messenger.send(to, text, default=self._default(to), **options)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Unpack
 
 from botkit.contexts.sending import EventSends
-from botkit.outbound.message import OutboundHandle
+from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of
 from botkit.outbound.statuses.protocol import StatusChange
 from botkit.twilio.status import MessageStatus, StatusCallback
@@ -43,25 +43,13 @@ class StatusContext:
         return number_on_channel_of(to, self.callback.from_)
 
     async def send(
-        self,
-        to: str,
-        text: str | None = None,
-        *,
-        media_urls: Iterable[str] = (),
-        from_: str | None = None,
-        messaging_service_sid: str | None = None,
+        self, to: str, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
         """Send a message. The sender defaults to the one the tracked message came from.
 
         The idempotency key is the MessageSid, the new status and this message's position, so
         hooks re-run after a crash produce the same keys and nothing is sent twice.
         """
-        return await self._sends.send(
-            to,
-            text,
-            media_urls=media_urls,
-            from_=from_,
-            messaging_service_sid=messaging_service_sid,
-        )
+        return await self._sends.send(to, text, **options)
 
 

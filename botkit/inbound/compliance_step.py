@@ -50,7 +50,7 @@ class Compliance:
             await sender.send(
                 str(message.sender),
                 reply,
-                sender=reply_sender(message),
+                default=reply_sender(message),
                 idempotency_key=f"{message.sid}:keyword",
                 lane="reply",
                 compliance=match.kind == "opt_out",

@@ -105,7 +105,10 @@ class Pipeline:
         apology: str,
         *,
         compliance: Compliance | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
+        """handoff: what ``ctx.handoff`` and ``ctx.conversations`` use (None: a pipeline run
+        without Conversations, as some tests build it)."""
         self.bot_name = bot_name
         self.routes = routes
         self.sessions = sessions
@@ -113,9 +116,7 @@ class Pipeline:
         self.policy = policy
         self.apology = apology
         self.compliance = compliance
-        #: Human handoff (``ctx.handoff``, ``ctx.conversations``), set once the runtime has
-        #: its Conversations client (botkit/runtime/conversations.py).
-        self.handoff: Handoff | None = None
+        self.handoff = handoff
 
     async def process(self, message: InboundMessage) -> str:
         """Run the message through its handler; returns the outcome that was logged."""

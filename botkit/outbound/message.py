@@ -6,11 +6,35 @@ replaced by a durable, rate-aware dispatcher without touching a single handler.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 Lane = Literal["reply", "bulk"]
+
+
+class SendOptions(TypedDict, total=False):
+    """What every send takes besides the recipient and the text: ``ctx.reply``, ``ctx.send``,
+    ``bot.send`` and the hook contexts' ``send`` all accept exactly these, defined once here.
+
+    media_urls: public URLs of media to attach (MMS, WhatsApp). content_sid /
+    content_variables: a Content template (WhatsApp quick replies, cards) and its placeholders.
+    from_ / messaging_service_sid: who sends (default: the address the user wrote to, or
+    BOTKIT_MESSAGING_SERVICE_SID). lane: "reply" goes ahead of "bulk" (proactive sends default
+    to bulk, and quiet hours hold them). valid_for: seconds after which the message is
+    dead-lettered rather than sent late. idempotency_key: the message's identity (handlers get
+    one derived from the inbound event, so a re-run sends nothing twice).
+    """
+
+    media_urls: Iterable[str]
+    content_sid: str | None
+    content_variables: Mapping[str, str] | None
+    from_: str | None
+    messaging_service_sid: str | None
+    lane: Lane
+    valid_for: float | None
+    idempotency_key: str | None
 
 
 class OutboundMessage(BaseModel):

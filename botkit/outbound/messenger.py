@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Unpack
 
 from botkit.errors import SendError
-from botkit.outbound.message import Lane, OutboundHandle, OutboundMessage
+from botkit.outbound.message import OutboundHandle, OutboundMessage, SendOptions
 from botkit.outbound.outbox import Outbox
 from botkit.twilio.address import parse_address
 from botkit.twilio.inbound import InboundMessage
@@ -49,6 +49,9 @@ def reply_sender(message: InboundMessage) -> From:
 
 
 class Messenger:
+    """Turns "send this to that person" into an OutboundMessage and hands it to the outbox:
+    the one place that checks the address, picks the sender and fills in the key."""
+
     def __init__(self, outbox: Outbox, default: From) -> None:
         self.outbox = outbox
         self.default = default
@@ -56,40 +59,40 @@ class Messenger:
     async def send(
         self,
         to: str,
-        body: str | None = None,
+        text: str | None = None,
         *,
-        media_urls: Iterable[str] = (),
-        sender: From | None = None,
-        idempotency_key: str | None = None,
-        lane: Lane = "reply",
+        default: From | None = None,
         compliance: bool = False,
-        content_sid: str | None = None,
-        content_variables: Mapping[str, str] | None = None,
+        **options: Unpack[SendOptions],
     ) -> OutboundHandle:
-        """content_sid: a Content template (quick-reply buttons, cards) instead of or with the
-        body; content_variables fill its placeholders."""
+        """``default``: the sender when the caller named none (else the Messenger's own).
+        ``compliance``: the STOP confirmation, the one message that skips the opt-out check."""
         try:
             parse_address(to)
         except ValueError as exc:
             raise SendError(f"cannot send to {to!r}: {exc}") from None
-        chosen = sender or self.default
+        chosen = (
+            chosen_sender(options.get("from_"), options.get("messaging_service_sid"))
+            or default
+            or self.default
+        )
         if not chosen.number and not chosen.messaging_service_sid:
             raise SendError(
                 "no sender: pass from_ or messaging_service_sid, "
                 "or set BOTKIT_MESSAGING_SERVICE_SID"
             )
+        variables = options.get("content_variables")
         message = OutboundMessage(
             to=to,
-            body=body,
-            media_urls=tuple(media_urls),
-            content_sid=content_sid,
-            content_variables=json.dumps(dict(content_variables)) if content_variables else None,
+            body=text,
+            media_urls=tuple(options.get("media_urls", ())),
+            content_sid=options.get("content_sid"),
+            content_variables=json.dumps(dict(variables)) if variables else None,
             from_=None if chosen.messaging_service_sid else chosen.number,
             messaging_service_sid=chosen.messaging_service_sid,
-            idempotency_key=idempotency_key or uuid.uuid4().hex,
-            lane=lane,
+            idempotency_key=options.get("idempotency_key") or uuid.uuid4().hex,
+            lane=options.get("lane", "reply"),
             compliance=compliance,
+            valid_for=options.get("valid_for"),
         )
         return await self.outbox.submit(message)
-
-

@@ -1,38 +1,66 @@
-"""Choosing and wiring the stores from settings, and their lifecycle.
+"""The one place that decides memory or Redis, and builds every store of that kind.
 
-Everything that differs between development (memory, sandbox) and production (Redis, Twilio)
-is decided here, once, so the rest of the code sees only the protocols.
+Without ``REDIS_URL``: memory stores, for one process (development, tests). With it: Redis
+stores sharing one client, checked reachable now, so a bad URL stops start-up with one line.
+Everything else sees only the protocols.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from botkit.compliance.hashing import NumberHasher
+from botkit.compliance.ledger.memory import MemoryConsentLedger
+from botkit.compliance.ledger.protocol import ConsentLedger
+from botkit.compliance.ledger.redis import RedisConsentLedger
+from botkit.compliance.windows.memory import MemoryWindowStore
+from botkit.compliance.windows.protocol import WindowStore
+from botkit.compliance.windows.redis import RedisWindowStore
+from botkit.conversations.mirror.memory import MemoryParticipantMirror
+from botkit.conversations.mirror.protocol import ParticipantMirror
+from botkit.conversations.mirror.redis import RedisParticipantMirror
 from botkit.errors import ConfigError
+from botkit.handoff.store.memory import MemoryHandoffStore
+from botkit.handoff.store.protocol import HandoffStore
+from botkit.handoff.store.redis import RedisHandoffStore
 from botkit.inbound.queue.memory import MemoryInboundQueue
 from botkit.inbound.queue.protocol import InboundQueue
 from botkit.inbound.queue.redis import RedisInboundQueue
+from botkit.outbound.job import Job, JobFactory, consent_scopes
+from botkit.outbound.queue.memory import MemoryOutboundQueue
+from botkit.outbound.queue.protocol import OutboundQueue
+from botkit.outbound.queue.redis import RedisOutboundQueue
 from botkit.outbound.statuses.memory import MemoryStatusStore
 from botkit.outbound.statuses.protocol import StatusStore
 from botkit.outbound.statuses.redis import RedisStatusStore
-from botkit.runtime.outbound import Outbound, open_outbound
+from botkit.records.memory import MemoryRecordBackend
+from botkit.records.protocol import RecordBackend
+from botkit.records.redis import RedisRecordBackend
 from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionStore
 from botkit.sessions.redis import RedisSessionStore
 from botkit.settings import Settings
-from botkit.twilio.development import DEVELOPMENT_AUTH_TOKEN
 
 
 @dataclass
 class Stores:
+    """Every store a running bot uses, all of one kind. ``jobs`` turns outbound messages into
+    queue jobs with the same pepper and rates the queue and ledger were built with."""
+
     sessions: SessionStore
     inbound: InboundQueue
-    outbound: Outbound
-    statuses: StatusStore = field(default_factory=MemoryStatusStore)
-    redis: Redis | None = field(default=None)
+    statuses: StatusStore
+    queue: OutboundQueue
+    ledger: ConsentLedger
+    windows: WindowStore
+    mirror: ParticipantMirror
+    handoffs: HandoffStore
+    records: RecordBackend
+    jobs: JobFactory
+    redis: Redis | None = None
 
     async def ping(self) -> None:
         if self.redis is not None:
@@ -44,35 +72,56 @@ class Stores:
 
 
 async def open_stores(settings: Settings, namespace: str) -> Stores:
-    """Memory stores without REDIS_URL; Redis ones with it, checked reachable now."""
+    """Memory stores without REDIS_URL; Redis ones with it, checked reachable now.
+    ``namespace`` (the bot's name) keeps two bots on one Redis apart."""
     if settings.redis_url is None:
-        return Stores(
-            sessions=MemorySessionStore(),
-            inbound=MemoryInboundQueue(),
-            outbound=open_outbound(settings, None, namespace),
-        )
+        return build_stores(settings, namespace, None)
     # Sends, claims and sessions run concurrently: allow a pool well above their sum.
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, max_connections=1024)
-    queue = RedisInboundQueue(redis, namespace)
+    stores = build_stores(settings, namespace, redis)
     try:
         await redis.ping()
-        await queue.ensure_group()
+        await stores.inbound.prepare()
     except (RedisError, OSError) as exc:
         await redis.aclose()
         raise ConfigError(f"REDIS_URL: cannot reach Redis ({exc})") from None
+    return stores
+
+
+def build_stores(settings: Settings, namespace: str, redis: Redis | None) -> Stores:
+    """Every store, in memory (``redis`` None) or on ``redis``, which the stores then own."""
+    hasher = NumberHasher(settings.pepper())
+    jobs = JobFactory(settings.rates, hasher)
+    if redis is None:
+        ledger = MemoryConsentLedger(hasher)
+
+        async def blocked(job: Job) -> bool:
+            # The memory queue asks the ledger at claim time, as the Redis claim script reads
+            # the ledger's keys.
+            return await ledger.is_opted_out(job.message.to, consent_scopes(job.message))
+
+        return Stores(
+            sessions=MemorySessionStore(),
+            inbound=MemoryInboundQueue(),
+            statuses=MemoryStatusStore(),
+            queue=MemoryOutboundQueue(blocked, consent_changes=lambda: ledger.changes),
+            ledger=ledger,
+            windows=MemoryWindowStore(),
+            mirror=MemoryParticipantMirror(),
+            handoffs=MemoryHandoffStore(),
+            records=MemoryRecordBackend(),
+            jobs=jobs,
+        )
     return Stores(
         sessions=RedisSessionStore(redis),
-        inbound=queue,
-        outbound=open_outbound(settings, redis, namespace),
+        inbound=RedisInboundQueue(redis, namespace),
         statuses=RedisStatusStore(redis),
+        queue=RedisOutboundQueue(redis, namespace),
+        ledger=RedisConsentLedger(redis, hasher),
+        windows=RedisWindowStore(redis),
+        mirror=RedisParticipantMirror(redis, prefix=namespace),
+        handoffs=RedisHandoffStore(redis, prefix=namespace),
+        records=RedisRecordBackend(redis),
+        jobs=jobs,
         redis=redis,
     )
-
-
-def auth_token(settings: Settings) -> str:
-    """The secret webhooks are signed with."""
-    if settings.twilio_auth_token:
-        return settings.twilio_auth_token
-    if settings.development:
-        return DEVELOPMENT_AUTH_TOKEN
-    raise ConfigError("TWILIO_AUTH_TOKEN: required when TWILIO_ACCOUNT_SID is set")

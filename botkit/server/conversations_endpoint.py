@@ -23,8 +23,9 @@ from collections.abc import Callable
 from aiohttp import web
 
 from botkit.inbound.events import ConversationEvent
+from botkit.inbound.message_add_gate import MessageAddGate
+from botkit.inbound.queue.protocol import InboundQueue
 from botkit.logging import get_logger
-from botkit.runtime.conversations import ConversationRuntime
 from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
 from botkit.twilio.conversation_events import (
     MalformedConversationEvent,
@@ -36,10 +37,12 @@ log = get_logger("server")
 
 def conversations_endpoint(
     reader: WebhookReader,
-    runtime: Callable[[web.Request], ConversationRuntime],
+    inbound: Callable[[web.Request], InboundQueue],
+    gate: Callable[[web.Request], MessageAddGate],
     dedup_ttl: float,
 ) -> Endpoint:
-    """The handler; ``runtime`` finds the running app's conversation runtime from a request."""
+    """The handler; ``inbound`` and ``gate`` find the running app's queue and pre-event gate
+    from a request."""
 
     async def conversations(request: web.Request) -> web.StreamResponse:
         params = await reader.read(request)
@@ -50,10 +53,10 @@ def conversations_endpoint(
         if event is None:
             return web.Response(status=200)
         if isinstance(event, MessageAdd):
-            return await _decide(runtime(request), event)
+            return await _decide(gate(request), event)
         item = ConversationEvent(event=event)
         return await accept_once(
-            runtime(request).inbound,
+            inbound(request),
             item.dedup_id,
             item.model_dump_json(),
             dedup_ttl,
@@ -64,8 +67,8 @@ def conversations_endpoint(
     return conversations
 
 
-async def _decide(runtime: ConversationRuntime, event: MessageAdd) -> web.Response:
-    verdict = await runtime.gate.decide(event)
+async def _decide(gate: MessageAddGate, event: MessageAdd) -> web.Response:
+    verdict = await gate.decide(event)
     if verdict.rejection is not None:
         log.info(
             "conversation message rejected",

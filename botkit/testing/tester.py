@@ -24,11 +24,12 @@ from redis.exceptions import RedisError
 from botkit.app.bot import Bot
 from botkit.errors import ConfigError
 from botkit.outbound.limits.rates import RateTable
+from botkit.runtime.runtime import Runtime
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.content import template_from_request
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.ids import new_sid
-from botkit.server.app import RUNTIME, Runtime, create_app
+from botkit.server.app import RUNTIME, create_app
 from botkit.sessions.keys import session_key
 from botkit.settings import Settings, describe_validation_error
 from botkit.testing.agent import TestAgent
@@ -180,9 +181,9 @@ class Tester:
             return
         runtime = self._runner.app[RUNTIME]
         due_by_us = int((time.time() + ahead) * 1_000_000)
-        released = await runtime.stores.outbound.queue.promote_delayed(due_by_us)
-        if released and runtime.dispatcher is not None:
-            runtime.dispatcher.wake()
+        released = await runtime.stores.queue.promote_delayed(due_by_us)
+        if released and runtime.outbound_worker is not None:
+            runtime.outbound_worker.wake()
 
     async def stop(self) -> None:
         if self._releases:
@@ -361,11 +362,11 @@ class Tester:
 
     async def _bot_idle(self) -> bool:
         stores = self.runtime.stores
-        return not await stores.inbound.backlog() and not await stores.outbound.queue.pending()
+        return not await stores.inbound.backlog() and not await stores.queue.pending()
 
     async def diagnosis(self) -> str:
         """Dead letters: messages the dispatcher gave up on, the usual reason for silence."""
-        dead = await self.runtime.stores.outbound.queue.dead_letters(limit=5)
+        dead = await self.runtime.stores.queue.dead_letters(limit=5)
         if not dead:
             return ""
         lines = ["messages the bot could not send (dead letters):"]

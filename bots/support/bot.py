@@ -41,7 +41,6 @@ class Support:
 def build(knowledge_path: str | Path | None = None, agents: Sequence[str] | None = None) -> Support:
     """The bot and what it keeps; arguments default to the environment (see config.py)."""
     knowledge = load_knowledge(knowledge_path or config.knowledge_path())
-    records = SupportRecords()
     bot = Bot(
         "support",
         # STOP and START keep Twilio's wording; HELP names what this bot can do.
@@ -49,7 +48,7 @@ def build(knowledge_path: str | Path | None = None, agents: Sequence[str] | None
         agents=AgentPool(agents or config.agents()),
         handoff_texts=HANDOFF_TEXTS,
     )
-    records.attach(bot)
+    records = SupportRecords.of(bot)
     bot.on_handoff_closed(survey_hook(records, knowledge))
     bot.include(escalation_router(records, knowledge))
     bot.include(orders_router())

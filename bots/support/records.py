@@ -1,11 +1,13 @@
 """What the support bot keeps beyond a session: tickets, surveys waiting for an answer, and
-the ratings customers gave. Opened when the bot starts (memory, or Redis with REDIS_URL)."""
+the ratings customers gave. Kept where the sessions are (memory, or Redis with REDIS_URL)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
 
-from bots.common.records import BotRecords, RecordsBackend, RecordStore
+from botkit import Bot, Records
 
 
 class Ticket(BaseModel):
@@ -30,12 +32,19 @@ class Rating(BaseModel):
     rating: int
 
 
-class SupportRecords(BotRecords):
-    tickets: RecordStore[Ticket]
-    surveys: RecordStore[PendingSurvey]
-    ratings: RecordStore[Rating]
+@dataclass(frozen=True)
+class SupportRecords:
+    """The support bot's record stores: in memory in development, beside the sessions in
+    Redis."""
 
-    def choose(self, backend: RecordsBackend) -> None:
-        self.tickets = backend.store(Ticket, "support:tickets")
-        self.surveys = backend.store(PendingSurvey, "support:surveys")
-        self.ratings = backend.store(Rating, "support:ratings")
+    tickets: Records[Ticket]
+    surveys: Records[PendingSurvey]
+    ratings: Records[Rating]
+
+    @classmethod
+    def of(cls, bot: Bot) -> SupportRecords:
+        return cls(
+            tickets=bot.records(Ticket, "support:tickets"),
+            surveys=bot.records(PendingSurvey, "support:surveys"),
+            ratings=bot.records(Rating, "support:ratings"),
+        )

@@ -32,10 +32,9 @@ def build(owners: Sequence[str] | None = None, media_url: str | None = None) -> 
     templates = ShopTemplates(
         config.checked_media_url(media_url, "media_url") if media_url else config.media_url()
     )
-    records = ShopRecords()
     bot = Bot("whatsapp_shop")
+    records = ShopRecords.of(bot)
     templates.attach(bot)
-    records.attach(bot)
     bot.include(shipping_router(bot, records, owner_numbers))
     bot.include(checkout_router(templates, records))
     bot.include(browsing_router(templates))

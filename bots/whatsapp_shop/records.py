@@ -3,11 +3,12 @@ shipping notice days later still knows who ordered what, through which number.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
 
-from bots.common.records import BotRecords, RecordsBackend, RecordStore
+from botkit import Bot, Records
 
 
 class OrderLine(BaseModel):
@@ -28,8 +29,12 @@ class PlacedOrder(BaseModel):
     status: Literal["confirmed", "shipped"] = "confirmed"
 
 
-class ShopRecords(BotRecords):
-    orders: RecordStore[PlacedOrder]
+@dataclass(frozen=True)
+class ShopRecords:
+    """The shop's record stores: in memory in development, beside the sessions in Redis."""
 
-    def choose(self, backend: RecordsBackend) -> None:
-        self.orders = backend.store(PlacedOrder, "shop:orders")
+    orders: Records[PlacedOrder]
+
+    @classmethod
+    def of(cls, bot: Bot) -> ShopRecords:
+        return cls(orders=bot.records(PlacedOrder, "shop:orders"))

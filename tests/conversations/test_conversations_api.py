@@ -18,8 +18,9 @@ from botkit.conversations.errors import (
     ConversationsError,
     UniqueNameTaken,
 )
+from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
-from botkit.runtime.conversations_client import open_conversations, open_participant_mirror
+from botkit.runtime.twilio import twilio_client
 from tests.conftest import make_settings
 from tests.support.sandbox_twilio import SandboxTwilio
 
@@ -178,9 +179,10 @@ async def test_conversation_attributes_up_to_16_kb(
         await unchecked.create(attributes=too_big)
 
 
-async def test_wiring_builds_a_client_from_settings(twilio: SandboxTwilio) -> None:
-    mirror = open_participant_mirror(None)
-    client = open_conversations(make_settings(twilio_base_url=twilio.base_url), mirror)
+async def test_the_composition_roots_sdk_client_drives_conversations(twilio: SandboxTwilio) -> None:
+    mirror = MemoryParticipantMirror()
+    sdk = twilio_client(make_settings(twilio_base_url=twilio.base_url))
+    client = ConversationsClient(sdk, mirror=mirror, close_twilio=True)
     try:
         created = await client.create(friendly_name="wired")
         assert (await client.fetch(created.sid)).friendly_name == "wired"

@@ -23,7 +23,8 @@ from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.outbound.quiet_hours import QuietHours
 from botkit.outbound.shaping import Shaper, WhatsAppTemplate
 from botkit.outbound.worker import OutboundWorker, SendPolicy
-from botkit.runtime.outbound import open_outbound, outbox_for
+from botkit.runtime.outbound import open_outbox
+from botkit.runtime.stores import build_stores
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.rates import SendRecord
 from botkit.settings import Settings
@@ -155,7 +156,7 @@ async def dispatch_rig(
         consent_pepper=PEPPER, rates=rates or RateTable(), quiet_hours=quiet, redis_url=store_url
     )
     redis = Redis.from_url(store_url, **(redis_options or {})) if store_url else None
-    outbound = open_outbound(settings, redis, "bot")
+    outbound = build_stores(settings, "bot", redis)
     client = create_async_client(config.account_sid, config.auth_token, twilio_url)
     shaper = Shaper(outbound.windows, template, quiet)
     rig = Rig(
@@ -163,7 +164,7 @@ async def dispatch_rig(
         outbound.queue,
         outbound.ledger,
         outbound.windows,
-        outbox_for(outbound, settings, None),
+        open_outbox(outbound, settings),
         start_worker=lambda: OutboundWorker(
             outbound.queue, client, outbound.ledger, policy or SendPolicy(), shape=shaper
         ),
@@ -172,7 +173,7 @@ async def dispatch_rig(
     for _ in range(workers):
         rig.add_worker()
     if workers:
-        rig.outbox = outbox_for(outbound, settings, rig.dispatchers[0].wake)
+        rig.outbox = open_outbox(outbound, settings, rig.dispatchers[0].wake)
     try:
         yield rig
     finally:

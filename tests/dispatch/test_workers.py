@@ -21,7 +21,8 @@ from botkit.cli.main import main
 from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.message import OutboundMessage
 from botkit.outbound.queue.protocol import Claim
-from botkit.runtime.outbound import open_outbound, outbox_for
+from botkit.runtime.outbound import open_outbox
+from botkit.runtime.stores import build_stores
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.settings import Settings
 from tests.support.process import botkit_process, clean_env, wait_healthy
@@ -51,7 +52,7 @@ async def _enqueue(redis_url: str, count: int) -> None:
     """Queue messages as the echo bot's webhook processes would (namespace "echo")."""
     settings = Settings(consent_pepper=PEPPER, rates=RateTable(long_code=RATE))
     redis = Redis.from_url(redis_url)
-    outbox = outbox_for(open_outbound(settings, redis, "echo"), settings, None)
+    outbox = open_outbox(build_stores(settings, "echo", redis), settings)
     for n in range(count):
         await outbox.submit(
             OutboundMessage(
@@ -143,8 +144,8 @@ async def _bury_one(redis_url: str) -> str:
     """A message Twilio refused (21617), dead-lettered as a worker would."""
     settings = Settings(consent_pepper=PEPPER)
     redis = Redis.from_url(redis_url)
-    outbound = open_outbound(settings, redis, "echo")
-    handle = await outbox_for(outbound, settings, None).submit(
+    outbound = build_stores(settings, "echo", redis)
+    handle = await open_outbox(outbound, settings).submit(
         OutboundMessage(to=USER, body="x" * 1601, from_=SENDERS[0], idempotency_key="big")
     )
     claim = await outbound.queue.claim(30)
@@ -203,7 +204,7 @@ async def test_a_worker_runs_the_bots_startup_hooks(clean_redis: str, tmp_path: 
         (folder / "hooked_bot.py").write_text(HOOKED_BOT.replace("{sid}", sid))
         settings = Settings(consent_pepper=PEPPER, rates=RateTable(long_code=RATE))
         redis = Redis.from_url(clean_redis)
-        outbox = outbox_for(open_outbound(settings, redis, "echo"), settings, None)
+        outbox = open_outbox(build_stores(settings, "echo", redis), settings)
         await outbox.submit(
             OutboundMessage(
                 to="whatsapp:+15550001111",

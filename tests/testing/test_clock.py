@@ -110,7 +110,7 @@ async def test_bulk_sends_wait_out_quiet_hours_by_the_clock(
     clock.set(datetime(2026, 1, 15, 23, 0, tzinfo=NEW_YORK))
     held = await tester.bot.send(NY_PHONE, "weekly offers", from_=tester.bot_number)
     await phone.expect_no_reply(within=0.3)
-    assert (await tester.runtime.stores.outbound.queue.status(held.id) or {})["state"] == (
+    assert (await tester.runtime.stores.queue.status(held.id) or {})["state"] == (
         "delayed"
     )
 

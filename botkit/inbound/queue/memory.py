@@ -20,6 +20,9 @@ class MemoryInboundQueue:
         self._ids = itertools.count(1)
         self._arrived = asyncio.Event()
 
+    async def prepare(self) -> None:
+        return None
+
     async def accept(self, dedup_id: str, payload: str, dedup_ttl: float) -> bool:
         now = time.monotonic()
         self._expire_seen(now)

@@ -19,6 +19,10 @@ class Delivery:
 
 
 class InboundQueue(Protocol):
+    async def prepare(self) -> None:
+        """Create what the queue needs before the first accept (Redis: the consumer group, from
+        the stream's start, so nothing accepted is skipped). Idempotent."""
+
     async def accept(self, dedup_id: str, payload: str, dedup_ttl: float) -> bool:
         """Enqueue payload unless dedup_id was accepted within dedup_ttl; True if enqueued."""
 

@@ -32,7 +32,7 @@ class RedisInboundQueue:
         self._seen = f"{tag}:seen:"
         self._accept = redis.register_script(_ACCEPT)
 
-    async def ensure_group(self) -> None:
+    async def prepare(self) -> None:
         """Create the consumer group from the stream's start, so nothing accepted is skipped."""
         try:
             await self._redis.xgroup_create(self._stream, self.GROUP, id="0", mkstream=True)

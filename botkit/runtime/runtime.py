@@ -1,0 +1,231 @@
+"""The composition root: a running bot, built once from settings, in dependency order.
+
+``start_runtime`` is the only place that wires botkit's parts together. Each part receives what
+it uses through its constructor, built before it: stores, then the Twilio client, the outbox
+and messenger, the Conversations client and the handoff, then the pipelines that run handlers
+with all of those, then the workers that feed them. The one link back to the user's ``Bot``
+(for ``bot.send``, ``bot.conversations`` and record stores) is ``bot.serve(...)``, set when the
+runtime starts and cleared when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from twilio.rest import Client
+
+from botkit.app.bot import Bot, Serving
+from botkit.contexts.handoff_closed import close_hooks
+from botkit.conversations.client import ConversationsClient
+from botkit.conversations.writer import ConversationWriter
+from botkit.errors import ConfigError
+from botkit.handoff.service import Handoff
+from botkit.inbound.compliance_step import Compliance
+from botkit.inbound.conversation_pipeline import ConversationPipeline
+from botkit.inbound.message_add_gate import MessageAddGate
+from botkit.inbound.pipeline import Pipeline
+from botkit.inbound.status_tracker import StatusTracker
+from botkit.inbound.worker import InboundWorker
+from botkit.metrics import Metrics
+from botkit.outbound.messenger import From, Messenger
+from botkit.outbound.outbox import QueueOutbox
+from botkit.outbound.window_fallback import WindowClosedFallback
+from botkit.outbound.worker import OutboundWorker
+from botkit.runtime.outbound import open_outbox, start_outbound_worker
+from botkit.runtime.stores import Stores, open_stores
+from botkit.runtime.twilio import twilio_client
+from botkit.sessions.locking import SessionPolicy
+from botkit.settings import Settings
+
+#: How long a message waits for its session while another message of the same conversation
+#: is being handled.
+SESSION_LOCK_WAIT = 60.0
+
+
+@dataclass
+class ConversationSide:
+    """What ``POST /twilio/conversations`` and conversation handlers use."""
+
+    client: ConversationsClient
+    #: Decides the onMessageAdd pre-event, before a message is added.
+    gate: MessageAddGate
+    #: Handles accepted post-events in the inbound workers.
+    pipeline: ConversationPipeline
+    #: Human handoff: ``ctx.handoff``, ``bot.take_next``, agent mode (botkit/handoff/).
+    handoff: Handoff
+
+
+@dataclass
+class Runtime:
+    """A running bot: its stores, Twilio client, outbox, pipelines and workers."""
+
+    bot: Bot
+    settings: Settings
+    stores: Stores
+    twilio: Client
+    outbox: QueueOutbox
+    messenger: Messenger
+    pipeline: Pipeline
+    conversations: ConversationSide
+    inbound_worker: InboundWorker
+    #: None when this process leaves sending to `botkit worker` processes.
+    outbound_worker: OutboundWorker | None
+    #: How long stop() lets memory-mode sends drain. A test harness shortens it: a message held
+    #: for quiet hours would otherwise hold every test's teardown for the full grace.
+    drain_grace: float = 10.0
+
+    def trouble(self) -> str | None:
+        """Why this process is not healthy now (a worker loop that ended or keeps failing)."""
+        worker = self.outbound_worker
+        return self.inbound_worker.trouble() or (worker.trouble() if worker else None)
+
+    async def idle(self) -> None:
+        """Wait until every accepted inbound event has been handled and every message it sent
+        has left the outbound queue; wrap in asyncio.timeout."""
+        # The queues may live in another process (Redis), so there is no event to wait on.
+        while (  # noqa: ASYNC110
+            await self.stores.inbound.backlog() or await self.stores.queue.pending()
+        ):
+            await asyncio.sleep(0.01)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Finish the handlers in flight; then, with memory stores (nothing would survive the
+        process), send what they queued before stopping the outbound worker (for ``grace``
+        seconds, ``drain_grace`` by default). With Redis, whatever is left stays queued for the
+        other processes. Then the bot's shutdown hooks run."""
+        grace = self.drain_grace if grace is None else grace
+        self.bot.serve(None)
+        await self.inbound_worker.stop()
+        worker = self.outbound_worker
+        if worker is not None and self.stores.redis is None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    while await self.stores.queue.pending():  # noqa: ASYNC110
+                        await asyncio.sleep(0.02)
+        if worker is not None:
+            await worker.stop()
+            await worker.client.http_client.close()
+        await self.outbox.close()
+        await self.twilio.http_client.close()
+        await self.stores.close()
+        await self.bot.lifecycle.stop()
+
+
+async def start_runtime(
+    bot: Bot,
+    settings: Settings,
+    *,
+    workers: bool = True,
+    dispatch: bool = True,
+    metrics: Metrics | None = None,
+) -> Runtime:
+    """Build and start everything a bot needs to run. ``workers=False`` accepts messages
+    without handling them (another process does); ``dispatch=False`` leaves sending to
+    `botkit worker` processes. Call inside the running event loop."""
+    if settings.development and settings.twilio_base_url is None:
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID: unset and no BOTKIT_TWILIO_BASE_URL, so there is nowhere to "
+            "send replies (`botkit run` starts a sandbox for you)"
+        )
+    stores = await open_stores(settings, bot.name)
+    twilio = twilio_client(settings)
+    try:
+        await bot.lifecycle.start(settings, twilio)
+    except BaseException:
+        await bot.lifecycle.stop()
+        await twilio.http_client.close()
+        await stores.close()
+        raise
+    outbound_worker = None
+    if workers and dispatch:
+        outbound_worker = start_outbound_worker(stores, settings, bot.whatsapp_template, metrics)
+    outbox = open_outbox(stores, settings, outbound_worker.wake if outbound_worker else None)
+    messenger = Messenger(outbox, From(messaging_service_sid=settings.messaging_service_sid))
+    compliance = Compliance(bot.keywords, stores.ledger, stores.windows)
+    policy = SessionPolicy(
+        ttl=settings.session_ttl, lease=settings.lock_lease, wait=SESSION_LOCK_WAIT
+    )
+    client = ConversationsClient(twilio, mirror=stores.mirror)
+    writer = ConversationWriter(client, settings.conversations_identity)
+    handoff = Handoff(
+        bot_name=bot.name,
+        client=client,
+        writer=writer,
+        store=stores.handoffs,
+        sessions=stores.sessions,
+        policy=policy,
+        pool=bot.agents,
+        texts=bot.handoff_texts,
+        on_close=close_hooks(bot.handoff_close_hooks, messenger),
+    )
+    apology = bot.apology or settings.apology
+    pipeline = Pipeline(
+        bot.name,
+        bot.compile(),
+        stores.sessions,
+        messenger,
+        policy,
+        apology,
+        compliance=compliance,
+        handoff=handoff,
+    )
+    hooks = bot.compile_conversation_hooks()
+    conversations = ConversationSide(
+        client=client,
+        gate=MessageAddGate(
+            hooks,
+            stores.ledger,
+            bot.keywords,
+            settings.conversations_identity,
+            mirror=stores.mirror,
+        ),
+        pipeline=ConversationPipeline(
+            pipeline,
+            hooks,
+            writer,
+            sessions=bot.conversation_sessions,
+            compliance=compliance,
+            handoff=handoff,
+            agent_commands=Pipeline(
+                bot.name,
+                bot.compile_agent_commands(),
+                stores.sessions,
+                messenger,
+                policy,
+                apology,
+                handoff=handoff,
+            ),
+        ),
+        handoff=handoff,
+    )
+    statuses = StatusTracker(
+        stores.statuses,
+        bot.compile_status_hooks(),
+        messenger,
+        reactions=[WindowClosedFallback(stores.queue, outbox, bot.whatsapp_template)],
+    )
+    inbound_worker = InboundWorker(
+        stores.inbound,
+        pipeline.process,
+        concurrency=settings.inbound_concurrency,
+        lease=settings.inbound_lease,
+        process_status=statuses.process,
+        process_conversation=conversations.pipeline.process,
+    )
+    if workers:
+        inbound_worker.start()
+    bot.serve(Serving(messenger=messenger, handoff=handoff, records=stores.records))
+    return Runtime(
+        bot=bot,
+        settings=settings,
+        stores=stores,
+        twilio=twilio,
+        outbox=outbox,
+        messenger=messenger,
+        pipeline=pipeline,
+        conversations=conversations,
+        inbound_worker=inbound_worker,
+        outbound_worker=outbound_worker,
+    )
