@@ -126,7 +126,7 @@ async def test_send_to_an_invalid_address_raises_send_error() -> None:
 async def test_a_message_needs_a_body_or_media() -> None:
     outbox = RecordingOutbox()
     ctx = make_context(inbound_params("hi"), outbox)
-    with pytest.raises(ValueError, match="body, media_urls or a content_sid"):
+    with pytest.raises(SendError, match="body, media_urls or a content_sid"):
         await ctx.reply()
     assert outbox.messages == []
 

@@ -1,23 +1,17 @@
-"""What conversation handlers and hooks receive.
+"""What a conversation intent handler receives: ``ConversationContext``.
 
-- ``ConversationContext``: an intent handler's context for a message added to a Conversation.
-  It mirrors ``Context`` (``message``, ``session``, ``slots``, ``intent``, ``reply``, ``send``)
-  and adds ``conversation`` (sid, unique name, attributes, participants) and ``participant``
-  (who wrote). ``reply`` posts into the conversation, as the bot (``ConversationWriter``).
-- ``ParticipantContext`` (``@bot.on_participant_added`` / ``on_participant_removed``) and
-  ``ConversationStateContext`` (``@bot.on_conversation_state``): no session, like status hooks;
-  ``reply`` posts into the conversation.
-- ``MessageAddContext`` (``@bot.on_message_add``): a message about to be added, which the hook
-  may ``reject`` or ``rewrite`` before anyone sees it.
+It mirrors ``Context`` (``message``, ``session``, ``slots``, ``intent``, ``reply``, ``send``)
+and adds ``conversation`` (sid, unique name, attributes, participants) and ``participant``
+(who wrote). ``reply`` posts into the conversation as the bot; hook contexts are in hooks.py.
 
 ``HandlerContext`` is what a handler or middleware registered with ``scope="any"`` receives:
 a ``Context`` for 1:1 messages (whose ``conversation`` and ``participant`` are None) or a
 ``ConversationContext``.
 
-Conversation replies bypass the durable outbound dispatcher (botkit/outbound/), which covers
-Messages API sends: they are posted straight through the Conversations API, so botkit does not
-queue, rate-limit or retry them, and a handler re-run after a crash may post its reply again.
-Twilio delivers them to the conversation's phone participants and applies their opt-outs.
+Conversation replies travel the one outbound path: queued durably, rate-limited per
+conversation, retried, keyed on the inbound event, dead-lettered when refused for good; an
+outbound worker posts them through the Conversations API. Twilio delivers them to the
+conversation's phone participants and applies their opt-outs.
 """
 
 from __future__ import annotations
@@ -29,7 +23,7 @@ from botkit.contexts.direct import Context
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.info import ConversationInfo
-from botkit.conversations.models import ConversationMessage, Participant
+from botkit.conversations.models import Participant
 from botkit.conversations.writer import ConversationWriter
 from botkit.handoff.service import Handoff, HandoffResult, running
 from botkit.outbound.message import OutboundHandle, SendOptions
@@ -64,7 +58,9 @@ class ConversationContext:
         self.intent = intent
         self.slots: dict[str, str] = slots or {}
         self._writer = writer
-        self._sends = EventSends(sender, message.sid, self._default_sender_for)
+        self._sends = EventSends(
+            sender, message.sid, self._default_sender_for, author=writer.identity
+        )
         self._handoff = handoff
 
     @property
@@ -97,11 +93,18 @@ class ConversationContext:
         return await running(self._handoff).take_next(agent)
 
     async def reply(
-        self, text: str, *, attributes: Mapping[str, Any] | None = None
-    ) -> ConversationMessage:
-        """Post a message into the conversation, authored by the bot (not through the
-        dispatcher: see the module docstring)."""
-        return await self._writer.post(self.conversation.sid, text, attributes)
+        self,
+        text: str | None = None,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        **options: Unpack[SendOptions],
+    ) -> OutboundHandle:
+        """Post a message into the conversation, authored by the bot, through the outbound
+        queue like every send: retried, keyed on the inbound MessageSid and this message's
+        position (a handler re-run after a crash posts nothing twice), dead-lettered when
+        Twilio refuses it for good. ``attributes``: the message's JSON attributes; options as
+        for ``send`` (``content_sid``, ``valid_for``...), but no ``from_`` or media."""
+        return await self._sends.post(self.conversation.sid, text, attributes=attributes, **options)
 
     async def send(
         self, to: str, text: str | None = None, **options: Unpack[SendOptions]

@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
-from botkit.conversations.models import ConversationMessage, Participant
-from botkit.conversations.writer import ConversationWriter
+from botkit.contexts.sending import EventSends
+from botkit.conversations.models import Participant
+from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.twilio.conversation_events import (
     ConversationState,
     ConversationStateUpdated,
@@ -24,15 +25,22 @@ from botkit.twilio.conversation_events import (
 
 
 class _HookContext:
-    def __init__(self, conversation_sid: str, writer: ConversationWriter) -> None:
+    def __init__(self, conversation_sid: str, sends: EventSends) -> None:
         self.conversation_sid = conversation_sid
-        self._writer = writer
+        self._sends = sends
 
     async def reply(
-        self, text: str, *, attributes: Mapping[str, Any] | None = None
-    ) -> ConversationMessage:
-        """Post a message into the conversation, authored by the bot."""
-        return await self._writer.post(self.conversation_sid, text, attributes)
+        self,
+        text: str | None = None,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        **options: Unpack[SendOptions],
+    ) -> OutboundHandle:
+        """Post a message into the conversation, authored by the bot, through the outbound
+        queue, keyed on the event (a hook re-run after a crash posts nothing twice)."""
+        return await self._sends.post(
+            self.conversation_sid, text, attributes=attributes, **options
+        )
 
 
 class ParticipantContext(_HookContext):
@@ -42,19 +50,19 @@ class ParticipantContext(_HookContext):
         self,
         event: ParticipantAdded | ParticipantRemoved,
         participant: Participant,
-        writer: ConversationWriter,
+        sends: EventSends,
     ) -> None:
-        super().__init__(event.conversation_sid, writer)
+        super().__init__(event.conversation_sid, sends)
         self.event = event
         self.participant = participant
 
 
 class ConversationStateContext(_HookContext):
     """The conversation moved from ``old_state`` to ``new_state`` (``reason``: API, TIMER or
-    EVENT). A closed conversation takes no more messages, so ``reply`` fails there."""
+    EVENT). A closed conversation takes no more messages: a ``reply`` there is dead-lettered."""
 
-    def __init__(self, event: ConversationStateUpdated, writer: ConversationWriter) -> None:
-        super().__init__(event.conversation_sid, writer)
+    def __init__(self, event: ConversationStateUpdated, sends: EventSends) -> None:
+        super().__init__(event.conversation_sid, sends)
         self.event = event
 
     @property

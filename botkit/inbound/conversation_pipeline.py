@@ -30,6 +30,7 @@ from botkit.app.routes import Resolution, Route
 from botkit.compliance.ledger.protocol import record_keyword
 from botkit.contexts.conversation import ConversationContext
 from botkit.contexts.hooks import ConversationStateContext, ParticipantContext
+from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.errors import ConversationNotFound
 from botkit.conversations.info import ConversationInfo
@@ -79,6 +80,10 @@ class ConversationPipeline:
     def client(self) -> ConversationsClient:
         return self.writer.client
 
+    def _sends_for(self, event_key: str) -> EventSends:
+        """What a hook's ``reply`` posts through: the outbound queue, keyed on the event."""
+        return EventSends(self.pipeline.sender, event_key, author=self.writer.identity)
+
     async def process(self, item: ConversationEvent) -> str:
         """Handle one post-event; returns the outcome that was logged."""
         started = time.perf_counter()
@@ -89,7 +94,7 @@ class ConversationPipeline:
         elif isinstance(event, ParticipantAdded | ParticipantUpdated | ParticipantRemoved):
             outcome = await self._participant(event)
         elif isinstance(event, ConversationStateUpdated):
-            ctx = ConversationStateContext(event, self.writer)
+            ctx = ConversationStateContext(event, self._sends_for(event.dedup_id))
             failed = await self.hooks.run(
                 "conversation_state", ctx, state=event.state_to, conversation=event.conversation_sid
             )
@@ -202,13 +207,13 @@ class ConversationPipeline:
         if isinstance(event, ParticipantRemoved):
             if mirror is not None:
                 await mirror.apply_removed(event.conversation_sid, event.participant_sid)
-            ctx = ParticipantContext(event, participant, self.writer)
+            ctx = ParticipantContext(event, participant, self._sends_for(event.dedup_id))
             return _hooks_outcome(await self._run_participant_hooks("participant_removed", ctx))
         if mirror is not None:
             await mirror.apply_added(participant)
         if isinstance(event, ParticipantUpdated):
             return "mirrored"
-        ctx = ParticipantContext(event, participant, self.writer)
+        ctx = ParticipantContext(event, participant, self._sends_for(event.dedup_id))
         return _hooks_outcome(await self._run_participant_hooks("participant_added", ctx))
 
     async def _run_participant_hooks(self, kind: HookKind, ctx: ParticipantContext) -> int:

@@ -60,7 +60,9 @@ class JobFactory:
         sender = sender_of(message)
         now_us = int(time.time() * 1_000_000)
         keys: tuple[str, ...] = ()
-        if check_consent:
+        # A conversation message reaches its phone participants through Twilio, which applies
+        # their opt-outs; opted-out authors are kept out by the onMessageAdd gate.
+        if check_consent and message.conversation_sid is None:
             digest = self.hasher.digest(message.to)
             keys = tuple(consent_check_keys(digest, consent_scopes(message), self.tag))
         return Job(

@@ -38,7 +38,10 @@ class SendOptions(TypedDict, total=False):
 
 
 class OutboundMessage(BaseModel):
-    """One message to send. Exactly one of from_ / messaging_service_sid names the sender.
+    """One message to send. Exactly one of from_ / messaging_service_sid names the sender, or,
+    for a message posted into a Conversation, ``conversation_sid`` (then also ``to``) names
+    the conversation and ``author`` who posts it (the bot's identity), with optional
+    ``attributes`` (a JSON object as a string); Twilio delivers it to the participants.
 
     lane: replies to a user go ahead of bulk sends. compliance: the STOP confirmation, the one
     message that must reach someone who just opted out. valid_for: seconds after which the
@@ -58,13 +61,32 @@ class OutboundMessage(BaseModel):
     lane: Lane = "reply"
     compliance: bool = False
     valid_for: float | None = None
+    conversation_sid: str | None = None
+    author: str | None = None
+    attributes: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> OutboundMessage:
         if not self.body and not self.media_urls and not self.content_sid:
             raise ValueError("a message needs a body, media_urls or a content_sid")
+        if self.conversation_sid is not None:
+            return self._check_conversation_post()
         if bool(self.from_) == bool(self.messaging_service_sid):
             raise ValueError("a message needs exactly one of from_ or messaging_service_sid")
+        return self
+
+    def _check_conversation_post(self) -> OutboundMessage:
+        if self.from_ or self.messaging_service_sid:
+            raise ValueError("a conversation message comes from its author, not from_")
+        if not self.author:
+            raise ValueError("a conversation message needs an author")
+        if self.media_urls:
+            raise ValueError(
+                "a conversation message cannot carry media_urls (Conversations takes uploaded "
+                "media by MediaSid)"
+            )
+        if self.to != self.conversation_sid:
+            raise ValueError("a conversation message goes to its conversation_sid")
         return self
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Unpack
+from typing import Any, Unpack
+
+from pydantic import ValidationError
 
 from botkit.errors import SendError
 from botkit.outbound.message import OutboundHandle, OutboundMessage, SendOptions
@@ -81,18 +84,58 @@ class Messenger:
                 "no sender: pass from_ or messaging_service_sid, "
                 "or set BOTKIT_MESSAGING_SERVICE_SID"
             )
-        variables = options.get("content_variables")
-        message = OutboundMessage(
-            to=to,
-            body=text,
-            media_urls=tuple(options.get("media_urls", ())),
-            content_sid=options.get("content_sid"),
-            content_variables=json.dumps(dict(variables)) if variables else None,
+        return await self._submit(
+            to,
+            text,
+            options,
             from_=None if chosen.messaging_service_sid else chosen.number,
             messaging_service_sid=chosen.messaging_service_sid,
-            idempotency_key=options.get("idempotency_key") or uuid.uuid4().hex,
-            lane=options.get("lane", "reply"),
             compliance=compliance,
-            valid_for=options.get("valid_for"),
         )
+
+    async def post(
+        self,
+        conversation_sid: str,
+        text: str | None = None,
+        *,
+        author: str,
+        attributes: Mapping[str, Any] | None = None,
+        **options: Unpack[SendOptions],
+    ) -> OutboundHandle:
+        """Post into a conversation as ``author``, through the same queue as every send: with
+        retries, an idempotency key and a dead letter when Twilio refuses it for good."""
+        if options.get("from_") or options.get("messaging_service_sid"):
+            raise SendError("a conversation message comes from its author, not from_")
+        return await self._submit(
+            conversation_sid,
+            text,
+            options,
+            conversation_sid=conversation_sid,
+            author=author,
+            attributes=json.dumps(dict(attributes)) if attributes else None,
+        )
+
+    async def _submit(
+        self, to: str, text: str | None, options: SendOptions, **fields: Any
+    ) -> OutboundHandle:
+        variables = options.get("content_variables")
+        try:
+            message = OutboundMessage(
+                to=to,
+                body=text,
+                media_urls=tuple(options.get("media_urls", ())),
+                content_sid=options.get("content_sid"),
+                content_variables=json.dumps(dict(variables)) if variables else None,
+                idempotency_key=options.get("idempotency_key") or uuid.uuid4().hex,
+                lane=options.get("lane", "reply"),
+                valid_for=options.get("valid_for"),
+                **fields,
+            )
+        except ValidationError as exc:
+            raise SendError(f"cannot send to {to!r}: {_first_problem(exc)}") from None
         return await self.outbox.submit(message)
+
+
+def _first_problem(error: ValidationError) -> str:
+    """A model check's message as one line, without pydantic's "Value error, " prefix."""
+    return str(error.errors()[0]["msg"]).removeprefix("Value error, ")

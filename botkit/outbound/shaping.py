@@ -59,6 +59,8 @@ class Shaper:
 
     async def __call__(self, job: Job) -> Job:
         message = job.message
+        if message.conversation_sid is not None:
+            return job  # posted into a conversation: Twilio shapes each participant's delivery
         if self.quiet is not None and (job.lane == "bulk" or self.quiet.apply_to_replies):
             until_us = self.quiet.held_until_us(message.to)
             if until_us is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import random
 import secrets
@@ -29,6 +30,7 @@ from botkit.outbound.errors import Deferred, FormError, Verdict, classify
 from botkit.outbound.job import Job, consent_scopes
 from botkit.outbound.limits.pacing import Pacer
 from botkit.outbound.limits.priority_gate import PriorityGate
+from botkit.outbound.message import OutboundMessage
 from botkit.outbound.queue.clock import QueueClock
 from botkit.outbound.queue.protocol import Claim, OutboundQueue
 from botkit.outbound.settlements import Settlements
@@ -39,6 +41,9 @@ log = get_logger("dispatch")
 
 #: What the SDK's Messages resource sends with a create.
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+#: A post into a conversation also reaches the conversation's webhooks (as the bot's own
+#: messages should: other listeners see them, and the bot recognises and skips them).
+CONVERSATION_HEADERS = FORM_HEADERS | {"X-Twilio-Webhook-Enabled": "true"}
 
 @dataclass(frozen=True)
 class SendPolicy:
@@ -107,6 +112,8 @@ class OutboundWorker:
         # resource's modules on its first use (65 ms for Messages), which would stall this
         # worker's loop in the middle of sends: do it now.
         self._messages = client.messages
+        # Posts into conversations go through the Conversations version the same way.
+        self._conversations_api = client.conversations.v1
         self.ledger = ledger
         self.policy = policy
         self.shape = shape
@@ -293,12 +300,7 @@ class OutboundWorker:
         RETRY_AFTER.set(None)
         ANSWERED_AT.set(None)
         try:
-            created = await self._api.create_async(
-                method="POST",
-                uri=self._messages_uri,
-                data=self._form(job),
-                headers=dict(FORM_HEADERS),  # the SDK adds its own to the dict it is given
-            )
+            created = await self._create(job)
             self._pacer.answered(flight, ANSWERED_AT.get() or time.time())
         except TwilioRestException as exc:
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
@@ -375,6 +377,25 @@ class OutboundWorker:
         until = self._clock.queue_us(earliest) + waiting * interval_us
         if claim.send_at_us and until > claim.send_at_us + (waiting + 1) * interval_us:
             self._holds[job.sender] = max(self._holds.get(job.sender, 0), until)
+
+    async def _create(self, job: Job) -> dict[str, Any]:
+        """One request to Twilio: a Messages create, or a post into a conversation."""
+        conversation_sid = job.message.conversation_sid
+        if conversation_sid is not None:
+            created: dict[str, Any] = await self._conversations_api.create_async(
+                method="POST",
+                uri=f"/Conversations/{conversation_sid}/Messages",
+                data=_post_form(job.message),
+                headers=dict(CONVERSATION_HEADERS),
+            )
+            return created
+        created = await self._api.create_async(
+            method="POST",
+            uri=self._messages_uri,
+            data=self._form(job),
+            headers=dict(FORM_HEADERS),  # the SDK adds its own to the dict it is given
+        )
+        return created
 
     def _form(self, job: Job) -> dict[str, object]:
         """The create request's form, in Twilio's parameter names."""
@@ -460,6 +481,8 @@ class OutboundWorker:
         this recipient since the job was created and match the body.
         """
         message = claim.job.message
+        if message.conversation_sid is not None:
+            return await self._already_posted(claim)
         created = time.gmtime(claim.job.created_us / 1_000_000)
         try:
             found = await self._messages.list_async(
@@ -484,7 +507,75 @@ class OutboundWorker:
         return False
 
 
+    async def _already_posted(self, claim: Claim) -> bool:
+        """The same question for a post into a conversation: is a message by the same author,
+        with the same body and attributes, among the conversation's newest, created since the
+        job was? Posts come from handlers re-run after a crash, so the newest page suffices."""
+        message = claim.job.message
+        assert message.conversation_sid is not None
+        try:
+            page = await self._conversations_api.fetch_async(
+                method="GET",
+                uri=f"/Conversations/{message.conversation_sid}/Messages",
+                params={"Order": "desc", "PageSize": 50},
+            )
+        except (TwilioRestException, OSError, TimeoutError):
+            return False  # cannot tell: posting again is the lesser harm than losing it
+        for posted in _page_items(page, "messages"):
+            if _same_post(posted, message) and _created_us(posted) >= claim.job.created_us - 1e6:
+                await self.queue.complete(claim, str(posted["sid"]))
+                log.info("reclaimed post was already made", job=claim.job.id, sid=posted["sid"])
+                return True
+        return False
+
+
 def _date(moment: time.struct_time) -> Any:
     import datetime
 
     return datetime.datetime(moment.tm_year, moment.tm_mon, moment.tm_mday, tzinfo=datetime.UTC)
+
+
+def _post_form(message: OutboundMessage) -> dict[str, object]:
+    """A conversation message's create form, in Twilio's parameter names."""
+    form: dict[str, object] = {"Author": message.author}
+    if message.content_sid:
+        form["ContentSid"] = message.content_sid
+        if message.content_variables:
+            form["ContentVariables"] = message.content_variables
+    if message.body:
+        form["Body"] = message.body
+    if message.attributes:
+        form["Attributes"] = message.attributes
+    return form
+
+
+def _same_post(posted: dict[str, Any], message: OutboundMessage) -> bool:
+    attributes = json.loads(message.attributes) if message.attributes else {}
+    try:
+        posted_attributes = json.loads(posted.get("attributes") or "{}")
+    except ValueError:
+        return False
+    return (
+        posted.get("author") == message.author
+        and (posted.get("body") or "") == (message.body or "")
+        and posted_attributes == attributes
+    )
+
+
+def _created_us(posted: dict[str, Any]) -> float:
+    import datetime
+
+    raw = posted.get("date_created")
+    if not raw:
+        return 0.0
+    try:
+        moment = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return moment.timestamp() * 1_000_000
+
+
+def _page_items(page: Any, key: str) -> list[dict[str, Any]]:
+    """The records of a list page, as Version.fetch_async parsed it."""
+    items = page.get(key, []) if isinstance(page, dict) else []
+    return [item for item in items if isinstance(item, dict)]

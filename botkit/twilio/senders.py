@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-SenderKind = Literal["long_code", "toll_free", "short_code", "messaging_service", "whatsapp"]
+SenderKind = Literal[
+    "long_code", "toll_free", "short_code", "messaging_service", "whatsapp", "conversation"
+]
 
 SENDER_KINDS: tuple[SenderKind, ...] = (
     "long_code",
@@ -19,6 +21,7 @@ SENDER_KINDS: tuple[SenderKind, ...] = (
     "short_code",
     "messaging_service",
     "whatsapp",
+    "conversation",
 )
 
 # North American toll-free area codes (US and Canada share them).
@@ -26,15 +29,18 @@ _TOLL_FREE = re.compile(r"^\+1(800|833|844|855|866|877|888)\d{7}$")
 
 
 def sender_kind(sender: str) -> SenderKind:
-    """long_code, toll_free, short_code, messaging_service or whatsapp.
+    """long_code, toll_free, short_code, messaging_service, whatsapp or conversation.
 
-    ``MG...`` is a Messaging Service SID, ``whatsapp:+...`` a WhatsApp sender, a bare string of
+    ``MG...`` is a Messaging Service SID, ``CH...`` a Conversation (the bot posting into it),
+    ``whatsapp:+...`` a WhatsApp sender, a bare string of
     3 to 8 digits a short code (the lengths ``parse_address`` accepts), ``+1`` with a toll-free
     area code a toll-free number; everything else a long code.
     """
     text = sender.strip()
     if text.startswith("MG"):
         return "messaging_service"
+    if text.startswith("CH"):
+        return "conversation"
     if text.lower().startswith("whatsapp:"):
         return "whatsapp"
     if text.isascii() and text.isdigit() and 3 <= len(text) <= 8:

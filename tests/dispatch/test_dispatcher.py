@@ -15,6 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from botkit.outbound.limits.rates import RateTable
+from botkit.outbound.message import OutboundMessage
 from botkit.outbound.queue.protocol import Claim
 from botkit.outbound.quiet_hours import QuietHours
 from botkit.outbound.shaping import WhatsAppTemplate
@@ -396,3 +397,88 @@ async def test_what_a_message_carries_reaches_twilio(store_url: str | None) -> N
     assert (picture.to, picture.from_, picture.media_urls) == (USER, SLOW, list(media))
     pooled = by_body["from the pool"]
     assert (pooled.messaging_service_sid, pooled.from_) == (service, "+15550100077")
+
+
+async def _conversation_with_rig(rig: Rig) -> str:
+    created = await rig.client.conversations.v1.conversations.create_async()
+    return str(created.sid)
+
+
+async def _posts(rig: Rig, conversation_sid: str) -> list[tuple[str, str]]:
+    listed = await rig.client.conversations.v1.conversations(
+        conversation_sid
+    ).messages.list_async()
+    return [(m.author, m.body) for m in listed]
+
+
+async def test_a_conversation_post_goes_through_the_queue_once(store_url: str | None) -> None:
+    async with dispatch_rig(store_url) as rig:
+        conversation = await _conversation_with_rig(rig)
+        handle = await rig.outbox.submit(
+            OutboundMessage(
+                to=conversation,
+                conversation_sid=conversation,
+                author="bot",
+                body="hello, room",
+                idempotency_key="post-1",
+            )
+        )
+        again = await rig.outbox.submit(
+            OutboundMessage(
+                to=conversation,
+                conversation_sid=conversation,
+                author="bot",
+                body="hello, room",
+                idempotency_key="post-1",
+            )
+        )
+        await rig.drained()
+        assert again.id == handle.id
+        assert await _posts(rig, conversation) == [("bot", "hello, room")]
+        status = await rig.queue.status(handle.id) or {}
+        assert status["state"] == "sent" and status["sid"].startswith("IM")
+
+
+async def test_a_post_made_by_a_worker_that_died_is_not_made_again(
+    store_url: str | None,
+) -> None:
+    """As for a Messages send: the next worker looks in the conversation before posting."""
+    async with dispatch_rig(store_url, workers=0) as rig:
+        conversation = await _conversation_with_rig(rig)
+        handle = await rig.outbox.submit(
+            OutboundMessage(
+                to=conversation,
+                conversation_sid=conversation,
+                author="bot",
+                body="exactly once",
+                attributes='{"n": 1}',
+                idempotency_key="post-2",
+            )
+        )
+        assert isinstance(await rig.queue.claim(0.2), Claim)
+        posted = await rig.client.conversations.v1.conversations(
+            conversation
+        ).messages.create_async(author="bot", body="exactly once", attributes='{"n": 1}')
+        await asyncio.sleep(0.3)  # ...and the worker is gone; its lease lapses
+        rig.add_worker()
+        await rig.drained()
+        assert await _posts(rig, conversation) == [("bot", "exactly once")]
+        assert (await rig.queue.status(handle.id) or {})["sid"] == posted.sid
+
+
+async def test_a_post_to_a_conversation_that_is_gone_is_dead_lettered(
+    store_url: str | None,
+) -> None:
+    async with dispatch_rig(store_url) as rig:
+        handle = await rig.outbox.submit(
+            OutboundMessage(
+                to="CH" + "0" * 32,
+                conversation_sid="CH" + "0" * 32,
+                author="bot",
+                body="anyone?",
+                idempotency_key="post-3",
+            )
+        )
+        await rig.drained()
+        status = await rig.queue.status(handle.id) or {}
+        assert status["state"] == "dead" and status["reason"] == "rejected"

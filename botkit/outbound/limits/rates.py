@@ -71,6 +71,10 @@ class RateTable(BaseModel):
         Limit(rate=10.0), description="Each Messaging Service (MG...), as a whole."
     )
     whatsapp: Limit = Field(Limit(rate=80.0), description="Each WhatsApp sender.")
+    conversation: Limit = Field(
+        Limit(rate=10.0),
+        description="Each Conversation (CH...), for the bot's posts into it as a whole.",
+    )
     #: By exact sender as the dispatcher keys it: ``+15550001111``, ``whatsapp:+1...``, ``MG...``.
     senders: dict[str, Limit] = Field(
         default_factory=dict,
@@ -104,14 +108,18 @@ def message_cost(channel: Channel, body: str | None) -> int:
 
 
 def sender_of(message: OutboundMessage) -> str:
-    """The rate-limited sender: a Messaging Service is limited as a whole, a number on its own."""
-    sender = message.messaging_service_sid or message.from_
+    """The rate-limited sender: a Messaging Service is limited as a whole, a number on its own,
+    a conversation as a whole."""
+    sender = message.conversation_sid or message.messaging_service_sid or message.from_
     if not sender:
         raise ValueError("an outbound message names no sender")
     return sender
 
 
 def cost_of(message: OutboundMessage) -> int:
-    """The message's cost against ``sender_of(message)``."""
+    """The message's cost against ``sender_of(message)``: one for a conversation message,
+    whose phone deliveries Twilio meters on the participants' proxy numbers."""
+    if message.conversation_sid is not None:
+        return 1
     channel = message_channel(message.to, len(message.media_urls))
     return message_cost(channel, message.body)
