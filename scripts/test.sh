@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and run every check: ruff, mypy and the test suite (against a real redis-server).
+# Set up and run every check: ruff, mypy, the import contracts (lint-imports) and the test suite
+# (against a real redis-server).
 # Works on a fresh machine with Python 3.11+; installs redis-server and chromium from Debian when
 # missing.
 set -euo pipefail
@@ -36,4 +37,5 @@ fi
 
 .venv/bin/ruff check botkit bots tests
 .venv/bin/mypy botkit
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

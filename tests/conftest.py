@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from botkit import RUNTIME, Bot, Runtime, Settings, create_app
 from botkit.logging import configure_logging
 from botkit.outbound.limits.rates import RateTable
+from botkit.runtime.stores import Stores, open_stores
 from tests.support.logs import JsonLogs
 from tests.support.redis_server import free_port, running_redis
 from tests.support.sandbox_twilio import SandboxTwilio
@@ -47,6 +48,16 @@ def store_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "memory":
         return None
     return str(request.getfixturevalue("clean_redis"))
+
+
+@pytest.fixture
+async def stores(store_url: str | None) -> AsyncIterator[Stores]:
+    """Every store of one kind, built as the runtime builds them (botkit/runtime/stores.py):
+    the contract tests of each twin take theirs from here, once per backend."""
+    settings = Settings(consent_pepper="contract-test-pepper-0123", redis_url=store_url)
+    built = await open_stores(settings, "contract")
+    yield built
+    await built.close()
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from botkit.core import clock
 from botkit.flows import Ask, Flow
 from botkit.handoff.service import HandoffResult
 from tests.flows.conftest import OpenChat
+from tests.handoff.test_handoff import ALICE, MakeDesk, desk  # noqa: F401  (desk: a fixture)
 from tests.support.logs import JsonLogs
-from tests.test_handoff import ALICE, MakeDesk, desk  # noqa: F401  (desk: a fixture)
 
 
 class Clock:

@@ -22,7 +22,7 @@ from botkit.outbound.shaping import WhatsAppTemplate
 from botkit.outbound.worker import SendPolicy
 from botkit.sandbox import SandboxConfig
 from botkit.sandbox.config import MessagingService
-from tests.dispatch.harness import Rig, SlowHop, dispatch_rig
+from tests.outbound.harness import Rig, SlowHop, dispatch_rig
 from tests.support.redis_server import free_port, start_redis, stop_redis
 
 SLOW = "+15550100001"

@@ -27,7 +27,7 @@ from tests.support.process import BOTKIT, clean_env
 from tests.support.redis_server import free_port
 from tests.support.webhooks import USER, inbound_params, sign
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 SLOW_BOT = """

@@ -1,0 +1,78 @@
+"""Bot records (``bot.records``): the RecordStore contract for memory and Redis alike, and the
+typed handle a bot declares before it runs, bound by the runtime when it starts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from botkit import Bot, Context, Records
+from botkit.runtime.stores import Stores
+from botkit.testing import Tester
+
+
+class Ticket(BaseModel):
+    id: str
+    summary: str
+
+
+async def test_values_are_put_got_taken_and_deleted(stores: Stores) -> None:
+    store = stores.records.store("test:tickets")
+    assert await store.get("T1") is None
+    await store.put("T1", '{"a": 1}')
+    assert await store.get("T1") == '{"a": 1}'
+    assert await store.take("T1") == '{"a": 1}'
+    assert await store.take("T1") is None  # taken once
+    await store.put("T2", "x")
+    assert await store.delete("T2") is True
+    assert await store.delete("T2") is False
+
+
+async def test_numbers_are_never_handed_out_twice(stores: Stores) -> None:
+    store = stores.records.store("test:numbers")
+    numbers = await asyncio.gather(*(store.next_number() for _ in range(50)))
+    assert sorted(numbers) == list(range(1, 51))
+
+
+async def test_namespaces_do_not_meet(stores: Stores) -> None:
+    tickets, orders = stores.records.store("test:tickets"), stores.records.store("test:orders")
+    await tickets.put("1", "ticket")
+    await orders.put("1", "order")
+    assert (await tickets.get("1"), await orders.get("1")) == ("ticket", "order")
+    assert await tickets.next_number() == 1 and await orders.next_number() == 1
+
+
+async def test_records_are_validated_models() -> None:
+    bot = Bot("records-test")
+    tickets: Records[Ticket] = bot.records(Ticket, "test:tickets")
+    await tickets.put("T1", Ticket(id="T1", summary="cracked lid"))
+    assert await tickets.get("T1") == Ticket(id="T1", summary="cracked lid")
+    with pytest.raises(ValidationError):
+        await tickets.put("T2", {"id": "T2"})  # type: ignore[arg-type]
+
+
+async def test_a_running_bot_keeps_its_records_where_its_sessions_are(
+    store_url: str | None,
+) -> None:
+    """Declared before the bot runs; the runtime binds them to its backend when it starts, so
+    a handler's records are in Redis with REDIS_URL (every process sees them)."""
+    bot = Bot("records-test")
+    tickets = bot.records(Ticket, "test:tickets")
+
+    @bot.fallback
+    async def open_ticket(ctx: Context) -> None:
+        number = await tickets.next_number()
+        await tickets.put(f"T{number}", Ticket(id=f"T{number}", summary=ctx.message.text))
+        await ctx.reply(f"ticket T{number}")
+
+    async with Tester(bot, redis_url=store_url) as tester:
+        phone = tester.phone("+15550001111")
+        await phone.send("the lid is cracked")
+        await phone.expect_reply(equals="ticket T1")
+        assert await tickets.get("T1") == Ticket(id="T1", summary="the lid is cracked")
+        if store_url is not None:
+            assert tester.runtime.stores.redis is not None
+            raw = await tester.runtime.stores.redis.get("{test:tickets}:T1")
+            assert raw is not None and b"the lid is cracked" in raw
