@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from botkit.app.routes import Resolution, Route
-from botkit.app.router import Routes  # noqa: F401  (throwaway: a cycle)
 from botkit.compliance.keywords import KeywordKind, KeywordPolicy
 from botkit.contexts.direct import Context, NamedFlow
 from botkit.errors import FlowError

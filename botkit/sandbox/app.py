@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from botkit.inbound import pipeline  # noqa: F401  (throwaway: pipeline in the sandbox)
 from botkit.core.net import local_url
 from botkit.sandbox import simulator
 from botkit.sandbox.api_content import ContentApi
