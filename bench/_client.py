@@ -1,6 +1,6 @@
 """What the benchmark's baseline clients (_sdk_loop.py, _sdk_pacer.py) share: a client built
-exactly as the dispatcher builds its own (botkit.twilio.client), the ready/go handshake with the
-benchmark over stdin and stdout, and the one JSON line of figures they end with."""
+exactly as the outbound worker builds its own (botkit.twilio.client), the ready/go handshake with
+the benchmark over stdin and stdout, and the one JSON line of figures they end with."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ async def ready_client(spec: dict[str, Any]) -> Client:
     """The SDK client for spec's sandbox, once connected and told to go: prints ``ready``, then
     waits for a line on stdin."""
     client = create_async_client(spec["account_sid"], spec["auth_token"], spec["url"])
-    # One throwaway request opens the http session, as a dispatcher's first send would.
+    # One throwaway request opens the http session, as an outbound worker's first send would.
     await client.messages.list_async(limit=1)
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)

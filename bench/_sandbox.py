@@ -1,4 +1,5 @@
-"""The benchmark's sandbox, in a process of its own so its CPU is not counted as the dispatcher's.
+"""The benchmark's sandbox, in a process of its own so its CPU is not counted as the outbound
+worker's.
 
 Usage: ``python bench/_sandbox.py SPEC.json``. SPEC holds ``config`` (a SandboxConfig: strict
 rates, Messaging Services with their sender pools, status_step) and ``windows``, the

@@ -1,9 +1,9 @@
-"""The benchmark's baseline client: plain concurrent official-SDK creates, no dispatcher.
+"""The benchmark's baseline client: plain concurrent official-SDK creates, no outbound worker.
 
 Usage: ``python bench/_sdk_loop.py SPEC.json``. SPEC holds ``url``, ``account_sid``,
 ``auth_token``, ``concurrency`` and ``messages`` (keyword arguments of ``messages.create``).
-The client is built exactly as the dispatcher builds its own (botkit.twilio.client), so the
-difference between the two is the dispatcher's own work. Prints ``ready`` once connected, waits
+The client is built exactly as the outbound worker builds its own (botkit.twilio.client), so the
+difference between the two is the outbound worker's own work. Prints ``ready`` once connected, waits
 for a line on stdin, sends everything, then prints one JSON line: its wall-clock start and end,
 the CPU seconds the loop used, and how many creates succeeded and failed.
 """

@@ -1,5 +1,5 @@
-"""The scenario with nothing but the SDK and the dispatcher's pacing: no queue, no Redis, no
-consent checks. What it achieves is the most a dispatcher built on them could on this machine.
+"""The scenario with nothing but the SDK and the outbound worker's pacing: no queue, no Redis, no
+consent checks. What it achieves is the most an outbound worker built on them could on this machine.
 
 Usage: ``python bench/_sdk_pacer.py SPEC.json``. SPEC holds ``url``, ``account_sid``,
 ``auth_token``, ``concurrency`` and ``senders``: each a ``sender``, the seconds its rate charges

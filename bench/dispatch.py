@@ -1,4 +1,5 @@
-"""Benchmark of the outbound dispatcher (issue 4): a backlog on 515 senders, judged by a sandbox.
+"""Benchmark of the outbound outbound worker (issue 4): a backlog on 515 senders, judged by a
+sandbox.
 
 Scenario: 500 long codes at 1/s, 10 Messaging Services at 10/s and 5 WhatsApp senders at 80/s
 (1000 msg/s combined). Every sender starts with exactly ``20 * scale`` seconds of its own work,
@@ -6,8 +7,8 @@ queued before the workers run. ``botkit worker bots.echo`` processes send it to 
 sandbox running in a process of its own; status callbacks are off (no BOTKIT_PUBLIC_URL).
 
 Each configuration (``--processes 1 2``) gets a fresh Redis database and a fresh sandbox. The
-workers are started, left to finish importing, stopped (SIGSTOP) while the backlog is queued,
-then let go (SIGCONT): that instant is ``start``, and their CPU from then on is the dispatcher's.
+workers are started, left to finish importing, stopped (SIGSTOP) while the backlog is queued, then
+let go (SIGCONT): that instant is ``start``, and their CPU from then on is the outbound worker's.
 
 Measures, all judged from the send times the sandbox recorded:
 
@@ -15,7 +16,7 @@ Measures, all judged from the send times the sandbox recorded:
   one ends when the last sender's last send has used up its interval (at + cost/rate);
 - limit violations: consecutive sends on one sender closer than cost/rate - 1 ms, and the 429s
   the sandbox answered (it allows 10 ms; counted from the workers' logs);
-- dispatcher CPU per message: the workers' utime+stime (/proc/<pid>/stat) / messages sent;
+- outbound worker CPU per message: the workers' utime+stime (/proc/<pid>/stat) / messages sent;
 - lateness of each send: its time minus the earliest the limit allowed, max(start, previous
   send + cost/rate).
 - where each kind lost time: that lateness after each sender's first send, summed per sender and
@@ -23,8 +24,9 @@ Measures, all judged from the send times the sandbox recorded:
   stalls and bursts).
 
 Capacity, measured in the same run because the machine is noisy and the sandbox itself may be the
-bottleneck: plain concurrent SDK creates with no dispatcher (the baseline), and the dispatcher
-with limits nobody reaches, both to a fresh sandbox that enforces no limits, with the same mix.
+bottleneck: plain concurrent SDK creates with no outbound worker (the baseline), and the outbound
+worker with limits nobody reaches, both to a fresh sandbox that enforces no limits, with the same
+mix.
 
 Run from the repository root: ``python bench/dispatch.py [--scale 0.25] [--processes 1 2]``.
 """
@@ -85,12 +87,12 @@ CORES = os.cpu_count() or 1
 RATE_LIMITED = "warning: sender rate limited by Twilio"
 
 
-# -- the scenario --------------------------------------------------------------------------------
+# -- the scenario ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Sender:
-    sender: str  # as the dispatcher keys it: +1..., MG..., whatsapp:+1...
+    sender: str  # as the outbound worker keys it: +1..., MG..., whatsapp:+1...
     kind: str
     recipients: tuple[str, ...]
 
@@ -172,7 +174,7 @@ def sandbox_config(strict: bool, status_step: float) -> SandboxConfig:
     )
 
 
-# -- processes and their CPU ---------------------------------------------------------------------
+# -- processes and their CPU -----------------------------------------------------------------------
 
 
 def cpu_seconds(pid: int) -> float:
@@ -327,7 +329,7 @@ def worker_processes(
 
 
 async def wait_running(workers: Workers, within: float = 30.0) -> None:
-    """Until every worker has logged that its dispatcher runs (imports done, Redis reached)."""
+    """Until every worker has logged that its outbound worker runs (imports done, Redis reached)."""
     deadline = time.monotonic() + within
     while True:
         for proc in workers.procs:
@@ -340,12 +342,12 @@ async def wait_running(workers: Workers, within: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-# -- one dispatcher run --------------------------------------------------------------------------
+# -- one outbound worker run -----------------------------------------------------------------------
 
 
 @dataclass
 class Run:
-    """What one dispatcher run measured, before judging."""
+    """What one outbound worker run measured, before judging."""
 
     label: str
     queued: int
@@ -446,7 +448,7 @@ async def run_dispatch(
     )
 
 
-# -- judging the scenario ------------------------------------------------------------------------
+# -- judging the scenario --------------------------------------------------------------------------
 
 
 @dataclass
@@ -504,7 +506,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
-# -- capacity: the SDK alone, and the dispatcher with no limit in reach --------------------------
+# -- capacity: the SDK alone, and the outbound worker with no limit in reach -----------------------
 
 
 @dataclass
@@ -520,7 +522,7 @@ class Capacity:
 
 
 def create_params(message: OutboundMessage) -> dict[str, Any]:
-    """messages.create's arguments for message, as the dispatcher passes them."""
+    """messages.create's arguments for message, as the outbound worker passes them."""
     params: dict[str, Any] = {"to": message.to, "body": message.body}
     if message.messaging_service_sid:
         params["messaging_service_sid"] = message.messaging_service_sid
@@ -629,7 +631,7 @@ async def run_sdk_baseline(processes: int, args: argparse.Namespace, workdir: Pa
 
 
 async def run_pacer_baseline(args: argparse.Namespace, workdir: Path) -> Run:
-    """The scenario in one process with the SDK and the dispatcher's pacer alone (no queue, no
+    """The scenario in one process with the SDK and the outbound worker's pacer alone (no queue, no
     Redis, no consent checks; bench/_sdk_pacer.py), against the strict sandbox."""
     messages = backlog(args.scale, "pacer")
     by_sender: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -674,7 +676,7 @@ async def run_pacer_baseline(args: argparse.Namespace, workdir: Path) -> Run:
 async def run_unlimited(
     processes: int, args: argparse.Namespace, redis_url: str, workdir: Path
 ) -> Capacity:
-    """The dispatcher as fast as it goes: the same mix, limits nobody reaches, no 429s."""
+    """The outbound worker as fast as it goes: the same mix, limits nobody reaches, no 429s."""
     messages = backlog(args.scale, f"free{processes}")[: args.capacity_messages]
     run = await run_dispatch(
         f"unlimited-{processes}p", processes, messages, False, args, redis_url, workdir
@@ -693,7 +695,7 @@ async def run_unlimited(
     )
 
 
-# -- report --------------------------------------------------------------------------------------
+# -- report ----------------------------------------------------------------------------------------
 
 
 def process_label(processes: int) -> str:
@@ -895,7 +897,7 @@ def report(
 
 
 def p99_floor(sdk: Sequence[Capacity], queued: int) -> str:
-    """The p99 lateness no dispatcher could beat on this machine. It is set by the first round,
+    """The p99 lateness no outbound worker could beat on this machine. It is set by the first round,
     every sender's first send due at the start: all but 1% of the sends may be on time, so p99
     is at least the lateness of the first send made once the other 1% are used up, and that
     many creates take at least their time at the SDK-only baseline's rate."""

@@ -3,7 +3,7 @@
 A turn is ``await phone.send(...)`` then ``await phone.expect_reply(...)``, through the whole
 real pipeline: the sandbox posts a signed webhook, the bot's aiohttp server checks it and
 queues it, an inbound worker loads the session, routes, runs the handler and saves the session,
-the reply goes through the dispatcher and the Twilio SDK back to the sandbox, and the phone is
+the reply goes through the outbound worker and the Twilio SDK back to the sandbox, and the phone is
 woken by the sandbox's event. The bot counts visits in its session, so every turn reads and
 writes it.
 

@@ -27,7 +27,7 @@ def mask_phone(text: str) -> str:
 
 
 def _mask_value(value: Any) -> Any:
-    # The common cases first and cheaply: a dispatcher logs a line for every message it sends.
+    # The common cases first and cheaply: an outbound worker logs a line for every message it sends.
     if isinstance(value, str):
         # Every number the pattern masks starts with '+'; most values have none.
         return mask_phone(value) if "+" in value else value

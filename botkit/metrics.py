@@ -1,7 +1,7 @@
 """Prometheus metrics for ``GET /metrics``: what an operator graphs and alerts on.
 
 Counts are kept where the outcome is decided (webhook answers in the server's guard, send
-outcomes in the dispatcher); queue depths are read from the stores when scraped, so they are
+outcomes in the outbound worker); queue depths are read from the stores when scraped, so they are
 right however many processes share them. Each app gets its own registry, so several bots (or
 tests) in one process never collide on metric names.
 """

@@ -7,7 +7,7 @@ read the environment before the CLI has validated it; a startup hook runs inside
 loop, with the validated settings, before the first message is handled.
 
 Hooks also get the Twilio SDK client (async, pointed at the sandbox in development) for set-up
-calls such as finding or creating the bot's Content templates. They run before the dispatcher
+calls such as finding or creating the bot's Content templates. They run before the outbound worker
 starts, so a hook may still choose ``bot.whatsapp_template``. A hook that raises stops start-up;
 a ``ConfigError`` becomes the one-line error the CLI prints.
 

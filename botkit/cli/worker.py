@@ -1,4 +1,4 @@
-"""``botkit worker`` (dispatcher workers alone) and ``botkit deadletters`` (inspect, replay)."""
+"""``botkit worker`` (outbound workers alone) and ``botkit deadletters`` (inspect, replay)."""
 
 from __future__ import annotations
 
@@ -68,35 +68,36 @@ async def _started(bot: Bot, settings: Settings) -> AsyncIterator[None]:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface for --port.")
 def worker(target: str, concurrency: int | None, port: int | None, host: str) -> None:
-    """Run dispatcher workers only, to scale sending apart from the webhook processes."""
+    """Run outbound workers only, to scale sending apart from the webhook processes."""
 
     async def work() -> None:
         async with _redis_stores(target) as (settings, stores, bot), _started(bot, settings):
             if concurrency is not None:
                 settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
             metrics = Metrics()
-            dispatcher = start_outbound_worker(stores, settings, bot.whatsapp_template, metrics)
+            template = bot.whatsapp_template
+            outbound_worker = start_outbound_worker(stores, settings, template, metrics)
             try:
-                async with _probes_served(_probes(dispatcher, stores, metrics), host, port):
+                async with _probes_served(_probes(outbound_worker, stores, metrics), host, port):
                     log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
                     tune_gc()
                     await until_signalled()
                     log.info("shutting down")
             finally:
-                await dispatcher.stop()
-                await dispatcher.client.http_client.close()
+                await outbound_worker.stop()
+                await outbound_worker.client.http_client.close()
 
     run_command(work())
 
 
-def _probes(dispatcher: OutboundWorker, stores: Stores, metrics: Metrics) -> Probes:
+def _probes(outbound_worker: OutboundWorker, stores: Stores, metrics: Metrics) -> Probes:
     async def ping(_: web.Request) -> None:
         await stores.ping()
 
     async def refresh(_: web.Request) -> None:
         metrics.outbound_pending.set(await stores.queue.pending())
 
-    return Probes(metrics, lambda _: dispatcher.trouble(), ping, refresh)
+    return Probes(metrics, lambda _: outbound_worker.trouble(), ping, refresh)
 
 
 @asynccontextmanager

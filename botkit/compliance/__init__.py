@@ -1,5 +1,5 @@
 """Compliance: opt-out keywords (STOP/START/HELP) and the consent ledger they write to.
 
-These modules know nothing of the webhook pipeline or the dispatcher; both call into them, so
+These modules know nothing of the webhook pipeline or the outbound worker; both call into them, so
 the rules that keep a bot compliant live in one place and are tested on their own.
 """

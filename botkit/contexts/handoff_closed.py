@@ -1,7 +1,7 @@
 """``@bot.on_handoff_closed`` hooks: what the bot does once an agent closed a conversation.
 
 The conversation is closed when hooks run, so the customer's number is free again and a
-message to them goes 1:1 from the number they wrote to, through the dispatcher (rate limits,
+message to them goes 1:1 from the number they wrote to, through the outbound worker (rate limits,
 opt-outs: a customer who texted STOP during the chat gets nothing). The usual use is a
 satisfaction survey; another is a note in a CRM.
 

@@ -1,13 +1,13 @@
 """The asyncio event loop botkit's commands run on: epoll, with timers to the microsecond.
 
-asyncio waits for I/O and timers with ``epoll_wait``, which counts whole milliseconds and rounds
-a timeout up, so a timer due in 11.3 ms fires after 12 ms when nothing else wakes the loop. The
-dispatcher sends on timers at its senders' slots: at a WhatsApp sender's 12.5 ms interval, half a
-millisecond late on every send is 4% of its rate lost (bench/timers.py measures the lateness of
-both loops). So when a wait has a timeout, this selector first waits on the epoll descriptor
-itself with ``select()``, whose timeout has microseconds, and then collects what is ready with
-a zero timeout. An epoll descriptor is readable exactly when one of its descriptors has events,
-so I/O wakes the loop as before; the price is one more system call per wait.
+asyncio waits for I/O and timers with ``epoll_wait``, which counts whole milliseconds and rounds a
+timeout up, so a timer due in 11.3 ms fires after 12 ms when nothing else wakes the loop. The
+outbound worker sends on timers at its senders' slots: at a WhatsApp sender's 12.5 ms interval, half
+a millisecond late on every send is 4% of its rate lost (bench/timers.py measures the lateness of
+both loops). So when a wait has a timeout, this selector first waits on the epoll descriptor itself
+with ``select()``, whose timeout has microseconds, and then collects what is ready with a zero
+timeout. An epoll descriptor is readable exactly when one of its descriptors has events, so I/O
+wakes the loop as before; the price is one more system call per wait.
 
 The loop also remembers when its last two selections returned (``read_by``): a pacer charging
 a send from when Twilio's answer came back can then use the moment the answer was known to be

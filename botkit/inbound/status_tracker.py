@@ -9,7 +9,7 @@ queue the callback is processed at least once: a worker that dies mid-way leaves
 unfinished, another reclaims it, and the store's idempotent ``advance`` (same status and same
 acceptance time) answers the same change again, so the hooks do run. The price is that hooks
 may run twice after such a crash; ``ctx.send`` keys its messages by MessageSid and status so
-the dispatcher does not send them twice.
+the outbound worker does not send them twice.
 
 A hook that raises is logged (StatusHooks.run) and the event is finished all the same: running
 it again would only repeat the hooks that succeeded. Only a store failure leaves the event for

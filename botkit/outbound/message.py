@@ -1,7 +1,7 @@
 """The Outbox protocol: where ctx.reply, ctx.send and bot.send hand their messages.
 
 Handlers never call Twilio themselves. Keeping one seam means the direct outbox used now can be
-replaced by a durable, rate-aware dispatcher without touching a single handler.
+replaced by a durable, rate-aware outbound worker without touching a single handler.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ implementation, which enqueues each message durably.
 Handlers never call Twilio themselves: one seam means every message is rate-limited,
 opt-out-checked and retried in one place.
 
-``submit`` returns as soon as the job is in the queue; the dispatcher workers send it when the
+``submit`` returns as soon as the job is in the queue; the outbound workers send it when the
 sender's limits allow. The idempotency key decides identity: submitting the same key twice
 (a handler re-run after a crash) returns the first job's handle and sends nothing more.
 """
@@ -47,7 +47,7 @@ class QueueOutbox:
 
     def _not_before(self, message: OutboundMessage) -> int | None:
         """Bulk sends queued during quiet hours wait in the delayed set, costing no sender time.
-        (The dispatcher checks again at send time, for jobs that were queued in daytime.)"""
+        (The outbound worker checks again at send time, for jobs that were queued in daytime.)"""
         quiet = self._quiet
         if quiet is None or (message.lane != "bulk" and not quiet.apply_to_replies):
             return None

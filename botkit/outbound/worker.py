@@ -138,7 +138,7 @@ class OutboundWorker:
         self._name = secrets.token_hex(6)  # this worker, to the queue
 
     def trouble(self) -> str | None:
-        """Why this dispatcher is not working, or None: one of its loops ended other than by
+        """Why this outbound worker is not working, or None: one of its loops ended other than by
         stop() (a bug, logged when it happened), so the process should be restarted."""
         return None if self._stopping else ended(self._loops)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-# The dispatcher classifies senders with the same pure helper, so both sides agree on a rate.
+# The outbound worker classifies senders with the same pure helper, so both sides agree on a rate.
 from botkit.twilio.senders import sender_kind
 
 __all__ = ["RateBook", "SendRecord", "sender_kind"]

@@ -1,7 +1,7 @@
 """``/healthz``, ``/readyz`` and ``/metrics``: what an orchestrator and Prometheus ask a process.
 
 The webhook server and a ``botkit worker`` serve the same three pages. Each gives its own answers
-through a ``Probes``: what is wrong with it (a dispatcher that stopped working makes a process
+through a ``Probes``: what is wrong with it (an outbound worker that stopped working makes a process
 unhealthy, so an orchestrator restarts it instead of leaving it alive and idle), how to reach its
 stores, and how to refresh the gauges that are read when scraped.
 """

@@ -17,7 +17,7 @@ nothing else::
 
 Why in-process and real: the ``tester`` fixture starts the embedded sandbox (botkit/sandbox),
 which plays Twilio and posts signed webhooks to the bot's own aiohttp server; the bot checks
-signatures, routes, keeps sessions and sends its replies through the dispatcher and the Twilio
+signatures, routes, keeps sessions and sends its replies through the outbound worker and the Twilio
 SDK back to the sandbox. Nothing is mocked, so what passes here passes against Twilio; only
 sender rates are raised so no test waits on them. A turn (send + expect_reply) takes a few
 milliseconds: ``python bench/turns.py``.

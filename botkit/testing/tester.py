@@ -2,7 +2,7 @@
 
 Nothing is mocked: the sandbox posts signed webhooks to the bot's aiohttp server, which checks
 the signatures, queues, routes, loads and saves sessions, and sends replies through the
-dispatcher and the official Twilio SDK back to the sandbox. Only what merely slows tests is
+outbound worker and the official Twilio SDK back to the sandbox. Only what merely slows tests is
 changed: sender rates are high, and status callbacks are on only when the bot listens to them.
 """
 
@@ -365,7 +365,7 @@ class Tester:
         return not await stores.inbound.backlog() and not await stores.queue.pending()
 
     async def diagnosis(self) -> str:
-        """Dead letters: messages the dispatcher gave up on, the usual reason for silence."""
+        """Dead letters: messages the outbound worker gave up on, the usual reason for silence."""
         dead = await self.runtime.stores.queue.dead_letters(limit=5)
         if not dead:
             return ""

@@ -47,7 +47,7 @@ def rewrite_twilio_url(url: str, base_url: str | None) -> str:
 class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """AsyncTwilioHttpClient that sends requests for Twilio's hosts to base_url instead.
 
-    Its request path is leaner than the base class's, because a dispatcher makes a thousand of
+    Its request path is leaner than the base class's, because an outbound worker makes a thousand of
     these a second and the base path costs more CPU than the rest of a send together: the form
     is encoded once with urlencode instead of aiohttp's FormData, the Basic credentials are
     encoded once per client, a URL is parsed once, cookies are not kept (Twilio's REST API
@@ -105,7 +105,7 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
 @functools.lru_cache(maxsize=4096)
 def _url(url: str, base_url: str | None) -> URL:
-    """The rewritten URL, parsed: a dispatcher requests the same few URLs over and over."""
+    """The rewritten URL, parsed: an outbound worker requests the same few URLs over and over."""
     return URL(rewrite_twilio_url(url, base_url))
 
 

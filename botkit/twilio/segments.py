@@ -1,7 +1,7 @@
 """How many SMS segments a body costs: GSM-7 when every character allows it, else UCS-2.
 
 Twilio bills and rate-limits long-code SMS per segment, so both the sandbox (num_segments) and
-the dispatcher (rate limits) need the same count.
+the outbound worker (rate limits) need the same count.
 
 A single segment holds 160 GSM-7 septets or 70 UCS-2 code units. A longer message is split into
 parts of 153 septets or 67 code units (the rest holds the concatenation header), and a part

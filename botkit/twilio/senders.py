@@ -1,7 +1,7 @@
 """What kind of sender an address is, which decides its default throughput on Twilio.
 
-Pure and shared on purpose: the sandbox enforces per-sender rates and the dispatcher keeps to
-them, and the two must classify a sender alike or a correct dispatcher meets a strict sandbox's
+Pure and shared on purpose: the sandbox enforces per-sender rates and the outbound worker keeps to
+them, and the two must classify a sender alike or a correct outbound worker meets a strict sandbox's
 429s. Classifying is not validating: anything unrecognised counts as a long code, the slowest
 kind, so a sender we cannot place is never driven faster than the strictest default.
 """

@@ -1,7 +1,7 @@
 """The support bot (bots/support), feature by feature, as a customer on a phone sees it.
 
 Every test runs the real bot through botkit.testing: the sandbox plays Twilio, the bot's
-server checks signatures, routes, keeps sessions and sends through its dispatcher.
+server checks signatures, routes, keeps sessions and sends through its outbound worker.
 """
 
 from __future__ import annotations

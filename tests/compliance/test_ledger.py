@@ -472,7 +472,7 @@ async def test_the_tag_is_configurable_for_the_dispatcher(redis_client: Redis) -
 
 
 async def test_a_dispatcher_script_embedding_consent_lua_agrees(redis_client: Redis) -> None:
-    """What the dispatcher's claim script will do: read consent_check_keys with CONSENT_LUA."""
+    """What the outbound worker's claim script will do: read consent_check_keys with CONSENT_LUA."""
     ledger = RedisConsentLedger(redis_client, NumberHasher(PEPPER))
     claim = redis_client.register_script(
         CONSENT_LUA

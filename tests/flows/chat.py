@@ -13,7 +13,7 @@ from tests.support.webhooks import BOT_NUMBER, USER, inbound_params
 @dataclass
 class Chat:
     """Posts each message as a signed webhook, waits until the bot has handled it and sent its
-    replies through the dispatcher to the sandbox, and returns those replies in order."""
+    replies through the outbound worker to the sandbox, and returns those replies in order."""
 
     server: BotServer
     twilio: SandboxTwilio

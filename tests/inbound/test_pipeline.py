@@ -219,7 +219,7 @@ async def test_an_unreachable_twilio_delays_the_reply_and_loses_nothing(
         while await server.runtime.stores.sessions.get(key) is None:
             await asyncio.sleep(0.01)
     assert await server.runtime.stores.sessions.get(key) == {"n": 1}  # the handler ran
-    await asyncio.sleep(0.3)  # the dispatcher tries, gets no answer, and backs off
+    await asyncio.sleep(0.3)  # the outbound worker tries, gets no answer, and backs off
     assert await server.runtime.stores.queue.pending() == 1
     await twilio.sandbox.start(port=port)
     assert [m.body for m in await twilio.wait_for(1, timeout=10)] == ["n=1"]

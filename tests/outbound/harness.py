@@ -1,4 +1,5 @@
-"""A dispatcher wired to a real queue, ledger and window store, sending to an embedded sandbox."""
+"""An outbound worker wired to a real queue, ledger and window store, sending to an embedded
+sandbox."""
 
 from __future__ import annotations
 
@@ -95,14 +96,14 @@ class Rig:
     outbox: QueueOutbox
     start_worker: Callable[[], OutboundWorker]
     client: Client
-    dispatchers: list[OutboundWorker] = field(default_factory=list)
+    outbound_workers: list[OutboundWorker] = field(default_factory=list)
     _keys: int = 0
 
     def add_worker(self) -> OutboundWorker:
-        dispatcher = self.start_worker()
-        dispatcher.start()
-        self.dispatchers.append(dispatcher)
-        return dispatcher
+        outbound_worker = self.start_worker()
+        outbound_worker.start()
+        self.outbound_workers.append(outbound_worker)
+        return outbound_worker
 
     async def send(self, to: str, body: str = "hello", **fields: object) -> str:
         self._keys += 1
@@ -173,12 +174,12 @@ async def dispatch_rig(
     for _ in range(workers):
         rig.add_worker()
     if workers:
-        rig.outbox = open_outbox(outbound, settings, rig.dispatchers[0].wake)
+        rig.outbox = open_outbox(outbound, settings, rig.outbound_workers[0].wake)
     try:
         yield rig
     finally:
-        for dispatcher in rig.dispatchers:
-            await dispatcher.stop(grace=1)
+        for outbound_worker in rig.outbound_workers:
+            await outbound_worker.stop(grace=1)
         await client.http_client.close()
         await hops.aclose()
         await sandbox.stop()

@@ -61,7 +61,7 @@ async def test_with_short_round_trips_the_next_send_waits_for_the_answer() -> No
     sent: list[str] = []
     flights: list[Flight] = []
 
-    async def send(name: str) -> None:  # as the dispatcher does: no await in between
+    async def send(name: str) -> None:  # as the outbound worker does: no await in between
         await pacer.wait_turn(SENDER, 0.01)
         flights.append(pacer.started(SENDER, time.time(), 0.01))
         sent.append(name)

@@ -1,4 +1,5 @@
-"""The dispatcher against the sandbox: limits, fairness, opt-outs, retries, WhatsApp, quiet hours.
+"""The outbound worker against the sandbox: limits, fairness, opt-outs, retries, WhatsApp, quiet
+hours.
 
 Each test runs on the memory and the Redis queue (store_url).
 """
@@ -127,7 +128,7 @@ async def test_stop_while_a_hundred_are_queued_stops_them_all(store_url: str | N
 
 
 async def test_a_429_holds_that_sender_only(store_url: str | None) -> None:
-    # The dispatcher is told SLOW may send 5/s; the sandbox allows 1/s and answers 429.
+    # The outbound worker is told SLOW may send 5/s; the sandbox allows 1/s and answers 429.
     rates = RateTable(senders={SLOW: 5})
     policy = SendPolicy(backoff_base=0.2)
     async with dispatch_rig(store_url, sandbox_config=strict(), rates=rates, policy=policy) as rig:
@@ -208,9 +209,9 @@ async def _approved_template(rig: Rig) -> str:
 async def test_whatsapp_outside_the_window_becomes_the_template(store_url: str | None) -> None:
     async with dispatch_rig(store_url) as rig:
         template = WhatsAppTemplate(content_sid=await _approved_template(rig))
-        for dispatcher in rig.dispatchers:
-            assert dispatcher.shape is not None
-            dispatcher.shape.template = template
+        for outbound_worker in rig.outbound_workers:
+            assert outbound_worker.shape is not None
+            outbound_worker.shape.template = template
         user = "whatsapp:+15550008888"
         await rig.windows.touch(FAST, "whatsapp:+15550009999")
         outside = await rig.send(user, "your order shipped", from_=FAST)
@@ -381,7 +382,7 @@ async def test_a_worker_that_stalled_past_its_redis_read_timeout_goes_on_at_once
 
 
 async def test_what_a_message_carries_reaches_twilio(store_url: str | None) -> None:
-    # The dispatcher builds Twilio's form itself (To, From or MessagingServiceSid, Body,
+    # The outbound worker builds Twilio's form itself (To, From or MessagingServiceSid, Body,
     # MediaUrl repeated): each field must arrive as the SDK's Messages resource would send it.
     service = "MG" + "5" * 32
     config = SandboxConfig(

@@ -268,7 +268,7 @@ async def test_create_returns_twilios_message_resource(api: Api, sandbox: Sandbo
 
 
 async def test_the_async_client_says_when_each_answer_came_back(sandbox: Sandbox) -> None:
-    # The dispatcher's pacer charges a send from its answer; the client stamps it as soon as
+    # The outbound worker's pacer charges a send from its answer; the client stamps it as soon as
     # the answer's headers are in, before the SDK parses the body.
     client = create_async_client(ACCOUNT_SID, AUTH_TOKEN, sandbox.url)
     try:

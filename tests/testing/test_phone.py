@@ -1,5 +1,5 @@
 """Phones: texting, media, locations, button taps, and what they expect back, through the real
-pipeline (the sandbox posts signed webhooks to the bot, replies go through the dispatcher)."""
+pipeline (the sandbox posts signed webhooks to the bot, replies go through the outbound worker)."""
 
 from __future__ import annotations
 

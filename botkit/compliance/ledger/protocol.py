@@ -2,7 +2,7 @@
 
 Implementations: ``MemoryConsentLedger`` (ledger_memory.py, one process, development and tests)
 and ``RedisConsentLedger`` (ledger_redis.py, production; its module documents the key layout the
-dispatcher reads inside its claim script). The same test suite runs against both.
+outbound worker reads inside its claim script). The same test suite runs against both.
 
 Scopes. An opt-out is about one scope:
 
@@ -165,7 +165,7 @@ class ConsentEvent(BaseModel):
 class ConsentLedger(Protocol):
     @property
     def hasher(self) -> NumberHasher:
-        """The HMAC used for keys; the dispatcher needs it to build consent keys itself."""
+        """The HMAC used for keys; the outbound worker needs it to build consent keys itself."""
 
     async def opt_out(self, number: str, scope: str, *, keyword: str | None, source: str) -> bool:
         """Record that number wants nothing from scope. True if that changed whether messages

@@ -1,7 +1,7 @@
 """The WhatsApp 24-hour customer service window: when each user last wrote to each sender.
 
 Free-form WhatsApp messages are only allowed within 24 hours of the user's last message to that
-sender; the inbound pipeline records every message, the dispatcher asks before sending. The
+sender; the inbound pipeline records every message, the outbound worker asks before sending. The
 window is a rule, so it is measured on botkit.core.clock (tests move it a day ahead).
 """
 

@@ -10,7 +10,7 @@ than the sender's rate allows. So the pacer keeps two rules per sender on what r
 - no send follows the previous arrival by less than the interval less ``spacing``, so catching
   up happens a fraction of a millisecond per send, never in a clump.
 
-When the first rule holds a sender past the slot the queue would give it next, the dispatcher
+When the first rule holds a sender past the slot the queue would give it next, the outbound worker
 moves that slot in the queue (with its next claim), so that every worker keeps to it.
 
 When did a send reach Twilio? Somewhere between its start and its answer: a request can wait in

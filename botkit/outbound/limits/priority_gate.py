@@ -5,7 +5,7 @@ answer) fills every place, the sends that pile up are long codes, with a second 
 WhatsApp senders, whose next send is due 12.5 ms later: first come, first served made the
 WhatsApp sends wait behind the long codes (bench/dispatch.py, one worker: waiting for a place
 was the largest cause of WhatsApp gaps over 5 ms, 1.2 s of their 7.8 s lost in all). So a
-freed place passes straight to the waiter with the lowest key, the dispatcher's (interval,
+freed place passes straight to the waiter with the lowest key, the outbound worker's (interval,
 slot): the fastest sender first, then the earliest slot.
 """
 

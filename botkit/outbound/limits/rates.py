@@ -75,7 +75,8 @@ class RateTable(BaseModel):
         Limit(rate=10.0),
         description="Each Conversation (CH...), for the bot's posts into it as a whole.",
     )
-    #: By exact sender as the dispatcher keys it: ``+15550001111``, ``whatsapp:+1...``, ``MG...``.
+    #: By exact sender as the outbound worker keys it: ``+15550001111``, ``whatsapp:+1...``,
+    # ``MG...``.
     senders: dict[str, Limit] = Field(
         default_factory=dict,
         description="Overrides by exact sender: +15550001111, whatsapp:+1..., MG...",

@@ -79,7 +79,7 @@ class OutboundQueue(Protocol):
 
     async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
         """Delayed jobs due by ``due_by_us`` go back in line now; how many did. For a test
-        clock that jumped ahead: whatever is still early is held again by the dispatcher's
+        clock that jumped ahead: whatever is still early is held again by the outbound worker's
         send-time checks (quiet hours), so promoting too much is harmless."""
 
     async def hold_sender(self, sender: str, until_us: int) -> None:

@@ -37,7 +37,7 @@ class RedisStatusStore:
     """StatusStore on Redis: one hash per message, ``{prefix}:status:{<MessageSid>}``, with
     fields status, previous, error_code and at, expiring ``ttl`` after its last move.
 
-    MessageSids are unique across Twilio, so the keys are not namespaced by bot: the dispatcher
+    MessageSids are unique across Twilio, so the keys are not namespaced by bot: the outbound worker
     and operators' commands find a message's status by its SID alone.
     """
 
