@@ -406,9 +406,7 @@ class OutboundWorker:
         else:
             form["From"] = message.from_
         if message.content_sid:
-            form["ContentSid"] = message.content_sid
-            if message.content_variables:
-                form["ContentVariables"] = message.content_variables
+            form.update(_content_form(message))
         else:
             if message.body:
                 form["Body"] = message.body
@@ -537,15 +535,21 @@ def _date(moment: time.struct_time) -> Any:
 
 def _post_form(message: OutboundMessage) -> dict[str, object]:
     """A conversation message's create form, in Twilio's parameter names."""
-    form: dict[str, object] = {"Author": message.author}
-    if message.content_sid:
-        form["ContentSid"] = message.content_sid
-        if message.content_variables:
-            form["ContentVariables"] = message.content_variables
+    form: dict[str, object] = {"Author": message.author, **_content_form(message)}
     if message.body:
         form["Body"] = message.body
     if message.attributes:
         form["Attributes"] = message.attributes
+    return form
+
+
+def _content_form(message: OutboundMessage) -> dict[str, object]:
+    """A Content template's fields, the same on Messages and in Conversations."""
+    if not message.content_sid:
+        return {}
+    form: dict[str, object] = {"ContentSid": message.content_sid}
+    if message.content_variables:
+        form["ContentVariables"] = message.content_variables
     return form
 
 

@@ -43,18 +43,7 @@ async def test_sigkill_mid_handler_loses_nothing(
 ) -> None:
     (tmp_path / "crashbot.py").write_text(textwrap.dedent(CRASHING_BOT))
     marker = tmp_path / "marker"
-    env = clean_env(
-        PYTHONPATH=str(tmp_path),
-        CRASH_MARKER=str(marker),
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        REDIS_URL=clean_redis,
-        BOTKIT_TWILIO_BASE_URL=twilio.base_url,
-        BOTKIT_LOCK_LEASE="1",
-        BOTKIT_INBOUND_LEASE="1",
-        BOTKIT_DISPATCH_LEASE="1",
-        BOTKIT_CONSENT_PEPPER="crash-test-pepper-0123",
-    )
+    env = _crash_env(tmp_path, marker, clean_redis, twilio)
     params = inbound_params("hello")
     first_port = free_port()
     with botkit_process(["run", "crashbot", "--port", str(first_port)], env) as first:
@@ -84,6 +73,25 @@ async def test_sigkill_mid_handler_loses_nothing(
         assert await asyncio.to_thread(_post, url, params) == 200
         await asyncio.sleep(0.5)
         assert len(twilio.sent) == 2
+
+
+def _crash_env(
+    tmp_path: Path, marker: Path, redis_url: str, twilio: SandboxTwilio
+) -> dict[str, str]:
+    """A production-mode `botkit run` of tmp_path's crashbot, with short leases so a killed
+    process's work is taken over quickly."""
+    return clean_env(
+        PYTHONPATH=str(tmp_path),
+        CRASH_MARKER=str(marker),
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        REDIS_URL=redis_url,
+        BOTKIT_TWILIO_BASE_URL=twilio.base_url,
+        BOTKIT_LOCK_LEASE="1",
+        BOTKIT_INBOUND_LEASE="1",
+        BOTKIT_DISPATCH_LEASE="1",
+        BOTKIT_CONSENT_PEPPER="crash-test-pepper-0123",
+    )
 
 
 def _post(url: str, params: dict[str, str]) -> int:
@@ -128,18 +136,7 @@ async def test_sigkill_mid_conversation_handler_posts_nothing_twice(
     (the inbound MessageSid and their position), so the conversation gets each reply once."""
     (tmp_path / "crashbot.py").write_text(textwrap.dedent(CRASHING_CONVERSATION_BOT))
     marker = tmp_path / "marker"
-    env = clean_env(
-        PYTHONPATH=str(tmp_path),
-        CRASH_MARKER=str(marker),
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        REDIS_URL=clean_redis,
-        BOTKIT_TWILIO_BASE_URL=twilio.base_url,
-        BOTKIT_LOCK_LEASE="1",
-        BOTKIT_INBOUND_LEASE="1",
-        BOTKIT_DISPATCH_LEASE="1",
-        BOTKIT_CONSENT_PEPPER="crash-test-pepper-0123",
-    )
+    env = _crash_env(tmp_path, marker, clean_redis, twilio)
     sdk = create_async_client(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
     try:
         conversation = await sdk.conversations.v1.conversations.create_async()

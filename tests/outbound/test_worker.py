@@ -412,27 +412,23 @@ async def _posts(rig: Rig, conversation_sid: str) -> list[tuple[str, str]]:
     return [(m.author, m.body) for m in listed]
 
 
+def _post(conversation_sid: str, body: str, key: str, **fields: str) -> OutboundMessage:
+    """A conversation post, as ConversationContext.reply queues it."""
+    return OutboundMessage(
+        to=conversation_sid,
+        conversation_sid=conversation_sid,
+        author="bot",
+        body=body,
+        idempotency_key=key,
+        **fields,
+    )
+
+
 async def test_a_conversation_post_goes_through_the_queue_once(store_url: str | None) -> None:
     async with dispatch_rig(store_url) as rig:
         conversation = await _conversation_with_rig(rig)
-        handle = await rig.outbox.submit(
-            OutboundMessage(
-                to=conversation,
-                conversation_sid=conversation,
-                author="bot",
-                body="hello, room",
-                idempotency_key="post-1",
-            )
-        )
-        again = await rig.outbox.submit(
-            OutboundMessage(
-                to=conversation,
-                conversation_sid=conversation,
-                author="bot",
-                body="hello, room",
-                idempotency_key="post-1",
-            )
-        )
+        handle = await rig.outbox.submit(_post(conversation, "hello, room", "post-1"))
+        again = await rig.outbox.submit(_post(conversation, "hello, room", "post-1"))
         await rig.drained()
         assert again.id == handle.id
         assert await _posts(rig, conversation) == [("bot", "hello, room")]
@@ -447,14 +443,7 @@ async def test_a_post_made_by_a_worker_that_died_is_not_made_again(
     async with dispatch_rig(store_url, workers=0) as rig:
         conversation = await _conversation_with_rig(rig)
         handle = await rig.outbox.submit(
-            OutboundMessage(
-                to=conversation,
-                conversation_sid=conversation,
-                author="bot",
-                body="exactly once",
-                attributes='{"n": 1}',
-                idempotency_key="post-2",
-            )
+            _post(conversation, "exactly once", "post-2", attributes='{"n": 1}')
         )
         assert isinstance(await rig.queue.claim(0.2), Claim)
         posted = await rig.client.conversations.v1.conversations(
@@ -471,15 +460,7 @@ async def test_a_post_to_a_conversation_that_is_gone_is_dead_lettered(
     store_url: str | None,
 ) -> None:
     async with dispatch_rig(store_url) as rig:
-        handle = await rig.outbox.submit(
-            OutboundMessage(
-                to="CH" + "0" * 32,
-                conversation_sid="CH" + "0" * 32,
-                author="bot",
-                body="anyone?",
-                idempotency_key="post-3",
-            )
-        )
+        handle = await rig.outbox.submit(_post("CH" + "0" * 32, "anyone?", "post-3"))
         await rig.drained()
         status = await rig.queue.status(handle.id) or {}
         assert status["state"] == "dead" and status["reason"] == "rejected"
