@@ -1,4 +1,4 @@
-"""Benchmark of the outbound outbound worker (issue 4): a backlog on 515 senders, judged by a
+"""Benchmark of the outbound worker (issue 4): a backlog on 515 senders, judged by a
 sandbox.
 
 Scenario: 500 long codes at 1/s, 10 Messaging Services at 10/s and 5 WhatsApp senders at 80/s
