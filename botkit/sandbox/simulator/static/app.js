@@ -67,9 +67,15 @@
     seq: 0,
     animate: false, // only messages that arrive while a thread is open animate in
     connectedOnce: false,
+    drawerOpen: false, // the phone list, on a screen too narrow for it beside the thread
   };
 
   const dom = {
+    app: $("app"),
+    sidebar: $("sidebar"),
+    scrim: $("scrim"),
+    phonesToggle: $("phones-toggle"),
+    phonesUnread: $("phones-unread"),
     chat: $("chat"),
     welcome: $("welcome"),
     header: $("chat-header"),
@@ -517,6 +523,29 @@
     dom.phoneListEmpty.hidden = phones.length > 0;
     const total = [...state.unread.values()].reduce((sum, n) => sum + n, 0);
     document.title = total ? `(${total}) botkit simulator` : "botkit simulator";
+    dom.phonesUnread.textContent = total > 99 ? "99+" : String(total);
+    dom.phonesUnread.hidden = !total;
+    renderDrawer();
+  }
+
+  /** On a narrow screen the phone list is a drawer (style.css; a wide screen ignores
+   * data-drawer): open when asked for, and pinned open while there are phones but none is open,
+   * as there is no thread to show then. */
+  function renderDrawer() {
+    const pinned = !state.current && state.phones.size > 0;
+    const open = pinned || state.drawerOpen;
+    dom.app.dataset.drawer = pinned ? "pinned" : open ? "open" : "closed";
+    dom.phonesToggle.setAttribute("aria-expanded", String(open));
+  }
+
+  function setDrawer(open) {
+    state.drawerOpen = open;
+    renderDrawer();
+    if (open) {
+      const list = dom.phoneList;
+      const item = list.querySelector(".phone-item.active") || list.querySelector(".phone-item");
+      (item || $("new-phone")).focus();
+    }
   }
 
   const targetKey = (address) => `botkit.simulator.target.${address}`;
@@ -567,6 +596,7 @@
 
   function select(address) {
     state.current = address;
+    state.drawerOpen = false;
     state.unread.delete(address);
     const phone = state.phones.get(address);
     dom.chat.dataset.channel = phone ? phone.channel : "none";
@@ -809,6 +839,16 @@
     } else closeAttach();
   });
   $("attach-clear").addEventListener("click", closeAttach);
+  dom.phonesToggle.addEventListener("click", () => setDrawer(!state.drawerOpen));
+  dom.scrim.addEventListener("click", () => setDrawer(false));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && state.drawerOpen && !dom.dialog.open) {
+      setDrawer(false);
+      dom.phonesToggle.focus();
+    }
+  });
+  // Widening the window puts the list back beside the thread: forget that it was open.
+  window.matchMedia("(max-width: 760px)").addEventListener("change", () => setDrawer(false));
   dom.target.addEventListener("change", () => {
     if (state.current) localStorage.setItem(targetKey(state.current), dom.target.value);
     renderTargets();
