@@ -240,6 +240,48 @@
     return fragment;
   }
 
+  /** Media types by file extension. */
+  const EXTENSION_TYPES = new Map(
+    Object.entries({
+      jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif",
+      webp: "image/webp", svg: "image/svg+xml", bmp: "image/bmp", heic: "image/heic",
+      mp4: "video/mp4", "3gp": "video/3gpp", mov: "video/quicktime", webm: "video/webm",
+      mp3: "audio/mpeg", m4a: "audio/mp4", ogg: "audio/ogg", opus: "audio/opus",
+      amr: "audio/amr", wav: "audio/wav",
+      pdf: "application/pdf", txt: "text/plain", csv: "text/csv", css: "text/css",
+      htm: "text/html", html: "text/html", js: "text/javascript", json: "application/json",
+      xml: "application/xml", vcf: "text/vcard", ics: "text/calendar", zip: "application/zip",
+      doc: "application/msword",
+      docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      xls: "application/vnd.ms-excel",
+      xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      ppt: "application/vnd.ms-powerpoint",
+      pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    })
+  );
+
+  /** The type a URL's file extension says, or "" when it has none this page knows. */
+  function extensionType(url) {
+    let path = url || "";
+    try {
+      path = new URL(path, location.href).pathname;
+    } catch {
+      path = path.split(/[?#]/)[0];
+    }
+    const name = path.split("/").pop() || "";
+    const dot = name.lastIndexOf(".");
+    return dot > 0 ? EXTENSION_TYPES.get(name.slice(dot + 1).toLowerCase()) || "" : "";
+  }
+
+  /** The type to show media as: the one the sandbox gives, except that the sandbox says
+   * image/jpeg of any URL whose extension it does not know, so there a known extension that
+   * says otherwise (style.css: text/css) is the better word. */
+  function mediaType(item) {
+    const given = (item.content_type || "").toLowerCase();
+    const guessed = extensionType(item.url);
+    return guessed && (!given || given === "image/jpeg") ? guessed : given;
+  }
+
   function fileChip(url, contentType) {
     const chip = el("a", "file-chip");
     chip.href = url;
@@ -255,7 +297,7 @@
   }
 
   function mediaNode(item) {
-    const type = item.content_type || "";
+    const type = mediaType(item);
     if (type.startsWith("image/")) {
       const link = el("a", "thumb");
       link.href = item.url;
@@ -673,7 +715,12 @@
       const message = await api("POST", phonePath(address), payload);
       if (!state.messages.has(message.sid)) {
         // The event stream usually wins the race; if not, show the message now.
-        message.media = (payload.media_urls || []).map((url) => ({ url, content_type: "image/jpeg" }));
+        // As the sandbox records it: the type the phone gave, or its default.
+        const types = payload.media_types || [];
+        message.media = (payload.media_urls || []).map((url, index) => ({
+          url,
+          content_type: types[index] || "image/jpeg",
+        }));
         remember(message);
         renderThread();
         renderPhones();
@@ -697,7 +744,13 @@
     dom.message.value = "";
     autosize();
     const payload = { to, body };
-    if (media) payload.media_urls = [media];
+    if (media) {
+      payload.media_urls = [media];
+      // A handset knows the type of the file it sends; without one the sandbox (and so the
+      // bot's webhook, MediaContentType0) would say image/jpeg whatever the file.
+      const type = extensionType(media);
+      if (type) payload.media_types = [type];
+    }
     closeAttach();
     const sent = await post(address, payload);
     if (!sent) dom.message.value = body;
