@@ -14,5 +14,6 @@ USER botkit
 EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')"
 # BOT is MODULE[:ATTR]; mount or copy your own bot module into /app.
-ENV BOT=bots.echo
-CMD ["sh", "-c", "exec botkit run \"$BOT\" --host 0.0.0.0 --port 8080"]
+# WORKERS: serving processes (auto: one per core; more than one needs REDIS_URL).
+ENV BOT=bots.echo WORKERS=auto
+CMD ["sh", "-c", "exec botkit run \"$BOT\" --host 0.0.0.0 --port 8080 --workers \"$WORKERS\""]

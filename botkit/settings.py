@@ -133,7 +133,7 @@ class Settings(BaseSettings):
         32,
         ge=1,
         alias="BOTKIT_DISPATCH_CONCURRENCY",
-        description="Requests to Twilio in flight per dispatcher process.",
+        description="Requests to Twilio in flight per process of outbound workers.",
     )
     dispatch_lease: float = Field(
         30.0,

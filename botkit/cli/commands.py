@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -54,6 +55,19 @@ async def bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigError(f"{option}: cannot listen on {host}:{port} ({reason})") from None
+
+
+def check_port(host: str, port: int) -> None:
+    """The port can be listened on now: checked before worker processes are forked, so that a
+    port in use is one line rather than each process's failure."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except (OSError, OverflowError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(f"--port: cannot listen on {host}:{port} ({reason})") from None
 
 
 async def until_signalled() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import click
 from aiohttp import web
@@ -12,19 +12,32 @@ from botkit.app.bot import Bot
 from botkit.app.loader import load_bot
 from botkit.cli import devserver
 from botkit.cli.chat import chat as run_chat
-from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signalled
+from botkit.cli.commands import (
+    bind_errors,
+    check_port,
+    one_line_errors,
+    run_command,
+    tune_gc,
+    until_signalled,
+)
 from botkit.cli.messages import messages
 from botkit.cli.new import new
 from botkit.cli.optout import optout
 from botkit.cli.sandbox_registry import shared_sandbox
+from botkit.cli.serving import check_shared_stores, serve_with_workers, worker_count
 from botkit.cli.worker import deadletters, worker
+from botkit.core import event_loop
 from botkit.core.net import local_url
 from botkit.logging import configure_logging, get_logger
+from botkit.runtime.stores import open_stores
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.server.app import create_app
 from botkit.settings import Settings, load_settings
 
 log = get_logger("cli")
+
+#: How long each serving process may take to finish its handlers after SIGTERM.
+SHUTDOWN_GRACE = 30.0
 
 
 @click.group()
@@ -48,13 +61,25 @@ def main() -> None:
     "--dispatch/--no-dispatch",
     default=True,
     show_default=True,
-    help="Run dispatcher workers in this process (off: leave sending to `botkit worker`).",
+    help="Run outbound workers in this process (off: leave sending to `botkit worker`).",
 )
-def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool) -> None:
+@click.option(
+    "--workers",
+    default="1",
+    show_default=True,
+    metavar="N|auto",
+    help="Serving processes on the one port (auto: one per core). More than 1 needs REDIS_URL.",
+)
+def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool, workers: str) -> None:
     """Serve the bot's webhooks and run its handlers.
 
     Without TWILIO_ACCOUNT_SID, a local Twilio sandbox starts too, with a phone simulator.
     """
+    with one_line_errors():
+        count = worker_count(workers)
+    if count > 1:
+        _run_workers(target, host, port, sandbox_port, dispatch, count)
+        return
 
     async def serve() -> None:
         settings, bot = _prepare(target)
@@ -66,6 +91,38 @@ def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool) ->
             await _serve(app, host, port, box, sandbox_url)
 
     run_command(serve())
+
+
+def _run_workers(
+    target: str, host: str, port: int, sandbox_port: int, dispatch: bool, count: int
+) -> None:
+    """``run --workers N``: the parent checks what it can (settings, the bot, Redis, the port)
+    so that a mistake is one line, then gunicorn's arbiter forks the serving processes."""
+    with one_line_errors():
+        settings, bot = _prepare(target)
+        check_shared_stores(count, settings.redis_url)
+        event_loop.run(_reachable(settings, bot.name))
+        check_port(host, port)
+
+    async def app(stack: AsyncExitStack) -> web.Application:
+        wired, box, _ = await stack.enter_async_context(
+            _maybe_sandbox(settings, host, sandbox_port)
+        )
+        if box is not None:
+            box.own_number(devserver.DEMO_NUMBER, local_url(host, port, "/twilio/messages"))
+            click.secho(f"\n  Open the phone simulator: {box.url}/\n", fg="green", bold=True)
+        tune_gc()
+        return create_app(bot, wired, dispatch=dispatch)
+
+    base = local_url(host, port, "")
+    log.info("listening", url=base, webhook=f"{base}/twilio/messages", workers=count)
+    serve_with_workers(app, host, port, count, grace=SHUTDOWN_GRACE)
+
+
+async def _reachable(settings: Settings, namespace: str) -> None:
+    """Redis answers, before any process is forked: a wrong REDIS_URL is one line, once."""
+    stores = await open_stores(settings, namespace)
+    await stores.close()
 
 
 @main.command()

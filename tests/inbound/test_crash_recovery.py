@@ -14,7 +14,7 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.support.process import botkit_process, clean_env, wait_healthy
 from tests.support.redis_server import free_port
 from tests.support.sandbox_twilio import SandboxTwilio
-from tests.support.webhooks import inbound_params, sign
+from tests.support.webhooks import inbound_params, post_form
 
 CRASHING_BOT = """
     import asyncio
@@ -49,7 +49,7 @@ async def test_sigkill_mid_handler_loses_nothing(
     with botkit_process(["run", "crashbot", "--port", str(first_port)], env) as first:
         await asyncio.to_thread(wait_healthy, first_port, first)
         url = f"http://127.0.0.1:{first_port}/twilio/messages"
-        status = await asyncio.to_thread(_post, url, params)
+        status = await asyncio.to_thread(post_form, url, params)
         assert status == 200
         async with asyncio.timeout(10):
             while not marker.exists():
@@ -70,7 +70,7 @@ async def test_sigkill_mid_handler_loses_nothing(
         assert marker.read_text() == params["MessageSid"]
         # Twilio redelivering the same webhook now changes nothing.
         url = f"http://127.0.0.1:{second_port}/twilio/messages"
-        assert await asyncio.to_thread(_post, url, params) == 200
+        assert await asyncio.to_thread(post_form, url, params) == 200
         await asyncio.sleep(0.5)
         assert len(twilio.sent) == 2
 
@@ -92,19 +92,6 @@ def _crash_env(
         BOTKIT_DISPATCH_LEASE="1",
         BOTKIT_CONSENT_PEPPER="crash-test-pepper-0123",
     )
-
-
-def _post(url: str, params: dict[str, str]) -> int:
-    import urllib.parse
-    import urllib.request
-
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": sign(AUTH_TOKEN, url, params)},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return int(response.status)
 
 
 CRASHING_CONVERSATION_BOT = """
@@ -168,7 +155,7 @@ async def test_sigkill_mid_conversation_handler_posts_nothing_twice(
         with botkit_process(["run", "crashbot", "--port", str(first_port)], env) as first:
             await asyncio.to_thread(wait_healthy, first_port, first)
             url = f"http://127.0.0.1:{first_port}/twilio/conversations"
-            assert await asyncio.to_thread(_post, url, params) == 200
+            assert await asyncio.to_thread(post_form, url, params) == 200
             async with asyncio.timeout(10):
                 while not marker.exists():
                     await asyncio.sleep(0.02)
