@@ -1,7 +1,6 @@
-"""In-process stores for development and tests; they mirror the Redis semantics exactly.
+"""SessionStore in process memory, for development and tests; it mirrors the Redis semantics.
 
-State lives in this process only, so these are for one process: a restart forgets sessions
-and queued events. Values are stored as JSON strings, as in Redis, so a handler that stores
+State lives in this process only: a restart forgets the sessions. Values are stored as JSON strings, as in Redis, so a handler that stores
 something unserialisable fails here too and not first in production.
 """
 
@@ -71,7 +70,3 @@ class MemorySessionStore:
             del self._data[key]
             return {}
         return decode_session(stored[0])
-
-
-
-

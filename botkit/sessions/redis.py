@@ -1,4 +1,4 @@
-"""Redis stores: sessions under token-owned lease locks, and the inbound queue as a stream.
+"""SessionStore on Redis: sessions under token-owned lease locks.
 
 Each entity's keys share a ``{hash tag}`` so that the Lua scripts touch a single slot and work
 on Redis Cluster. Every operation is one round trip: the scripts exist to keep it that way.
@@ -41,9 +41,6 @@ end
 redis.call('DEL', KEYS[1])
 return 1
 """
-
-
-
 
 
 def _past(expires: bytes | str | None) -> bool:
@@ -102,13 +99,3 @@ class RedisSessionStore:
     async def get(self, key: str) -> dict[str, Any] | None:
         raw, expires = await self._redis.mget(self._keys(key)[1:])
         return None if raw is None or _past(expires) else decode_session(raw)
-
-
-
-
-
-
-
-
-
-

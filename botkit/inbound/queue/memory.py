@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""InboundQueue in process memory, for development and tests: the same dedup, delivery and
+reclaim semantics as the Redis stream, and the same contract tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""InboundQueue on a Redis stream with one consumer group: acceptance (dedup marker + XADD) is
+one Lua script, handled entries are acknowledged and deleted, and entries a crashed consumer left
+unfinished are reclaimed with XAUTOCLAIM."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""StatusStore in a dict, for one process (development, tests): the same forward-only rule and
+expiry as the Redis store, and the same contract tests."""
 
 from __future__ import annotations
 

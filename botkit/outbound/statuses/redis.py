@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""StatusStore on Redis: one hash per message SID; the forward-only check and the write are one
+Lua script, so two callbacks handled at once by two processes cannot move a status backwards."""
 
 from __future__ import annotations
 
