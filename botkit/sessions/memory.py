@@ -1,8 +1,8 @@
 """SessionStore in process memory, for development and tests; it mirrors the Redis semantics.
 
-State lives in this process only: a restart forgets the sessions. Values are stored as JSON strings, as in Redis, so a handler that stores
-something unserialisable fails here too and not first in production.
-"""
+State lives in this process only: a restart forgets the sessions. Values are stored as JSON strings,
+as in Redis, so a handler that stores something unserialisable fails here too and not first in
+production."""
 
 from __future__ import annotations
 
