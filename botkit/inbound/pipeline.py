@@ -7,6 +7,11 @@ apology. Twilio has already had its 200, so nothing here can turn into a webhook
 1:1 messages come in through ``process``. Conversation messages come through ``run`` with a
 turn of their own (botkit/inbound/conversation_pipeline.py): the same routing table, locking
 and failure handling, with their own session keys and handler context.
+
+A 1:1 message's session is usually locked and loaded already, as the inbound worker took the
+message (``held``), and its save is left to the worker (``Handled.save``), which saves it with
+the message's acknowledgement: the queue and the session share a slot, so each is one round
+trip (botkit/sessions/shards.py).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botkit.app.flow_table import FlowTable
@@ -30,18 +36,19 @@ from botkit.logging import get_logger
 from botkit.outbound.messenger import Messenger
 from botkit.sessions.keys import session_key
 from botkit.sessions.locking import SessionPolicy, acquire_session
-from botkit.sessions.protocol import SessionLease, SessionStore
+from botkit.sessions.protocol import SessionLease, SessionSave, SessionStore
 from botkit.twilio.inbound import InboundMessage
 
 log = get_logger("pipeline")
 
 
+@dataclass(frozen=True)
+class Handled:
+    """How a message went (the outcome logged), and the session save its worker makes with the
+    message's acknowledgement (None: nothing left to save)."""
 
-
-
-
-
-
+    outcome: str
+    save: SessionSave | None = None
 
 
 class Turn(Protocol):
@@ -67,12 +74,24 @@ class DirectTurn:
         sender: Messenger,
         handoff: Handoff | None = None,
         flows: FlowTable | None = None,
+        *,
+        held: SessionLease | None = None,
+        deferred: bool = False,
     ) -> None:
+        """held: the session, locked as the message was taken; deferred: leave the session's
+        save to the caller (``save``) instead of making it here."""
         self.bot_name = bot_name
         self.message = message
         self.sender = sender
         self.handoff = handoff
         self.flows = flows
+        self.held = held
+        self.deferred = deferred
+        self.save: SessionSave | None = None
+
+    def take_held(self, key: str) -> SessionLease | None:
+        held, self.held = self.held, None
+        return held if held is not None and held.key == key else None
 
     def session_key(self, route: Route | None = None) -> str:
         """One session per user and bot address, whichever route the message takes."""
@@ -118,29 +137,49 @@ class Pipeline:
         self.compliance = compliance
         self.handoff = handoff
 
-    async def process(self, message: InboundMessage) -> str:
-        """Run the message through its handler; returns the outcome that was logged."""
+    async def process(
+        self, message: InboundMessage, held: SessionLease | None = None, *, deferred: bool = False
+    ) -> Handled:
+        """Run the message through its handler. ``held``: its session, already locked;
+        ``deferred``: the caller saves the session (``Handled.save``) as it finishes the
+        message. Otherwise the session is saved here."""
         started = time.perf_counter()
-        turn = DirectTurn(self.bot_name, message, self.sender, self.handoff, self.routes.flows)
+        turn = DirectTurn(
+            self.bot_name,
+            message,
+            self.sender,
+            self.handoff,
+            self.routes.flows,
+            held=held,
+            deferred=deferred,
+        )
+        try:
+            outcome, route = await self._process(turn)
+        except BaseException:
+            if turn.held is not None:  # never used: let the next attempt have it at once
+                await self.sessions.commit(turn.held, None, self.policy.ttl)
+            raise
+        if turn.held is not None:  # nothing ran with it: released with the acknowledgement
+            await self._save(turn, turn.held, None)
+        self._log(message, route, outcome, started)
+        return Handled(outcome, turn.save)
+
+    async def _process(self, turn: DirectTurn) -> tuple[str, Route | None]:
+        message = turn.message
         if self.compliance is not None:
             await self.compliance.observe(message)
             keyword = await self.compliance.handle_keyword(message, self.sender)
             if keyword is not None:
                 await self._after_keyword(turn, keyword.kind)
-                self._log(message, None, f"keyword:{keyword.kind}", started)
-                return f"keyword:{keyword.kind}"
-        outcome, route = await self.run(turn)
-        self._log(message, route, outcome, started)
-        return outcome
+                return f"keyword:{keyword.kind}", None
+        return await self.run(turn)
 
     async def _after_keyword(self, turn: DirectTurn, kind: KeywordKind) -> None:
         """A flow waiting for an answer hears of HELP (it asks again) and STOP (it ends)."""
         flows = turn.flows
         if flows is None or kind == "opt_in":
             return
-        lease = await acquire_session(
-            self.sessions, turn.session_key(), lease=self.policy.lease, wait=self.policy.wait
-        )
+        lease = await self._lease(turn, turn.session_key())
 
         async def tell_flows(ctx: HandlerContext) -> Route | None:
             assert isinstance(ctx, Context)
@@ -171,9 +210,7 @@ class Pipeline:
             key = turn.session_key()
         else:
             return "unhandled", None
-        lease = await acquire_session(
-            self.sessions, key, lease=self.policy.lease, wait=self.policy.wait
-        )
+        lease = await self._lease(turn, key)
 
         async def invoke(ctx: HandlerContext) -> Route | None:
             if flows is not None and isinstance(ctx, Context):
@@ -200,16 +237,33 @@ class Pipeline:
         route = found.route if found is not None else None
         try:
             route = await invoke(ctx)
-            saved = await self.sessions.commit(lease, ctx.session, self.policy.ttl)
+            saved = await self._save(turn, lease, ctx.session)
         except Exception:
             log.exception("handler failed", sid=sid, intent=ctx.intent)
-            await self.sessions.commit(lease, None, self.policy.ttl)
+            await self._save(turn, lease, None)
             await self._apologise(turn, ctx)
             return "error", route
         if not saved:
             log.error("session lock lost; session update dropped", sid=sid)
             return "lock_lost", route
         return ("ok" if route is not None else "unhandled"), route
+
+    async def _lease(self, turn: Turn, key: str) -> SessionLease:
+        """The turn's session: the one locked as its message was taken, else locked now."""
+        held = turn.take_held(key) if isinstance(turn, DirectTurn) else None
+        if held is not None:
+            return held
+        return await acquire_session(
+            self.sessions, key, lease=self.policy.lease, wait=self.policy.wait
+        )
+
+    async def _save(self, turn: Turn, lease: SessionLease, data: dict[str, Any] | None) -> bool:
+        """Save (data None: discard) and unlock, or leave that to the inbound worker, which does
+        it with the message's acknowledgement (True here; a lost lock is known then)."""
+        if isinstance(turn, DirectTurn) and turn.deferred:
+            turn.save = SessionSave(lease, data, self.policy.ttl)
+            return True
+        return await self.sessions.commit(lease, data, self.policy.ttl)
 
     async def _apologise(self, turn: Turn, ctx: HandlerContext | None = None) -> None:
         try:
@@ -260,6 +314,8 @@ async def _with_middleware(route: Route, ctx: HandlerContext) -> None:
     await call(0)
 
 
-Processor = Callable[[InboundMessage], Awaitable[str]]
+#: Handles a 1:1 message whose session may already be locked, leaving the session's save to
+#: the caller (Pipeline.process with deferred=True).
+Processor = Callable[[InboundMessage, SessionLease | None], Awaitable[Handled]]
 #: Runs what a message should run with its context; returns the route that ran (None: none).
 Invoke = Callable[[HandlerContext], Awaitable[Route | None]]

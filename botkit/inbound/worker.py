@@ -23,6 +23,7 @@ from botkit.inbound.events import ConversationEvent, InboundEvent, StatusEvent, 
 from botkit.inbound.pipeline import Processor
 from botkit.inbound.queue.protocol import Delivery, InboundQueue
 from botkit.logging import get_logger
+from botkit.sessions.protocol import SessionSave
 
 log = get_logger("inbound")
 
@@ -51,6 +52,7 @@ class InboundWorker:
         *,
         concurrency: int,
         lease: float,
+        session_lease: float = 30.0,
         process_status: StatusProcessor = _no_status_processor,
         process_conversation: ConversationProcessor = _no_conversation_processor,
     ) -> None:
@@ -60,6 +62,8 @@ class InboundWorker:
         self.process_conversation = process_conversation
         self.concurrency = concurrency
         self.lease = lease
+        #: How long a session taken with its message stays locked (BOTKIT_LOCK_LEASE).
+        self.session_lease = session_lease
         self.consumer = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[None]] = set()
@@ -92,7 +96,9 @@ class InboundWorker:
         while not self._stopping:
             free = await self._claim_free_slots()
             try:
-                batch = await self.queue.take(self.consumer, free, wait=1.0)
+                batch = await self.queue.take(
+                    self.consumer, free, wait=1.0, session_lease=self.session_lease
+                )
                 outage.over()
             except Exception:
                 batch = []
@@ -138,13 +144,15 @@ class InboundWorker:
         except ValidationError:
             log.error("dropping an unreadable inbound event", entry=delivery.id)
             event = None
+        # A session locked with the event and not used is released with its acknowledgement.
+        save = SessionSave(delivery.session, None, 0.0) if delivery.session else None
         try:
             if isinstance(event, StatusEvent):
                 await self.process_status(event)
             elif isinstance(event, ConversationEvent):
                 await self.process_conversation(event)
             elif event is not None:
-                await self.process(event)
+                save = (await self.process(event, delivery.session)).save
         except Exception:
             # Left unfinished on purpose: the lease expires and another attempt is made.
             log.exception("inbound event failed; it will be retried", entry=delivery.id)
@@ -153,7 +161,8 @@ class InboundWorker:
             heartbeat.cancel()
             self._slots.release()
         try:
-            await self.queue.finish(delivery)
+            if not await self.queue.finish(delivery, save):
+                log.error("session lock lost; session update dropped", entry=delivery.id)
         except Exception:
             log.exception("could not finish inbound event", entry=delivery.id)
 

@@ -25,7 +25,7 @@ from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.conversation_pipeline import ConversationPipeline
 from botkit.inbound.message_add_gate import MessageAddGate
-from botkit.inbound.pipeline import Pipeline
+from botkit.inbound.pipeline import Handled, Pipeline
 from botkit.inbound.status_tracker import StatusTracker
 from botkit.inbound.worker import InboundWorker
 from botkit.metrics import Metrics
@@ -37,7 +37,9 @@ from botkit.runtime.outbound import open_outbox, start_outbound_worker
 from botkit.runtime.stores import Stores, open_stores
 from botkit.runtime.twilio import twilio_client
 from botkit.sessions.locking import SessionPolicy
+from botkit.sessions.protocol import SessionLease
 from botkit.settings import Settings
+from botkit.twilio.inbound import InboundMessage
 
 #: How long a message waits for its session while another message of the same conversation
 #: is being handled.
@@ -206,11 +208,15 @@ async def start_runtime(
         messenger,
         reactions=[WindowClosedFallback(stores.queue, outbox, bot.whatsapp_template)],
     )
+    async def process(message: InboundMessage, held: SessionLease | None) -> Handled:
+        return await pipeline.process(message, held, deferred=True)
+
     inbound_worker = InboundWorker(
         stores.inbound,
-        pipeline.process,
+        process,
         concurrency=settings.inbound_concurrency,
         lease=settings.inbound_lease,
+        session_lease=settings.lock_lease,
         process_status=statuses.process,
         process_conversation=conversations.pipeline.process,
     )

@@ -42,6 +42,7 @@ from botkit.records.redis import RedisRecordBackend
 from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionStore
 from botkit.sessions.redis import RedisSessionStore
+from botkit.sessions.shards import Shards
 from botkit.settings import Settings
 
 
@@ -67,6 +68,7 @@ class Stores:
             await self.redis.ping()
 
     async def close(self) -> None:
+        await self.inbound.close()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -94,6 +96,7 @@ def build_stores(settings: Settings, namespace: str, redis: Redis | None) -> Sto
     jobs = JobFactory(settings.rates, hasher)
     if redis is None:
         ledger = MemoryConsentLedger(hasher)
+        memory_sessions = MemorySessionStore()
 
         async def blocked(job: Job) -> bool:
             # The memory queue asks the ledger at claim time, as the Redis claim script reads
@@ -101,8 +104,8 @@ def build_stores(settings: Settings, namespace: str, redis: Redis | None) -> Sto
             return await ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
         return Stores(
-            sessions=MemorySessionStore(),
-            inbound=MemoryInboundQueue(),
+            sessions=memory_sessions,
+            inbound=MemoryInboundQueue(memory_sessions),
             statuses=MemoryStatusStore(),
             queue=MemoryOutboundQueue(blocked, consent_changes=lambda: ledger.changes),
             ledger=ledger,
@@ -112,9 +115,10 @@ def build_stores(settings: Settings, namespace: str, redis: Redis | None) -> Sto
             records=MemoryRecordBackend(),
             jobs=jobs,
         )
+    sessions = RedisSessionStore(redis, Shards(namespace))
     return Stores(
-        sessions=RedisSessionStore(redis),
-        inbound=RedisInboundQueue(redis, namespace),
+        sessions=sessions,
+        inbound=RedisInboundQueue(redis, sessions),
         statuses=RedisStatusStore(redis),
         queue=RedisOutboundQueue(redis, namespace),
         ledger=RedisConsentLedger(redis, hasher),

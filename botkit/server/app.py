@@ -19,6 +19,7 @@ from botkit.server.conversations_endpoint import conversations_endpoint
 from botkit.server.probes import Probes
 from botkit.server.status_endpoint import status_endpoint
 from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
+from botkit.sessions.keys import session_key
 from botkit.settings import Settings
 from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
 from botkit.twilio.signature import SignatureVerifier
@@ -72,6 +73,7 @@ def create_app(
             message.model_dump_json(),
             settings.dedup_ttl,
             duplicate="duplicate webhook ignored",
+            session_key=session_key(bot.name, message),
             sid=message.sid,
         )
 

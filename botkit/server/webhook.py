@@ -129,11 +129,13 @@ async def accept_once(
     ttl: float,
     *,
     duplicate: str,
+    session_key: str | None = None,
     **fields: object,
 ) -> web.Response:
     """Durable acceptance, the same for every ``/twilio/*`` webhook: record the id and enqueue
     the event in one step, then answer the empty TwiML. A duplicate is logged as ``duplicate``
-    and changes nothing."""
-    if not await queue.accept(dedup_id, payload, ttl):
+    and changes nothing. ``session_key``: the session the event will be handled with, locked
+    as a worker takes it."""
+    if not await queue.accept(dedup_id, payload, ttl, session_key):
         log.info(duplicate, **fields)
     return twiml_ok()

@@ -20,6 +20,16 @@ class SessionLease:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SessionSave:
+    """What to do with a held session when its message is done: save ``data`` (None: discard the
+    handler's changes) for ``ttl`` seconds, and release the lock either way."""
+
+    lease: SessionLease
+    data: dict[str, Any] | None
+    ttl: float
+
+
 class SessionStore(Protocol):
     async def try_acquire(self, key: str, token: str, lease: float) -> SessionLease | None:
         """Take the lock and load the data, or return None when someone else holds the lock."""

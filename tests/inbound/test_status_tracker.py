@@ -604,7 +604,7 @@ async def test_a_callback_whose_worker_died_after_advancing_still_runs_its_hooks
     response = await t.post(status_params(sid, "undelivered", ErrorCode="30003"))
     assert response.status == 200
     runtime = t.server.runtime
-    (taken,) = await runtime.stores.inbound.take("crashed-worker", 1, wait=1.0)
+    (taken,) = await runtime.stores.inbound.take("crashed-worker", 1, wait=1.0, session_lease=5)
     event = decode_event(taken.payload)
     assert isinstance(event, StatusEvent)
     assert await runtime.stores.statuses.advance(sid, "undelivered", 30003, event.at)

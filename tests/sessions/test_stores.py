@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
+from botkit.runtime.stores import Stores
 from botkit.sessions.locking import acquire_session
-from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionLockTimeout, SessionStore
-from botkit.sessions.redis import RedisSessionStore
 
 
 @pytest.fixture
-async def sessions(store_url: str | None) -> AsyncIterator[SessionStore]:
-    if store_url is None:
-        yield MemorySessionStore()
-        return
-    redis = Redis.from_url(store_url)
-    yield RedisSessionStore(redis)
-    await redis.aclose()
+def sessions(stores: Stores) -> SessionStore:
+    return stores.sessions
 
 
 async def test_data_round_trips_as_json(sessions: SessionStore) -> None:

@@ -2,6 +2,10 @@
 
 Acceptance (dedup + enqueue) is a single atomic step, so a webhook that got its 200 is either
 in the queue or was a duplicate of one that is; nothing in between can be lost.
+
+An event that names its session (a 1:1 message) has that session locked and loaded as it is
+taken, and saved and unlocked as it is finished: the queue and the session store share a
+backend and, on Redis, a slot (botkit/sessions/shards.py), which makes each step one round trip.
 """
 
 from __future__ import annotations
@@ -9,25 +13,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from botkit.sessions.protocol import SessionLease, SessionSave
+
 
 @dataclass(frozen=True)
 class Delivery:
-    """One queued event handed to a worker; finish() it once handled."""
+    """One queued event handed to a worker; finish() it once handled.
+
+    ``session``: the event's session, locked and loaded as it was taken. None when the event
+    names none, when another message holds it (the handler then waits for it the usual way),
+    and for events reclaimed from a worker that died."""
 
     id: str
     payload: str
+    session: SessionLease | None = None
 
 
 class InboundQueue(Protocol):
     async def prepare(self) -> None:
-        """Create what the queue needs before the first accept (Redis: the consumer group, from
-        the stream's start, so nothing accepted is skipped). Idempotent."""
+        """Create what the queue needs before the first accept (Redis: the consumer groups, from
+        the streams' start, so nothing accepted is skipped). Idempotent."""
 
-    async def accept(self, dedup_id: str, payload: str, dedup_ttl: float) -> bool:
-        """Enqueue payload unless dedup_id was accepted within dedup_ttl; True if enqueued."""
+    async def accept(
+        self, dedup_id: str, payload: str, dedup_ttl: float, session_key: str | None = None
+    ) -> bool:
+        """Enqueue payload unless dedup_id was accepted within dedup_ttl; True if enqueued.
+        ``session_key``: the session the event will be handled with, if known now."""
 
-    async def take(self, consumer: str, count: int, wait: float) -> list[Delivery]:
-        """Up to count new events, waiting up to ``wait`` seconds for the first."""
+    async def take(
+        self, consumer: str, count: int, wait: float, session_lease: float
+    ) -> list[Delivery]:
+        """Up to count new events, waiting up to ``wait`` seconds for the first; their sessions
+        are locked for ``session_lease`` seconds."""
 
     async def reclaim(self, consumer: str, idle: float, count: int) -> list[Delivery]:
         """Events another consumer took but left unfinished for ``idle`` seconds (it crashed)."""
@@ -35,8 +52,14 @@ class InboundQueue(Protocol):
     async def touch(self, consumer: str, delivery: Delivery) -> None:
         """Tell the queue a long-running event is still being worked on."""
 
-    async def finish(self, delivery: Delivery) -> None:
-        """Remove a handled event for good."""
+    async def finish(self, delivery: Delivery, save: SessionSave | None = None) -> bool:
+        """Remove a handled event for good, and with ``save`` (of the delivery's own session)
+        save and unlock that session in the same step. False when the session's lock was lost
+        and the save dropped; the event is finished either way."""
 
     async def backlog(self) -> int:
         """Events accepted and not yet finished (queued or in flight)."""
+
+    async def close(self) -> None:
+        """Release what the queue holds besides the shared client (Redis: its pub/sub
+        connection)."""

@@ -1,88 +1,255 @@
-"""InboundQueue on a Redis stream with one consumer group: acceptance (dedup marker + XADD) is
-one Lua script, handled entries are acknowledged and deleted, and entries a crashed consumer left
-unfinished are reclaimed with XAUTOCLAIM."""
+"""InboundQueue on Redis streams, one per shard (botkit/sessions/shards.py), each with one
+consumer group.
+
+Three scripts, one round trip each, carry a 1:1 message from webhook to saved session:
+
+- accept: the dedup marker and the XADD (with the session key beside the payload) in one step,
+  and a PUBLISH that wakes an idle worker;
+- take: XREADGROUP, and for every entry that names a session, its lock taken and its data
+  loaded (the session lives in the stream's slot);
+- finish: the session saved and unlocked, the entry acknowledged and deleted.
+
+An idle worker waits for the accept script's notification on a pub/sub connection, which costs
+no round trip, instead of blocking in XREADGROUP (a blocked read delivers entries before their
+sessions could be locked). A notification can be lost (a reconnect), so a waiting worker also
+looks again every ``wait`` seconds. Entries a crashed consumer left unfinished are reclaimed
+with XAUTOCLAIM, without their sessions: their handler takes the lock the usual way.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from botkit.core.units import milliseconds
 from botkit.inbound.queue.protocol import Delivery
+from botkit.sessions.protocol import SessionSave
+from botkit.sessions.redis import SESSION_LUA, RedisSessionStore, loaded, save_args
 
-# KEYS: dedup marker, stream. ARGV: ttl ms, payload.
+# KEYS: dedup marker, stream. ARGV: ttl ms, payload, session key ('' for none), wake channel.
 _ACCEPT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], '*', 'p', ARGV[2])
+  if ARGV[3] == '' then
+    redis.call('XADD', KEYS[2], '*', 'p', ARGV[2])
+  else
+    redis.call('XADD', KEYS[2], '*', 'p', ARGV[2], 'k', ARGV[3])
+  end
+  redis.call('PUBLISH', ARGV[4], '1')
   return 1
 end
 return 0
 """
 
+# KEYS: stream. ARGV: group, consumer, count, token prefix, lease ms, the shard's tag.
+# Returns {id, payload, acquired (1/0, -1: no session), data, expiry} per entry.
+_TAKE = SESSION_LUA + """
+local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
+  'STREAMS', KEYS[1], '>')
+if not read then return {} end
+local taken = {}
+for _, entry in ipairs(read[1][2]) do
+  local id, fields, payload, key = entry[1], entry[2], '', nil
+  for i = 1, #fields, 2 do
+    if fields[i] == 'p' then payload = fields[i + 1] elseif fields[i] == 'k' then
+      key = fields[i + 1]
+    end
+  end
+  local got = {-1, false, false}
+  if key then
+    local tag = ARGV[6]
+    got = botkit_session_acquire(tag .. ':lock:' .. key, tag .. ':session:' .. key,
+      tag .. ':session-expires:' .. key, ARGV[4] .. id, ARGV[5])
+  end
+  taken[#taken + 1] = {id, payload, key or false, got[1], got[2], got[3]}
+end
+return taken
+"""
+
+# KEYS: stream [, session lock, data, expiry]. ARGV: group, id [, save args]. Returns 1 saved
+# (or nothing to save), 0 the session's lock was lost.
+_FINISH = SESSION_LUA + """
+local saved = 1
+if #KEYS > 1 then
+  saved = botkit_session_save(KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[5], ARGV[6],
+    ARGV[7])
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return saved
+"""
+
 
 class RedisInboundQueue:
-    """InboundQueue on a Redis stream with one consumer group; finished entries are deleted."""
+    """InboundQueue on one Redis stream per shard; finished entries are deleted."""
 
     GROUP = "workers"
 
-    def __init__(self, redis: Redis, namespace: str, prefix: str = "botkit") -> None:
+    def __init__(self, redis: Redis, sessions: RedisSessionStore) -> None:
         self._redis = redis
-        tag = f"{{{prefix}:inbound:{namespace}}}"
-        self._stream = f"{tag}:stream"
-        self._seen = f"{tag}:seen:"
+        self._sessions = sessions
+        self.shards = shards = sessions.shards
+        self._streams = [f"{shards.tag(s)}:stream" for s in range(shards.count)]
+        self._wake_channel = f"{shards.prefix}:inbound:{shards.namespace}:wake"
         self._accept = redis.register_script(_ACCEPT)
+        self._take = redis.register_script(_TAKE)
+        self._finish = redis.register_script(_FINISH)
+        self._pubsub: PubSub | None = None
+        self._drained = False
+        self._next_shard = itertools.cycle(range(shards.count))
 
     async def prepare(self) -> None:
-        """Create the consumer group from the stream's start, so nothing accepted is skipped."""
-        try:
-            await self._redis.xgroup_create(self._stream, self.GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        """Create each consumer group from its stream's start, so nothing accepted is skipped."""
+        for stream in self._streams:
+            try:
+                await self._redis.xgroup_create(stream, self.GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
-    async def accept(self, dedup_id: str, payload: str, dedup_ttl: float) -> bool:
-        keys = [self._seen + dedup_id, self._stream]
-        return bool(await self._accept(keys=keys, args=[milliseconds(dedup_ttl), payload]))
+    async def accept(
+        self, dedup_id: str, payload: str, dedup_ttl: float, session_key: str | None = None
+    ) -> bool:
+        shard = self.shards.of(session_key or dedup_id)
+        keys = [f"{self.shards.tag(shard)}:seen:{dedup_id}", self._streams[shard]]
+        args: list[str | int] = [
+            milliseconds(dedup_ttl), payload, session_key or "", self._wake_channel
+        ]
+        return bool(await self._accept(keys=keys, args=args))
 
-    async def take(self, consumer: str, count: int, wait: float) -> list[Delivery]:
-        reply: Any = await self._redis.xreadgroup(
-            self.GROUP, consumer, {self._stream: ">"}, count=count, block=milliseconds(wait)
-        )
-        if not reply:
-            return []
-        # RESP2 answers [[stream, entries]]; RESP3 answers {stream: [entries]}.
-        entries = next(iter(reply.values()))[0] if isinstance(reply, dict) else reply[0][1]
-        return [self._delivery(entry_id, fields) for entry_id, fields in entries]
+    async def take(
+        self, consumer: str, count: int, wait: float, session_lease: float
+    ) -> list[Delivery]:
+        if not self._drained:
+            taken = await self._take_now(consumer, count, session_lease)
+            if taken or wait <= 0:
+                return taken
+        # The streams were empty when last asked: wait for an accept's notification instead
+        # of asking again for nothing, but ask anyway once ``wait`` has passed, since a
+        # notification can be lost (one published before this connection subscribed, or
+        # during a reconnect).
+        await self._wait_for_wake(wait)
+        return await self._take_now(consumer, count, session_lease)
+
+    async def _take_now(self, consumer: str, count: int, lease: float) -> list[Delivery]:
+        await self._subscribed()  # before the take, so that no later accept goes unheard
+        await self._drain_wakes()  # this take covers everything accepted until now
+        taken = await self._take_any(consumer, count, lease)
+        self._drained = len(taken) < count
+        return taken
+
+    async def _take_any(self, consumer: str, count: int, lease: float) -> list[Delivery]:
+        """From the shards in turn, starting at a rotating one so that none is starved."""
+        taken: list[Delivery] = []
+        for _ in range(self.shards.count):
+            shard = next(self._next_shard)
+            taken += await self._take_shard(shard, consumer, count - len(taken), lease)
+            if len(taken) >= count:
+                break
+        return taken
+
+    async def _take_shard(
+        self, shard: int, consumer: str, count: int, lease: float
+    ) -> list[Delivery]:
+        token = f"{consumer}:"
+        args: list[str | int] = [
+            self.GROUP, consumer, count, token, milliseconds(lease), self.shards.tag(shard)
+        ]
+        reply: Any = await self._take(keys=[self._streams[shard]], args=args)
+        deliveries = []
+        for entry_id, payload, key, acquired, raw, expires in reply:
+            ident = _text(entry_id)
+            session = None
+            if acquired == 1:
+                session = loaded(_text(key), token + ident, raw, expires)
+            delivery_id = f"{shard}/{ident}"
+            deliveries.append(Delivery(id=delivery_id, payload=_text(payload), session=session))
+        return deliveries
+
+    async def _wait_for_wake(self, wait: float) -> bool:
+        """Until an accept anywhere publishes (True), or ``wait`` seconds passed (False): no
+        round trip while idle. A notification that came meanwhile counts at once."""
+        pubsub = await self._subscribed()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        # get_message answers None for the subscription's own confirmation too: wait on.
+        while (left := deadline - loop.time()) > 0:
+            if await pubsub.get_message(timeout=left) is not None:
+                return True
+        return False
+
+    async def _subscribed(self) -> PubSub:
+        """The pub/sub connection the accept script's notifications come on; made by the first
+        take, so that processes that only accept webhooks never subscribe."""
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            await self._pubsub.subscribe(self._wake_channel)
+        return self._pubsub
+
+    async def _drain_wakes(self) -> None:
+        """Read the notifications that came while this worker was busy, so they neither pile up
+        in Redis' buffer for this connection nor wake it for work it already took."""
+        if self._pubsub is None:
+            return
+        while await self._pubsub.get_message(timeout=0) is not None:
+            pass
 
     async def reclaim(self, consumer: str, idle: float, count: int) -> list[Delivery]:
-        reply: Any = await self._redis.xautoclaim(
-            self._stream, self.GROUP, consumer, min_idle_time=milliseconds(idle), count=count
-        )
-        entries = reply[1]
-        return [self._delivery(entry_id, fields) for entry_id, fields in entries if fields]
+        reclaimed: list[Delivery] = []
+        for shard, stream in enumerate(self._streams):
+            reply: Any = await self._redis.xautoclaim(
+                stream, self.GROUP, consumer, min_idle_time=milliseconds(idle), count=count
+            )
+            reclaimed += [
+                Delivery(id=f"{shard}/{_text(entry_id)}", payload=_payload(fields))
+                for entry_id, fields in reply[1]
+                if fields
+            ]
+        return reclaimed[:count]
 
     async def touch(self, consumer: str, delivery: Delivery) -> None:
+        shard, entry_id = _split(delivery.id)
         await self._redis.xclaim(
-            self._stream, self.GROUP, consumer, min_idle_time=0,
-            message_ids=[delivery.id], justid=True,
+            self._streams[shard], self.GROUP, consumer, min_idle_time=0,
+            message_ids=[entry_id], justid=True,
         )
 
-    async def finish(self, delivery: Delivery) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self._stream, self.GROUP, delivery.id)
-            pipe.xdel(self._stream, delivery.id)
-            await pipe.execute()
+    async def finish(self, delivery: Delivery, save: SessionSave | None = None) -> bool:
+        shard, entry_id = _split(delivery.id)
+        keys = [self._streams[shard]]
+        args: list[str | int] = [self.GROUP, entry_id]
+        saved = True
+        if save is not None and self.shards.of(save.lease.key) == shard:
+            keys += self.shards.session_keys(save.lease.key)
+            args += save_args(save)
+        elif save is not None:  # another shard's session cannot share the script
+            saved = await self._sessions.commit(save.lease, save.data, save.ttl)
+        return bool(await self._finish(keys=keys, args=args)) and saved
 
     async def backlog(self) -> int:
-        return int(await self._redis.xlen(self._stream))
+        total = 0
+        for stream in self._streams:
+            total += int(await self._redis.xlen(stream))
+        return total
 
-    @staticmethod
-    def _delivery(entry_id: Any, fields: dict[Any, Any]) -> Delivery:
-        payload = fields.get(b"p", fields.get("p", b""))
-        text = payload.decode() if isinstance(payload, bytes) else str(payload)
-        ident = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-        return Delivery(id=ident, payload=text)
+    async def close(self) -> None:
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
+            self._pubsub = None
 
 
+def _split(delivery_id: str) -> tuple[int, str]:
+    shard, _, entry_id = delivery_id.partition("/")
+    return int(shard), entry_id
+
+
+def _payload(fields: dict[Any, Any]) -> str:
+    return _text(fields.get(b"p", fields.get("p", b"")))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,41 @@
+"""Where a bot's inbound events and sessions live in Redis: shards that each hold, under one
+hash tag, a stream of accepted events and the sessions those events use.
+
+Putting a conversation's session in the slot of the stream its messages are queued on is what
+lets a worker take a message, lock its session and load it in one script, and later save the
+session, unlock it and acknowledge the message in one more: three round trips per message from
+webhook to saved session, acceptance included, on one Redis or on a Cluster (a multi-key script
+may only touch one slot). A session key picks its shard by CRC32; an inbound 1:1 message is
+queued on the shard of its session. Shard 0's tag is the one the inbound stream always had.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shards:
+    namespace: str
+    count: int = 1
+    prefix: str = "botkit"
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"a bot needs at least one shard, got {self.count}")
+
+    def of(self, key: str) -> int:
+        """The shard of a session key (or of any key an event is queued by)."""
+        if self.count == 1:
+            return 0
+        return zlib.crc32(key.encode()) % self.count
+
+    def tag(self, shard: int) -> str:
+        base = f"{self.prefix}:inbound:{self.namespace}"
+        return "{" + (base if shard == 0 else f"{base}:{shard}") + "}"
+
+    def session_keys(self, key: str) -> list[str]:
+        """A session's lock, data and expiry keys, in its shard's slot."""
+        tag = self.tag(self.of(key))
+        return [f"{tag}:lock:{key}", f"{tag}:session:{key}", f"{tag}:session-expires:{key}"]
