@@ -14,7 +14,7 @@ Measures, all judged from the send times the sandbox recorded:
 
 - utilization: ideal makespan (the backlog's seconds of work) / actual makespan, where the actual
   one ends when the last sender's last send has used up its interval (at + cost/rate);
-- limit violations: consecutive sends on one sender closer than cost/rate - 1 ms, and the 429s
+- limit violations: consecutive sends on one sender closer than cost/rate - 10 ms, and the 429s
   the sandbox answered (it allows 10 ms; counted from the workers' logs);
 - outbound worker CPU per message: the workers' utime+stime (/proc/<pid>/stat) / messages sent;
 - lateness of each send: its time minus the earliest the limit allowed, max(start, previous
@@ -73,6 +73,9 @@ from botkit.twilio.development import (  # noqa: E402
 from tests.support.redis_server import running_redis  # noqa: E402
 
 PEPPER = "bench-dispatch-pepper-0123456789"
+#: How much closer than its interval a send may follow the one before: Twilio queues what
+#: arrives early rather than refusing it, so pacing is judged as the sandbox judges it (10 ms).
+JUDGE_TOLERANCE = 0.010
 NAMESPACE = "echo"  # bots.echo's queue
 WORK_SECONDS = 20.0
 RATES = {"long_code": 1.0, "messaging_service": 10.0, "whatsapp": 80.0}
@@ -489,7 +492,7 @@ def judge(sends: Sequence[dict[str, Any]], start: float) -> dict[str, Judged]:
             closest = min(closest, gap - interval)
             late = cur["at"] - max(start, prev["at"] + interval)
             for group in (found["all"], found[records[0]["kind"]]):
-                group.violations += gap < interval - 0.001
+                group.violations += gap < interval - JUDGE_TOLERANCE
                 group.lateness.append(late)
                 group.later.append(late)
         for group in (found["all"], found[records[0]["kind"]]):
@@ -751,7 +754,7 @@ def report(
         ("  actual makespan (s)", f"{ideal:g}", each(lambda r, a: f"{a.makespan:.2f}")),
         (f"achieved msgs/s (limit {limit:.0f})", "", each(lambda r, a: f"{run_rate(r, a):.0f}")),
         ("  / SDK-only baseline msgs/s, same processes", "", each(share)),
-        ("limit violations: gap < cost/rate - 1 ms", "0", each(lambda r, a: str(a.violations))),
+        ("limit violations: gap < cost/rate - 10 ms", "0", each(lambda r, a: str(a.violations))),
         ("  closest gap - cost/rate (ms)", "", each(lambda r, a: f"{a.closest_ms:+.1f}")),
         (
             "  429s from the sandbox (10 ms tolerance)",

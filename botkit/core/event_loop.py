@@ -76,10 +76,6 @@ def read_by() -> float:
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """A PreciseEventLoop (the default loop where there is no epoll)."""
-    import os
-    if os.environ.get("BOTKIT_UVLOOP"):
-        import uvloop
-        return uvloop.new_event_loop()
     if _Epoll is None:
         return asyncio.new_event_loop()
     return PreciseEventLoop()

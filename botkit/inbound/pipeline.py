@@ -16,8 +16,6 @@ trip (botkit/sessions/shards.py).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from botkit.app.routes import Resolution, Route
 from botkit.compliance.keywords import KeywordKind
 from botkit.contexts.conversation import HandlerContext
 from botkit.contexts.direct import Context
+from botkit.core.renewals import Renewals
 from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.logging import get_logger
@@ -136,6 +135,10 @@ class Pipeline:
         self.apology = apology
         self.compliance = compliance
         self.handoff = handoff
+        # Renew the session lock while a slow handler runs, so no one else gets in.
+        self._renewals: Renewals[SessionLease] = Renewals(
+            policy.lease / 3, lambda lease: sessions.renew(lease, policy.lease)
+        )
 
     async def process(
         self, message: InboundMessage, held: SessionLease | None = None, *, deferred: bool = False
@@ -186,7 +189,7 @@ class Pipeline:
             await flows.after_keyword(ctx, kind)
             return None
 
-        async with self._keep_alive(lease):
+        with self._renewals.hold(lease, since=lease.taken_at):
             await self._run(turn, None, lease, tell_flows)
 
     async def run(self, turn: Turn) -> tuple[str, Route | None]:
@@ -219,7 +222,7 @@ class Pipeline:
             await _with_middleware(resolution.route, ctx)
             return resolution.route
 
-        async with self._keep_alive(lease):
+        with self._renewals.hold(lease, since=lease.taken_at):
             return await self._run(turn, resolution, lease, invoke)
 
     async def _run(
@@ -271,24 +274,6 @@ class Pipeline:
             await ctx.reply(self.apology)
         except Exception:
             log.exception("apology could not be sent", sid=turn.message.sid)
-
-    @contextlib.asynccontextmanager
-    async def _keep_alive(self, lease: SessionLease):  # type: ignore[no-untyped-def]
-        """Renew the session lock while a slow handler runs, so no one else gets in."""
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(self.policy.lease / 3)
-                if not await self.sessions.renew(lease, self.policy.lease):
-                    return
-
-        task = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def _log(
         self, message: InboundMessage, route: Route | None, outcome: str, started: float

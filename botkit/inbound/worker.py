@@ -11,13 +11,13 @@ botkit/inbound/events.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
+from botkit.core.renewals import Renewals
 from botkit.core.tasks import Outage, cancel_and_wait, ended, report_end
 from botkit.inbound.events import ConversationEvent, InboundEvent, StatusEvent, decode_event
 from botkit.inbound.pipeline import Processor
@@ -69,6 +69,10 @@ class InboundWorker:
         self._running: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Tell the queue a slow event is still being worked on, so it is not reclaimed.
+        self._touches: Renewals[Delivery] = Renewals(
+            lease / 3, lambda delivery: queue.touch(self.consumer, delivery)
+        )
 
     def start(self) -> None:
         self._loops = [
@@ -137,7 +141,10 @@ class InboundWorker:
         task.add_done_callback(self._running.discard)
 
     async def _handle(self, delivery: Delivery) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(delivery))
+        with self._touches.hold(delivery):
+            await self._handle_held(delivery)
+
+    async def _handle_held(self, delivery: Delivery) -> None:
         event: InboundEvent | None
         try:
             event = decode_event(delivery.payload)
@@ -158,16 +165,9 @@ class InboundWorker:
             log.exception("inbound event failed; it will be retried", entry=delivery.id)
             return
         finally:
-            heartbeat.cancel()
             self._slots.release()
         try:
             if not await self.queue.finish(delivery, save):
                 log.error("session lock lost; session update dropped", entry=delivery.id)
         except Exception:
             log.exception("could not finish inbound event", entry=delivery.id)
-
-    async def _heartbeat(self, delivery: Delivery) -> None:
-        while True:
-            await asyncio.sleep(self.lease / 3)
-            with contextlib.suppress(Exception):
-                await self.queue.touch(self.consumer, delivery)

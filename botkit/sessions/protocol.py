@@ -7,6 +7,7 @@ session handling to two storage round trips and leaves no window between them.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +19,8 @@ class SessionLease:
     key: str
     token: str
     data: dict[str, Any] = field(default_factory=dict)
+    #: When the lock was taken (time.monotonic()): it must be renewed within a lease of that.
+    taken_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
