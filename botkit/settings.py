@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from botkit.core.redis_url import RedisMode, RedisTarget, parse_redis_url
 from botkit.errors import ConfigError
 from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.quiet_hours import QuietHours
@@ -22,7 +23,6 @@ DEVELOPMENT_PEPPER = "botkit-development-pepper"
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
-_REDIS_URL = re.compile(r"^(redis|rediss|unix)://")
 
 
 def _unset_or_matching(value: str | None, pattern: re.Pattern[str], problem: str) -> str | None:
@@ -169,6 +169,34 @@ class Settings(BaseSettings):
         description="auto (JSON unless a terminal), json or console.",
     )
     log_level: str = Field("info", alias="BOTKIT_LOG_LEVEL", description="debug, info, warning.")
+    redis_mode: RedisMode = Field(
+        "auto",
+        alias="BOTKIT_REDIS_MODE",
+        description="auto (a server answering cluster_enabled:1 is a Redis Cluster), standalone, "
+        "cluster, or sentinel (implied by a redis+sentinel:// URL).",
+    )
+    shards: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        alias="BOTKIT_SHARDS",
+        description="Shards of the inbound stream and the sessions, each in its own hash slot: "
+        "raise it (e.g. 16) to spread them over a Redis Cluster's masters.",
+    )
+    accept_replicas: int | None = Field(
+        None,
+        ge=0,
+        alias="BOTKIT_ACCEPT_REPLICAS",
+        description="Replicas an accepted webhook and a queued message must reach before the "
+        "200 (Redis WAIT); unset: 1 when the master has a replica, else 0.",
+    )
+    accept_replica_timeout: float = Field(
+        0.5,
+        gt=0,
+        alias="BOTKIT_ACCEPT_REPLICA_TIMEOUT",
+        description="Seconds to wait for those replicas; not reached in time: 503, and Twilio "
+        "retries.",
+    )
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -183,7 +211,24 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
-        return _unset_or_matching(value, _REDIS_URL, "must start with redis://, rediss:// or unix://")
+        if value in (None, ""):
+            return None
+        parse_redis_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_redis_mode(self) -> Settings:
+        if self.redis_url is not None:
+            try:
+                parse_redis_url(self.redis_url, self.redis_mode)
+            except ValueError as exc:
+                mode = self.redis_mode
+                raise ValueError(f"REDIS_URL with BOTKIT_REDIS_MODE={mode}: {exc}") from None
+        return self
+
+    def redis_target(self) -> RedisTarget | None:
+        """What REDIS_URL names (None: memory stores)."""
+        return None if self.redis_url is None else parse_redis_url(self.redis_url, self.redis_mode)
 
     @field_validator("log_format")
     @classmethod

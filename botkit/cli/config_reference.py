@@ -17,7 +17,7 @@ import inspect
 import json
 import types
 from datetime import time
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel
@@ -116,6 +116,8 @@ def _type_name(annotation: Any, sections: dict[type[BaseModel], str]) -> str:
     if origin in (Union, types.UnionType):
         kept = [arg for arg in get_args(annotation) if arg is not type(None)]
         return " or ".join(_type_name(arg, sections) for arg in kept)
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{choice}`" for choice in get_args(annotation))
     if origin is dict:
         key, value = get_args(annotation)
         return f"object of {_type_name(key, sections)} to {_type_name(value, sections)}"

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
 from botkit.app.flow_table import FlowTable
 from botkit.app.matchers import RoutedMessage
 from botkit.app.router import Routes
@@ -28,6 +30,7 @@ from botkit.app.routes import Resolution, Route
 from botkit.compliance.keywords import KeywordKind
 from botkit.contexts.conversation import HandlerContext
 from botkit.contexts.direct import Context
+from botkit.core.redis_client import ReplicaTimeout
 from botkit.core.renewals import Renewals
 from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
@@ -39,6 +42,9 @@ from botkit.sessions.protocol import SessionLease, SessionSave, SessionStore
 from botkit.twilio.inbound import InboundMessage
 
 log = get_logger("pipeline")
+
+#: Failures of the stores rather than of the handler: the message is retried, not apologised for.
+STORE_TROUBLE = (RedisError, ReplicaTimeout)
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,12 @@ class Pipeline:
         try:
             route = await invoke(ctx)
             saved = await self._save(turn, lease, ctx.session)
+        except STORE_TROUBLE:
+            # Not the handler's fault: Redis failed or could not make a write safe (a reply
+            # queued without reaching its replicas). Leave the message unfinished, to be run
+            # again; its replies keep their keys, so none goes twice.
+            await self.sessions.commit(lease, None, self.policy.ttl)
+            raise
         except Exception:
             log.exception("handler failed", sid=sid, intent=ctx.intent)
             await self._save(turn, lease, None)

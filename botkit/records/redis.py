@@ -4,11 +4,11 @@ slot on Redis Cluster."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from botkit.core.redis_client import RedisClient
 
 
 class RedisRecordStore:
-    def __init__(self, redis: Redis, namespace: str) -> None:
+    def __init__(self, redis: RedisClient, namespace: str) -> None:
         self._redis = redis
         self._prefix = f"{{{namespace}}}:"
 
@@ -31,7 +31,7 @@ class RedisRecordStore:
 
 
 class RedisRecordBackend:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     def store(self, namespace: str) -> RedisRecordStore:

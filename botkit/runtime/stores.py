@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from botkit.compliance.hashing import NumberHasher
@@ -22,6 +21,7 @@ from botkit.compliance.windows.redis import RedisWindowStore
 from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.conversations.mirror.redis import RedisParticipantMirror
+from botkit.core.redis_client import RedisClient
 from botkit.errors import ConfigError
 from botkit.handoff.store.memory import MemoryHandoffStore
 from botkit.handoff.store.protocol import HandoffStore
@@ -39,6 +39,7 @@ from botkit.outbound.statuses.redis import RedisStatusStore
 from botkit.records.memory import MemoryRecordBackend
 from botkit.records.protocol import RecordBackend
 from botkit.records.redis import RedisRecordBackend
+from botkit.runtime.redis import connect, durability
 from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionStore
 from botkit.sessions.redis import RedisSessionStore
@@ -61,7 +62,7 @@ class Stores:
     handoffs: HandoffStore
     records: RecordBackend
     jobs: JobFactory
-    redis: Redis | None = None
+    redis: RedisClient | None = None
 
     async def ping(self) -> None:
         if self.redis is not None:
@@ -74,15 +75,15 @@ class Stores:
 
 
 async def open_stores(settings: Settings, namespace: str) -> Stores:
-    """Memory stores without REDIS_URL; Redis ones with it, checked reachable now.
-    ``namespace`` (the bot's name) keeps two bots on one Redis apart."""
+    """Memory stores without REDIS_URL; Redis ones with it (one server, a cluster or a
+    Sentinel-watched master: botkit/runtime/redis.py), checked reachable now. ``namespace``
+    (the bot's name) keeps two bots on one Redis apart."""
     if settings.redis_url is None:
         return build_stores(settings, namespace, None)
-    # Sends, claims and sessions run concurrently: allow a pool well above their sum.
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, max_connections=1024)
-    stores = build_stores(settings, namespace, redis)
+    redis = await connect(settings)
     try:
-        await redis.ping()
+        replicas = await durability(settings, redis)
+        stores = build_stores(settings, namespace, redis, replicas=replicas)
         await stores.inbound.prepare()
     except (RedisError, OSError) as exc:
         await redis.aclose()
@@ -90,8 +91,11 @@ async def open_stores(settings: Settings, namespace: str) -> Stores:
     return stores
 
 
-def build_stores(settings: Settings, namespace: str, redis: Redis | None) -> Stores:
-    """Every store, in memory (``redis`` None) or on ``redis``, which the stores then own."""
+def build_stores(
+    settings: Settings, namespace: str, redis: RedisClient | None, *, replicas: int = 0
+) -> Stores:
+    """Every store, in memory (``redis`` None) or on ``redis``, which the stores then own.
+    ``replicas``: how many replicas an accepted webhook and a queued message must reach."""
     hasher = NumberHasher(settings.pepper())
     jobs = JobFactory(settings.rates, hasher)
     if redis is None:
@@ -115,12 +119,13 @@ def build_stores(settings: Settings, namespace: str, redis: Redis | None) -> Sto
             records=MemoryRecordBackend(),
             jobs=jobs,
         )
-    sessions = RedisSessionStore(redis, Shards(namespace))
+    sessions = RedisSessionStore(redis, Shards(namespace, settings.shards))
+    wait = settings.accept_replica_timeout
     return Stores(
         sessions=sessions,
-        inbound=RedisInboundQueue(redis, sessions),
+        inbound=RedisInboundQueue(redis, sessions, replicas=replicas, replica_timeout=wait),
         statuses=RedisStatusStore(redis),
-        queue=RedisOutboundQueue(redis, namespace),
+        queue=RedisOutboundQueue(redis, namespace, replicas=replicas, replica_timeout=wait),
         ledger=RedisConsentLedger(redis, hasher),
         windows=RedisWindowStore(redis),
         mirror=RedisParticipantMirror(redis, prefix=namespace),

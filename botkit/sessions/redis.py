@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
-
 from botkit.core import clock
+from botkit.core.redis_client import RedisClient
 from botkit.core.units import milliseconds
 from botkit.sessions.protocol import SessionLease, SessionSave, decode_session, encode_session
 from botkit.sessions.shards import Shards
@@ -91,7 +90,7 @@ class RedisSessionStore:
     botkit.core.clock moment the session ends, and a session past it loads as empty. (A session
     saved before that key existed has none and lives by its PX alone.)"""
 
-    def __init__(self, redis: Redis, shards: Shards) -> None:
+    def __init__(self, redis: RedisClient, shards: Shards) -> None:
         self._redis = redis
         self.shards = shards
         self._acquire = redis.register_script(_ACQUIRE)

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.keys import (
     CONSENT_LUA,
@@ -30,6 +28,7 @@ from botkit.compliance.ledger.protocol import (
     normalize_scope,
     record_row,
 )
+from botkit.core.redis_client import RedisClient
 
 # KEYS: any consent_check_keys(). Returns 1 when blocked.
 _CHECK = CONSENT_LUA + """
@@ -96,7 +95,7 @@ def _time(at: str) -> datetime:
 class RedisConsentLedger:
     """ConsentLedger on Redis: each operation is one script, one round trip, one slot."""
 
-    def __init__(self, redis: Redis, hasher: NumberHasher, tag: str = DEFAULT_TAG) -> None:
+    def __init__(self, redis: RedisClient, hasher: NumberHasher, tag: str = DEFAULT_TAG) -> None:
         self.hasher = hasher
         self._redis = redis
         self._tag = tag

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from botkit.compliance.windows.protocol import WINDOW_SECONDS
 from botkit.core import clock
+from botkit.core.redis_client import RedisClient
 
 
 class RedisWindowStore:
@@ -13,7 +12,7 @@ class RedisWindowStore:
     Redis expires when the window closes (by its own clock, to keep memory bounded)."""
 
     def __init__(
-        self, redis: Redis, window: float = WINDOW_SECONDS, prefix: str = "botkit"
+        self, redis: RedisClient, window: float = WINDOW_SECONDS, prefix: str = "botkit"
     ) -> None:
         self._redis = redis
         self._window = window

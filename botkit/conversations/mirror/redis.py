@@ -29,8 +29,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
 from botkit.conversations.mirror.entries import (
     DEFAULT_MIRROR_TTL,
     DEFAULT_TOMBSTONE_TTL,
@@ -41,6 +39,7 @@ from botkit.conversations.mirror.entries import (
     version_of,
 )
 from botkit.conversations.models import Participant
+from botkit.core.redis_client import RedisClient
 
 # Shared prologue. KEYS: participants, who, removed, meta. ARGV[1]: now (ms).
 # ``gone`` is true while the conversation is forgotten; expired tombstones are pruned.
@@ -176,7 +175,7 @@ def _ms(value: float) -> int:
 class RedisParticipantMirror:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         prefix: str = "botkit",
         tombstone_ttl: float = DEFAULT_TOMBSTONE_TTL,

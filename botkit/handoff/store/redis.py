@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-
+from botkit.core.redis_client import RedisClient
 from botkit.handoff.store.protocol import RECORD_TTL, HandoffRecord
 
 # KEYS: load hash. ARGV: capacity, agents... Returns the agent taken, or false.
@@ -59,7 +58,7 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 class RedisHandoffStore:
-    def __init__(self, redis: Redis, *, prefix: str = "bot") -> None:
+    def __init__(self, redis: RedisClient, *, prefix: str = "bot") -> None:
         self._redis = redis
         tag = f"{{{prefix}:handoff}}"
         self._record_prefix = f"{tag}:conversation:"

@@ -22,10 +22,10 @@ import asyncio
 import itertools
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
+from botkit.core.redis_client import RedisClient, run_durably
 from botkit.core.units import milliseconds
 from botkit.inbound.queue.protocol import Delivery
 from botkit.sessions.protocol import SessionSave
@@ -89,8 +89,19 @@ class RedisInboundQueue:
 
     GROUP = "workers"
 
-    def __init__(self, redis: Redis, sessions: RedisSessionStore) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        sessions: RedisSessionStore,
+        *,
+        replicas: int = 0,
+        replica_timeout: float = 0.5,
+    ) -> None:
+        """replicas: how many replicas an accepted event must reach before the accept returns
+        (Redis WAIT): a 200 for an event only on a master that then dies would be a lie."""
         self._redis = redis
+        self._replicas = replicas
+        self._replica_timeout = replica_timeout
         self._sessions = sessions
         self.shards = shards = sessions.shards
         self._streams = [f"{shards.tag(s)}:stream" for s in range(shards.count)]
@@ -119,7 +130,10 @@ class RedisInboundQueue:
         args: list[str | int] = [
             milliseconds(dedup_ttl), payload, session_key or "", self._wake_channel
         ]
-        return bool(await self._accept(keys=keys, args=args))
+        accepted = await run_durably(
+            self._redis, self._accept, keys, args, self._replicas, self._replica_timeout
+        )
+        return bool(accepted)
 
     async def take(
         self, consumer: str, count: int, wait: float, session_lease: float

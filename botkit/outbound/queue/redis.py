@@ -33,9 +33,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-
 from botkit.compliance.ledger.keys import CONSENT_LUA, DEFAULT_TAG, consent_changes_key
+from botkit.core.redis_client import RedisClient, run_durably
 from botkit.outbound.job import Job
 from botkit.outbound.queue.protocol import Batch, Claim, DeadLetter, Idle
 
@@ -345,8 +344,20 @@ def _text(value: Any) -> str:
 
 
 class RedisOutboundQueue:
-    def __init__(self, redis: Redis, namespace: str = "bot", tag: str = DEFAULT_TAG) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        namespace: str = "bot",
+        tag: str = DEFAULT_TAG,
+        *,
+        replicas: int = 0,
+        replica_timeout: float = 0.5,
+    ) -> None:
+        """replicas: how many replicas an enqueue must reach before it counts as queued (Redis
+        WAIT), so that a message a handler queued survives a failover."""
         self._redis = redis
+        self._replicas = replicas
+        self._replica_timeout = replica_timeout
         self._prefix = "{" + tag + "}:out:" + namespace + ":"
         self._consent_changes = consent_changes_key(tag)
         self._scripts = {
@@ -367,10 +378,19 @@ class RedisOutboundQueue:
         argv = [self._prefix, -1 if now_us is None else now_us, *args]
         return await self._scripts[name](keys=[self._prefix + "senders"], args=argv)
 
+    async def _run_durably(self, name: str, *args: Any, now_us: int | None = None) -> Any:
+        """As _run, and on as many replicas as the queue must reach (ReplicaTimeout if not)."""
+        argv = [self._prefix, -1 if now_us is None else now_us, *args]
+        keys = [self._prefix + "senders"]
+        script = self._scripts[name]
+        return await run_durably(
+            self._redis, script, keys, argv, self._replicas, self._replica_timeout
+        )
+
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
     ) -> tuple[str, bool]:
-        owner, created = await self._run(
+        owner, created = await self._run_durably(
             "enqueue",
             job.id,
             job.message.idempotency_key,

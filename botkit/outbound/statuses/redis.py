@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
-
+from botkit.core.redis_client import RedisClient
 from botkit.core.units import milliseconds
 from botkit.outbound.statuses.protocol import STATUS_TTL, StatusChange, StatusRecord
 from botkit.twilio.status import MessageStatus, forward_from, parse_status
@@ -42,7 +41,7 @@ class RedisStatusStore:
     and operators' commands find a message's status by its SID alone.
     """
 
-    def __init__(self, redis: Redis, prefix: str = "botkit", ttl: float = STATUS_TTL) -> None:
+    def __init__(self, redis: RedisClient, prefix: str = "botkit", ttl: float = STATUS_TTL) -> None:
         self._redis = redis
         self._prefix = prefix
         self._ttl = ttl
