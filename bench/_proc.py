@@ -103,4 +103,3 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
