@@ -1,0 +1,52 @@
+"""bench/_http.py's paced load is open-loop: a slow server does not slow the sending down, and
+its latencies count from when each request was due."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from bench._http import paced, percentile, send_all
+from bench._webhooks import WebhookMaker
+
+SERVICE_SECONDS = 0.1
+
+
+@pytest.fixture
+async def slow_server() -> AsyncIterator[tuple[str, int]]:
+    async def messages(request: web.Request) -> web.Response:
+        await request.post()
+        await asyncio.sleep(SERVICE_SECONDS)
+        return web.Response(text="<Response />", content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/twilio/messages", messages)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield "127.0.0.1", runner.addresses[0][1]
+    await runner.cleanup()
+
+
+async def test_a_slow_server_does_not_slow_the_paced_load(slow_server: tuple[str, int]) -> None:
+    host, port = slow_server
+    requests = WebhookMaker(f"http://{host}:{port}/twilio/messages", 1).batch(40)
+    run = await paced(host, port, requests, rate=200.0, warm=4)
+    assert run.statuses == {200: 40} and run.failures == 0
+    # 40 requests 5 ms apart, each answered 100 ms later: about 0.3 s, not 40 x 0.1 s / 4.
+    assert run.seconds < 0.3 + 0.2
+    assert run.connections > 4
+    assert min(run.latencies_ms) >= SERVICE_SECONDS * 1e3
+    assert percentile(run.latencies_ms, 0.5) < SERVICE_SECONDS * 1e3 + 100
+
+
+async def test_send_all_answers_in_order(slow_server: tuple[str, int]) -> None:
+    host, port = slow_server
+    requests = WebhookMaker(f"http://{host}:{port}/twilio/messages", 1).batch(8)
+    answers = await send_all(host, port, requests, concurrency=4)
+    assert [a.status for a in answers] == [200] * 8
+    assert answers[0].body == b"<Response />"
