@@ -78,14 +78,22 @@ class Running:
             return 0
         return await self.stores.inbound.backlog() + await self.stores.queue.pending()
 
-    async def drained(self, within: float = 120.0) -> float:
-        """Until the backlog is empty; the seconds that took."""
-        start = time.monotonic()
-        while await self.backlog():
+    async def drained(self, stall: float = 30.0) -> float:
+        """Until the backlog is empty; the seconds that took. A backlog that has not shrunk
+        for ``stall`` seconds stops the run: botkit is stuck, however big the backlog was."""
+        start = progress = time.monotonic()
+        smallest = await self.backlog()
+        while smallest:
             self.server.check_alive()
-            if time.monotonic() - start > within:
-                raise Failure(f"{self.server.label}: backlog not drained within {within:.0f} s")
             await asyncio.sleep(0.002)
+            left = await self.backlog()
+            if left < smallest:
+                smallest, progress = left, time.monotonic()
+            elif time.monotonic() - progress > stall:
+                raise Failure(
+                    f"{self.server.label}: {left} messages or replies still queued, none done "
+                    f"for {stall:.0f} s"
+                )
         return time.monotonic() - start
 
     async def redis_cpu(self) -> float:

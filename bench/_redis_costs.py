@@ -141,7 +141,7 @@ async def _one_at_a_time(running: Running, count: int) -> list[float]:
             sent = time.monotonic()
             answer = await connection.exchange(request)
             check_answers(running.server.label, [answer], 1)
-            await running.drained(within=30)
+            await running.drained(stall=10)
             handled.append((time.monotonic() - sent) * 1e3)
     finally:
         await connection.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+Item = TypeVar("Item")
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -16,3 +19,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def columns_table(
+    items: Sequence[Item], columns: Sequence[tuple[str, Callable[[Item], str]]]
+) -> str:
+    """A table with a row per item: each column is a header and how to show an item in it."""
+    return table([name for name, _ in columns], [[show(i) for _, show in columns] for i in items])

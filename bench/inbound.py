@@ -53,7 +53,7 @@ from bench._proc import cpu_seconds, every_process_cpu, machine_cpu_since  # noq
 from bench._redis_costs import RedisCosts  # noqa: E402
 from bench._redis_costs import measure as measure_redis_costs  # noqa: E402
 from bench._systems import write_bots  # noqa: E402
-from bench._table import table  # noqa: E402
+from bench._table import columns_table, table  # noqa: E402
 from bench._webhooks import write_requests  # noqa: E402
 from tests.support.redis_server import running_redis  # noqa: E402
 
@@ -100,9 +100,14 @@ class Row:
 class RssRun:
     label: str
     wrk: _wrk.WrkRun
+    drain_s: float
     root: int
     before: dict[int, int]
     after: dict[int, int]
+
+    @property
+    def sustained(self) -> float:
+        return self.wrk.requests / (self.wrk.seconds + self.drain_s)
 
     def growth(self) -> list[tuple[str, int | None, int | None]]:
         """(process, bytes before, bytes after) for every process seen before or after."""
@@ -117,8 +122,22 @@ class RssRun:
         return found
 
 
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+class Progress:
+    """Says on stderr what the run starts, and how long the step before took."""
+
+    def __init__(self) -> None:
+        self.step, self.since = "", 0.0
+
+    def __call__(self, step: str = "") -> None:
+        now = time.monotonic()
+        if self.step:
+            print(f"  {self.step}: {now - self.since:.0f} s", file=sys.stderr, flush=True)
+        self.step, self.since = step, now
+        if step:
+            print(f"{step}...", file=sys.stderr, flush=True)
+
+
+progress = Progress()
 
 
 async def throughput(lab: Lab, key: str, args: argparse.Namespace) -> Row:
@@ -200,9 +219,10 @@ async def rss_run(lab: Lab, args: argparse.Namespace) -> RssRun:
             )
         finally:
             requests_file.unlink()
-        await running.settle()
+        drain = await running.drained()
+        await running.server.wait_quiet()
         label = SYSTEMS[f"{system}-{workers}"][2] if f"{system}-{workers}" in SYSTEMS else system
-        return RssRun(label, run, running.server.proc.pid, before, running.server.rss())
+        return RssRun(label, run, drain, running.server.proc.pid, before, running.server.rss())
 
 
 # -- the report ------------------------------------------------------------------------------------
@@ -251,117 +271,76 @@ def header(args: argparse.Namespace) -> str:
 def throughput_table(rows: Sequence[Row]) -> str:
     a = next((r for r in rows if r.key == "A"), None)
     b = next((r for r in rows if r.key == "B"), None)
-    lines = [
-        (
-            r.label,
-            f"{r.wrk.rate:,.0f}",
-            f"{r.sustained:,.0f}",
-            _ratio(r.sustained, a),
-            _ratio(r.sustained, b),
-            f"{r.wrk.p50_ms:.1f} / {r.wrk.p99_ms:.1f}",
-            f"{r.cpu_us:.0f}",
-            f"{r.redis_us:.0f}" if r.key not in ("A", "B") else "-",
-            f"{r.others:.2f}",
-            f"{r.wrk.non_2xx}",
-            f"{r.wrk.errors}",
-            f"{r.left:,} / {r.drain_s:.1f}" if r.key not in ("A", "B") else "-",
-            "+".join(f"{v / MB:.0f}" for v in r.rss.values()),
-        )
-        for r in rows
-    ]
-    return table(
+
+    def botkit_only(text: str, row: Row) -> str:
+        return "-" if row.key in ("A", "B") else text
+
+    return columns_table(
+        rows,
         [
-            "system",
-            "wrk req/s",
-            "handled/s",
-            "x A",
-            "x B",
-            "p50 / p99 ms",
-            "CPU µs/req",
-            "Redis µs/req",
-            "others",
-            "non-2xx",
-            "socket errors",
-            "left / drained in s",
-            "RSS MB",
+            ("system", lambda r: r.label),
+            ("wrk req/s", lambda r: f"{r.wrk.rate:,.0f}"),
+            ("handled/s", lambda r: f"{r.sustained:,.0f}"),
+            ("x A", lambda r: _ratio(r.sustained, a)),
+            ("x B", lambda r: _ratio(r.sustained, b)),
+            ("p50 / p99 ms", lambda r: f"{r.wrk.p50_ms:.1f} / {r.wrk.p99_ms:.1f}"),
+            ("CPU µs/req", lambda r: f"{r.cpu_us:.0f}"),
+            ("Redis µs/req", lambda r: botkit_only(f"{r.redis_us:.0f}", r)),
+            ("others", lambda r: f"{r.others:.2f}"),
+            ("non-2xx", lambda r: f"{r.wrk.non_2xx}"),
+            ("socket errors", lambda r: f"{r.wrk.errors}"),
+            ("left / drained in s", lambda r: botkit_only(f"{r.left:,} / {r.drain_s:.1f}", r)),
+            ("RSS MB", lambda r: "+".join(f"{v / MB:.0f}" for v in r.rss.values())),
         ],
-        lines,
     )
 
 
 def paced_table(rows: Sequence[Row]) -> str:
-    lines = [
-        (
-            r.label,
-            f"{r.sustained:,.0f}",
-            f"{r.paced.rate:,.0f}",
-            f"{len(r.paced.latencies_ms):,}",
-            _ms(percentile(r.paced.latencies_ms, 0.5)),
-            _ms(percentile(r.paced.latencies_ms, 0.99)),
-            _ms(max(r.paced.latencies_ms, default=math.nan)),
-            f"{r.paced.non_2xx + r.paced.failures}",
-            _ms(percentile(r.paced.lag_ms, 0.99)),
-        )
-        for r in rows
-        if r.paced is not None
-    ]
-    return table(
+    def run(row: Row) -> PacedRun:
+        assert row.paced is not None
+        return row.paced
+
+    return columns_table(
+        [r for r in rows if r.paced is not None],
         [
-            "system",
-            "saturating (handled/s)",
-            "paced req/s",
-            "answered",
-            "p50 ms",
-            "p99 ms",
-            "max ms",
-            "non-2xx / failed",
-            "client lag p99 ms",
+            ("system", lambda r: r.label),
+            ("saturating (handled/s)", lambda r: f"{r.sustained:,.0f}"),
+            ("paced req/s", lambda r: f"{run(r).rate:,.0f}"),
+            ("answered", lambda r: f"{len(run(r).latencies_ms):,}"),
+            ("p50 ms", lambda r: _ms(percentile(run(r).latencies_ms, 0.5))),
+            ("p99 ms", lambda r: _ms(percentile(run(r).latencies_ms, 0.99))),
+            ("max ms", lambda r: _ms(max(run(r).latencies_ms, default=math.nan))),
+            ("non-2xx / failed", lambda r: f"{run(r).non_2xx + run(r).failures}"),
+            ("client lag p99 ms", lambda r: _ms(percentile(run(r).lag_ms, 0.99))),
         ],
-        lines,
     )
 
 
 def redis_table(costs: Sequence[RedisCosts]) -> str:
-    lines = [
-        (
-            f"botkit {c.bot}",
-            f"{c.messages}",
-            f"{c.round_trips:.2f}",
-            f"{c.commands:.2f}",
-            f"{c.server_commands:.2f}",
-            f"{c.idle_round_trips_per_s:.1f}",
-            _ms(percentile(c.handled_ms, 0.5)),
-        )
-        for c in costs
-    ]
-    return table(
+    return columns_table(
+        costs,
         [
-            "bot (1 process)",
-            "messages",
-            "round trips/msg",
-            "client commands/msg",
-            "server-side commands/msg",
-            "idle round trips/s",
-            "POST to done p50 ms",
+            ("bot (1 process)", lambda c: f"botkit {c.bot}"),
+            ("messages", lambda c: f"{c.messages}"),
+            ("round trips/msg", lambda c: f"{c.round_trips:.2f}"),
+            ("client commands/msg", lambda c: f"{c.commands:.2f}"),
+            ("server-side commands/msg", lambda c: f"{c.server_commands:.2f}"),
+            ("idle round trips/s", lambda c: f"{c.idle_round_trips_per_s:.1f}"),
+            ("POST to done p50 ms", lambda c: _ms(percentile(c.handled_ms, 0.5))),
         ],
-        lines,
     )
 
 
 def memory_table(costs: Sequence[RedisCosts]) -> str:
-    lines = [
-        (
-            f"botkit {c.bot}",
-            f"{c.memory_messages:,}",
-            f"{c.memory_before / MB:.2f}",
-            f"{c.memory_after / MB:.2f}",
-            f"{c.memory_per_message:.0f}",
-        )
-        for c in costs
-        if c.memory_messages
-    ]
-    return table(
-        ["bot", "messages", "used_memory before MB", "after MB", "bytes per message"], lines
+    return columns_table(
+        [c for c in costs if c.memory_messages],
+        [
+            ("bot", lambda c: f"botkit {c.bot}"),
+            ("messages", lambda c: f"{c.memory_messages:,}"),
+            ("used_memory before MB", lambda c: f"{c.memory_before / MB:.2f}"),
+            ("after MB", lambda c: f"{c.memory_after / MB:.2f}"),
+            ("bytes per message", lambda c: f"{c.memory_per_message:.0f}"),
+        ],
     )
 
 
@@ -545,7 +524,8 @@ def report(
             f"RSS per process over {rss.wrk.requests:,} webhooks ({rss.label})",
             rss_table(rss),
             "Before: after the warm-up (a webhook from each user). After: once every message "
-            "was handled and every reply sent.",
+            f"was handled and every reply sent. wrk: {rss.wrk.rate:,.0f} req/s; handled/s "
+            f"{rss.sustained:,.0f} ({rss.drain_s:.0f} s to drain after wrk).",
         )
     out += section("Targets (issue 16)", targets_table(rows, costs, rss, args))
     out.append(f"The run took {took / 60:.1f} minutes.")
@@ -572,10 +552,10 @@ async def run(args: argparse.Namespace) -> int:
         lab = Lab(workdir, redis_url, bots_dir, args.status_callbacks)
         try:
             for key in args.systems:
-                progress(f"throughput: {SYSTEMS[key][2]}...")
+                progress(f"throughput: {SYSTEMS[key][2]}")
                 rows.append(await throughput(lab, key, args))
             for bot in ("inc", "ping") if args.sequential else ():
-                progress(f"Redis round trips and memory: botkit {bot}...")
+                progress(f"Redis round trips and memory: botkit {bot}")
                 costs.append(
                     await measure_redis_costs(
                         lab,
@@ -586,15 +566,17 @@ async def run(args: argparse.Namespace) -> int:
                     )
                 )
             if args.rss_requests:
-                progress(f"RSS over {args.rss_requests:,} webhooks...")
+                progress(f"RSS over {args.rss_requests:,} webhooks")
                 rss = await rss_run(lab, args)
         except Failure as exc:
-            print(f"bench/inbound.py: {exc}", file=sys.stderr)
-            return 1
+            failure = str(exc)
+        else:
+            failure = ""
+        progress()
     print(report(rows, costs, rss, args, time.monotonic() - started))
-    found = problems(rows, rss)
+    found = problems(rows, rss) + ([f"the run stopped: {failure}"] if failure else [])
     if found:
-        print("\nPROBLEMS: these figures measure something else than intended:")
+        print("\nPROBLEMS (the figures above do not measure what they say until these are gone):")
         print("\n".join(f"- {p}" for p in found))
         return 1
     return 0

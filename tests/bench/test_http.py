@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bench._http import paced, percentile, send_all
 from bench._webhooks import WebhookMaker
+from tests.bench.endpoint import webhook_endpoint
 
 SERVICE_SECONDS = 0.1
 
@@ -22,14 +23,8 @@ async def slow_server() -> AsyncIterator[tuple[str, int]]:
         await asyncio.sleep(SERVICE_SECONDS)
         return web.Response(text="<Response />", content_type="text/xml")
 
-    app = web.Application()
-    app.router.add_post("/twilio/messages", messages)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield "127.0.0.1", runner.addresses[0][1]
-    await runner.cleanup()
+    async with webhook_endpoint(messages) as port:
+        yield "127.0.0.1", port
 
 
 async def test_a_slow_server_does_not_slow_the_paced_load(slow_server: tuple[str, int]) -> None:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bench import _wrk
 from bench._webhooks import WebhookMaker, write_requests
+from tests.bench.endpoint import webhook_endpoint
 
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 
@@ -26,23 +27,21 @@ async def counting_server() -> AsyncIterator[tuple[str, Counter[str]]]:
         seen[str((await request.post())["MessageSid"])] += 1
         return web.Response(text="<Response />", content_type="text/xml")
 
-    app = web.Application()
-    app.router.add_post("/twilio/messages", messages)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}/twilio/messages", seen
-    await runner.cleanup()
+    async with webhook_endpoint(messages) as port:
+        yield f"http://127.0.0.1:{port}/twilio/messages", seen
+
+
+def webhooks_for(url: str, count: int, directory: Path) -> Path:
+    path = directory / "requests"
+    write_requests(path, WebhookMaker(url, 1).batch(count))
+    return path
 
 
 async def test_a_file_too_short_for_the_run_is_reported(
     counting_server: tuple[str, Counter[str]], tmp_path: Path
 ) -> None:
     url, seen = counting_server
-    path = tmp_path / "requests"
-    write_requests(path, WebhookMaker(url, 1).batch(200))
+    path = webhooks_for(url, 200, tmp_path)
     run = await _wrk.run_for(url, path, threads=1, connections=4, seconds=1)
     assert run.unique == 200
     assert run.issued > 200 and run.repeated == run.issued - 200
@@ -55,8 +54,7 @@ async def test_stops_after_n_answers_sending_each_webhook_once(
     counting_server: tuple[str, Counter[str]], tmp_path: Path
 ) -> None:
     url, seen = counting_server
-    path = tmp_path / "requests"
-    write_requests(path, WebhookMaker(url, 1).batch(2000))
+    path = webhooks_for(url, 2000, tmp_path)
     run = await _wrk.run_until(url, path, threads=2, connections=8, answers=500)
     assert 500 <= run.requests <= 500 + 8
     assert run.repeated == 0 and set(seen.values()) == {1}
