@@ -22,8 +22,9 @@ class Answer:
 
 
 class Connection:
-    """One keep-alive connection; reopened when the server closes it (gunicorn's sync workers
-    close every connection after one answer)."""
+    """One keep-alive connection; reopened when the server has closed it: gunicorn's sync
+    workers close every connection after one answer, and its other workers (``botkit run
+    --workers``) an idle one after 2 s (gunicorn's keepalive)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
@@ -35,6 +36,8 @@ class Connection:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
 
     async def exchange(self, request: bytes) -> Answer:
+        if self._reader is not None and self._reader.at_eof():
+            await self.close()
         await self.open()
         assert self._reader is not None and self._writer is not None
         self._writer.write(request)
@@ -88,7 +91,7 @@ class PacedRun:
     latencies_ms: list[float] = field(default_factory=list)
     lag_ms: list[float] = field(default_factory=list)  # how late the client itself sent
     statuses: Counter[int] = field(default_factory=Counter)
-    failures: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # by exception
     connections: int = 0
 
     @property
@@ -124,8 +127,8 @@ async def paced(
         run.lag_ms.append((loop.time() - due) * 1e3)
         try:
             answer = await connection.exchange(requests[index])
-        except (OSError, asyncio.IncompleteReadError, RuntimeError):
-            run.failures += 1
+        except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
+            run.failures[type(exc).__name__] += 1
             await connection.close()
             return
         run.latencies_ms.append((loop.time() - due) * 1e3)

@@ -49,6 +49,9 @@ class RedisCosts:
     idle: Window
     measured: Window
     handled_ms: list[float]  # from each POST until the message (and its reply) was done
+    #: Counted only from each POST until it was done: without the idle rate subtracted, and
+    #: without the work a message leaves behind (a worker's next read or claim).
+    in_flight: Counts
     memory_messages: int = 0
     memory_before: int = 0
     memory_after: int = 0
@@ -68,6 +71,10 @@ class RedisCosts:
     @property
     def server_commands(self) -> float:
         return self._net(self.measured.server_commands, self.idle.server_commands)
+
+    @property
+    def in_flight_round_trips(self) -> float:
+        return self.in_flight.round_trips / self.messages
 
     @property
     def idle_round_trips_per_s(self) -> float:
@@ -122,8 +129,8 @@ async def measure(
             await asyncio.sleep(idle_seconds)
             idle = await meter.since(start)
             start = await meter.start()
-            handled = await _one_at_a_time(running, messages)
-            costs = RedisCosts(bot, messages, idle, await meter.since(start), handled)
+            handled, in_flight = await _one_at_a_time(running, messages, bot_proxy)
+            costs = RedisCosts(bot, messages, idle, await meter.since(start), handled, in_flight)
             if memory_messages:
                 await _memory(running, memory_messages, costs)
             return costs
@@ -133,19 +140,24 @@ async def measure(
         await poll_proxy.stop()
 
 
-async def _one_at_a_time(running: Running, count: int) -> list[float]:
+async def _one_at_a_time(
+    running: Running, count: int, proxy: CountingProxy
+) -> tuple[list[float], Counts]:
+    """Send count webhooks, each once the one before is done: how long each took from its POST
+    until done, and the proxy's counts over those stretches alone."""
     connection = Connection("127.0.0.1", running.port)
-    handled = []
+    handled, in_flight = [], Counts()
     try:
         for request in running.maker.batch(count):
-            sent = time.monotonic()
+            sent, before = time.monotonic(), proxy.counts
             answer = await connection.exchange(request)
             check_answers(running.server.label, [answer], 1)
             await running.drained(stall=10)
             handled.append((time.monotonic() - sent) * 1e3)
+            in_flight += proxy.counts - before
     finally:
         await connection.close()
-    return handled
+    return handled, in_flight
 
 
 async def _memory(running: Running, count: int, costs: RedisCosts) -> None:

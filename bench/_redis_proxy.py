@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 _LINE_TYPES = frozenset(b"+-:_,#(")
 _BULK_TYPES = frozenset(b"$!=")
@@ -99,6 +99,13 @@ class Counts:
             self.connections - other.connections,
         )
 
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.round_trips + other.round_trips,
+            self.commands + other.commands,
+            self.connections + other.connections,
+        )
+
 
 class _Connection:
     """One client connection: what it has sent that the server has not answered yet."""
@@ -151,12 +158,7 @@ class CountingProxy:
             await self._server.wait_closed()
 
     def record(self, *, round_trips: int = 0, commands: int = 0, connections: int = 0) -> None:
-        self._counts = replace(
-            self._counts,
-            round_trips=self._counts.round_trips + round_trips,
-            commands=self._counts.commands + commands,
-            connections=self._counts.connections + connections,
-        )
+        self._counts += Counts(round_trips, commands, connections)
 
     async def _serve(
         self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter

@@ -310,7 +310,7 @@ def paced_table(rows: Sequence[Row]) -> str:
             ("p50 ms", lambda r: _ms(percentile(run(r).latencies_ms, 0.5))),
             ("p99 ms", lambda r: _ms(percentile(run(r).latencies_ms, 0.99))),
             ("max ms", lambda r: _ms(max(run(r).latencies_ms, default=math.nan))),
-            ("non-2xx / failed", lambda r: f"{run(r).non_2xx + run(r).failures}"),
+            ("non-2xx / failed", lambda r: f"{run(r).non_2xx + run(r).failures.total()}"),
             ("client lag p99 ms", lambda r: _ms(percentile(run(r).lag_ms, 0.99))),
         ],
     )
@@ -323,6 +323,7 @@ def redis_table(costs: Sequence[RedisCosts]) -> str:
             ("bot (1 process)", lambda c: f"botkit {c.bot}"),
             ("messages", lambda c: f"{c.messages}"),
             ("round trips/msg", lambda c: f"{c.round_trips:.2f}"),
+            ("in flight only", lambda c: f"{c.in_flight_round_trips:.2f}"),
             ("client commands/msg", lambda c: f"{c.commands:.2f}"),
             ("server-side commands/msg", lambda c: f"{c.server_commands:.2f}"),
             ("idle round trips/s", lambda c: f"{c.idle_round_trips_per_s:.1f}"),
@@ -453,7 +454,8 @@ def problems(rows: Sequence[Row], rss: RssRun | None) -> list[str]:
     for r in rows:
         if r.paced is not None and (r.paced.non_2xx or r.paced.failures):
             found.append(
-                f"{r.label}, paced: statuses {dict(r.paced.statuses)}, {r.paced.failures} failed"
+                f"{r.label}, paced: statuses {dict(r.paced.statuses)}, "
+                f"failed {dict(r.paced.failures)}"
             )
         errors = sum(n for level, n in r.levels.items() if level in ("error", "critical"))
         if errors:
@@ -507,7 +509,11 @@ def report(
             "client sends. Webhooks sent one at a time, each once the one before was handled "
             "and its reply sent. Idle traffic is subtracted: its rate over a quiet "
             f"{args.idle_seconds:g} s before (blocking reads that time out, polls, reclaim "
-            "sweeps) times the length of the measured stretch. Server-side commands: Redis's "
+            "sweeps) times the length of the measured stretch. 'in flight only', a cross-check: "
+            "the round trips answered between each message's POST and the moment it was done, "
+            "idle ones included and nothing subtracted (what a message leaves behind, such as "
+            "a worker's next claim, falls outside). "
+            "Server-side commands: Redis's "
             "commandstats, which include the commands Lua scripts run, less the benchmark's own "
             "polling.",
         )
