@@ -22,7 +22,9 @@ Redis memory per handled message (bench/_redis_costs.py), and the RSS of each se
 before and after 200,000 webhooks. The issue's targets are printed next to the figures.
 
 Run from the repository root with the bench extra installed (``pip install -e '.[bench]'``):
-``python bench/inbound.py`` (about 4 minutes), or ``--quick`` for a smoke run.
+``python bench/inbound.py`` (about 9 minutes on 2 cores at botkit's rate today, 5 of them the
+RSS run of 200,000 webhooks: ``--rss-requests 50000`` shortens it), or ``--quick`` for a smoke
+run of about a minute.
 """
 
 from __future__ import annotations
