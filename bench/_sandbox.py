@@ -2,9 +2,11 @@
 worker's.
 
 Usage: ``python bench/_sandbox.py SPEC.json``. SPEC holds ``config`` (a SandboxConfig: strict
-rates, Messaging Services with their sender pools, status_step) and ``windows``, the
-``[user, sender]`` WhatsApp pairs whose 24-hour window is open (as if each user had just written).
-Prints the sandbox's base URL on one line once it is listening, and serves until SIGTERM/SIGINT.
+rates, Messaging Services with their sender pools, status_step), optionally ``windows``, the
+``[user, sender]`` WhatsApp pairs whose 24-hour window is open (as if each user had just written),
+and ``log_level``, which makes the sandbox log JSON at that level to stdout (otherwise structlog's
+defaults). Prints the sandbox's base URL on one line once it is listening, and serves until
+SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from typing import Any
 
 from botkit.cli.commands import tune_gc
 from botkit.core import event_loop
+from botkit.logging import configure_logging
 from botkit.sandbox import Sandbox, SandboxConfig
 
 
 async def serve(spec: dict[str, Any]) -> None:
+    if "log_level" in spec:
+        configure_logging("json", spec["log_level"])
     box = Sandbox(SandboxConfig.model_validate(spec["config"]))
     opened = time.time()
     for user, sender in spec.get("windows", []):

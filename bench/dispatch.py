@@ -54,11 +54,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # tests.support.redis_server, when run as bench/dispatch.py
+    sys.path.insert(0, str(ROOT))  # bench._proc and tests.support, when run as bench/dispatch.py
 
 import aiohttp  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench._proc import cpu_seconds, every_process_cpu, machine_cpu_since, stop  # noqa: E402
+from bench._table import table  # noqa: E402
 from botkit.compliance.windows.redis import RedisWindowStore  # noqa: E402
 from botkit.outbound.limits.rates import Limit, RateTable  # noqa: E402
 from botkit.outbound.message import OutboundMessage  # noqa: E402
@@ -85,7 +87,6 @@ KIND_NAMES = {
     "messaging_service": "Messaging Services",
     "whatsapp": "WhatsApp senders",
 }
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 RATE_LIMITED = "warning: sender rate limited by Twilio"
 
@@ -180,34 +181,6 @@ def sandbox_config(strict: bool, status_step: float) -> SandboxConfig:
 # -- processes and their CPU -----------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def every_process_cpu() -> dict[int, float]:
-    """CPU seconds of every process on the machine, by pid.
-
-    The machine's busy share is summed from processes because each process's own figures are
-    exact (the kernel scales its tick samples to the scheduler's runtime), while /proc/stat's
-    machine-wide ticks miss most of a process that runs on timers for less than a tick at a
-    time: 6% busy against 35% from the processes' own CPU, for SDK creates spaced 1 ms apart.
-    A process that ends in between is missed."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                found[int(entry.name)] = cpu_seconds(int(entry.name))
-    return found
-
-
-def machine_cpu_since(before: dict[int, float]) -> float:
-    """CPU seconds every process used since ``before`` (every_process_cpu())."""
-    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in every_process_cpu().items())
-
-
 async def redis_cpu(redis: Redis) -> float:
     info = await redis.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
@@ -236,18 +209,6 @@ def sandbox_process(workdir: Path, strict: bool, status_step: float) -> Iterator
             yield url, proc.pid
         finally:
             stop(proc)
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGCONT)
-            proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def worker_env(redis_url: str, sandbox_url: str, limited: bool) -> dict[str, str]:
@@ -703,18 +664,6 @@ async def run_unlimited(
 
 def process_label(processes: int) -> str:
     return f"{processes} process{'es' if processes > 1 else ''}"
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def report(
