@@ -149,6 +149,9 @@ def serve_with_workers(
         "logger_class": f"{StructlogLogger.__module__}.{StructlogLogger.__qualname__}",
         "graceful_timeout": str(round(grace)),
         "accesslog": None,
+        # aiohttp's own keep-alive, as one process keeps it (gunicorn's default is 2 s, which
+        # makes a webhook sender reconnect between bursts).
+        "keepalive": "75",
         "proc_name": "botkit",
         # The arbiter's runtime control socket (gunicornc) is not part of botkit's interface.
         "control_socket_disable": "true",
