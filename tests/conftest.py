@@ -20,6 +20,7 @@ from botkit.logging import configure_logging
 from botkit.outbound.limits.rates import RateTable
 from botkit.runtime.stores import Stores, open_stores
 from tests.support.logs import JsonLogs
+from tests.support.redis_cluster import Topology, running_cluster
 from tests.support.redis_server import free_port, running_redis
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import post_signed
@@ -42,12 +43,46 @@ def clean_redis(redis_url: str) -> str:
     return redis_url
 
 
-@pytest.fixture(params=["memory", "redis"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``store_url`` runs a test on the memory stores and on Redis, and a test marked
+    ``cluster`` also on a 3-master Redis Cluster (the promises that must hold there)."""
+    if "store_url" in metafunc.fixturenames:
+        kinds = ["memory", "redis"]
+        if metafunc.definition.get_closest_marker("cluster") is not None:
+            kinds.append("cluster")
+        metafunc.parametrize("store_url", kinds, indirect=True)
+
+
+@pytest.fixture
 def store_url(request: pytest.FixtureRequest) -> str | None:
-    """Run the test once with the memory stores (None) and once with Redis (its URL)."""
+    """The memory stores (None), or the URL of a clean Redis or Redis Cluster."""
     if request.param == "memory":
         return None
+    if request.param == "cluster":
+        return str(request.getfixturevalue("clean_cluster"))
     return str(request.getfixturevalue("clean_redis"))
+
+
+def clean_redis_of(kind: str, request: pytest.FixtureRequest) -> str:
+    """A clean one-server Redis (``redis``) or Redis Cluster (``cluster``), for a test
+    parametrized over both."""
+    return str(request.getfixturevalue("clean_cluster" if kind == "cluster" else "clean_redis"))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[Topology]:
+    """A Redis Cluster of 3 masters with a replica each, started once for the session."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def clean_cluster(redis_cluster: Topology) -> str:
+    """The cluster's URL, every master flushed (their replicas follow)."""
+    for port in redis_cluster.servers:
+        if "role:master" in redis_cluster.cli(port, "info", "replication"):
+            redis_cluster.cli(port, "flushall")
+    return redis_cluster.url
 
 
 @pytest.fixture

@@ -1011,6 +1011,7 @@ async def test_media_urls_are_sent_as_media_url_params(
     assert reply.to == USER and reply.params["From"] == BOT_NUMBER
 
 
+@pytest.mark.cluster
 async def test_replies_of_a_duplicate_webhook_are_not_sent_again(
     start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:

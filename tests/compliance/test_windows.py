@@ -3,9 +3,15 @@ alike, both built by the composition root."""
 
 from __future__ import annotations
 
+import pytest
+
 from botkit.compliance.windows.protocol import WINDOW_SECONDS
 from botkit.runtime.stores import Stores
 from botkit.testing import TestClock
+
+#: A contract every backend keeps, Redis Cluster included.
+pytestmark = pytest.mark.cluster
+
 
 SENDER = "whatsapp:+15550002222"
 SERVICE = "MG" + "a" * 32

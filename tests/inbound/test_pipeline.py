@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from botkit import Bot, Context
-from tests.conftest import StartServer
+from tests.conftest import StartServer, clean_redis_of
 from tests.support.redis_server import running_redis
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import BOT_NUMBER, USER, inbound_params
@@ -87,6 +87,7 @@ async def test_session_expires_after_its_ttl(
     assert [m.body for m in twilio.sent] == ["n=1", "n=1"]
 
 
+@pytest.mark.cluster
 async def test_fifty_concurrent_messages_from_one_user_count_to_fifty(
     start_server: StartServer, store_url: str | None
 ) -> None:
@@ -106,6 +107,7 @@ async def test_fifty_concurrent_messages_from_one_user_count_to_fifty(
     assert await server.runtime.stores.sessions.get(key) == {"n": 50}
 
 
+@pytest.mark.cluster
 async def test_a_duplicate_webhook_runs_its_handler_once(
     start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:
@@ -169,10 +171,12 @@ async def test_a_slow_handler_keeps_its_session_lock(
     assert [m.body for m in twilio.sent] == ["slow n=1", "fast n=2"]
 
 
+@pytest.mark.parametrize("kind", ["redis", "cluster"])
 async def test_an_accepted_message_survives_until_a_worker_runs_it(
-    start_server: StartServer, twilio: SandboxTwilio, clean_redis: str
+    start_server: StartServer, twilio: SandboxTwilio, kind: str, request: pytest.FixtureRequest
 ) -> None:
     """Accepted by a process that never ran it (it died): the next process runs it."""
+    clean_redis = clean_redis_of(kind, request)
     acceptor = await start_server(counting_bot(), redis_url=clean_redis, workers=False)
     assert (await acceptor.post(inbound_params("x"))).status == 200
     await acceptor.stop()

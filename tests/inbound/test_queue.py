@@ -12,6 +12,9 @@ from botkit.inbound.queue.protocol import InboundQueue
 from botkit.runtime.stores import Stores
 from botkit.sessions.protocol import SessionSave
 
+#: A contract every backend keeps, Redis Cluster included.
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture
 def queue(stores: Stores) -> InboundQueue:

@@ -17,6 +17,7 @@ from twilio.rest import Client
 
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.compliance.windows.protocol import WindowStore
+from botkit.core.redis_client import RedisClient
 from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.message import OutboundMessage
 from botkit.outbound.outbox import QueueOutbox
@@ -25,6 +26,7 @@ from botkit.outbound.quiet_hours import QuietHours
 from botkit.outbound.shaping import Shaper, WhatsAppTemplate
 from botkit.outbound.worker import OutboundWorker, SendPolicy
 from botkit.runtime.outbound import open_outbox
+from botkit.runtime.redis import connect
 from botkit.runtime.stores import build_stores
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.rates import SendRecord
@@ -156,7 +158,11 @@ async def dispatch_rig(
     settings = Settings(
         consent_pepper=PEPPER, rates=rates or RateTable(), quiet_hours=quiet, redis_url=store_url
     )
-    redis = Redis.from_url(store_url, **(redis_options or {})) if store_url else None
+    redis: RedisClient | None = None
+    if store_url and redis_options:
+        redis = Redis.from_url(store_url, **redis_options)  # a one-server test of client options
+    elif store_url:
+        redis = await connect(settings)
     outbound = build_stores(settings, "bot", redis)
     client = create_async_client(config.account_sid, config.auth_token, twilio_url)
     shaper = Shaper(outbound.windows, template, quiet)

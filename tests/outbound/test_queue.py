@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from redis.asyncio import Redis
 
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.memory import MemoryConsentLedger
@@ -20,6 +19,12 @@ from botkit.outbound.message import Lane, OutboundMessage
 from botkit.outbound.queue.memory import MemoryOutboundQueue
 from botkit.outbound.queue.protocol import Claim, Idle, OutboundQueue
 from botkit.outbound.queue.redis import RedisOutboundQueue
+from botkit.runtime.redis import connect
+from botkit.settings import Settings
+
+#: A contract every backend keeps, Redis Cluster included.
+pytestmark = pytest.mark.cluster
+
 
 SLOW = "+15550100001"  # a long code: 1 segment/s
 FAST = "+15550100002"  # given 10/s below
@@ -67,7 +72,7 @@ async def rig(store_url: str | None) -> AsyncIterator[Rig]:
         queue = MemoryOutboundQueue(blocked, consent_changes=lambda: memory_ledger.changes)
         yield Rig(queue, memory_ledger, factory, t0)
         return
-    redis = Redis.from_url(store_url)
+    redis = await connect(Settings(redis_url=store_url))
     yield Rig(RedisOutboundQueue(redis), RedisConsentLedger(redis, hasher), factory, t0)
     await redis.aclose()
 

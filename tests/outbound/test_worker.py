@@ -55,6 +55,7 @@ async def test_messages_reach_twilio_and_the_job_records_the_sid(store_url: str 
         assert status["sid"] in rig.sandbox.state.messages
 
 
+@pytest.mark.cluster
 async def test_a_long_code_never_beats_one_segment_a_second(store_url: str | None) -> None:
     async with dispatch_rig(store_url, sandbox_config=strict(), workers=3) as rig:
         for n in range(3):
@@ -70,6 +71,7 @@ async def test_a_long_code_never_beats_one_segment_a_second(store_url: str | Non
             assert gap >= before - 0.02, (gaps, units)  # a 2-segment SMS holds the number 2 s
 
 
+@pytest.mark.cluster
 async def test_batched_claims_send_each_job_once_within_the_limits(store_url: str | None) -> None:
     senders = [f"+1555010{n:04}" for n in range(10)]
     rates = RateTable(long_code=5)  # told to both sides: 5 segments/s per number
@@ -112,6 +114,7 @@ async def test_replies_overtake_queued_bulk(store_url: str | None) -> None:
         assert status["sid"] == rig.sends(SLOW)[0].sid
 
 
+@pytest.mark.cluster
 async def test_stop_while_a_hundred_are_queued_stops_them_all(store_url: str | None) -> None:
     async with dispatch_rig(store_url) as rig:
         for n in range(100):

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import pytest
 from click.testing import CliRunner
 from redis.asyncio import Redis
 
@@ -22,9 +23,11 @@ from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.message import OutboundMessage
 from botkit.outbound.queue.protocol import Claim
 from botkit.runtime.outbound import open_outbox
+from botkit.runtime.redis import connect
 from botkit.runtime.stores import build_stores
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.settings import Settings
+from tests.conftest import clean_redis_of
 from tests.support.process import botkit_process, clean_env, wait_healthy
 from tests.support.redis_server import free_port, running_redis
 from tests.support.webhooks import USER, inbound_params, sign
@@ -51,7 +54,7 @@ def _env(redis_url: str, sandbox: Sandbox, **extra: str) -> dict[str, str]:
 async def _enqueue(redis_url: str, count: int) -> None:
     """Queue messages as the echo bot's webhook processes would (namespace "echo")."""
     settings = Settings(consent_pepper=PEPPER, rates=RateTable(long_code=RATE))
-    redis = Redis.from_url(redis_url)
+    redis = await connect(Settings(redis_url=redis_url))
     outbox = open_outbox(build_stores(settings, "echo", redis), settings)
     for n in range(count):
         await outbox.submit(
@@ -78,9 +81,11 @@ def test_worker_needs_redis() -> None:
     assert "REDIS_URL: required" in result.output
 
 
+@pytest.mark.parametrize("kind", ["redis", "cluster"])
 async def test_two_worker_processes_share_the_limits_and_survive_a_sigkill(
-    clean_redis: str,
+    kind: str, request: pytest.FixtureRequest
 ) -> None:
+    clean_redis = clean_redis_of(kind, request)
     sandbox = _strict_sandbox()
     await sandbox.start()
     try:

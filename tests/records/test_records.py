@@ -12,6 +12,9 @@ from botkit import Bot, Context, Records
 from botkit.runtime.stores import Stores
 from botkit.testing import Tester
 
+#: A contract every backend keeps, Redis Cluster included.
+pytestmark = pytest.mark.cluster
+
 
 class Ticket(BaseModel):
     id: str

@@ -10,6 +10,9 @@ from botkit.runtime.stores import Stores
 from botkit.sessions.locking import acquire_session
 from botkit.sessions.protocol import SessionLockTimeout, SessionStore
 
+#: A contract every backend keeps, Redis Cluster included.
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture
 def sessions(stores: Stores) -> SessionStore:

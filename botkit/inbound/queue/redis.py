@@ -146,8 +146,14 @@ class RedisInboundQueue:
         # of asking again for nothing, but ask anyway once ``wait`` has passed, since a
         # notification can be lost (one published before this connection subscribed, or
         # during a reconnect).
-        await self._wait_for_wake(wait)
-        return await self._take_now(consumer, count, session_lease)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            woken = await self._wait_for_wake(deadline - loop.time())
+            taken = await self._take_now(consumer, count, session_lease)
+            # A notification can also come for work another worker took first: wait on.
+            if taken or not woken or loop.time() >= deadline:
+                return taken
 
     async def _take_now(self, consumer: str, count: int, lease: float) -> list[Delivery]:
         await self._subscribed()  # before the take, so that no later accept goes unheard
