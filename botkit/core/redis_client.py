@@ -4,6 +4,7 @@ offer; botkit/runtime/redis.py decides which one REDIS_URL names."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,20 +21,70 @@ class ReplicaTimeout(Exception):
     failover, so it must not be acknowledged (the webhook answers 503 and Twilio retries)."""
 
 
+class Durability:
+    """How many replicas a write must reach before it counts (Redis WAIT).
+
+    ``fixed`` (BOTKIT_ACCEPT_REPLICAS) is what the operator asked, whatever the topology. By
+    default a write waits for one replica when its master has one now: a write only on a master
+    that dies is lost in a failover, but after a failover the promoted master has no replica
+    until one is attached, and waiting for one then would refuse every write. What each master
+    has is read with INFO replication, kept a few seconds, and read again at once after a
+    write that could not reach a replica.
+    """
+
+    #: How long a master's replica count is trusted.
+    FRESH = 2.0
+
+    def __init__(self, client: RedisClient, fixed: int | None, within: float) -> None:
+        self._client = client
+        self.fixed = fixed
+        self.within = within
+        self._known: dict[str, tuple[int, float]] = {}
+
+    async def replicas_for(self, key: str) -> int:
+        if self.fixed is not None:
+            return self.fixed
+        node = self._node_of(key)
+        known = self._known.get(node)
+        if known is None or time.monotonic() - known[1] > self.FRESH:
+            known = (min(1, await self._replicas_of(key)), time.monotonic())
+            self._known[node] = known
+        return known[0]
+
+    def forget(self, key: str) -> None:
+        self._known.pop(self._node_of(key), None)
+
+    def _node_of(self, key: str) -> str:
+        if isinstance(self._client, RedisCluster):
+            node = self._client.get_node_from_key(key)
+            return node.name if node is not None else "unknown"
+        return "master"
+
+    async def _replicas_of(self, key: str) -> int:
+        if isinstance(self._client, RedisCluster):
+            node = self._client.get_node_from_key(key)
+            info = await self._client.info("replication", target_nodes=node)
+        else:
+            info = await self._client.info("replication")
+        return int(info.get("connected_slaves", 0))
+
+
 async def run_durably(
     client: RedisClient,
     script: AsyncScript,
     keys: Sequence[str],
     args: Sequence[str | int | float],
-    replicas: int,
-    within: float,
+    durability: Durability | None,
 ) -> Any:
-    """Run ``script``, then, when ``replicas`` > 0, WAIT on the same connection until that many
-    replicas have the write (Redis replicates asynchronously, and WAIT counts only the writes
-    of the connection it runs on: hence one pipeline). Raises ReplicaTimeout when they have not
-    within ``within`` seconds."""
+    """Run ``script``, then WAIT on the same connection until as many replicas as
+    ``durability`` asks have the write (Redis replicates asynchronously, and WAIT counts only
+    the writes of the connection it runs on: hence one pipeline). Raises ReplicaTimeout when
+    they have not in time."""
+    replicas = 0 if durability is None else await durability.replicas_for(keys[0])
     if replicas <= 0:
         return await script(keys=keys, args=args, client=client)
+    assert durability is not None
+    within = durability.within
     wait_ms = max(1, int(within * 1000))
     pipe = client.pipeline(transaction=False)
     # A pipeline stands in for the client here: redis-py queues the script on it.
@@ -47,20 +98,8 @@ async def run_durably(
         result, acked = await pipe.execute()
     except NoScriptError:  # a cluster pipeline does not load scripts: load, then once more
         await client.script_load(script.script)
-        return await run_durably(client, script, keys, args, replicas, within)
+        return await run_durably(client, script, keys, args, durability)
     if int(acked) < replicas:
+        durability.forget(keys[0])  # perhaps the replica is gone (a failover): look again
         raise ReplicaTimeout(f"the write reached {acked} of {replicas} replicas in {within:g} s")
     return result
-
-
-async def replicas_of(client: RedisClient) -> int:
-    """How many replicas a write can wait for: the fewest any master has (0: none), as the
-    masters report them now."""
-    if isinstance(client, RedisCluster):
-        counts = []
-        for node in client.get_primaries():
-            info = await client.info("replication", target_nodes=node)
-            counts.append(int(info.get("connected_slaves", 0)))
-        return min(counts, default=0)
-    info = await client.info("replication")
-    return int(info.get("connected_slaves", 0))

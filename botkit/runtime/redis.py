@@ -16,7 +16,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
-from botkit.core.redis_client import RedisClient, replicas_of
+from botkit.core.redis_client import RedisClient
 from botkit.core.redis_url import RedisTarget
 from botkit.errors import ConfigError
 from botkit.settings import Settings
@@ -35,14 +35,6 @@ async def connect(settings: Settings) -> RedisClient:
         return await _connect(target)
     except (RedisError, OSError) as exc:
         raise ConfigError(f"REDIS_URL: cannot reach Redis ({exc or type(exc).__name__})") from None
-
-
-async def durability(settings: Settings, client: RedisClient) -> int:
-    """How many replicas an acceptance waits for: BOTKIT_ACCEPT_REPLICAS, or by default one
-    when every master has a replica (a write only on a master that dies is lost)."""
-    if settings.accept_replicas is not None:
-        return settings.accept_replicas
-    return min(1, await replicas_of(client))
 
 
 async def _connect(target: RedisTarget) -> RedisClient:

@@ -21,7 +21,7 @@ from botkit.compliance.windows.redis import RedisWindowStore
 from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.conversations.mirror.redis import RedisParticipantMirror
-from botkit.core.redis_client import RedisClient
+from botkit.core.redis_client import Durability, RedisClient
 from botkit.errors import ConfigError
 from botkit.handoff.store.memory import MemoryHandoffStore
 from botkit.handoff.store.protocol import HandoffStore
@@ -39,7 +39,7 @@ from botkit.outbound.statuses.redis import RedisStatusStore
 from botkit.records.memory import MemoryRecordBackend
 from botkit.records.protocol import RecordBackend
 from botkit.records.redis import RedisRecordBackend
-from botkit.runtime.redis import connect, durability
+from botkit.runtime.redis import connect
 from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionStore
 from botkit.sessions.redis import RedisSessionStore
@@ -82,8 +82,7 @@ async def open_stores(settings: Settings, namespace: str) -> Stores:
         return build_stores(settings, namespace, None)
     redis = await connect(settings)
     try:
-        replicas = await durability(settings, redis)
-        stores = build_stores(settings, namespace, redis, replicas=replicas)
+        stores = build_stores(settings, namespace, redis)
         await stores.inbound.prepare()
     except (RedisError, OSError) as exc:
         await redis.aclose()
@@ -91,11 +90,8 @@ async def open_stores(settings: Settings, namespace: str) -> Stores:
     return stores
 
 
-def build_stores(
-    settings: Settings, namespace: str, redis: RedisClient | None, *, replicas: int = 0
-) -> Stores:
-    """Every store, in memory (``redis`` None) or on ``redis``, which the stores then own.
-    ``replicas``: how many replicas an accepted webhook and a queued message must reach."""
+def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) -> Stores:
+    """Every store, in memory (``redis`` None) or on ``redis``, which the stores then own."""
     hasher = NumberHasher(settings.pepper())
     jobs = JobFactory(settings.rates, hasher)
     if redis is None:
@@ -120,12 +116,13 @@ def build_stores(
             jobs=jobs,
         )
     sessions = RedisSessionStore(redis, Shards(namespace, settings.shards))
-    wait = settings.accept_replica_timeout
+    # How many replicas an accepted webhook and a queued message must reach.
+    durable = Durability(redis, settings.accept_replicas, settings.accept_replica_timeout)
     return Stores(
         sessions=sessions,
-        inbound=RedisInboundQueue(redis, sessions, replicas=replicas, replica_timeout=wait),
+        inbound=RedisInboundQueue(redis, sessions, durability=durable),
         statuses=RedisStatusStore(redis),
-        queue=RedisOutboundQueue(redis, namespace, replicas=replicas, replica_timeout=wait),
+        queue=RedisOutboundQueue(redis, namespace, durability=durable),
         ledger=RedisConsentLedger(redis, hasher),
         windows=RedisWindowStore(redis),
         mirror=RedisParticipantMirror(redis, prefix=namespace),

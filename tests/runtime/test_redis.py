@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from botkit import Bot, Context
+from botkit.core.redis_client import Durability
 from botkit.errors import ConfigError
-from botkit.runtime.redis import connect, durability
+from botkit.runtime.redis import connect
 from botkit.runtime.stores import open_stores
 from botkit.settings import Settings
 from tests.conftest import StartServer
@@ -36,7 +37,8 @@ async def test_any_cluster_nodes_url_is_taken_as_a_seed(clean_cluster: str) -> N
     try:
         assert isinstance(client, RedisCluster)
         assert len(client.get_primaries()) == 3
-        assert await durability(Settings(), client) == 1  # every master has a replica
+        durable = Durability(client, None, 0.5)
+        assert await durable.replicas_for("{botkit:inbound:bot}:stream") == 1  # it has one
     finally:
         await client.aclose()
 
@@ -45,8 +47,8 @@ async def test_one_server_is_plain_redis_and_waits_for_no_replica(clean_redis: s
     client = await connect(Settings(redis_url=clean_redis))
     try:
         assert isinstance(client, Redis)
-        assert await durability(Settings(), client) == 0
-        assert await durability(Settings(accept_replicas=2), client) == 2  # as told
+        assert await Durability(client, None, 0.5).replicas_for("any") == 0
+        assert await Durability(client, 2, 0.5).replicas_for("any") == 2  # as told
     finally:
         await client.aclose()
 

@@ -25,7 +25,7 @@ from typing import Any
 from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
-from botkit.core.redis_client import RedisClient, run_durably
+from botkit.core.redis_client import Durability, RedisClient, run_durably
 from botkit.core.units import milliseconds
 from botkit.inbound.queue.protocol import Delivery
 from botkit.sessions.protocol import SessionSave
@@ -94,14 +94,13 @@ class RedisInboundQueue:
         redis: RedisClient,
         sessions: RedisSessionStore,
         *,
-        replicas: int = 0,
-        replica_timeout: float = 0.5,
+        durability: Durability | None = None,
     ) -> None:
-        """replicas: how many replicas an accepted event must reach before the accept returns
-        (Redis WAIT): a 200 for an event only on a master that then dies would be a lie."""
+        """durability: how many replicas an accepted event must reach before the accept
+        returns (Redis WAIT): a 200 for an event only on a master that then dies would be a
+        lie."""
         self._redis = redis
-        self._replicas = replicas
-        self._replica_timeout = replica_timeout
+        self._durability = durability
         self._sessions = sessions
         self.shards = shards = sessions.shards
         self._streams = [f"{shards.tag(s)}:stream" for s in range(shards.count)]
@@ -130,9 +129,7 @@ class RedisInboundQueue:
         args: list[str | int] = [
             milliseconds(dedup_ttl), payload, session_key or "", self._wake_channel
         ]
-        accepted = await run_durably(
-            self._redis, self._accept, keys, args, self._replicas, self._replica_timeout
-        )
+        accepted = await run_durably(self._redis, self._accept, keys, args, self._durability)
         return bool(accepted)
 
     async def take(

@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botkit.compliance.ledger.keys import CONSENT_LUA, DEFAULT_TAG, consent_changes_key
-from botkit.core.redis_client import RedisClient, run_durably
+from botkit.core.redis_client import Durability, RedisClient, run_durably
 from botkit.outbound.job import Job
 from botkit.outbound.queue.protocol import Batch, Claim, DeadLetter, Idle
 
@@ -350,14 +350,12 @@ class RedisOutboundQueue:
         namespace: str = "bot",
         tag: str = DEFAULT_TAG,
         *,
-        replicas: int = 0,
-        replica_timeout: float = 0.5,
+        durability: Durability | None = None,
     ) -> None:
-        """replicas: how many replicas an enqueue must reach before it counts as queued (Redis
-        WAIT), so that a message a handler queued survives a failover."""
+        """durability: how many replicas an enqueue must reach before it counts as queued
+        (Redis WAIT), so that a message a handler queued survives a failover."""
         self._redis = redis
-        self._replicas = replicas
-        self._replica_timeout = replica_timeout
+        self._durability = durability
         self._prefix = "{" + tag + "}:out:" + namespace + ":"
         self._consent_changes = consent_changes_key(tag)
         self._scripts = {
@@ -383,9 +381,7 @@ class RedisOutboundQueue:
         argv = [self._prefix, -1 if now_us is None else now_us, *args]
         keys = [self._prefix + "senders"]
         script = self._scripts[name]
-        return await run_durably(
-            self._redis, script, keys, argv, self._replicas, self._replica_timeout
-        )
+        return await run_durably(self._redis, script, keys, argv, self._durability)
 
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
