@@ -21,6 +21,8 @@ from twilio.rest import Client
 from yarl import URL
 
 from botkit.core.event_loop import read_by
+from botkit.errors import ConfigError
+from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID
 
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 
@@ -82,6 +84,8 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             raise ValueError(timeout)
         sent = dict(headers or {})
         if auth is not None:
+            if self.base_url is None and auth[0] == DEVELOPMENT_ACCOUNT_SID:
+                raise DevelopmentLeak(f"development account sent to Twilio's real host: {url}")
             sent["Authorization"] = self._basic(auth)
         async with self.session.request(
             method.upper(),
@@ -131,6 +135,20 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+class DevelopmentLeak(ConfigError):
+    """The development account was about to be sent to Twilio's real hosts."""
+
+
 def create_async_client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
-    """A twilio Client for async use. Call inside a running event loop; close its http_client."""
+    """A twilio Client for async use. Call inside a running event loop; close its http_client.
+
+    The development account (development mode, the sandbox's published credentials) is refused
+    without a base_url: nothing in development mode may reach Twilio's real hosts, and a
+    process that would is a bug to fail on loudly, not a request to make."""
+    if account_sid == DEVELOPMENT_ACCOUNT_SID and not base_url:
+        raise DevelopmentLeak(
+            "development mode never talks to Twilio's real hosts: the development account "
+            f"{DEVELOPMENT_ACCOUNT_SID} needs BOTKIT_TWILIO_BASE_URL (a sandbox), or set "
+            "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to a real account"
+        )
     return Client(account_sid, auth_token, http_client=RewritingAsyncHttpClient(base_url))
