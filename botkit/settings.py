@@ -233,6 +233,5 @@ def describe_validation_error(exc: ValidationError) -> str:
         # Inside a JSON setting, the key at fault (BOTKIT_RATES: long_code.rate: ...).
         where = ".".join(str(part) for part in error["loc"][1:])
         message = str(error["msg"]).removeprefix("Value error, ")
-        message = message.replace("Input should be", "must be")
         parts.append(f"{name}: {where}: {message}" if where else f"{name}: {message}")
     return "invalid settings: " + "; ".join(parts)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +45,15 @@ WHATSAPP_FIELDS = {
     "label": "Label",
     "replied_to_sid": "OriginalRepliedMessageSid",
 }
+
+
+@dataclass(frozen=True)
+class KeywordAction:
+    """What Twilio's keyword handling did with an inbound message: the webhook's OptOutType,
+    and the confirmation it answered with."""
+
+    opt_out_type: str
+    reply: str
 
 
 class PhonesApi:
@@ -111,8 +121,11 @@ class PhonesApi:
             messaging_service_sid=service.sid if service else None,
             date_sent=now(),
         )
-        reply = self._apply_keywords(record, service.sid if service else None)
+        keyword = self._apply_keywords(record, service.sid if service else None)
         extra = {wire: str(data[key]) for key, wire in WHATSAPP_FIELDS.items() if data.get(key)}
+        if keyword is not None and self.state.config.keyword_replies:
+            # Twilio flags what its own handling answered, so the bot does not answer twice.
+            extra["OptOutType"] = keyword.opt_out_type
         if sender.is_whatsapp:
             extra.setdefault("WaId", sender.number.lstrip("+"))
             extra.setdefault("ProfileName", self.state.phone(str(sender)).name or "Sandbox user")
@@ -120,36 +133,37 @@ class PhonesApi:
         # The WhatsApp window opens now, not when the webhook task gets to run.
         self.state.last_inbound[(record.from_ or "", record.to)] = time.time()
         self.delivery.spawn(self.delivery.deliver_inbound(record, extra))
-        if reply is not None:
-            self._auto_reply(record, reply)
+        if keyword is not None and self.state.config.keyword_replies:
+            self._auto_reply(record, keyword.reply)
         return web.json_response(record.to_json(), status=201)
 
-    def _apply_keywords(self, record: MessageRecord, service_sid: str | None) -> str | None:
-        """Twilio's default STOP/START/HELP handling on SMS, per sender (or per Messaging
-        Service when the number is in one); the confirmation text to answer with, if any.
+    def _apply_keywords(
+        self, record: MessageRecord, service_sid: str | None
+    ) -> KeywordAction | None:
+        """Twilio's STOP/START/HELP handling on SMS, per sender (or per Messaging Service when
+        the number is in one): what it did, for the webhook's OptOutType, and the confirmation
+        it answers with (when keyword_replies is on).
 
         A message is a keyword only when it is the keyword alone. The message still reaches
         the webhook. WhatsApp gets no keyword handling (UNCONFIRMED: Twilio leaves opt-outs
         on WhatsApp to the business)."""
+        config = self.state.config
         if record.to.startswith("whatsapp:"):
             return None
-        config = self.state.config
         keyword = record.body.strip().upper()
         key = (record.from_ or "", service_sid or record.to)
         if keyword in config.opt_out_keywords:
             self.state.opted_out.add(key)
-            return OPT_OUT_REPLY
+            return KeywordAction("STOP", OPT_OUT_REPLY)
         if keyword in config.opt_in_keywords:
             self.state.opted_out.discard(key)
-            return OPT_IN_REPLY
+            return KeywordAction("START", OPT_IN_REPLY)
         if keyword in config.help_keywords:
-            return HELP_REPLY
+            return KeywordAction("HELP", HELP_REPLY)
         return None
 
     def _auto_reply(self, inbound: MessageRecord, body: str) -> None:
-        """Twilio answers keywords itself (an outbound-reply), when configured to."""
-        if not self.state.config.keyword_replies:
-            return
+        """Twilio answers keywords itself (an outbound-reply)."""
         reply = MessageRecord(
             sid=new_sid("SM"),
             account_sid=inbound.account_sid,

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from botkit.twilio.address import Address, parse_address
 
 Channel = Literal["sms", "mms", "whatsapp"]
+#: Twilio's Advanced Opt-Out verdict on an inbound message: its own keyword handling acted.
+OptOutType = Literal["STOP", "START", "HELP"]
+_OPT_OUT_TYPES: tuple[OptOutType, ...] = ("STOP", "START", "HELP")
 
 _MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -73,6 +76,9 @@ class InboundMessage(BaseModel):
     media: tuple[Media, ...] = ()
     messaging_service_sid: str | None = None
     whatsapp: WhatsAppInfo | None = None
+    #: Set when Twilio's own opt-out handling (Advanced Opt-Out) acted on this message: it has
+    #: already recorded the opt-out or opt-in on its side and answered the user.
+    opt_out_type: OptOutType | None = None
     params: dict[str, str]
 
     @property
@@ -107,8 +113,18 @@ def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
         media=media,
         messaging_service_sid=service,
         whatsapp=_whatsapp(params) if channel == "whatsapp" else None,
+        opt_out_type=_opt_out_type(params),
         params=dict(params),
     )
+
+
+def _opt_out_type(params: Mapping[str, str]) -> OptOutType | None:
+    """OptOutType, when it is one botkit knows; anything else stays in ``params`` only."""
+    raw = params.get("OptOutType", "").strip().upper()
+    for known in _OPT_OUT_TYPES:
+        if raw == known:
+            return known
+    return None
 
 
 def _required(params: Mapping[str, str], name: str) -> str:

@@ -273,7 +273,7 @@ STARTUP_ERRORS = {
     "zero rate": StartupError(
         "bots.echo",
         {"BOTKIT_RATES": '{{"long_code": 0}}'},
-        "BOTKIT_RATES: long_code.rate: must be greater than 0",
+        "BOTKIT_RATES: long_code.rate: Input should be greater than 0",
     ),
     "rate that is not a number": StartupError(
         "bots.echo",

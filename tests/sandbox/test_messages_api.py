@@ -623,6 +623,31 @@ async def test_a_phone_that_texted_stop_is_refused_with_21610_until_start(
     assert "successfully been unsubscribed" in replies[2]
 
 
+@pytest.mark.parametrize(("answers", "flagged"), [(True, True), (False, False)])
+async def test_the_webhook_carries_opt_out_type_when_twilio_answered_the_keyword(
+    make_sandbox: MakeSandbox, receiver: Receiver, answers: bool, flagged: bool
+) -> None:
+    """Advanced Opt-Out: Twilio says on the webhook that its own handling answered STOP, START
+    or HELP, so the bot does not answer again."""
+    url = receiver.url("/sms")
+    sandbox = await make_sandbox(
+        numbers=[OwnedNumber(number=BOT, sms_url=url)], keyword_replies=answers
+    )
+    async with aiohttp.ClientSession(base_url=sandbox.url) as http:
+        for body in ("stop", "HELP", "Start", "hello", "STOP PLEASE"):
+            await phone_texts(http, USER, BOT, body)
+    hits = await receiver.wait_for("/sms", 5)
+    found = {hit.params["Body"]: hit.params.get("OptOutType") for hit in hits}
+    types = ("STOP", "HELP", "START") if flagged else (None, None, None)
+    assert found == {
+        "stop": types[0],
+        "HELP": types[1],
+        "Start": types[2],
+        "hello": None,
+        "STOP PLEASE": None,
+    }
+
+
 async def test_opt_out_covers_a_messaging_services_whole_pool(
     aapi: Api, sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:

@@ -369,3 +369,15 @@ def test_bad_coordinates() -> None:
 
 def test_malformed_webhook_is_a_value_error() -> None:
     assert issubclass(MalformedWebhook, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("STOP", "STOP"), ("start", "START"), (" HELP ", "HELP"), ("", None), ("PAUSE", None)],
+)
+def test_opt_out_type_says_what_twilios_own_keyword_handling_did(
+    raw: str, expected: str | None
+) -> None:
+    message = parse_inbound_message(inbound_params("stop", OptOutType=raw))
+    assert message.opt_out_type == expected
+    assert parse_inbound_message(inbound_params("stop")).opt_out_type is None
