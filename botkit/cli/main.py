@@ -16,6 +16,7 @@ from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signall
 from botkit.cli.messages import messages
 from botkit.cli.new import new
 from botkit.cli.optout import optout
+from botkit.cli.sandbox_options import messaging_service
 from botkit.cli.sandbox_registry import shared_sandbox
 from botkit.cli.worker import deadletters, worker
 from botkit.core.net import local_url
@@ -72,6 +73,12 @@ def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool) ->
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on.")
 @click.option("--number", "numbers", multiple=True, help="NUMBER=WEBHOOK_URL the sandbox owns.")
+@click.option(
+    "--messaging-service",
+    "services",
+    multiple=True,
+    help="MG_SID=NUMBER,NUMBER...: a Messaging Service and its sender pool.",
+)
 @click.option("--strict-rates", is_flag=True, help="Answer 429/20429 when a sender goes too fast.")
 @click.option(
     "--webhook-host",
@@ -83,6 +90,7 @@ def sandbox(
     host: str,
     port: int,
     numbers: tuple[str, ...],
+    services: tuple[str, ...],
     strict_rates: bool,
     webhook_hosts: tuple[str, ...],
 ) -> None:
@@ -91,7 +99,8 @@ def sandbox(
     async def serve() -> None:
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
-        config = SandboxConfig(strict_rates=strict_rates)
+        pools = [messaging_service(spec) for spec in services]
+        config = SandboxConfig(strict_rates=strict_rates, services=pools)
         if webhook_hosts:
             allowed = (config.webhook_hosts or frozenset()) | frozenset(webhook_hosts)
             config = config.model_copy(update={"webhook_hosts": allowed})

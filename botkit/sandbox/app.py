@@ -7,6 +7,7 @@ from aiohttp import web
 from botkit.core.net import local_url
 from botkit.sandbox import simulator
 from botkit.sandbox.api_content import ContentApi
+from botkit.sandbox.api_media import MediaApi
 from botkit.sandbox.api_messages import MessagesApi
 from botkit.sandbox.api_phones import PhonesApi
 from botkit.sandbox.config import OwnedNumber, SandboxConfig
@@ -29,6 +30,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     app[STATE] = state
     app[DELIVERY] = delivery
     app.router.add_routes(MessagesApi(state, delivery).routes())
+    app.router.add_routes(MediaApi(state).routes())
     app.router.add_routes(PhonesApi(state, delivery).routes())
     install_conversations(app, state, delivery)
     app.router.add_routes(ContentApi(state).routes())

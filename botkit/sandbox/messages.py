@@ -63,6 +63,8 @@ class MessageRecord:
     num_segments: int
     media_urls: list[str] = field(default_factory=list)
     media_types: list[str] = field(default_factory=list)
+    #: SIDs (ME...) of the media, given when the Media subresource is first read.
+    media_sids: list[str] = field(default_factory=list)
     messaging_service_sid: str | None = None
     status_callback: str | None = None
     content_sid: str | None = None
