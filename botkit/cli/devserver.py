@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from botkit.cli.sandbox_registry import registered_sandbox
 from botkit.errors import ConfigError
+from botkit.runtime.twilio import twilio_client
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.settings import Settings
+from botkit.twilio.conversation_events import HANDLED_EVENTS
 from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 
 #: The number the demo bot answers on, for SMS and (with the whatsapp: prefix) WhatsApp.
@@ -64,3 +66,20 @@ def connect(settings: Settings, sandbox_url: str) -> Settings:
             "twilio_base_url": sandbox_url,
         }
     )
+
+
+async def wire_conversations(settings: Settings, webhook_url: str) -> None:
+    """Point the development sandbox's account-level Conversations webhooks (pre- and
+    post-events) at the bot, as its owner would in Twilio's Console: without them an agent's
+    ``/close`` is just text, and a handoff never ends."""
+    client = twilio_client(settings)
+    try:
+        await client.conversations.v1.configuration.webhooks().update_async(
+            method="POST",
+            filters=list(HANDLED_EVENTS),
+            pre_webhook_url=webhook_url,
+            post_webhook_url=webhook_url,
+            target="webhook",
+        )
+    finally:
+        await client.http_client.close()

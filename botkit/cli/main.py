@@ -64,7 +64,7 @@ def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool) ->
                 webhook = local_url(host, port, "/twilio/messages")
                 box.own_number(devserver.DEMO_NUMBER, webhook)
             app = create_app(bot, wired, dispatch=dispatch)
-            await _serve(app, host, port, box, sandbox_url)
+            await _serve(app, host, port, box, sandbox_url, wired)
 
     run_command(serve())
 
@@ -135,9 +135,8 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
     async def talk() -> None:
         settings, bot = _prepare(target, quiet=True)
         box = await devserver.start_sandbox()
-        runner = web.AppRunner(
-            create_app(bot, devserver.connect(settings, box.url)), access_log=None
-        )
+        wired = devserver.connect(settings, box.url)
+        runner = web.AppRunner(create_app(bot, wired), access_log=None)
         try:
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -145,6 +144,9 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
             box.own_number(
                 devserver.DEMO_NUMBER,
                 local_url("127.0.0.1", bot_port, "/twilio/messages"),
+            )
+            await devserver.wire_conversations(
+                wired, local_url("127.0.0.1", bot_port, "/twilio/conversations")
             )
             prefix = "whatsapp:" if whatsapp else ""
             await run_chat(box, prefix + phone, prefix + devserver.DEMO_NUMBER)
@@ -190,7 +192,12 @@ async def _maybe_sandbox(
 
 
 async def _serve(
-    app: web.Application, host: str, port: int, box: Sandbox | None, sandbox_url: str | None
+    app: web.Application,
+    host: str,
+    port: int,
+    box: Sandbox | None,
+    sandbox_url: str | None,
+    settings: Settings,
 ) -> None:
     """Run until SIGTERM or SIGINT, then let handlers in flight finish before exiting.
 
@@ -204,6 +211,8 @@ async def _serve(
             await web.TCPSite(runner, host, port).start()
         base = local_url(host, port, "")
         log.info("listening", url=base, webhook=f"{base}/twilio/messages")
+        if sandbox_url is not None:
+            await devserver.wire_conversations(settings, f"{base}/twilio/conversations")
         if box is not None:
             log.info(
                 "development mode: no TWILIO_ACCOUNT_SID, so a local Twilio sandbox is running",

@@ -13,13 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from botkit.sandbox.config import OwnedNumber
+from botkit.sandbox.conversations.chat_phones import ChatPhones
 from botkit.sandbox.delivery import Delivery
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.events import CLOSED
 from botkit.sandbox.ids import new_sid
 from botkit.sandbox.messages import MessageRecord, now
 from botkit.sandbox.rates import sender_kind
-from botkit.sandbox.state import SandboxState
+from botkit.sandbox.state import SandboxState, is_identity
 from botkit.twilio.address import Address, parse_address
 from botkit.twilio.segments import count_segments
 
@@ -57,9 +58,10 @@ class KeywordAction:
 
 
 class PhonesApi:
-    def __init__(self, state: SandboxState, delivery: Delivery) -> None:
+    def __init__(self, state: SandboxState, delivery: Delivery, chat: ChatPhones) -> None:
         self.state = state
         self.delivery = delivery
+        self.chat = chat
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -81,9 +83,16 @@ class PhonesApi:
         return web.json_response({"phones": phones})
 
     async def create_phone(self, request: web.Request) -> web.Response:
+        """A handset ({address}), or a chat identity's client ({identity}, e.g. an agent)."""
         data = await _payload(request)
-        address = _parse(str(data.get("address", "")), "address")
-        phone = self.state.phone(str(address))
+        identity = str(data.get("identity") or "").strip()
+        if identity:
+            if not is_identity(identity) or len(identity) > 256:
+                raise ApiError(400, 20001, f"Invalid identity: {identity!r}")
+            address = identity
+        else:
+            address = str(_parse(str(data.get("address", "")), "address"))
+        phone = self.state.phone(address)
         if data.get("name"):
             phone.name = str(data["name"])
         return web.json_response(
@@ -91,7 +100,10 @@ class PhonesApi:
         )
 
     async def send(self, request: web.Request) -> web.Response:
-        """The phone texts ``to``: record the inbound message and post the signed webhook."""
+        """The phone texts ``to``: record the inbound message and post the signed webhook. A
+        chat identity writes into the conversation ``to`` (CH...) instead."""
+        if is_identity(request.match_info["address"]):
+            return await self._chat(request)
         sender = _parse(request.match_info["address"], "phone address")
         data = await _payload(request)
         to = _parse(str(data.get("to", "")), "to")
@@ -178,7 +190,20 @@ class PhonesApi:
         self.state.add_message(reply)
         self.delivery.spawn(self.delivery.run_outbound(reply))
 
+    async def _chat(self, request: web.Request) -> web.Response:
+        identity = request.match_info["address"]
+        data = await _payload(request)
+        body = str(data.get("body", "")).strip()
+        if not body:
+            raise ApiError(400, 21602, "Message body is required.")
+        self.state.phone(identity)
+        posted = await self.chat.send(identity, str(data.get("to", "")), body)
+        return web.json_response(posted, status=201)
+
     async def transcript(self, request: web.Request) -> web.Response:
+        if is_identity(request.match_info["address"]):
+            messages = self.chat.transcript(request.match_info["address"])
+            return web.json_response({"messages": messages})
         address = str(_parse(request.match_info["address"], "phone address"))
         records = [
             r.sandbox_json()

@@ -2,12 +2,16 @@
  *
  * Talks only to the sandbox's own API:
  *   GET  /sandbox/phones                      {phones: [{address, channel, name}]}
- *   POST /sandbox/phones                      {address, name}
+ *   POST /sandbox/phones                      {address, name} (a handset), or {identity, name}
+ *                                             (a chat identity: an agent's chat client)
  *   GET  /sandbox/numbers                     {numbers: [{number, sms_url}]}
  *   GET  /sandbox/phones/{address}/messages   {messages: [SandboxMessage]}
  *   POST /sandbox/phones/{address}/messages   {to, body, media_urls, button_text, button_payload,
  *                                              replied_to_sid}
  *   GET  /sandbox/events (SSE)                "message": SandboxMessage, "phone": {address, channel}
+ *
+ * A chat identity's thread is every message of the conversations it is in (with
+ * conversation_sid, conversation_name and author); it sends {to: CH..., body} into one.
  *
  * A SandboxMessage is Twilio's Message JSON plus what only a handset sees: media [{url,
  * content_type}], actions [{type, title, id, url, phone}] (Content template buttons), and, for
@@ -100,6 +104,9 @@
     phoneForm: $("phone-form"),
     phoneName: $("phone-name"),
     phoneNumber: $("phone-number"),
+    phoneIdentity: $("phone-identity"),
+    numberField: $("number-field"),
+    identityField: $("identity-field"),
     phoneError: $("phone-error"),
     toast: $("toast"),
   };
@@ -128,6 +135,9 @@
   }
 
   const bare = (address) => (address || "").replace(/^whatsapp:/, "");
+  const CHANNEL_NAMES = { sms: "SMS", whatsapp: "WhatsApp", chat: "Agent chat" };
+  const channelName = (channel) => CHANNEL_NAMES[channel] || "SMS";
+  const isChat = (address) => (state.phones.get(address) || {}).channel === "chat";
   const isWhatsApp = (address) => (address || "").startsWith("whatsapp:");
   const phonePath = (address) => `/sandbox/phones/${encodeURIComponent(address)}/messages`;
 
@@ -196,19 +206,28 @@
 
   // --- messages ----------------------------------------------------------------------------
 
+  /** Two agents in one conversation each have their copy of its messages. */
+  const keyOf = (message) =>
+    message.chat_identity ? `${message.sid}@${message.chat_identity}` : message.sid;
+
   function remember(message) {
-    const known = state.messages.get(message.sid);
+    const known = state.messages.get(keyOf(message));
     message._seq = known ? known._seq : ++state.seq;
-    state.messages.set(message.sid, message);
+    state.messages.set(keyOf(message), message);
     return !known;
   }
 
   const order = (a, b) => messageTime(a) - messageTime(b) || a._seq - b._seq;
 
+  /** Whether a message is in address's thread: a chat identity's copy of a conversation
+   * message is in that identity's thread only (the customer's handset has its own copy). */
+  function belongsTo(message, address) {
+    if (message.chat_identity) return message.chat_identity === address;
+    return message.to === address || message.from === address;
+  }
+
   function messagesOf(address) {
-    return [...state.messages.values()]
-      .filter((m) => m.to === address || m.from === address)
-      .sort(order);
+    return [...state.messages.values()].filter((m) => belongsTo(m, address)).sort(order);
   }
 
   function counterpart(message, address) {
@@ -539,7 +558,7 @@
       const face = el("span", "avatar small");
       avatar(face, phone);
       const badge = el("span", `channel-dot ${phone.channel}`);
-      badge.title = phone.channel === "whatsapp" ? "WhatsApp" : "SMS";
+      badge.title = channelName(phone.channel);
       face.append(badge);
       const lines = el("span", "phone-lines");
       const top = el("span", "phone-top");
@@ -551,7 +570,7 @@
         ? `${last.from === phone.address ? "You: " : ""}${plain(last)}`
         : phone.name
           ? formatNumber(phone.address)
-          : phone.channel === "whatsapp" ? "WhatsApp" : "SMS";
+          : channelName(phone.channel);
       bottom.append(el("span", "phone-snippet", snippet));
       const unread = state.unread.get(phone.address) || 0;
       if (unread) bottom.append(el("span", "unread", String(unread)));
@@ -592,15 +611,31 @@
 
   const targetKey = (address) => `botkit.simulator.target.${address}`;
 
+  /** Where the current phone can write: bot numbers (a handset), or the conversations it is
+   * in, newest first (a chat identity), with their labels. */
+  function targetsOf(address) {
+    const labels = new Map();
+    if (isChat(address)) {
+      for (const message of messagesOf(address).reverse()) {
+        const sid = message.conversation_sid;
+        if (sid && !labels.has(sid)) labels.set(sid, message.conversation_name || sid);
+      }
+      return labels;
+    }
+    for (const n of state.numbers) labels.set(n.number, formatNumber(n.number));
+    for (const message of messagesOf(address)) {
+      const other = bare(counterpart(message, address));
+      if (other && !labels.has(other)) labels.set(other, formatNumber(other));
+    }
+    return labels;
+  }
+
   function renderTargets() {
     const address = state.current;
     if (!address) return;
     const saved = localStorage.getItem(targetKey(address));
-    const options = state.numbers.map((n) => n.number);
-    for (const message of messagesOf(address)) {
-      const other = bare(counterpart(message, address));
-      if (other && !options.includes(other)) options.push(other);
-    }
+    const labels = targetsOf(address);
+    const options = [...labels.keys()];
     const chosen = options.includes(saved) ? saved : options[0] || "";
     const key = `${address}|${options.join(",")}`;
     if (dom.target.dataset.options !== key) {
@@ -609,11 +644,11 @@
       dom.target.replaceChildren(
         ...(options.length
           ? options.map((number) => {
-              const option = el("option", "", formatNumber(number));
+              const option = el("option", "", labels.get(number));
               option.value = number;
               return option;
             })
-          : [el("option", "", "no bot number")])
+          : [el("option", "", isChat(address) ? "no conversation" : "no bot number")])
       );
     }
     dom.target.value = chosen;
@@ -621,11 +656,16 @@
     const ready = Boolean(chosen);
     dom.message.disabled = !ready;
     dom.send.disabled = !ready;
-    dom.message.placeholder = ready ? "Message" : "No bot number to text yet";
-    dom.emptyText.textContent = ready
-      ? `Say hi to ${formatNumber(chosen)}.`
-      : "No bot number yet: start your bot with `botkit run`, or register one with PUT /sandbox/numbers/{number}.";
-    document.getElementById("chips").hidden = !ready;
+    const chat = isChat(address);
+    dom.message.placeholder = ready
+      ? "Message"
+      : chat ? "Not in a conversation yet" : "No bot number to text yet";
+    dom.emptyText.textContent = chat
+      ? `No conversation yet: when a customer asks for a human, the bot hands them to ${address} and the conversation appears here.`
+      : ready
+        ? `Say hi to ${formatNumber(chosen)}.`
+        : "No bot number yet: start your bot with `botkit run`, or register one with PUT /sandbox/numbers/{number}.";
+    document.getElementById("chips").hidden = !ready || chat;
   }
 
   function renderHeader() {
@@ -633,7 +673,7 @@
     if (!phone) return;
     avatar(dom.avatar, phone);
     dom.name.textContent = displayName(phone);
-    dom.sub.textContent = `${phone.channel === "whatsapp" ? "WhatsApp" : "SMS"} · ${formatNumber(phone.address)}`;
+    dom.sub.textContent = `${channelName(phone.channel)} · ${formatNumber(phone.address)}`;
   }
 
   function select(address) {
@@ -713,7 +753,7 @@
     startTyping(address);
     try {
       const message = await api("POST", phonePath(address), payload);
-      if (!state.messages.has(message.sid)) {
+      if (!state.messages.has(keyOf(message))) {
         // The event stream usually wins the race; if not, show the message now.
         // As the sandbox records it: the type the phone gave, or its default.
         const types = payload.media_types || [];
@@ -794,8 +834,18 @@
     dom.phoneForm.reset();
     dom.phoneNumber.value = randomNumber();
     dom.phoneError.hidden = true;
+    syncDialog();
     dom.dialog.showModal();
     dom.phoneName.focus();
+  }
+
+  /** A chat identity has an identity where a handset has a number. */
+  function syncDialog() {
+    const chat = new FormData(dom.phoneForm).get("channel") === "chat";
+    dom.numberField.hidden = chat;
+    dom.phoneNumber.required = !chat;
+    dom.identityField.hidden = !chat;
+    dom.phoneIdentity.required = chat;
   }
 
   async function createPhone(event) {
@@ -803,10 +853,13 @@
     if (!dom.phoneForm.reportValidity()) return;
     const channel = new FormData(dom.phoneForm).get("channel");
     const number = dom.phoneNumber.value.trim();
-    const address = channel === "whatsapp" ? `whatsapp:${number}` : number;
     const name = dom.phoneName.value.trim();
+    const request =
+      channel === "chat"
+        ? { identity: dom.phoneIdentity.value.trim(), name: name || undefined }
+        : { address: channel === "whatsapp" ? `whatsapp:${number}` : number, name: name || undefined };
     try {
-      const phone = await api("POST", "/sandbox/phones", { address, name: name || undefined });
+      const phone = await api("POST", "/sandbox/phones", request);
       state.phones.set(phone.address, phone);
       dom.dialog.close();
       select(phone.address);
@@ -826,7 +879,7 @@
   function onMessage(message) {
     const fresh = remember(message);
     for (const address of [message.to, message.from]) {
-      if (!address || !state.phones.has(address)) continue;
+      if (!address || !state.phones.has(address) || !belongsTo(message, address)) continue;
       const fromBot = message.to === address;
       if (fresh && fromBot) {
         stopTyping(address);
@@ -848,6 +901,7 @@
     }
     try {
       await loadPhones(); // names are set after the event is published
+      await loadTranscript(data.address); // an agent added to a conversation already in use
     } catch {
       /* keep what the event said */
     }
@@ -873,6 +927,7 @@
   $("welcome-new").addEventListener("click", openDialog);
   $("phone-cancel").addEventListener("click", () => dom.dialog.close());
   dom.phoneForm.addEventListener("submit", createPhone);
+  dom.phoneForm.addEventListener("change", syncDialog);
   dom.composer.addEventListener("submit", (event) => {
     event.preventDefault();
     sendComposed();
