@@ -45,6 +45,17 @@ WHATSAPP_FIELDS = {
     "address": "Address",
     "label": "Label",
     "replied_to_sid": "OriginalRepliedMessageSid",
+    "list_id": "ListId",
+    "list_title": "ListTitle",
+    "referral_body": "ReferralBody",
+    "referral_headline": "ReferralHeadline",
+    "referral_source_id": "ReferralSourceId",
+    "referral_source_type": "ReferralSourceType",
+    "referral_source_url": "ReferralSourceUrl",
+    "referral_media_id": "ReferralMediaId",
+    "referral_media_content_type": "ReferralMediaContentType",
+    "referral_media_url": "ReferralMediaUrl",
+    "referral_ctwa_clid": "ReferralCtwaClid",
 }
 
 
@@ -114,7 +125,9 @@ class PhonesApi:
         body = str(data.get("body", ""))
         media = [str(url) for url in _list(data.get("media_urls"))]
         # A shared location (WhatsApp) comes with an empty body.
-        location = bool(data.get("latitude")) and bool(data.get("longitude"))
+        location = _location(data)
+        if location and not sender.is_whatsapp:
+            raise ApiError(400, 20001, "Only a WhatsApp phone can share a location")
         if not body and not media and not location:
             raise ApiError(400, 21602, "Message body is required.")
         self.state.phone(str(sender))
@@ -132,6 +145,7 @@ class PhonesApi:
             media_types=_media_types(data, len(media)),
             messaging_service_sid=service.sid if service else None,
             date_sent=now(),
+            location=location,
         )
         keyword = self._apply_keywords(record, service.sid if service else None)
         extra = {wire: str(data[key]) for key, wire in WHATSAPP_FIELDS.items() if data.get(key)}
@@ -277,6 +291,27 @@ async def _payload(request: web.Request) -> dict[str, Any]:
         values = form.getall(key)
         result[key] = values if key in ("media_urls", "media_types") else values[0]
     return result
+
+
+def _location(data: dict[str, Any]) -> dict[str, str] | None:
+    """The location a phone shares, as Twilio sends it: Latitude and Longitude (degrees),
+    with an optional Label and Address; None when it shares none."""
+    if not data.get("latitude") and not data.get("longitude"):
+        return None
+    shared: dict[str, str] = {}
+    for key, limit in (("latitude", 90.0), ("longitude", 180.0)):
+        raw = str(data.get(key, "")).strip()
+        try:
+            degrees = float(raw)
+        except ValueError:
+            degrees = float("nan")
+        if not -limit <= degrees <= limit:
+            raise ApiError(400, 20001, f"Invalid {key}: {raw!r} (degrees, -{limit:g} to {limit:g})")
+        shared[key] = raw
+    for key in ("label", "address"):
+        if data.get(key):
+            shared[key] = str(data[key])
+    return shared
 
 
 def _media_types(data: dict[str, Any], count: int) -> list[str]:

@@ -49,6 +49,22 @@ class Location(BaseModel):
     label: str | None = None
 
 
+class Referral(BaseModel):
+    """The ad or post a WhatsApp user came from (Click-to-WhatsApp): Twilio's Referral* fields."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_url: str | None = None
+    source_id: str | None = None
+    source_type: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_id: str | None = None
+    media_content_type: str | None = None
+    media_url: str | None = None
+    ctwa_clid: str | None = None
+
+
 class WhatsAppInfo(BaseModel):
     """Fields Twilio sends only for WhatsApp messages."""
 
@@ -59,7 +75,11 @@ class WhatsAppInfo(BaseModel):
     location: Location | None = None
     button_text: str | None = None
     button_payload: str | None = None
+    #: The list picker item the user chose: its id and title.
+    list_id: str | None = None
+    list_title: str | None = None
     replied_to_sid: str | None = None
+    referral: Referral | None = None
 
 
 class InboundMessage(BaseModel):
@@ -173,8 +193,29 @@ def _whatsapp(params: Mapping[str, str]) -> WhatsAppInfo:
         location=_location(params),
         button_text=params.get("ButtonText") or None,
         button_payload=params.get("ButtonPayload") or None,
+        list_id=params.get("ListId") or None,
+        list_title=params.get("ListTitle") or None,
         replied_to_sid=params.get("OriginalRepliedMessageSid") or None,
+        referral=_referral(params),
     )
+
+
+_REFERRAL_FIELDS = {
+    "source_url": "ReferralSourceUrl",
+    "source_id": "ReferralSourceId",
+    "source_type": "ReferralSourceType",
+    "headline": "ReferralHeadline",
+    "body": "ReferralBody",
+    "media_id": "ReferralMediaId",
+    "media_content_type": "ReferralMediaContentType",
+    "media_url": "ReferralMediaUrl",
+    "ctwa_clid": "ReferralCtwaClid",
+}
+
+
+def _referral(params: Mapping[str, str]) -> Referral | None:
+    found = {name: params[wire] for name, wire in _REFERRAL_FIELDS.items() if params.get(wire)}
+    return Referral(**found) if found else None
 
 
 def _location(params: Mapping[str, str]) -> Location | None:

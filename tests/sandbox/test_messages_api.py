@@ -1043,3 +1043,21 @@ async def test_unknown_or_malformed_messaging_services_are_refused(
     finally:
         await api.close()
 
+
+
+@pytest.mark.parametrize(
+    ("phone", "fields", "problem"),
+    [
+        ("whatsapp:" + USER, {"latitude": "north", "longitude": "1"}, "Invalid latitude"),
+        ("whatsapp:" + USER, {"latitude": "10", "longitude": "181"}, "Invalid longitude"),
+        (USER, {"latitude": "10", "longitude": "20"}, "Only a WhatsApp phone"),
+    ],
+)
+async def test_a_shared_location_is_checked(
+    sandbox: Sandbox, http: aiohttp.ClientSession, phone: str, fields: dict[str, str], problem: str
+) -> None:
+    async with http.post(
+        f"/sandbox/phones/{quote(phone, safe='')}/messages", json={"to": BOT, **fields}
+    ) as response:
+        assert response.status == 400
+        assert problem in (await response.json())["message"]

@@ -7,7 +7,8 @@
  *   GET  /sandbox/numbers                     {numbers: [{number, sms_url}]}
  *   GET  /sandbox/phones/{address}/messages   {messages: [SandboxMessage]}
  *   POST /sandbox/phones/{address}/messages   {to, body, media_urls, button_text, button_payload,
- *                                              replied_to_sid}
+ *                                              list_id, list_title, replied_to_sid, latitude,
+ *                                              longitude, label, address}
  *   GET  /sandbox/events (SSE)                "message": SandboxMessage, "phone": {address, channel}
  *
  * A chat identity's thread is every message of the conversations it is in (with
@@ -51,6 +52,10 @@
       '<svg viewBox="0 0 24 24" class="action-icon"><path d="M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/></svg>',
     call:
       '<svg viewBox="0 0 24 24" class="action-icon"><path d="M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" fill="currentColor"/></svg>',
+    list:
+      '<svg viewBox="0 0 24 24" class="action-icon"><path d="M4 6h2M9 6h11M4 12h2M9 12h11M4 18h2M9 18h11" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>',
+    pin:
+      '<svg viewBox="0 0 24 24"><path d="M12 22s-7-6-7-12a7 7 0 0 1 14 0c0 6-7 12-7 12z"/><circle cx="12" cy="10" r="2.6" fill="#fff"/></svg>',
     person:
       '<svg viewBox="0 0 24 24"><circle cx="12" cy="8.5" r="4" fill="currentColor"/><path d="M4 20.5c.8-4 4-6 8-6s7.2 2 8 6z" fill="currentColor"/></svg>',
   };
@@ -67,6 +72,7 @@
     unread: new Map(), // address -> count
     typing: null, // {address, timer}
     tapped: new Map(), // sid of a message with buttons -> payload of the button tapped
+    openLists: new Set(), // sids of messages whose list picker is open
     nodes: new Map(), // sid -> {sig, status, node} of the current thread, reused when unchanged
     seq: 0,
     animate: false, // only messages that arrive while a thread is open animate in
@@ -96,6 +102,8 @@
     send: $("send"),
     attach: $("attach"),
     attachRow: $("attach-row"),
+    locate: $("location"),
+    locationRow: $("location-row"),
     mediaUrl: $("media-url"),
     phoneList: $("phone-list"),
     phoneListEmpty: $("phone-list-empty"),
@@ -387,6 +395,49 @@
     return button;
   }
 
+  /** A shared location: a pin with its label or address, and the coordinates. */
+  function locationNode(location) {
+    const card = el("a", "location-card");
+    card.href = `https://www.openstreetmap.org/?mlat=${location.latitude}&mlon=${location.longitude}`;
+    card.target = "_blank";
+    card.rel = "noopener noreferrer";
+    const words = el("span", "location-words");
+    const place = location.label || location.address || "Location";
+    words.append(el("span", "location-label", place));
+    if (location.label && location.address) words.append(el("span", "location-coords", location.address));
+    words.append(el("span", "location-coords", `${location.latitude}, ${location.longitude}`));
+    card.append(svg(ICONS.pin), words);
+    return card;
+  }
+
+  /** A list picker: its button, and the items it opens; tapping one answers with ListId and
+   * ListTitle, as WhatsApp does. */
+  function listPicker(message, items, whatsapp) {
+    const open = el("button", "action list-open");
+    open.type = "button";
+    open.disabled = !whatsapp;
+    open.append(svg(ICONS.list), el("span", "", items[0].button || "Choose"));
+    const panel = el("div", "list-items");
+    panel.hidden = !state.openLists.has(message.sid);
+    open.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      if (panel.hidden) state.openLists.delete(message.sid);
+      else state.openLists.add(message.sid);
+    });
+    for (const item of items) {
+      const choice = el("button", "list-item");
+      choice.type = "button";
+      choice.disabled = !whatsapp;
+      choice.dataset.payload = item.id;
+      choice.append(el("span", "list-title", item.title));
+      if (item.description) choice.append(el("span", "list-description", item.description));
+      if (state.tapped.get(message.sid) === item.id) choice.classList.add("tapped");
+      choice.addEventListener("click", () => pick(message, item, choice));
+      panel.append(choice);
+    }
+    return [open, panel];
+  }
+
   function bubble(message, address) {
     const mine = message.from === address;
     const whatsapp = isWhatsApp(address);
@@ -410,8 +461,9 @@
     }
     const body = message.body || "";
     const text = el("div", "text");
+    if (message.location) box.append(locationNode(message.location));
     if (body) text.append(formatted(body, whatsapp));
-    else if (!media.length) {
+    else if (!media.length && !message.location) {
       text.classList.add("redacted");
       text.textContent = "Message redacted";
     }
@@ -424,11 +476,13 @@
     box.title = `${message.sid}\n${message.status}${message.num_segments ? ` · ${message.num_segments} segment(s)` : ""}`;
     row.append(box);
 
-    const actions = message.actions || [];
-    if (actions.length) {
+    const actions = (message.actions || []).filter((a) => a.type !== "LIST_ITEM");
+    const items = (message.actions || []).filter((a) => a.type === "LIST_ITEM");
+    if (actions.length || items.length) {
       row.classList.add("has-actions");
       const list = el("div", "actions");
       for (const action of actions) list.append(actionNode(message, action, whatsapp));
+      if (items.length) list.append(...listPicker(message, items, whatsapp));
       row.append(list);
     }
     const error = statusLine(message);
@@ -465,7 +519,7 @@
   function threadNode(message, address) {
     const sig = JSON.stringify([
       message.status, message.body, message.error_code, message.media, message.actions,
-      state.tapped.get(message.sid),
+      message.location, state.tapped.get(message.sid),
     ]);
     const known = state.nodes.get(message.sid);
     if (known && known.sig === sig) return known.node;
@@ -540,6 +594,7 @@
   function plain(message) {
     const body = (message.body || "").replace(/[*_~`]+([^*_~`\n]+)[*_~`]+/g, "$1").replace(/\s+/g, " ");
     if (body) return body;
+    if (message.location) return "Location";
     return message.media && message.media.length ? "Photo" : "";
   }
 
@@ -682,6 +737,8 @@
     state.unread.delete(address);
     const phone = state.phones.get(address);
     dom.chat.dataset.channel = phone ? phone.channel : "none";
+    dom.locate.hidden = !phone || phone.channel !== "whatsapp";
+    dom.locationRow.hidden = true;
     dom.welcome.hidden = true;
     dom.header.hidden = false;
     dom.threadWrap.hidden = false;
@@ -808,6 +865,33 @@
       button_payload: action.id || action.title,
       replied_to_sid: message.sid,
     });
+  }
+
+  async function pick(message, item, node) {
+    const address = state.current;
+    if (!address) return;
+    state.tapped.set(message.sid, item.id);
+    state.openLists.delete(message.sid);
+    node.classList.add("tapped");
+    await post(address, {
+      to: message.from || dom.target.value,
+      body: item.title,
+      list_id: item.id,
+      list_title: item.title,
+      replied_to_sid: message.sid,
+    });
+  }
+
+  async function shareLocation() {
+    const address = state.current;
+    const to = dom.target.value;
+    if (!address || !to) return;
+    const value = (id) => $(id).value.trim();
+    const payload = { to, body: "", latitude: value("location-lat"), longitude: value("location-lng") };
+    if (value("location-label")) payload.label = value("location-label");
+    if (value("location-address")) payload.address = value("location-address");
+    dom.locationRow.hidden = true;
+    await post(address, payload);
   }
 
   function autosize() {
@@ -947,6 +1031,14 @@
     } else closeAttach();
   });
   $("attach-clear").addEventListener("click", closeAttach);
+  dom.locate.addEventListener("click", () => {
+    dom.locationRow.hidden = !dom.locationRow.hidden;
+    if (!dom.locationRow.hidden) $("location-lat").focus();
+  });
+  $("location-share").addEventListener("click", shareLocation);
+  $("location-cancel").addEventListener("click", () => {
+    dom.locationRow.hidden = true;
+  });
   dom.phonesToggle.addEventListener("click", () => setDrawer(!state.drawerOpen));
   dom.scrim.addEventListener("click", () => setDrawer(false));
   document.addEventListener("keydown", (event) => {
