@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -158,8 +159,12 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
 
 
 def _prepare(target: str, *, quiet: bool = False) -> tuple[Settings, Bot]:
+    """quiet (``botkit chat``): only warnings, and on stderr, out of the conversation."""
     settings = load_settings()
-    configure_logging(settings.log_format, "warning" if quiet else settings.log_level)
+    if quiet:
+        configure_logging(settings.log_format, "warning", sys.stderr)
+    else:
+        configure_logging(settings.log_format, settings.log_level)
     return settings, load_bot(target)
 
 
