@@ -44,13 +44,7 @@ class Compliance:
         reply = self.keywords.reply_for(match)
         if match.kind == "help" and reply is None:
             return None
-        await record_keyword(
-            self.ledger,
-            match,
-            number=str(message.sender),
-            sender=str(message.recipient),
-            messaging_service_sid=message.messaging_service_sid,
-        )
+        await self._record(message, match)
         if reply:
             await sender.send(
                 str(message.sender),
@@ -71,6 +65,10 @@ class Compliance:
         match = self.keywords.classify(message.body)
         if match is None or match.kind != kind:
             match = KeywordMatch(kind=kind, keyword=message.text.upper() or opt_out_type)
+        await self._record(message, match)
+        return match
+
+    async def _record(self, message: InboundMessage, match: KeywordMatch) -> None:
         await record_keyword(
             self.ledger,
             match,
@@ -78,7 +76,6 @@ class Compliance:
             sender=str(message.recipient),
             messaging_service_sid=message.messaging_service_sid,
         )
-        return match
 
 
 _KIND_OF: dict[OptOutType, KeywordKind] = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}

@@ -7,7 +7,6 @@ import re
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 from tests.support.process import BOTKIT, clean_env
 
@@ -75,51 +74,12 @@ def test_chat_over_whatsapp() -> None:
 
 # --- WhatsApp in a terminal (a pty, as a person's terminal is) -------------------------------
 
-LIST_BOT = '''
-from twilio.rest.content.v1.content import ContentList
-
-from botkit import Bot, Context, Startup
-
-bot = Bot("sizes")
-SIZES = {}
-
-
-@bot.on_startup
-async def create_template(startup: Startup) -> None:
-    request = {
-        "friendly_name": "sizes",
-        "language": "en",
-        "types": {
-            "twilio/list-picker": {
-                "body": "Which size?",
-                "button": "Choose a size",
-                "items": [
-                    {"item": "Small", "id": "size:s", "description": "250 g"},
-                    {"item": "Large", "id": "size:l", "description": "1 kg"},
-                ],
-            }
-        },
-    }
-    created = await startup.twilio.content.v1.contents.create_async(
-        ContentList.ContentCreateRequest(request)
-    )
-    SIZES["sid"] = created.sid
-
-
-@bot.fallback
-async def answer(ctx: Context) -> None:
-    whatsapp = ctx.message.whatsapp
-    if whatsapp and whatsapp.list_id:
-        await ctx.reply(f"You chose {whatsapp.list_title} ({whatsapp.list_id})")
-    else:
-        await ctx.reply(content_sid=SIZES["sid"])
-'''
 
 
 class Terminal:
     """`botkit chat` on a pseudo-terminal: what a person sees, and what they type."""
 
-    def __init__(self, args: list[str], cwd: str | None = None) -> None:
+    def __init__(self, args: list[str]) -> None:
         import os
         import pty
 
@@ -130,7 +90,6 @@ class Terminal:
             stdin=slave,
             stdout=slave,
             stderr=subprocess.PIPE,
-            cwd=cwd,
             text=True,
         )
         os.close(slave)
@@ -222,9 +181,8 @@ def test_whatsapp_buttons_are_numbered_choices_and_media_shows_its_type() -> Non
     assert "[info" not in errors  # warnings only, on stderr
 
 
-def test_a_list_picker_is_numbered_and_picked(tmp_path: Path) -> None:
-    (tmp_path / "sizes_bot.py").write_text(LIST_BOT)
-    chat = Terminal(["sizes_bot", "--whatsapp"], cwd=str(tmp_path))
+def test_a_list_picker_is_numbered_and_picked() -> None:
+    chat = Terminal(["tests.support.sizes_bot", "--whatsapp"])
     try:
         chat.read_until("Type a message")
         chat.type("hello")

@@ -20,7 +20,6 @@ from botkit.twilio.client import create_async_client
 from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 from tests.support.process import BOTKIT, botkit_process, clean_env
 from tests.support.redis_server import free_port
-from tests.support.sandbox_stack import sdk_client
 
 BOT = "+15550002222"
 USER = "+15550001111"
@@ -36,13 +35,8 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     await sandbox.stop()
 
 
-@pytest.fixture
-async def twilio(sandbox: Sandbox) -> AsyncIterator[Client]:
-    async with sdk_client(sandbox) as client:
-        yield client
-
-
-async def test_a_messages_media_is_listed_fetched_and_deleted(twilio: Client) -> None:
+async def test_a_messages_media_is_listed_fetched_and_deleted(client: Client) -> None:
+    twilio = client
     message = await twilio.messages.create_async(
         to=USER,
         from_=BOT,
@@ -62,7 +56,8 @@ async def test_a_messages_media_is_listed_fetched_and_deleted(twilio: Client) ->
     assert (missing.value.status, missing.value.code) == (404, 20404)
 
 
-async def test_a_conversation_messages_delivery_receipts(sandbox: Sandbox, twilio: Client) -> None:
+async def test_a_conversation_messages_delivery_receipts(sandbox: Sandbox, client: Client) -> None:
+    twilio = client
     conversation = await twilio.conversations.v1.conversations.create_async(friendly_name="r")
     chat = twilio.conversations.v1.conversations(conversation.sid)
     phone = await chat.participants.create_async(

@@ -23,8 +23,7 @@ from botkit.cli.devserver import DEMO_NUMBER
 from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 from tests.sandbox.test_simulator_browser import browser, needs_chromium
 from tests.sandbox.test_simulator_layout import VIEWPORTS, assert_fits
-from tests.support.process import botkit_process, clean_env, wait_healthy
-from tests.support.redis_server import free_port
+from tests.support.process import development_bot
 
 __all__ = ["browser"]  # the fixture, shared
 
@@ -48,11 +47,8 @@ class Support:
 
 @pytest.fixture
 def support() -> Iterator[Support]:
-    port, sandbox_port = free_port(), free_port()
-    args = ["run", "bots.support", "--port", str(port), "--sandbox-port", str(sandbox_port)]
-    with botkit_process(args, clean_env()) as proc:
-        wait_healthy(port, proc)
-        yield Support(f"http://127.0.0.1:{sandbox_port}")
+    with development_bot("bots.support") as url:
+        yield Support(url)
 
 
 async def new_phone_dialog(page: Page) -> None:

@@ -4,20 +4,17 @@ at the shop's delivery step, and a list picker opens and is picked from."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
-from twilio.rest.content.v1.content import ContentList
 
-from botkit import Bot, Context
 from tests.sandbox.test_simulator_browser import browser, create_whatsapp_phone, needs_chromium
 from tests.sandbox.test_simulator_layout import VIEWPORTS, assert_fits
-from tests.support.process import botkit_process, clean_env, wait_healthy
-from tests.support.redis_server import free_port
+from tests.support import sizes_bot
+from tests.support.process import development_bot
 from tests.support.sandbox_stack import BOT_NUMBER, sandbox_with_bot
 
 __all__ = ["browser"]  # the fixture, shared
@@ -26,11 +23,8 @@ __all__ = ["browser"]  # the fixture, shared
 @pytest.fixture
 def shop() -> Iterator[str]:
     """`botkit run bots.whatsapp_shop` in development mode; its sandbox's URL."""
-    port, sandbox_port = free_port(), free_port()
-    args = ["run", "bots.whatsapp_shop", "--port", str(port), "--sandbox-port", str(sandbox_port)]
-    with botkit_process(args, clean_env()) as proc:
-        wait_healthy(port, proc)
-        yield f"http://127.0.0.1:{sandbox_port}"
+    with development_bot("bots.whatsapp_shop") as url:
+        yield url
 
 
 async def keep_screenshot(page: Page, name: str, viewport: ViewportSize) -> None:
@@ -93,43 +87,12 @@ async def test_the_shop_shows_pictures_and_takes_a_shared_location(
         await page.close()
 
 
-SIZES = {
-    "friendly_name": "sizes",
-    "language": "en",
-    "types": {
-        "twilio/list-picker": {
-            "body": "Which size would you like?",
-            "button": "Choose a size",
-            "items": [
-                {"item": "Small", "id": "size:s", "description": "250 g"},
-                {"item": "Large", "id": "size:l", "description": "1 kg"},
-            ],
-        }
-    },
-}
-
-
 @needs_chromium
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 async def test_a_list_picker_opens_and_an_item_is_picked(
     browser: Browser, viewport: ViewportSize
 ) -> None:
-    sent: dict[str, str] = {}
-    bot = Bot("lists")
-
-    @bot.fallback
-    async def answer(ctx: Context) -> None:
-        whatsapp = ctx.message.whatsapp
-        if whatsapp and whatsapp.list_id:
-            await ctx.reply(f"You chose {whatsapp.list_title} ({whatsapp.list_id})")
-        else:
-            await ctx.reply(content_sid=sent["sid"])
-
-    async with sandbox_with_bot(bot) as stack:
-        template = await stack.twilio.content.v1.contents.create_async(
-            ContentList.ContentCreateRequest(json.loads(json.dumps(SIZES)))
-        )
-        sent["sid"] = template.sid
+    async with sandbox_with_bot(sizes_bot.build()) as stack:
         page = await browser.new_page(viewport=viewport)
         try:
             await page.goto(stack.url)
@@ -137,15 +100,15 @@ async def test_a_list_picker_opens_and_an_item_is_picked(
             await expect(page.locator("#target")).to_have_value(BOT_NUMBER)
             await page.fill("#message", "sizes?")
             await page.keyboard.press("Enter")
-            menu = page.locator(".msg.theirs", has_text="Which size would you like?")
-            await menu.locator("button.list-open", has_text="Choose a size").click()
+            menu = page.locator(".msg.theirs", has_text="Which size, Ada?")
+            await menu.locator("button.list-open", has_text=sizes_bot.BUTTON).click()
             await expect(menu.locator(".list-item")).to_have_count(2)
             await expect(menu.locator(".list-item").last).to_contain_text("1 kg")
             await menu.locator(".list-item", has_text="Large").click()
             await expect(page.locator("#thread .msg.mine").last).to_contain_text("Large")
-            await expect(
-                page.locator(".msg.theirs", has_text="You chose Large (size:l)")
-            ).to_be_visible()
+            chosen = page.locator(".msg.theirs", has_text="You chose Large (size:l)")
+            await expect(chosen).to_be_visible()
             await assert_fits(page)
+            await keep_screenshot(page, "list-picker", viewport)
         finally:
             await page.close()

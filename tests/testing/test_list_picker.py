@@ -6,43 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from botkit import Bot, Context
+from botkit import Bot
 from botkit.testing import Tester
-
-SIZES = "HX" + "5a" * 16
-SIZE_TYPES = {
-    "twilio/list-picker": {
-        "body": "Which size, {{1}}?",
-        "button": "Choose a size",
-        "items": [
-            {"item": "Small", "id": "size:s", "description": "250 g"},
-            {"item": "Large", "id": "size:l", "description": "1 kg"},
-        ],
-    },
-    "twilio/text": {"body": "Which size, {{1}}? Reply SMALL or LARGE."},
-}
+from tests.support import sizes_bot
 
 
 @pytest.fixture
 def bot() -> Bot:
-    bot = Bot("lists")
-
-    @bot.fallback
-    async def answer(ctx: Context) -> None:
-        whatsapp = ctx.message.whatsapp
-        if whatsapp and whatsapp.list_id:
-            await ctx.reply(f"You chose {whatsapp.list_title} ({whatsapp.list_id})")
-        elif whatsapp and whatsapp.referral:
-            await ctx.reply(f"Welcome from {whatsapp.referral.headline}")
-        else:
-            await ctx.reply(content_sid=SIZES, content_variables={"1": "Ada"})
-
-    return bot
+    return sizes_bot.build()
 
 
 async def test_a_phone_picks_a_list_item_and_the_bot_reads_it(bot: Bot) -> None:
     async with Tester(bot) as tester:
-        tester.add_template(SIZE_TYPES, sid=SIZES)
         phone = tester.phone("+15550001111", whatsapp=True)
         await phone.send("hi")
         menu = await phone.expect_reply(equals="Which size, Ada?", buttons=["Small", "Large"])
@@ -55,7 +30,6 @@ async def test_a_phone_picks_a_list_item_and_the_bot_reads_it(bot: Bot) -> None:
 
 async def test_on_sms_the_list_is_its_text_form(bot: Bot) -> None:
     async with Tester(bot) as tester:
-        tester.add_template(SIZE_TYPES, sid=SIZES)
         phone = tester.phone("+15550001111")
         await phone.send("hi")
         await phone.expect_reply(equals="Which size, Ada? Reply SMALL or LARGE.", buttons=[])
