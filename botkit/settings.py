@@ -275,6 +275,8 @@ def describe_validation_error(exc: ValidationError) -> str:
         loc = str(error["loc"][0]) if error["loc"] else "?"
         field = fields.get(loc)
         name = field.alias if field is not None and field.alias else loc
+        # Inside a JSON setting, the key at fault (BOTKIT_RATES: long_code.rate: ...).
+        where = ".".join(str(part) for part in error["loc"][1:])
         message = str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{name}: {message}")
+        parts.append(f"{name}: {where}: {message}" if where else f"{name}: {message}")
     return "invalid settings: " + "; ".join(parts)

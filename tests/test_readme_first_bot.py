@@ -50,6 +50,29 @@ def test_following_the_steps_gives_a_bot_whose_tests_pass(tmp_path: Path) -> Non
     assert after == before + 1, "the README's test did not run"
 
 
+def test_the_generated_tests_run_without_warnings(tmp_path: Path) -> None:
+    """A newcomer's first test run shows no warning they cannot fix (botkit's own HTTP client
+    once tripped aiohttp's BasicAuth deprecation on every send)."""
+    done = run_pytest(generated(tmp_path), f"tests/test_{NAME}.py")
+    passed(done)
+    assert "warnings summary" not in done.stdout, done.stdout
+
+
+def test_the_install_line_names_every_test_plugin() -> None:
+    """Step 4's install line: without pytest-timeout, pytest warns about an unknown option."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    (line,) = [line for line in readme.splitlines() if line.startswith("**4. Test it.**")]
+    for plugin in ("pytest", "pytest-asyncio", "pytest-timeout"):
+        assert f" {plugin}" in line.split("`")[1], line
+
+
+def test_the_tutorial_says_where_to_run_botkit_new() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    before_new = readme.split("botkit new mybot\n```")[0]
+    assert "outside the botkit clone" in before_new
+    assert "mkdir ~/mybot-project && cd ~/mybot-project" in before_new
+
+
 def passed(done: subprocess.CompletedProcess[str]) -> int:
     """How many tests passed; fails the test when any did not."""
     assert done.returncode == 0, done.stdout + done.stderr

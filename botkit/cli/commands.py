@@ -52,6 +52,8 @@ async def bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]:
     """A port in use or a host that cannot be bound is the user's to fix: one line, no traceback."""
     try:
         yield
+    except OverflowError:
+        raise ConfigError(f"{option}: {port} is not a port (allowed: 0 to 65535)") from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigError(f"{option}: cannot listen on {host}:{port} ({reason})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -23,6 +24,7 @@ from botkit.cli.commands import (
 from botkit.cli.messages import messages
 from botkit.cli.new import new
 from botkit.cli.optout import optout
+from botkit.cli.sandbox_options import messaging_service
 from botkit.cli.sandbox_registry import shared_sandbox
 from botkit.cli.serving import check_shared_stores, serve_with_workers, worker_count
 from botkit.cli.worker import deadletters, worker
@@ -88,7 +90,7 @@ def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool, wo
                 webhook = local_url(host, port, "/twilio/messages")
                 box.own_number(devserver.DEMO_NUMBER, webhook)
             app = create_app(bot, wired, dispatch=dispatch)
-            await _serve(app, host, port, box, sandbox_url)
+            await _serve(app, host, port, box, sandbox_url, wired)
 
     run_command(serve())
 
@@ -129,6 +131,12 @@ async def _reachable(settings: Settings, namespace: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on.")
 @click.option("--number", "numbers", multiple=True, help="NUMBER=WEBHOOK_URL the sandbox owns.")
+@click.option(
+    "--messaging-service",
+    "services",
+    multiple=True,
+    help="MG_SID=NUMBER,NUMBER...: a Messaging Service and its sender pool.",
+)
 @click.option("--strict-rates", is_flag=True, help="Answer 429/20429 when a sender goes too fast.")
 @click.option(
     "--webhook-host",
@@ -140,6 +148,7 @@ def sandbox(
     host: str,
     port: int,
     numbers: tuple[str, ...],
+    services: tuple[str, ...],
     strict_rates: bool,
     webhook_hosts: tuple[str, ...],
 ) -> None:
@@ -148,7 +157,8 @@ def sandbox(
     async def serve() -> None:
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
-        config = SandboxConfig(strict_rates=strict_rates)
+        pools = [messaging_service(spec) for spec in services]
+        config = SandboxConfig(strict_rates=strict_rates, services=pools)
         if webhook_hosts:
             allowed = (config.webhook_hosts or frozenset()) | frozenset(webhook_hosts)
             config = config.model_copy(update={"webhook_hosts": allowed})
@@ -183,9 +193,8 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
     async def talk() -> None:
         settings, bot = _prepare(target, quiet=True)
         box = await devserver.start_sandbox()
-        runner = web.AppRunner(
-            create_app(bot, devserver.connect(settings, box.url)), access_log=None
-        )
+        wired = devserver.connect(settings, box.url)
+        runner = web.AppRunner(create_app(bot, wired), access_log=None)
         try:
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -193,6 +202,9 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
             box.own_number(
                 devserver.DEMO_NUMBER,
                 local_url("127.0.0.1", bot_port, "/twilio/messages"),
+            )
+            await devserver.wire_conversations(
+                wired, local_url("127.0.0.1", bot_port, "/twilio/conversations")
             )
             prefix = "whatsapp:" if whatsapp else ""
             await run_chat(box, prefix + phone, prefix + devserver.DEMO_NUMBER)
@@ -204,8 +216,12 @@ def chat(target: str, phone: str, whatsapp: bool) -> None:
 
 
 def _prepare(target: str, *, quiet: bool = False) -> tuple[Settings, Bot]:
+    """quiet (``botkit chat``): only warnings, and on stderr, out of the conversation."""
     settings = load_settings()
-    configure_logging(settings.log_format, "warning" if quiet else settings.log_level)
+    if quiet:
+        configure_logging(settings.log_format, "warning", sys.stderr)
+    else:
+        configure_logging(settings.log_format, settings.log_level)
     return settings, load_bot(target)
 
 
@@ -238,7 +254,12 @@ async def _maybe_sandbox(
 
 
 async def _serve(
-    app: web.Application, host: str, port: int, box: Sandbox | None, sandbox_url: str | None
+    app: web.Application,
+    host: str,
+    port: int,
+    box: Sandbox | None,
+    sandbox_url: str | None,
+    settings: Settings,
 ) -> None:
     """Run until SIGTERM or SIGINT, then let handlers in flight finish before exiting.
 
@@ -252,6 +273,8 @@ async def _serve(
             await web.TCPSite(runner, host, port).start()
         base = local_url(host, port, "")
         log.info("listening", url=base, webhook=f"{base}/twilio/messages")
+        if sandbox_url is not None:
+            await devserver.wire_conversations(settings, f"{base}/twilio/conversations")
         if box is not None:
             log.info(
                 "development mode: no TWILIO_ACCOUNT_SID, so a local Twilio sandbox is running",

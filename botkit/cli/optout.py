@@ -3,7 +3,8 @@
 It needs REDIS_URL, because the ledger an operator means is the one every bot process shares;
 the in-memory ledger of a development bot lives inside that bot's process and no other command
 can reach it. It also needs the bot's BOTKIT_CONSENT_PEPPER, since records are found by the HMAC
-of a number: with another pepper, every lookup would miss and every add would go unnoticed.
+of a number: with another pepper, every lookup would miss and every add would go unnoticed. In
+development mode (no TWILIO_ACCOUNT_SID) it uses the development pepper, as ``botkit run`` does.
 
 Numbers are only ever printed masked: the ledger never stored them, so it cannot print them.
 """
@@ -11,7 +12,6 @@ Numbers are only ever printed masked: the ledger never stored them, so it cannot
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -34,17 +34,6 @@ from botkit.settings import load_settings
 PEPPER_ENV = "BOTKIT_CONSENT_PEPPER"
 
 
-def consent_pepper() -> str:
-    """The ledger's HMAC pepper. Read here until it moves into botkit.settings."""
-    pepper = os.environ.get(PEPPER_ENV, "")
-    if not pepper:
-        raise ConfigError(
-            f"{PEPPER_ENV} is not set: the consent ledger finds numbers by their HMAC with this "
-            "secret; use the same value as the bot"
-        )
-    return pepper
-
-
 @asynccontextmanager
 async def open_ledger() -> AsyncIterator[ConsentLedger]:
     """The shared Redis ledger from REDIS_URL and the pepper; Redis errors become one line."""
@@ -55,7 +44,8 @@ async def open_ledger() -> AsyncIterator[ConsentLedger]:
             "its own ledger in memory, which this command cannot reach)"
         )
     try:
-        hasher = NumberHasher(consent_pepper())
+        # The same pepper `botkit run` hashes with: the development one without an account.
+        hasher = NumberHasher(settings.pepper())
     except ValueError as exc:
         raise ConfigError(f"{PEPPER_ENV}: {exc}") from None
     redis = Redis.from_url(settings.redis_url)
@@ -117,7 +107,8 @@ SCOPE_HELP = "A sender (+1..., whatsapp:+1..., short code), a service SID (MG...
 
 @click.group("optout")
 def optout() -> None:
-    """List, add, remove and export opt-outs (needs REDIS_URL and BOTKIT_CONSENT_PEPPER)."""
+    """List, add, remove and export opt-outs (needs REDIS_URL, and BOTKIT_CONSENT_PEPPER with a
+    Twilio account)."""
 
 
 @optout.command("list")

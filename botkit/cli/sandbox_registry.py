@@ -54,6 +54,20 @@ async def _alive(url: str) -> bool:
         return False
 
 
+async def registered_sandbox(redis_url: str) -> str | None:
+    """The URL of the live sandbox registered in Redis, if any (for processes that never start
+    one, such as ``botkit worker``)."""
+    redis = Redis.from_url(redis_url)
+    try:
+        raw = await redis.get(KEY)
+    except (RedisError, OSError) as exc:
+        raise ConfigError(f"REDIS_URL: cannot reach Redis ({exc})") from None
+    finally:
+        await redis.aclose()
+    url = raw.decode() if isinstance(raw, bytes) else raw
+    return url if url and await _alive(url) else None
+
+
 @asynccontextmanager
 async def shared_sandbox(
     redis_url: str, start: Callable[[], Awaitable[Sandbox]]

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from botkit.app.bot import Bot
 from botkit.app.loader import load_bot
+from botkit.cli import devserver
 from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signalled
 from botkit.core.net import local_url
 from botkit.errors import ConfigError
@@ -26,15 +27,23 @@ from botkit.settings import Settings, load_settings
 log = get_logger("worker")
 
 
+#: Why each command needs REDIS_URL, for its one-line error.
+WORKERS_NEED_REDIS = "since workers share the queue with the webhook processes"
+DEAD_LETTERS_NEED_REDIS = (
+    "dead letters are kept in the shared Redis queue (without REDIS_URL a development bot "
+    "keeps them in its own process's memory, which this command cannot reach)"
+)
+
+
 @asynccontextmanager
-async def _redis_stores(target: str) -> AsyncIterator[tuple[Settings, Stores, Bot]]:
+async def _redis_stores(
+    target: str, why: str = WORKERS_NEED_REDIS
+) -> AsyncIterator[tuple[Settings, Stores, Bot]]:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     bot = load_bot(target)
     if settings.redis_url is None:
-        raise ConfigError(
-            "REDIS_URL: required, since workers share the queue with the webhook processes"
-        )
+        raise ConfigError(f"REDIS_URL: required, {why}")
     stores = await open_stores(settings, bot.name)
     try:
         yield settings, stores, bot
@@ -71,23 +80,30 @@ def worker(target: str, concurrency: int | None, port: int | None, host: str) ->
     """Run outbound workers only, to scale sending apart from the webhook processes."""
 
     async def work() -> None:
-        async with _redis_stores(target) as (settings, stores, bot), _started(bot, settings):
+        async with _redis_stores(target) as (found, stores, bot):
+            settings = await devserver.shared_development_settings(found)
             if concurrency is not None:
                 settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
-            metrics = Metrics()
-            template = bot.whatsapp_template
-            outbound_worker = start_outbound_worker(stores, settings, template, metrics)
-            try:
-                async with _probes_served(_probes(outbound_worker, stores, metrics), host, port):
-                    log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
-                    tune_gc()
-                    await until_signalled()
-                    log.info("shutting down")
-            finally:
-                await outbound_worker.stop()
-                await outbound_worker.client.http_client.close()
+            async with _started(bot, settings):
+                await _send_until_signalled(settings, stores, bot, host, port)
 
     run_command(work())
+
+
+async def _send_until_signalled(
+    settings: Settings, stores: Stores, bot: Bot, host: str, port: int | None
+) -> None:
+    metrics = Metrics()
+    outbound_worker = start_outbound_worker(stores, settings, bot.whatsapp_template, metrics)
+    try:
+        async with _probes_served(_probes(outbound_worker, stores, metrics), host, port):
+            log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
+            tune_gc()
+            await until_signalled()
+            log.info("shutting down")
+    finally:
+        await outbound_worker.stop()
+        await outbound_worker.client.http_client.close()
 
 
 def _probes(outbound_worker: OutboundWorker, stores: Stores, metrics: Metrics) -> Probes:
@@ -126,12 +142,14 @@ def deadletters() -> None:
 
 @deadletters.command("list")
 @click.argument("target", metavar="MODULE[:ATTR]")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option(
+    "--limit", type=int, default=50, show_default=True, help="How many dead letters to list."
+)
 def list_letters(target: str, limit: int) -> None:
     """The newest dead letters, with the reason and Twilio's last error."""
 
     async def work() -> None:
-        async with _redis_stores(target) as (_, stores, _bot):
+        async with _redis_stores(target, DEAD_LETTERS_NEED_REDIS) as (_, stores, _bot):
             letters = await stores.queue.dead_letters(limit)
             if not letters:
                 click.echo("no dead letters")
@@ -155,7 +173,7 @@ def replay(target: str, job_ids: tuple[str, ...]) -> None:
     """Put dead letters back in line, with fresh attempts."""
 
     async def work() -> None:
-        async with _redis_stores(target) as (_, stores, _bot):
+        async with _redis_stores(target, DEAD_LETTERS_NEED_REDIS) as (_, stores, _bot):
             missing = [j for j in job_ids if not await stores.queue.replay(j)]
             for job_id in job_ids:
                 click.echo(f"{job_id}: {'not a dead letter' if job_id in missing else 'queued'}")

@@ -7,18 +7,20 @@ import asyncio
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from botkit.sandbox.config import OwnedNumber
+from botkit.sandbox.conversations.chat_phones import ChatPhones
 from botkit.sandbox.delivery import Delivery
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.events import CLOSED
 from botkit.sandbox.ids import new_sid
 from botkit.sandbox.messages import MessageRecord, now
 from botkit.sandbox.rates import sender_kind
-from botkit.sandbox.state import SandboxState
+from botkit.sandbox.state import SandboxState, is_identity
 from botkit.twilio.address import Address, parse_address
 from botkit.twilio.segments import count_segments
 
@@ -43,13 +45,34 @@ WHATSAPP_FIELDS = {
     "address": "Address",
     "label": "Label",
     "replied_to_sid": "OriginalRepliedMessageSid",
+    "list_id": "ListId",
+    "list_title": "ListTitle",
+    "referral_body": "ReferralBody",
+    "referral_headline": "ReferralHeadline",
+    "referral_source_id": "ReferralSourceId",
+    "referral_source_type": "ReferralSourceType",
+    "referral_source_url": "ReferralSourceUrl",
+    "referral_media_id": "ReferralMediaId",
+    "referral_media_content_type": "ReferralMediaContentType",
+    "referral_media_url": "ReferralMediaUrl",
+    "referral_ctwa_clid": "ReferralCtwaClid",
 }
 
 
+@dataclass(frozen=True)
+class KeywordAction:
+    """What Twilio's keyword handling did with an inbound message: the webhook's OptOutType,
+    and the confirmation it answered with."""
+
+    opt_out_type: str
+    reply: str
+
+
 class PhonesApi:
-    def __init__(self, state: SandboxState, delivery: Delivery) -> None:
+    def __init__(self, state: SandboxState, delivery: Delivery, chat: ChatPhones) -> None:
         self.state = state
         self.delivery = delivery
+        self.chat = chat
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -71,9 +94,16 @@ class PhonesApi:
         return web.json_response({"phones": phones})
 
     async def create_phone(self, request: web.Request) -> web.Response:
+        """A handset ({address}), or a chat identity's client ({identity}, e.g. an agent)."""
         data = await _payload(request)
-        address = _parse(str(data.get("address", "")), "address")
-        phone = self.state.phone(str(address))
+        identity = str(data.get("identity") or "").strip()
+        if identity:
+            if not is_identity(identity) or len(identity) > 256:
+                raise ApiError(400, 20001, f"Invalid identity: {identity!r}")
+            address = identity
+        else:
+            address = str(_parse(str(data.get("address", "")), "address"))
+        phone = self.state.phone(address)
         if data.get("name"):
             phone.name = str(data["name"])
         return web.json_response(
@@ -81,7 +111,10 @@ class PhonesApi:
         )
 
     async def send(self, request: web.Request) -> web.Response:
-        """The phone texts ``to``: record the inbound message and post the signed webhook."""
+        """The phone texts ``to``: record the inbound message and post the signed webhook. A
+        chat identity writes into the conversation ``to`` (CH...) instead."""
+        if is_identity(request.match_info["address"]):
+            return await self._chat(request)
         sender = _parse(request.match_info["address"], "phone address")
         data = await _payload(request)
         to = _parse(str(data.get("to", "")), "to")
@@ -92,7 +125,9 @@ class PhonesApi:
         body = str(data.get("body", ""))
         media = [str(url) for url in _list(data.get("media_urls"))]
         # A shared location (WhatsApp) comes with an empty body.
-        location = bool(data.get("latitude")) and bool(data.get("longitude"))
+        location = _location(data)
+        if location and not sender.is_whatsapp:
+            raise ApiError(400, 20001, "Only a WhatsApp phone can share a location")
         if not body and not media and not location:
             raise ApiError(400, 21602, "Message body is required.")
         self.state.phone(str(sender))
@@ -110,9 +145,13 @@ class PhonesApi:
             media_types=_media_types(data, len(media)),
             messaging_service_sid=service.sid if service else None,
             date_sent=now(),
+            location=location,
         )
-        reply = self._apply_keywords(record, service.sid if service else None)
+        keyword = self._apply_keywords(record, service.sid if service else None)
         extra = {wire: str(data[key]) for key, wire in WHATSAPP_FIELDS.items() if data.get(key)}
+        if keyword is not None and self.state.config.keyword_replies:
+            # Twilio flags what its own handling answered, so the bot does not answer twice.
+            extra["OptOutType"] = keyword.opt_out_type
         if sender.is_whatsapp:
             extra.setdefault("WaId", sender.number.lstrip("+"))
             extra.setdefault("ProfileName", self.state.phone(str(sender)).name or "Sandbox user")
@@ -120,36 +159,37 @@ class PhonesApi:
         # The WhatsApp window opens now, not when the webhook task gets to run.
         self.state.last_inbound[(record.from_ or "", record.to)] = time.time()
         self.delivery.spawn(self.delivery.deliver_inbound(record, extra))
-        if reply is not None:
-            self._auto_reply(record, reply)
+        if keyword is not None and self.state.config.keyword_replies:
+            self._auto_reply(record, keyword.reply)
         return web.json_response(record.to_json(), status=201)
 
-    def _apply_keywords(self, record: MessageRecord, service_sid: str | None) -> str | None:
-        """Twilio's default STOP/START/HELP handling on SMS, per sender (or per Messaging
-        Service when the number is in one); the confirmation text to answer with, if any.
+    def _apply_keywords(
+        self, record: MessageRecord, service_sid: str | None
+    ) -> KeywordAction | None:
+        """Twilio's STOP/START/HELP handling on SMS, per sender (or per Messaging Service when
+        the number is in one): what it did, for the webhook's OptOutType, and the confirmation
+        it answers with (when keyword_replies is on).
 
         A message is a keyword only when it is the keyword alone. The message still reaches
         the webhook. WhatsApp gets no keyword handling (UNCONFIRMED: Twilio leaves opt-outs
         on WhatsApp to the business)."""
+        config = self.state.config
         if record.to.startswith("whatsapp:"):
             return None
-        config = self.state.config
         keyword = record.body.strip().upper()
         key = (record.from_ or "", service_sid or record.to)
         if keyword in config.opt_out_keywords:
             self.state.opted_out.add(key)
-            return OPT_OUT_REPLY
+            return KeywordAction("STOP", OPT_OUT_REPLY)
         if keyword in config.opt_in_keywords:
             self.state.opted_out.discard(key)
-            return OPT_IN_REPLY
+            return KeywordAction("START", OPT_IN_REPLY)
         if keyword in config.help_keywords:
-            return HELP_REPLY
+            return KeywordAction("HELP", HELP_REPLY)
         return None
 
     def _auto_reply(self, inbound: MessageRecord, body: str) -> None:
-        """Twilio answers keywords itself (an outbound-reply), when configured to."""
-        if not self.state.config.keyword_replies:
-            return
+        """Twilio answers keywords itself (an outbound-reply)."""
         reply = MessageRecord(
             sid=new_sid("SM"),
             account_sid=inbound.account_sid,
@@ -164,7 +204,20 @@ class PhonesApi:
         self.state.add_message(reply)
         self.delivery.spawn(self.delivery.run_outbound(reply))
 
+    async def _chat(self, request: web.Request) -> web.Response:
+        identity = request.match_info["address"]
+        data = await _payload(request)
+        body = str(data.get("body", "")).strip()
+        if not body:
+            raise ApiError(400, 21602, "Message body is required.")
+        self.state.phone(identity)
+        posted = await self.chat.send(identity, str(data.get("to", "")), body)
+        return web.json_response(posted, status=201)
+
     async def transcript(self, request: web.Request) -> web.Response:
+        if is_identity(request.match_info["address"]):
+            messages = self.chat.transcript(request.match_info["address"])
+            return web.json_response({"messages": messages})
         address = str(_parse(request.match_info["address"], "phone address"))
         records = [
             r.sandbox_json()
@@ -238,6 +291,27 @@ async def _payload(request: web.Request) -> dict[str, Any]:
         values = form.getall(key)
         result[key] = values if key in ("media_urls", "media_types") else values[0]
     return result
+
+
+def _location(data: dict[str, Any]) -> dict[str, str] | None:
+    """The location a phone shares, as Twilio sends it: Latitude and Longitude (degrees),
+    with an optional Label and Address; None when it shares none."""
+    if not data.get("latitude") and not data.get("longitude"):
+        return None
+    shared: dict[str, str] = {}
+    for key, limit in (("latitude", 90.0), ("longitude", 180.0)):
+        raw = str(data.get(key, "")).strip()
+        try:
+            degrees = float(raw)
+        except ValueError:
+            degrees = float("nan")
+        if not -limit <= degrees <= limit:
+            raise ApiError(400, 20001, f"Invalid {key}: {raw!r} (degrees, -{limit:g} to {limit:g})")
+        shared[key] = raw
+    for key in ("label", "address"):
+        if data.get(key):
+            shared[key] = str(data[key])
+    return shared
 
 
 def _media_types(data: dict[str, Any], count: int) -> list[str]:

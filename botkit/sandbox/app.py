@@ -7,10 +7,12 @@ from aiohttp import web
 from botkit.core.net import local_url
 from botkit.sandbox import simulator
 from botkit.sandbox.api_content import ContentApi
+from botkit.sandbox.api_media import MediaApi
 from botkit.sandbox.api_messages import MessagesApi
 from botkit.sandbox.api_phones import PhonesApi
 from botkit.sandbox.config import OwnedNumber, SandboxConfig
 from botkit.sandbox.conversations import install_conversations
+from botkit.sandbox.conversations.chat_phones import ChatPhones
 from botkit.sandbox.delivery import Delivery
 from botkit.sandbox.errors import api_errors
 from botkit.sandbox.state import SandboxState
@@ -29,8 +31,9 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     app[STATE] = state
     app[DELIVERY] = delivery
     app.router.add_routes(MessagesApi(state, delivery).routes())
-    app.router.add_routes(PhonesApi(state, delivery).routes())
-    install_conversations(app, state, delivery)
+    app.router.add_routes(MediaApi(state).routes())
+    conversations = install_conversations(app, state, delivery)
+    app.router.add_routes(PhonesApi(state, delivery, ChatPhones(conversations)).routes())
     app.router.add_routes(ContentApi(state).routes())
     app.router.add_routes(simulator.routes())
 

@@ -58,7 +58,9 @@ class SandboxConfig(BaseModel):
     )
     opt_in_keywords: set[str] = Field(default_factory=lambda: {"START", "YES", "UNSTOP"})
     help_keywords: set[str] = Field(default_factory=lambda: {"HELP", "INFO"})
-    #: Answer STOP/START/HELP on SMS with Twilio's default confirmation messages.
+    #: Answer STOP/START/HELP on SMS with Twilio's default confirmation messages, and say so
+    #: on the inbound webhook with OptOutType as Advanced Opt-Out does. Opt-outs are recorded
+    #: (sends to them fail with 21610) either way.
     keyword_replies: bool = True
     #: Scheduled messages (ScheduleType=fixed) must be due this far ahead: 300 s to 35 days.
     schedule_min_lead: float = 300.0

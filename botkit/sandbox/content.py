@@ -17,6 +17,7 @@ from botkit.sandbox.errors import ApiError
 
 CONTENT_HOST = "https://content.twilio.com"
 MAX_ACTIONS = 10
+MAX_LIST_ITEMS = 10
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 #: Which content type a channel shows, best first. A handset that cannot show buttons (SMS) gets
@@ -97,6 +98,8 @@ class ContentTemplate:
                 button = {key: fill(value) for key, value in action.items() if value is not None}
                 button.setdefault("type", "QUICK_REPLY")
                 actions.append(button)
+            if kind == "twilio/list-picker":
+                actions = [_list_item(spec, item, fill) for item in spec.get("items") or []]
         return Rendered(body=body, media_urls=media, actions=actions)
 
     def _pick(self, channel: str) -> str:
@@ -104,6 +107,18 @@ class ContentTemplate:
             if kind in self.types:
                 return kind
         return next(iter(self.types))
+
+
+def _list_item(spec: dict[str, Any], item: dict[str, Any], fill: Any) -> dict[str, str]:
+    """A list picker's item as a handset shows it: behind the list's button, tapped to answer
+    with ListId and ListTitle (sandbox-only shape, like quick-reply actions)."""
+    return {
+        "type": "LIST_ITEM",
+        "title": fill(item.get("item")),
+        "id": fill(item.get("id")),
+        "description": fill(item.get("description")),
+        "button": fill(spec.get("button")),
+    }
 
 
 def render_message(
@@ -177,5 +192,21 @@ def _check_type(kind: str, spec: Any) -> None:
         isinstance(media, list) and all(isinstance(url, str) for url in media)
     ):
         raise ApiError(400, 20001, f"{kind} media must be a list of URLs")
-    if kind in ("twilio/text", "twilio/quick-reply") and not spec.get("body"):
+    if kind in ("twilio/text", "twilio/quick-reply", "twilio/list-picker") and not spec.get(
+        "body"
+    ):
         raise ApiError(400, 20001, f"{kind} needs a body")
+    if kind == "twilio/list-picker":
+        _check_list(spec)
+
+
+def _check_list(spec: dict[str, Any]) -> None:
+    """Twilio's list picker: a button to open it, and 1 to 10 items, each with an id."""
+    if not spec.get("button"):
+        raise ApiError(400, 20001, "twilio/list-picker needs a button")
+    items = spec.get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_LIST_ITEMS:
+        raise ApiError(400, 20001, f"twilio/list-picker needs 1 to {MAX_LIST_ITEMS} items")
+    for item in items:
+        if not isinstance(item, dict) or not item.get("item") or not item.get("id"):
+            raise ApiError(400, 20001, "every twilio/list-picker item needs an item and an id")

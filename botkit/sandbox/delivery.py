@@ -314,6 +314,8 @@ def _country(number: str) -> str:
 def _whatsapp_type(record: MessageRecord, extra: dict[str, str]) -> str:
     if "ButtonPayload" in extra or "ButtonText" in extra:
         return "button"
+    if "ListId" in extra:
+        return "interactive"  # UNCONFIRMED: the MessageType Twilio gives a list reply
     if "Latitude" in extra:
         return "location"
     if record.media_types:

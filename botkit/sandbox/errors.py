@@ -34,8 +34,13 @@ def not_found(what: str) -> ApiError:
 async def api_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Turn ApiError into Twilio's error document."""
+    """Turn ApiError, and aiohttp's own 404 and 405 for routes the sandbox does not serve, into
+    Twilio's error document: an SDK reads every error as that JSON."""
     try:
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except web.HTTPNotFound:
+        return not_found(request.path).response()
+    except web.HTTPMethodNotAllowed:
+        return ApiError(405, 20004, f"Method {request.method} not allowed").response()

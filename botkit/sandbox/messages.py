@@ -63,6 +63,8 @@ class MessageRecord:
     num_segments: int
     media_urls: list[str] = field(default_factory=list)
     media_types: list[str] = field(default_factory=list)
+    #: SIDs (ME...) of the media, given when the Media subresource is first read.
+    media_sids: list[str] = field(default_factory=list)
     messaging_service_sid: str | None = None
     status_callback: str | None = None
     content_sid: str | None = None
@@ -85,6 +87,9 @@ class MessageRecord:
     #: wrote it, so the simulator can show a group chat (sandbox-only).
     conversation_sid: str | None = None
     author: str | None = None
+    #: A location a WhatsApp phone shared: latitude, longitude, label, address (sandbox-only:
+    #: the handset shows it; Twilio's JSON has no such field).
+    location: dict[str, str] | None = None
 
     def set_status(self, status: str, error: tuple[int, str] | None = None) -> None:
         self.status = status
@@ -164,4 +169,5 @@ class MessageRecord:
         data["content_sid"] = self.content_sid
         data["conversation_sid"] = self.conversation_sid
         data["author"] = self.author
+        data["location"] = self.location
         return data

@@ -22,7 +22,15 @@ class Phone:
 
     @property
     def channel(self) -> str:
+        if is_identity(self.address):
+            return "chat"
         return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
+
+
+def is_identity(address: str) -> bool:
+    """A Conversations chat identity (``agent``), not a phone number, WhatsApp address or short
+    code: the simulator plays its chat client."""
+    return not address.startswith(("+", "whatsapp:")) and not address.isdigit()
 
 
 @dataclass

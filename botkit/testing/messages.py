@@ -20,11 +20,17 @@ class MediaItem:
     content_type: str
 
 
+#: The kind of a list picker's item (``Button.kind``).
+LIST_ITEM = "LIST_ITEM"
+
+
 @dataclass(frozen=True)
 class Button:
-    """A button of a Content template message (a WhatsApp quick reply, usually).
+    """A button of a Content template message (a WhatsApp quick reply, usually), or an item of
+    a list picker (kind ``LIST_ITEM``).
 
-    ``payload`` is the button's id: what the bot receives as ``ButtonPayload`` when it is tapped.
+    ``payload`` is the button's id: what the bot receives as ``ButtonPayload`` (``ListId`` for a
+    list item) when it is tapped.
     """
 
     title: str

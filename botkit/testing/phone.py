@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from botkit.testing.expectations import ReplyExpectation
-from botkit.testing.messages import Button, Message
+from botkit.testing.messages import LIST_ITEM, Button, Message
 from botkit.testing.stage import Stage, failure
 
 
@@ -90,16 +90,17 @@ class TestPhone:
     async def tap(self, button: str) -> Message:
         """Tap the button titled (or with the payload) ``button`` on the latest message that has
         it, as WhatsApp sends a quick-reply tap: its title as the text, with ButtonText,
-        ButtonPayload and the message it answers."""
+        ButtonPayload and the message it answers. A list picker's item is tapped the same way
+        (``pick`` says so): its title as the text, with ListId and ListTitle."""
         __tracebackhide__ = True  # pytest shows the test's line, not ours
         for message in reversed(self._inbox.received):
             found = _find_button(message.buttons, button)
             if found is not None:
-                extra = {
-                    "button_text": found.title,
-                    "button_payload": found.payload,
-                    "replied_to_sid": message.sid,
-                }
+                extra = {"replied_to_sid": message.sid}
+                if found.kind == LIST_ITEM:
+                    extra |= {"list_id": found.payload, "list_title": found.title}
+                else:
+                    extra |= {"button_text": found.title, "button_payload": found.payload}
                 return await self._send(found.title, extra=extra, to=message.sender)
         offered = sorted({b.title for m in self._inbox.received for b in m.buttons})
         raise await failure(
@@ -107,6 +108,12 @@ class TestPhone:
             f"{self.address} cannot tap {button!r}: no message it received has that button "
             f"(buttons received: {', '.join(offered) or 'none'})",
         )
+
+    async def pick(self, item: str) -> Message:
+        """Choose the item titled (or with the id) ``item`` from the latest list picker that
+        has it: ``tap`` for a list."""
+        __tracebackhide__ = True  # pytest shows the test's line, not ours
+        return await self.tap(item)
 
     async def _send(
         self,

@@ -40,6 +40,7 @@ from botkit.testing.phone import TestPhone
 from botkit.testing.sandbox_client import SandboxClient
 from botkit.testing.stage import failure
 from botkit.twilio.address import parse_address
+from botkit.twilio.conversation_events import HANDLED_EVENTS
 from botkit.twilio.inbound import Channel, InboundMessage
 
 #: The test account: not the development sandbox's, so the bot runs as in production.
@@ -54,18 +55,6 @@ FAST_RATES = RateTable(
 #: Seconds a stopping bot keeps sending what it queued (memory stores).
 STOP_GRACE = 0.5
 _TEMPLATE_SID = re.compile(r"HX[0-9a-fA-F]{32}")
-#: Every Conversations event the bot handles.
-CONVERSATION_EVENTS = (
-    "onMessageAdd",
-    "onMessageAdded",
-    "onParticipantAdded",
-    "onParticipantUpdated",
-    "onParticipantRemoved",
-    "onConversationStateUpdated",
-    "onConversationRemoved",
-)
-
-
 class Tester:
     """Starts the sandbox and the bot, hands out phones, and waits for things to settle.
 
@@ -164,7 +153,7 @@ class Tester:
             raise
         self.sandbox.own_number(self.bot_number, f"{base}/twilio/messages")
         await self.client.configure_conversation_webhooks(
-            f"{base}/twilio/conversations", CONVERSATION_EVENTS
+            f"{base}/twilio/conversations", HANDLED_EVENTS
         )
 
     def _release_held(self, ahead: float) -> None:

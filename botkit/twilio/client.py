@@ -6,6 +6,7 @@ the http layer (not per resource) also covers absolute paging URLs such as Conve
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import functools
 import json
@@ -13,13 +14,15 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import BasicAuth, ClientSession, ClientTimeout, DummyCookieJar
+from aiohttp import ClientSession, ClientTimeout, DummyCookieJar
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 from yarl import URL
 
 from botkit.core.event_loop import read_by
+from botkit.errors import ConfigError
+from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID
 
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 
@@ -81,6 +84,8 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             raise ValueError(timeout)
         sent = dict(headers or {})
         if auth is not None:
+            if self.base_url is None and auth[0] == DEVELOPMENT_ACCOUNT_SID:
+                raise DevelopmentLeak(f"development account sent to Twilio's real host: {url}")
             sent["Authorization"] = self._basic(auth)
         async with self.session.request(
             method.upper(),
@@ -99,7 +104,10 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     def _basic(self, auth: tuple[str, str]) -> str:
         found = self._authorization.get(auth)
         if found is None:
-            found = self._authorization[auth] = BasicAuth(*auth).encode()
+            # Built by hand: aiohttp 3.12+ deprecates BasicAuth, and a warning in every user's
+            # test run is noise they cannot fix.
+            pair = base64.b64encode(":".join(auth).encode("latin1")).decode("ascii")
+            found = self._authorization[auth] = f"Basic {pair}"
         return found
 
 
@@ -127,6 +135,20 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+class DevelopmentLeak(ConfigError):
+    """The development account was about to be sent to Twilio's real hosts."""
+
+
 def create_async_client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
-    """A twilio Client for async use. Call inside a running event loop; close its http_client."""
+    """A twilio Client for async use. Call inside a running event loop; close its http_client.
+
+    The development account (development mode, the sandbox's published credentials) is refused
+    without a base_url: nothing in development mode may reach Twilio's real hosts, and a
+    process that would is a bug to fail on loudly, not a request to make."""
+    if account_sid == DEVELOPMENT_ACCOUNT_SID and not base_url:
+        raise DevelopmentLeak(
+            "development mode never talks to Twilio's real hosts: the development account "
+            f"{DEVELOPMENT_ACCOUNT_SID} needs BOTKIT_TWILIO_BASE_URL (a sandbox), or set "
+            "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to a real account"
+        )
     return Client(account_sid, auth_token, http_client=RewritingAsyncHttpClient(base_url))

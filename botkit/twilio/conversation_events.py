@@ -436,3 +436,15 @@ def _date(raw: str | None) -> datetime | None:
         return datetime.fromisoformat(raw)
     except ValueError:
         return None
+
+#: Every Conversations event a botkit bot handles: the filters its webhooks need, as the
+#: testing kit and development mode configure them.
+HANDLED_EVENTS = (
+    "onMessageAdd",
+    "onMessageAdded",
+    "onParticipantAdded",
+    "onParticipantUpdated",
+    "onParticipantRemoved",
+    "onConversationStateUpdated",
+    "onConversationRemoved",
+)

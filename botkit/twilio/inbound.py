@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from botkit.twilio.address import Address, parse_address
 
 Channel = Literal["sms", "mms", "whatsapp"]
+#: Twilio's Advanced Opt-Out verdict on an inbound message: its own keyword handling acted.
+OptOutType = Literal["STOP", "START", "HELP"]
+_OPT_OUT_TYPES: tuple[OptOutType, ...] = ("STOP", "START", "HELP")
 
 _MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -46,6 +49,22 @@ class Location(BaseModel):
     label: str | None = None
 
 
+class Referral(BaseModel):
+    """The ad or post a WhatsApp user came from (Click-to-WhatsApp): Twilio's Referral* fields."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_url: str | None = None
+    source_id: str | None = None
+    source_type: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_id: str | None = None
+    media_content_type: str | None = None
+    media_url: str | None = None
+    ctwa_clid: str | None = None
+
+
 class WhatsAppInfo(BaseModel):
     """Fields Twilio sends only for WhatsApp messages."""
 
@@ -56,7 +75,11 @@ class WhatsAppInfo(BaseModel):
     location: Location | None = None
     button_text: str | None = None
     button_payload: str | None = None
+    #: The list picker item the user chose: its id and title.
+    list_id: str | None = None
+    list_title: str | None = None
     replied_to_sid: str | None = None
+    referral: Referral | None = None
 
 
 class InboundMessage(BaseModel):
@@ -73,6 +96,9 @@ class InboundMessage(BaseModel):
     media: tuple[Media, ...] = ()
     messaging_service_sid: str | None = None
     whatsapp: WhatsAppInfo | None = None
+    #: Set when Twilio's own opt-out handling (Advanced Opt-Out) acted on this message: it has
+    #: already recorded the opt-out or opt-in on its side and answered the user.
+    opt_out_type: OptOutType | None = None
     params: dict[str, str]
 
     @property
@@ -107,8 +133,18 @@ def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
         media=media,
         messaging_service_sid=service,
         whatsapp=_whatsapp(params) if channel == "whatsapp" else None,
+        opt_out_type=_opt_out_type(params),
         params=dict(params),
     )
+
+
+def _opt_out_type(params: Mapping[str, str]) -> OptOutType | None:
+    """OptOutType, when it is one botkit knows; anything else stays in ``params`` only."""
+    raw = params.get("OptOutType", "").strip().upper()
+    for known in _OPT_OUT_TYPES:
+        if raw == known:
+            return known
+    return None
 
 
 def _required(params: Mapping[str, str], name: str) -> str:
@@ -157,8 +193,29 @@ def _whatsapp(params: Mapping[str, str]) -> WhatsAppInfo:
         location=_location(params),
         button_text=params.get("ButtonText") or None,
         button_payload=params.get("ButtonPayload") or None,
+        list_id=params.get("ListId") or None,
+        list_title=params.get("ListTitle") or None,
         replied_to_sid=params.get("OriginalRepliedMessageSid") or None,
+        referral=_referral(params),
     )
+
+
+_REFERRAL_FIELDS = {
+    "source_url": "ReferralSourceUrl",
+    "source_id": "ReferralSourceId",
+    "source_type": "ReferralSourceType",
+    "headline": "ReferralHeadline",
+    "body": "ReferralBody",
+    "media_id": "ReferralMediaId",
+    "media_content_type": "ReferralMediaContentType",
+    "media_url": "ReferralMediaUrl",
+    "ctwa_clid": "ReferralCtwaClid",
+}
+
+
+def _referral(params: Mapping[str, str]) -> Referral | None:
+    found = {name: params[wire] for name, wire in _REFERRAL_FIELDS.items() if params.get(wire)}
+    return Referral(**found) if found else None
 
 
 def _location(params: Mapping[str, str]) -> Location | None:

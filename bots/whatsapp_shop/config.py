@@ -2,16 +2,19 @@
 
 ``SHOP_OWNERS``: comma-separated phone numbers allowed to text shop commands to the bot
 ("SHIPPED LC-0001 <tracking URL>"); unset, nobody can. ``SHOP_MEDIA_URL``: where the product
-images are served (the templates append each image's file name).
+images are served (the templates append each image's file name); unset, the sandbox's bundled
+sample pictures in development mode (so the demo shows them offline), else DEFAULT_MEDIA_URL.
 """
 
 from __future__ import annotations
 
 import os
 
-from botkit import ConfigError, parse_address
+from botkit import ConfigError, Settings, parse_address
 
 DEFAULT_MEDIA_URL = "https://example.com/leafco/images"
+#: Where the development sandbox serves the shop's sample pictures.
+SANDBOX_SAMPLES = "/sandbox/static/samples/leafco"
 
 
 def owners() -> tuple[str, ...]:
@@ -27,8 +30,18 @@ def owner_number(raw: str, source: str) -> str:
         raise ConfigError(f"{source}: {raw.strip()!r} is not a phone number ({exc})") from None
 
 
-def media_url() -> str:
-    return checked_media_url(os.environ.get("SHOP_MEDIA_URL", DEFAULT_MEDIA_URL), "SHOP_MEDIA_URL")
+def media_url() -> str | None:
+    """SHOP_MEDIA_URL, or None to use ``default_media_url`` once the bot's settings are known."""
+    raw = os.environ.get("SHOP_MEDIA_URL")
+    return checked_media_url(raw, "SHOP_MEDIA_URL") if raw else None
+
+
+def default_media_url(settings: Settings) -> str:
+    """The sandbox's sample pictures in development (no Twilio account, a sandbox to serve
+    them), the placeholder address otherwise."""
+    if settings.development and settings.twilio_base_url:
+        return settings.twilio_base_url + SANDBOX_SAMPLES
+    return DEFAULT_MEDIA_URL
 
 
 def checked_media_url(url: str, source: str) -> str:

@@ -23,6 +23,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest.content.v1.content import ContentList
 
 from botkit import Bot, ConfigError, Startup, WhatsAppTemplate
+from bots.whatsapp_shop.config import DEFAULT_MEDIA_URL, default_media_url
 
 PREFIX = "leafco_"
 
@@ -77,10 +78,11 @@ def definitions(media_url: str) -> dict[str, dict[str, Any]]:
 
 
 class ShopTemplates:
-    """The templates' SIDs, known once the bot has started."""
+    """The templates' SIDs, known once the bot has started. ``media_url`` None: chosen from the
+    bot's settings at startup (``config.default_media_url``)."""
 
-    def __init__(self, media_url: str) -> None:
-        self._definitions = definitions(media_url)
+    def __init__(self, media_url: str | None) -> None:
+        self.media_url = media_url
         self._sids: dict[str, str] = {}
 
     def sid(self, name: str) -> str:
@@ -93,6 +95,8 @@ class ShopTemplates:
 
     def attach(self, bot: Bot) -> None:
         async def prepare(startup: Startup) -> None:
+            if self.media_url is None:
+                self.media_url = default_media_url(startup.settings)
             await self.ensure(startup.twilio)
             bot.whatsapp_template = WhatsAppTemplate(content_sid=self.sid("shipping"))
 
@@ -105,7 +109,7 @@ class ShopTemplates:
                 content.friendly_name: content.sid
                 for content in await twilio.content.v1.contents.list_async()
             }
-            for name, types in self._definitions.items():
+            for name, types in definitions(self.media_url or DEFAULT_MEDIA_URL).items():
                 friendly = PREFIX + name
                 sid = existing.get(friendly)
                 if sid is None:

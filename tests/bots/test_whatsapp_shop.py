@@ -245,3 +245,39 @@ def test_owners_and_the_media_address_are_checked_when_the_shop_is_built() -> No
         build(owners=["boss"])
     with pytest.raises(ConfigError, match="media_url: WhatsApp fetches media over https"):
         build(media_url="http://cdn.leafco.test")
+
+
+# --- development: pictures offline ------------------------------------------------------------
+
+
+def test_in_development_the_pictures_come_from_the_sandbox() -> None:
+    from botkit import Settings
+    from bots.whatsapp_shop.config import DEFAULT_MEDIA_URL, default_media_url
+
+    development = Settings(twilio_base_url="http://127.0.0.1:8081")
+    assert default_media_url(development) == (
+        "http://127.0.0.1:8081/sandbox/static/samples/leafco"
+    )
+    account = Settings(twilio_account_sid="AC" + "1" * 32, twilio_auth_token="t")
+    assert default_media_url(account) == DEFAULT_MEDIA_URL
+
+
+async def test_the_sandbox_serves_a_picture_for_every_product() -> None:
+    import aiohttp
+
+    from botkit.sandbox import Sandbox
+    from bots.whatsapp_shop.catalog import CATALOG
+    from bots.whatsapp_shop.config import SANDBOX_SAMPLES
+
+    sandbox = Sandbox()
+    await sandbox.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            for product in CATALOG:
+                url = f"{sandbox.url}{SANDBOX_SAMPLES}/{product.image}"
+                async with http.get(url) as response:
+                    assert response.status == 200, url
+                    assert response.content_type == "image/jpeg"
+                    assert (await response.read())[:2] == b"\xff\xd8"  # a JPEG
+    finally:
+        await sandbox.stop()

@@ -249,6 +249,37 @@ STARTUP_ERRORS = {
         "no_such_bot_module", {}, "cannot find module 'no_such_bot_module'"
     ),
     "attribute is not a Bot": StartupError("notabot", {}, "notabot is a str, not a botkit.Bot"),
+    "port out of range": StartupError(
+        "bots.echo", {}, "--port: 99999 is not a port (allowed: 0 to 65535)", port="99999"
+    ),
+    "sandbox port out of range": StartupError(
+        "bots.echo",
+        {},
+        "--sandbox-port: 70000 is not a port (allowed: 0 to 65535)",
+        sandbox_port="70000",
+    ),
+    "development account without a sandbox": StartupError(
+        "bots.echo",
+        {"TWILIO_ACCOUNT_SID": DEVELOPMENT_ACCOUNT_SID},
+        "TWILIO_ACCOUNT_SID: AC00000000000000000000000000000000 is the sandbox's development "
+        "account, not a Twilio account: unset it for development mode, or set "
+        "BOTKIT_TWILIO_BASE_URL",
+    ),
+    "misspelt rate key": StartupError(
+        "bots.echo",
+        {"BOTKIT_RATES": '{{"lng_code": 2}}'},  # format() templates: {{ is {
+        "BOTKIT_RATES: unknown key 'lng_code'; allowed: long_code, toll_free",
+    ),
+    "zero rate": StartupError(
+        "bots.echo",
+        {"BOTKIT_RATES": '{{"long_code": 0}}'},
+        "BOTKIT_RATES: long_code.rate: Input should be greater than 0",
+    ),
+    "rate that is not a number": StartupError(
+        "bots.echo",
+        {"BOTKIT_RATES": '{{"long_code": "fast"}}'},
+        'BOTKIT_RATES: long_code: must be a rate per second (a number > 0) or {{"rate": N',
+    ),
 }
 # The bot module's name starts with the name of the import it lacks (like weatherbot, weather).
 MISSING_DEPENDENCY = StartupError("nodep_bot", {}, "No module named 'nodep'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import types
@@ -210,3 +211,23 @@ def test_a_module_python_cannot_describe_still_takes_the_name(
     monkeypatch.setitem(sys.modules, "specless_module_4f2a", types.ModuleType("specless"))
     with pytest.raises(ScaffoldError, match="'specless_module_4f2a' is an installed module"):
         check_name("specless_module_4f2a")
+
+
+def test_new_refuses_to_write_into_botkits_own_clone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run inside a botkit clone, `botkit new` would write into botkit's own tests/."""
+    clone = Path(__file__).resolve().parents[2]
+    assert (clone / "pyproject.toml").is_file()
+    before = files_under(clone / "tests")
+    try:
+        result = invoke_new("refused_bot", cwd=clone, monkeypatch=monkeypatch)
+        assert result.exit_code == 2, result.output
+        assert "botkit's own source tree" in result.output
+        assert "directory of your own" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    finally:
+        for stray in (clone / "refused_bot", clone / "tests" / "test_refused_bot.py"):
+            if stray.is_dir():
+                shutil.rmtree(stray)
+            elif stray.exists():
+                stray.unlink()
+    assert files_under(clone / "tests") == before

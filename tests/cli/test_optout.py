@@ -16,6 +16,7 @@ from botkit.cli.optout import optout
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.protocol import GLOBAL_SCOPE, ConsentLedger
 from botkit.compliance.ledger.redis import RedisConsentLedger
+from botkit.settings import DEVELOPMENT_PEPPER
 from tests.support.redis_server import free_port
 
 PEPPER = "cli-test-pepper-0123456789abcdef"
@@ -194,10 +195,11 @@ def test_without_redis_url_it_says_so(run: Callable[..., Result], tmp_path: Path
     assert not target.exists()
 
 
-def test_without_a_pepper_it_says_so(run: Callable[..., Result]) -> None:
-    result = run("add", USER, "--scope", SENDER, env={"BOTKIT_CONSENT_PEPPER": None})
+def test_with_an_account_and_without_a_pepper_it_says_so(run: Callable[..., Result]) -> None:
+    account = {"BOTKIT_CONSENT_PEPPER": None, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32}
+    result = run("add", USER, "--scope", SENDER, env=account)
     assert result.exit_code == 2
-    assert "BOTKIT_CONSENT_PEPPER is not set" in result.output
+    assert "BOTKIT_CONSENT_PEPPER: required with a Twilio account" in result.output
     weak = run("list", env={"BOTKIT_CONSENT_PEPPER": "short"})
     assert weak.exit_code == 2
     assert "BOTKIT_CONSENT_PEPPER: the consent pepper must be at least 16" in weak.output
@@ -214,3 +216,31 @@ def test_unreachable_redis_is_one_line(run: Callable[..., Result]) -> None:
     assert result.exit_code == 2
     assert "Redis at REDIS_URL failed" in result.output
     assert "Traceback" not in result.output
+
+
+def test_development_mode_uses_the_development_pepper_as_botkit_run_does(
+    run: Callable[..., Result], clean_redis: str
+) -> None:
+    """Without TWILIO_ACCOUNT_SID, `botkit run` hashes with the development pepper: the
+    command finds and records opt-outs in that same ledger, without asking for a pepper."""
+    development = {"BOTKIT_CONSENT_PEPPER": None, "TWILIO_ACCOUNT_SID": None}
+
+    async def opt_out_as_the_bot(ledger: ConsentLedger) -> None:
+        await ledger.opt_out(USER, SENDER, keyword="STOP", source="keyword")
+
+    def as_the_bot(work: Callable[[ConsentLedger], Awaitable[Any]]) -> Any:
+        async def main() -> Any:
+            redis = Redis.from_url(clean_redis)
+            try:
+                return await work(RedisConsentLedger(redis, NumberHasher(DEVELOPMENT_PEPPER)))
+            finally:
+                await redis.aclose()
+
+        return asyncio.run(main())
+
+    as_the_bot(opt_out_as_the_bot)
+    listed = run("list", env=development)
+    assert listed.exit_code == 0, listed.output
+    assert "+1555***0123" in listed.output and SENDER in listed.output
+    assert run("remove", USER, "--scope", SENDER, env=development).exit_code == 0
+    assert run("list", env=development).output.strip() == "no opt-outs"

@@ -270,8 +270,15 @@ def test_a_worker_port_in_use_is_one_line() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with running_redis() as url:
+            # A sandbox's address (none listens there): in development mode without one, the
+            # worker refuses before it gets to the port.
+            env = {
+                "REDIS_URL": url,
+                "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+                "BOTKIT_TWILIO_BASE_URL": f"http://127.0.0.1:{free_port()}",
+            }
             result = CliRunner().invoke(
-                main, ["worker", "bots.echo", "--port", str(port)], env={"REDIS_URL": url}
+                main, ["worker", "bots.echo", "--port", str(port)], env=env
             )
     assert result.exit_code == 2, result.output
     assert f"--port: cannot listen on 127.0.0.1:{port}" in result.output

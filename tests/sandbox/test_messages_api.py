@@ -623,6 +623,31 @@ async def test_a_phone_that_texted_stop_is_refused_with_21610_until_start(
     assert "successfully been unsubscribed" in replies[2]
 
 
+@pytest.mark.parametrize(("answers", "flagged"), [(True, True), (False, False)])
+async def test_the_webhook_carries_opt_out_type_when_twilio_answered_the_keyword(
+    make_sandbox: MakeSandbox, receiver: Receiver, answers: bool, flagged: bool
+) -> None:
+    """Advanced Opt-Out: Twilio says on the webhook that its own handling answered STOP, START
+    or HELP, so the bot does not answer again."""
+    url = receiver.url("/sms")
+    sandbox = await make_sandbox(
+        numbers=[OwnedNumber(number=BOT, sms_url=url)], keyword_replies=answers
+    )
+    async with aiohttp.ClientSession(base_url=sandbox.url) as http:
+        for body in ("stop", "HELP", "Start", "hello", "STOP PLEASE"):
+            await phone_texts(http, USER, BOT, body)
+    hits = await receiver.wait_for("/sms", 5)
+    found = {hit.params["Body"]: hit.params.get("OptOutType") for hit in hits}
+    types = ("STOP", "HELP", "START") if flagged else (None, None, None)
+    assert found == {
+        "stop": types[0],
+        "HELP": types[1],
+        "Start": types[2],
+        "hello": None,
+        "STOP PLEASE": None,
+    }
+
+
 async def test_opt_out_covers_a_messaging_services_whole_pool(
     aapi: Api, sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:
@@ -1018,3 +1043,21 @@ async def test_unknown_or_malformed_messaging_services_are_refused(
     finally:
         await api.close()
 
+
+
+@pytest.mark.parametrize(
+    ("phone", "fields", "problem"),
+    [
+        ("whatsapp:" + USER, {"latitude": "north", "longitude": "1"}, "Invalid latitude"),
+        ("whatsapp:" + USER, {"latitude": "10", "longitude": "181"}, "Invalid longitude"),
+        (USER, {"latitude": "10", "longitude": "20"}, "Only a WhatsApp phone"),
+    ],
+)
+async def test_a_shared_location_is_checked(
+    sandbox: Sandbox, http: aiohttp.ClientSession, phone: str, fields: dict[str, str], problem: str
+) -> None:
+    async with http.post(
+        f"/sandbox/phones/{quote(phone, safe='')}/messages", json={"to": BOT, **fields}
+    ) as response:
+        assert response.status == 400
+        assert problem in (await response.json())["message"]

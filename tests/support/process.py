@@ -59,3 +59,16 @@ def botkit_process(
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
+
+
+@contextmanager
+def development_bot(target: str) -> Iterator[str]:
+    """``botkit run target`` in development mode (no account) on free ports, healthy; yields
+    the URL of its sandbox (and phone simulator)."""
+    from tests.support.redis_server import free_port
+
+    port, sandbox_port = free_port(), free_port()
+    args = ["run", target, "--port", str(port), "--sandbox-port", str(sandbox_port)]
+    with botkit_process(args, clean_env()) as proc:
+        wait_healthy(port, proc)
+        yield f"http://127.0.0.1:{sandbox_port}"

@@ -369,3 +369,39 @@ def test_bad_coordinates() -> None:
 
 def test_malformed_webhook_is_a_value_error() -> None:
     assert issubclass(MalformedWebhook, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("STOP", "STOP"), ("start", "START"), (" HELP ", "HELP"), ("", None), ("PAUSE", None)],
+)
+def test_opt_out_type_says_what_twilios_own_keyword_handling_did(
+    raw: str, expected: str | None
+) -> None:
+    message = parse_inbound_message(inbound_params("stop", OptOutType=raw))
+    assert message.opt_out_type == expected
+    assert parse_inbound_message(inbound_params("stop")).opt_out_type is None
+
+
+def test_whatsapp_list_replies_and_referrals_are_modelled() -> None:
+    params = inbound_params(
+        "Large",
+        From="whatsapp:" + USER,
+        To="whatsapp:" + BOT_NUMBER,
+        ListId="size:l",
+        ListTitle="Large",
+        ReferralSourceUrl="https://fb.me/ad",
+        ReferralSourceType="ad",
+        ReferralHeadline="Spring teas",
+        ReferralCtwaClid="ARAkLkA",
+    )
+    whatsapp = parse_inbound_message(params).whatsapp
+    assert whatsapp is not None
+    assert (whatsapp.list_id, whatsapp.list_title) == ("size:l", "Large")
+    assert whatsapp.referral is not None
+    assert whatsapp.referral.source_url == "https://fb.me/ad"
+    assert (whatsapp.referral.headline, whatsapp.referral.ctwa_clid) == ("Spring teas", "ARAkLkA")
+    plain = parse_inbound_message(
+        inbound_params("hi", From="whatsapp:" + USER, To="whatsapp:" + BOT_NUMBER)
+    )
+    assert plain.whatsapp is not None and plain.whatsapp.referral is None

@@ -56,6 +56,12 @@ class Limit(BaseModel):
     def _bare_rate(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return {"rate": value}
+        if not isinstance(value, dict | Limit):
+            # Said in the words of the setting, not pydantic's ("instance of Limit").
+            raise ValueError(
+                f'must be a rate per second (a number > 0) or {{"rate": N, "burst": N}}, '
+                f"got {value!r}"
+            )
         return value
 
 
@@ -81,6 +87,22 @@ class RateTable(BaseModel):
         default_factory=dict,
         description="Overrides by exact sender: +15550001111, whatsapp:+1..., MG...",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, value: Any) -> Any:
+        """A misspelt key ("lng_code") would otherwise be ignored and its limit never apply."""
+        if not isinstance(value, dict):
+            if isinstance(value, RateTable):
+                return value
+            raise ValueError(f"must be a JSON object of limits by sender kind, got {value!r}")
+        allowed = list(cls.model_fields)
+        unknown = [key for key in value if key not in allowed]
+        if unknown:
+            raise ValueError(
+                f"unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}"
+            )
+        return value
 
     def for_kind(self, kind: SenderKind) -> Limit:
         limit: Limit = getattr(self, kind)

@@ -20,6 +20,7 @@ from botkit.sandbox.conversations.models import (
     ScopedWebhook,
 )
 from botkit.sandbox.conversations.paging import meta_page
+from botkit.sandbox.conversations.receipts import receipts_of
 from botkit.sandbox.conversations.service import ConversationsService
 from botkit.sandbox.conversations.specs import (
     ConfigurationSpec,
@@ -29,6 +30,7 @@ from botkit.sandbox.conversations.specs import (
     ParticipantSpec,
     WebhookSpec,
 )
+from botkit.sandbox.errors import not_found
 
 BASE = "/v1/Conversations"
 CONVERSATION = BASE + "/{conversation}"
@@ -72,6 +74,8 @@ class ConversationsApi:
             web.get(CONVERSATION + "/Messages/{sid}", self.fetch_message),
             web.post(CONVERSATION + "/Messages/{sid}", self.update_message),
             web.delete(CONVERSATION + "/Messages/{sid}", self.delete_message),
+            web.get(CONVERSATION + "/Messages/{message}/Receipts", self.list_receipts),
+            web.get(CONVERSATION + "/Messages/{message}/Receipts/{sid}", self.fetch_receipt),
             web.post(CONVERSATION + "/Webhooks", self.create_webhook),
             web.get(CONVERSATION + "/Webhooks", self.list_webhooks),
             web.get(CONVERSATION + "/Webhooks/{sid}", self.fetch_webhook),
@@ -229,6 +233,32 @@ class ConversationsApi:
             conversation, message, notify=webhooks_enabled(request)
         )
         return web.Response(status=204)
+
+    # Delivery receipts -------------------------------------------------------------------
+
+    def _receipts(self, request: web.Request) -> tuple[str, list[dict[str, Any]]]:
+        conversation = self._conversation(request)
+        message = self.store.message(conversation.sid, request.match_info["message"])
+        carried = [
+            record
+            for sid in message.deliveries
+            if (record := self.service.state.messages.get(sid)) is not None
+        ]
+        base = origin(request)
+        participants = self.store.participants_of(conversation.sid)
+        url = f"{base}{BASE}/{conversation.sid}/Messages/{message.sid}/Receipts"
+        return url, receipts_of(message, carried, participants, base)
+
+    async def list_receipts(self, request: web.Request) -> web.Response:
+        url, receipts = self._receipts(request)
+        return _json(meta_page(receipts, url=url, key="delivery_receipts", query=request.query))
+
+    async def fetch_receipt(self, request: web.Request) -> web.Response:
+        _, receipts = self._receipts(request)
+        for receipt in receipts:
+            if receipt["sid"] == request.match_info["sid"]:
+                return _json(receipt)
+        raise not_found(request.path)
 
     # Conversation-scoped webhooks ---------------------------------------------------------
 

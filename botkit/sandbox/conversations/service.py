@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,8 @@ class ConversationsService:
         self.timers = ConversationTimers(self._timer_fired)
         self.account_sid = state.config.account_sid
         self.chat_service_sid = default_chat_service_sid(self.account_sid)
+        #: Told of every message added (the simulator's chat identities listen).
+        self.message_listeners: list[Callable[[ConversationRecord, ConversationMessage], None]] = []
 
     # Conversations ------------------------------------------------------------------------
 
@@ -222,6 +225,8 @@ class ConversationsService:
         self.store.participants[conversation.sid][participant.sid] = participant
         if participant.address is not None:
             self.state.phone(participant.address)
+        elif participant.identity is not None:
+            self.state.phone(participant.identity)  # the simulator can play its chat client
         self._publish("conversation_participant", participant.to_json(""))
         if notify:
             self._post_participant(conversation, participant, "onParticipantAdded")
@@ -365,6 +370,8 @@ class ConversationsService:
             conversation, message, recipients, draft.media_urls, projected
         )
         self._publish("conversation_message", message.to_json("", self.delivery_summary(message)))
+        for listener in self.message_listeners:
+            listener(conversation, message)
         if notify:
             facts = draft.facts()
             facts.sid, facts.index = message.sid, message.index

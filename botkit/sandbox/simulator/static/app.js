@@ -2,12 +2,17 @@
  *
  * Talks only to the sandbox's own API:
  *   GET  /sandbox/phones                      {phones: [{address, channel, name}]}
- *   POST /sandbox/phones                      {address, name}
+ *   POST /sandbox/phones                      {address, name} (a handset), or {identity, name}
+ *                                             (a chat identity: an agent's chat client)
  *   GET  /sandbox/numbers                     {numbers: [{number, sms_url}]}
  *   GET  /sandbox/phones/{address}/messages   {messages: [SandboxMessage]}
  *   POST /sandbox/phones/{address}/messages   {to, body, media_urls, button_text, button_payload,
- *                                              replied_to_sid}
+ *                                              list_id, list_title, replied_to_sid, latitude,
+ *                                              longitude, label, address}
  *   GET  /sandbox/events (SSE)                "message": SandboxMessage, "phone": {address, channel}
+ *
+ * A chat identity's thread is every message of the conversations it is in (with
+ * conversation_sid, conversation_name and author); it sends {to: CH..., body} into one.
  *
  * A SandboxMessage is Twilio's Message JSON plus what only a handset sees: media [{url,
  * content_type}], actions [{type, title, id, url, phone}] (Content template buttons), and, for
@@ -47,6 +52,10 @@
       '<svg viewBox="0 0 24 24" class="action-icon"><path d="M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/></svg>',
     call:
       '<svg viewBox="0 0 24 24" class="action-icon"><path d="M6.6 10.8a15 15 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" fill="currentColor"/></svg>',
+    list:
+      '<svg viewBox="0 0 24 24" class="action-icon"><path d="M4 6h2M9 6h11M4 12h2M9 12h11M4 18h2M9 18h11" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>',
+    pin:
+      '<svg viewBox="0 0 24 24"><path d="M12 22s-7-6-7-12a7 7 0 0 1 14 0c0 6-7 12-7 12z"/><circle cx="12" cy="10" r="2.6" fill="#fff"/></svg>',
     person:
       '<svg viewBox="0 0 24 24"><circle cx="12" cy="8.5" r="4" fill="currentColor"/><path d="M4 20.5c.8-4 4-6 8-6s7.2 2 8 6z" fill="currentColor"/></svg>',
   };
@@ -63,6 +72,7 @@
     unread: new Map(), // address -> count
     typing: null, // {address, timer}
     tapped: new Map(), // sid of a message with buttons -> payload of the button tapped
+    openLists: new Set(), // sids of messages whose list picker is open
     nodes: new Map(), // sid -> {sig, status, node} of the current thread, reused when unchanged
     seq: 0,
     animate: false, // only messages that arrive while a thread is open animate in
@@ -92,6 +102,8 @@
     send: $("send"),
     attach: $("attach"),
     attachRow: $("attach-row"),
+    locate: $("location"),
+    locationRow: $("location-row"),
     mediaUrl: $("media-url"),
     phoneList: $("phone-list"),
     phoneListEmpty: $("phone-list-empty"),
@@ -100,6 +112,9 @@
     phoneForm: $("phone-form"),
     phoneName: $("phone-name"),
     phoneNumber: $("phone-number"),
+    phoneIdentity: $("phone-identity"),
+    numberField: $("number-field"),
+    identityField: $("identity-field"),
     phoneError: $("phone-error"),
     toast: $("toast"),
   };
@@ -128,6 +143,9 @@
   }
 
   const bare = (address) => (address || "").replace(/^whatsapp:/, "");
+  const CHANNEL_NAMES = { sms: "SMS", whatsapp: "WhatsApp", chat: "Agent chat" };
+  const channelName = (channel) => CHANNEL_NAMES[channel] || "SMS";
+  const isChat = (address) => (state.phones.get(address) || {}).channel === "chat";
   const isWhatsApp = (address) => (address || "").startsWith("whatsapp:");
   const phonePath = (address) => `/sandbox/phones/${encodeURIComponent(address)}/messages`;
 
@@ -196,19 +214,28 @@
 
   // --- messages ----------------------------------------------------------------------------
 
+  /** Two agents in one conversation each have their copy of its messages. */
+  const keyOf = (message) =>
+    message.chat_identity ? `${message.sid}@${message.chat_identity}` : message.sid;
+
   function remember(message) {
-    const known = state.messages.get(message.sid);
+    const known = state.messages.get(keyOf(message));
     message._seq = known ? known._seq : ++state.seq;
-    state.messages.set(message.sid, message);
+    state.messages.set(keyOf(message), message);
     return !known;
   }
 
   const order = (a, b) => messageTime(a) - messageTime(b) || a._seq - b._seq;
 
+  /** Whether a message is in address's thread: a chat identity's copy of a conversation
+   * message is in that identity's thread only (the customer's handset has its own copy). */
+  function belongsTo(message, address) {
+    if (message.chat_identity) return message.chat_identity === address;
+    return message.to === address || message.from === address;
+  }
+
   function messagesOf(address) {
-    return [...state.messages.values()]
-      .filter((m) => m.to === address || m.from === address)
-      .sort(order);
+    return [...state.messages.values()].filter((m) => belongsTo(m, address)).sort(order);
   }
 
   function counterpart(message, address) {
@@ -368,6 +395,49 @@
     return button;
   }
 
+  /** A shared location: a pin with its label or address, and the coordinates. */
+  function locationNode(location) {
+    const card = el("a", "location-card");
+    card.href = `https://www.openstreetmap.org/?mlat=${location.latitude}&mlon=${location.longitude}`;
+    card.target = "_blank";
+    card.rel = "noopener noreferrer";
+    const words = el("span", "location-words");
+    const place = location.label || location.address || "Location";
+    words.append(el("span", "location-label", place));
+    if (location.label && location.address) words.append(el("span", "location-coords", location.address));
+    words.append(el("span", "location-coords", `${location.latitude}, ${location.longitude}`));
+    card.append(svg(ICONS.pin), words);
+    return card;
+  }
+
+  /** A list picker: its button, and the items it opens; tapping one answers with ListId and
+   * ListTitle, as WhatsApp does. */
+  function listPicker(message, items, whatsapp) {
+    const open = el("button", "action list-open");
+    open.type = "button";
+    open.disabled = !whatsapp;
+    open.append(svg(ICONS.list), el("span", "", items[0].button || "Choose"));
+    const panel = el("div", "list-items");
+    panel.hidden = !state.openLists.has(message.sid);
+    open.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      if (panel.hidden) state.openLists.delete(message.sid);
+      else state.openLists.add(message.sid);
+    });
+    for (const item of items) {
+      const choice = el("button", "list-item");
+      choice.type = "button";
+      choice.disabled = !whatsapp;
+      choice.dataset.payload = item.id;
+      choice.append(el("span", "list-title", item.title));
+      if (item.description) choice.append(el("span", "list-description", item.description));
+      if (state.tapped.get(message.sid) === item.id) choice.classList.add("tapped");
+      choice.addEventListener("click", () => pick(message, item, choice));
+      panel.append(choice);
+    }
+    return [open, panel];
+  }
+
   function bubble(message, address) {
     const mine = message.from === address;
     const whatsapp = isWhatsApp(address);
@@ -391,8 +461,9 @@
     }
     const body = message.body || "";
     const text = el("div", "text");
+    if (message.location) box.append(locationNode(message.location));
     if (body) text.append(formatted(body, whatsapp));
-    else if (!media.length) {
+    else if (!media.length && !message.location) {
       text.classList.add("redacted");
       text.textContent = "Message redacted";
     }
@@ -405,11 +476,13 @@
     box.title = `${message.sid}\n${message.status}${message.num_segments ? ` · ${message.num_segments} segment(s)` : ""}`;
     row.append(box);
 
-    const actions = message.actions || [];
-    if (actions.length) {
+    const actions = (message.actions || []).filter((a) => a.type !== "LIST_ITEM");
+    const items = (message.actions || []).filter((a) => a.type === "LIST_ITEM");
+    if (actions.length || items.length) {
       row.classList.add("has-actions");
       const list = el("div", "actions");
       for (const action of actions) list.append(actionNode(message, action, whatsapp));
+      if (items.length) list.append(...listPicker(message, items, whatsapp));
       row.append(list);
     }
     const error = statusLine(message);
@@ -446,7 +519,7 @@
   function threadNode(message, address) {
     const sig = JSON.stringify([
       message.status, message.body, message.error_code, message.media, message.actions,
-      state.tapped.get(message.sid),
+      message.location, state.tapped.get(message.sid),
     ]);
     const known = state.nodes.get(message.sid);
     if (known && known.sig === sig) return known.node;
@@ -521,6 +594,7 @@
   function plain(message) {
     const body = (message.body || "").replace(/[*_~`]+([^*_~`\n]+)[*_~`]+/g, "$1").replace(/\s+/g, " ");
     if (body) return body;
+    if (message.location) return "Location";
     return message.media && message.media.length ? "Photo" : "";
   }
 
@@ -539,7 +613,7 @@
       const face = el("span", "avatar small");
       avatar(face, phone);
       const badge = el("span", `channel-dot ${phone.channel}`);
-      badge.title = phone.channel === "whatsapp" ? "WhatsApp" : "SMS";
+      badge.title = channelName(phone.channel);
       face.append(badge);
       const lines = el("span", "phone-lines");
       const top = el("span", "phone-top");
@@ -551,7 +625,7 @@
         ? `${last.from === phone.address ? "You: " : ""}${plain(last)}`
         : phone.name
           ? formatNumber(phone.address)
-          : phone.channel === "whatsapp" ? "WhatsApp" : "SMS";
+          : channelName(phone.channel);
       bottom.append(el("span", "phone-snippet", snippet));
       const unread = state.unread.get(phone.address) || 0;
       if (unread) bottom.append(el("span", "unread", String(unread)));
@@ -592,15 +666,31 @@
 
   const targetKey = (address) => `botkit.simulator.target.${address}`;
 
+  /** Where the current phone can write: bot numbers (a handset), or the conversations it is
+   * in, newest first (a chat identity), with their labels. */
+  function targetsOf(address) {
+    const labels = new Map();
+    if (isChat(address)) {
+      for (const message of messagesOf(address).reverse()) {
+        const sid = message.conversation_sid;
+        if (sid && !labels.has(sid)) labels.set(sid, message.conversation_name || sid);
+      }
+      return labels;
+    }
+    for (const n of state.numbers) labels.set(n.number, formatNumber(n.number));
+    for (const message of messagesOf(address)) {
+      const other = bare(counterpart(message, address));
+      if (other && !labels.has(other)) labels.set(other, formatNumber(other));
+    }
+    return labels;
+  }
+
   function renderTargets() {
     const address = state.current;
     if (!address) return;
     const saved = localStorage.getItem(targetKey(address));
-    const options = state.numbers.map((n) => n.number);
-    for (const message of messagesOf(address)) {
-      const other = bare(counterpart(message, address));
-      if (other && !options.includes(other)) options.push(other);
-    }
+    const labels = targetsOf(address);
+    const options = [...labels.keys()];
     const chosen = options.includes(saved) ? saved : options[0] || "";
     const key = `${address}|${options.join(",")}`;
     if (dom.target.dataset.options !== key) {
@@ -609,11 +699,11 @@
       dom.target.replaceChildren(
         ...(options.length
           ? options.map((number) => {
-              const option = el("option", "", formatNumber(number));
+              const option = el("option", "", labels.get(number));
               option.value = number;
               return option;
             })
-          : [el("option", "", "no bot number")])
+          : [el("option", "", isChat(address) ? "no conversation" : "no bot number")])
       );
     }
     dom.target.value = chosen;
@@ -621,11 +711,16 @@
     const ready = Boolean(chosen);
     dom.message.disabled = !ready;
     dom.send.disabled = !ready;
-    dom.message.placeholder = ready ? "Message" : "No bot number to text yet";
-    dom.emptyText.textContent = ready
-      ? `Say hi to ${formatNumber(chosen)}.`
-      : "No bot number yet: start your bot with `botkit run`, or register one with PUT /sandbox/numbers/{number}.";
-    document.getElementById("chips").hidden = !ready;
+    const chat = isChat(address);
+    dom.message.placeholder = ready
+      ? "Message"
+      : chat ? "Not in a conversation yet" : "No bot number to text yet";
+    dom.emptyText.textContent = chat
+      ? `No conversation yet: when a customer asks for a human, the bot hands them to ${address} and the conversation appears here.`
+      : ready
+        ? `Say hi to ${formatNumber(chosen)}.`
+        : "No bot number yet: start your bot with `botkit run`, or register one with PUT /sandbox/numbers/{number}.";
+    document.getElementById("chips").hidden = !ready || chat;
   }
 
   function renderHeader() {
@@ -633,7 +728,7 @@
     if (!phone) return;
     avatar(dom.avatar, phone);
     dom.name.textContent = displayName(phone);
-    dom.sub.textContent = `${phone.channel === "whatsapp" ? "WhatsApp" : "SMS"} · ${formatNumber(phone.address)}`;
+    dom.sub.textContent = `${channelName(phone.channel)} · ${formatNumber(phone.address)}`;
   }
 
   function select(address) {
@@ -642,6 +737,8 @@
     state.unread.delete(address);
     const phone = state.phones.get(address);
     dom.chat.dataset.channel = phone ? phone.channel : "none";
+    dom.locate.hidden = !phone || phone.channel !== "whatsapp";
+    dom.locationRow.hidden = true;
     dom.welcome.hidden = true;
     dom.header.hidden = false;
     dom.threadWrap.hidden = false;
@@ -713,7 +810,7 @@
     startTyping(address);
     try {
       const message = await api("POST", phonePath(address), payload);
-      if (!state.messages.has(message.sid)) {
+      if (!state.messages.has(keyOf(message))) {
         // The event stream usually wins the race; if not, show the message now.
         // As the sandbox records it: the type the phone gave, or its default.
         const types = payload.media_types || [];
@@ -770,6 +867,33 @@
     });
   }
 
+  async function pick(message, item, node) {
+    const address = state.current;
+    if (!address) return;
+    state.tapped.set(message.sid, item.id);
+    state.openLists.delete(message.sid);
+    node.classList.add("tapped");
+    await post(address, {
+      to: message.from || dom.target.value,
+      body: item.title,
+      list_id: item.id,
+      list_title: item.title,
+      replied_to_sid: message.sid,
+    });
+  }
+
+  async function shareLocation() {
+    const address = state.current;
+    const to = dom.target.value;
+    if (!address || !to) return;
+    const value = (id) => $(id).value.trim();
+    const payload = { to, body: "", latitude: value("location-lat"), longitude: value("location-lng") };
+    if (value("location-label")) payload.label = value("location-label");
+    if (value("location-address")) payload.address = value("location-address");
+    dom.locationRow.hidden = true;
+    await post(address, payload);
+  }
+
   function autosize() {
     dom.message.style.height = "auto";
     dom.message.style.height = `${Math.min(dom.message.scrollHeight, 140)}px`;
@@ -794,8 +918,18 @@
     dom.phoneForm.reset();
     dom.phoneNumber.value = randomNumber();
     dom.phoneError.hidden = true;
+    syncDialog();
     dom.dialog.showModal();
     dom.phoneName.focus();
+  }
+
+  /** A chat identity has an identity where a handset has a number. */
+  function syncDialog() {
+    const chat = new FormData(dom.phoneForm).get("channel") === "chat";
+    dom.numberField.hidden = chat;
+    dom.phoneNumber.required = !chat;
+    dom.identityField.hidden = !chat;
+    dom.phoneIdentity.required = chat;
   }
 
   async function createPhone(event) {
@@ -803,10 +937,13 @@
     if (!dom.phoneForm.reportValidity()) return;
     const channel = new FormData(dom.phoneForm).get("channel");
     const number = dom.phoneNumber.value.trim();
-    const address = channel === "whatsapp" ? `whatsapp:${number}` : number;
     const name = dom.phoneName.value.trim();
+    const request =
+      channel === "chat"
+        ? { identity: dom.phoneIdentity.value.trim(), name: name || undefined }
+        : { address: channel === "whatsapp" ? `whatsapp:${number}` : number, name: name || undefined };
     try {
-      const phone = await api("POST", "/sandbox/phones", { address, name: name || undefined });
+      const phone = await api("POST", "/sandbox/phones", request);
       state.phones.set(phone.address, phone);
       dom.dialog.close();
       select(phone.address);
@@ -826,7 +963,7 @@
   function onMessage(message) {
     const fresh = remember(message);
     for (const address of [message.to, message.from]) {
-      if (!address || !state.phones.has(address)) continue;
+      if (!address || !state.phones.has(address) || !belongsTo(message, address)) continue;
       const fromBot = message.to === address;
       if (fresh && fromBot) {
         stopTyping(address);
@@ -848,6 +985,7 @@
     }
     try {
       await loadPhones(); // names are set after the event is published
+      await loadTranscript(data.address); // an agent added to a conversation already in use
     } catch {
       /* keep what the event said */
     }
@@ -873,6 +1011,7 @@
   $("welcome-new").addEventListener("click", openDialog);
   $("phone-cancel").addEventListener("click", () => dom.dialog.close());
   dom.phoneForm.addEventListener("submit", createPhone);
+  dom.phoneForm.addEventListener("change", syncDialog);
   dom.composer.addEventListener("submit", (event) => {
     event.preventDefault();
     sendComposed();
@@ -892,6 +1031,14 @@
     } else closeAttach();
   });
   $("attach-clear").addEventListener("click", closeAttach);
+  dom.locate.addEventListener("click", () => {
+    dom.locationRow.hidden = !dom.locationRow.hidden;
+    if (!dom.locationRow.hidden) $("location-lat").focus();
+  });
+  $("location-share").addEventListener("click", shareLocation);
+  $("location-cancel").addEventListener("click", () => {
+    dom.locationRow.hidden = true;
+  });
   dom.phonesToggle.addEventListener("click", () => setDrawer(!state.drawerOpen));
   dom.scrim.addEventListener("click", () => setDrawer(false));
   document.addEventListener("keydown", (event) => {
