@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from botkit.app.bot import Bot
+from botkit.errors import ConfigError
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
 from botkit.runtime.runtime import Runtime, start_runtime
-from botkit.runtime.twilio import auth_token
+from botkit.runtime.twilio import account_sid, auth_token
 from botkit.server.conversations_endpoint import conversations_endpoint
 from botkit.server.probes import Probes
 from botkit.server.status_endpoint import status_endpoint
@@ -37,10 +38,14 @@ def create_app(
     app = web.Application()
     metrics = Metrics()
     verifier = SignatureVerifier(auth_token(settings)) if settings.validate_signatures else None
+    if verifier is not None:
+        require_public_origin(settings)
     reader = WebhookReader(
         verifier,
+        account_sid=account_sid(settings),
         public_url=settings.public_url,
         trust_proxy=settings.trust_proxy,
+        public_hosts=settings.public_origins,
         max_body_bytes=settings.max_body_bytes,
     )
 
@@ -110,6 +115,19 @@ def create_app(
         Probes(metrics, lambda r: runtime(r).trouble(), ping, refresh).routes()
     )
     return app
+
+
+def require_public_origin(settings: Settings) -> None:
+    """With a Twilio account, the URL a signature is checked over is configured, never taken
+    from the request: a caller who chooses it can replay a signature Twilio made for any other
+    URL of the account. Development mode (the published development token) may use the URL
+    the server saw."""
+    if settings.development or settings.public_url or settings.public_origins:
+        return
+    raise ConfigError(
+        "BOTKIT_PUBLIC_URL: required with a Twilio account, as the base URL Twilio calls "
+        "(or BOTKIT_PUBLIC_HOSTS, the hosts a proxy may forward with BOTKIT_TRUST_PROXY=true)"
+    )
 
 
 def _guarded(endpoint: Endpoint, metrics: Metrics) -> Endpoint:

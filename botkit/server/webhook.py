@@ -8,7 +8,7 @@ returned, because the person debugging a proxy needs to see the URL we tried.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -41,17 +41,27 @@ class WebhookReader:
         self,
         verifier: SignatureVerifier | None,
         *,
+        account_sid: str,
         public_url: str | None,
         trust_proxy: bool,
+        public_hosts: Collection[str] = (),
         max_body_bytes: int,
     ) -> None:
         self.verifier = verifier
+        self.account_sid = account_sid
         self.public_url = public_url
         self.trust_proxy = trust_proxy
+        self.public_hosts = public_hosts
         self.max_body_bytes = max_body_bytes
 
     async def read(self, request: web.Request) -> MultiDict[str]:
-        """The request's parameters, once they are known to come from Twilio."""
+        """The request's parameters, once they are known to come from Twilio for this account.
+
+        Twilio's signature joins names and values with no separator, so a signed request can be
+        re-cut at other boundaries without breaking it ("ApiVersion" merged into "AccountSid").
+        What survives the signature is therefore checked too: a parameter named twice is
+        refused, the account must be ours, and each endpoint's parser requires its fields.
+        """
         raw = await self._body(request)
         try:
             text = raw.decode("utf-8")
@@ -61,6 +71,9 @@ class WebhookReader:
         params = _json_params(text) if is_json else _form_params(text)
         if self.verifier is not None:
             self._verify(request, text if is_json else params, is_json)
+        _refuse_repeats(params)
+        if self.verifier is not None:
+            self._check_account(params)
         return params
 
     async def _body(self, request: web.Request) -> bytes:
@@ -86,7 +99,11 @@ class WebhookReader:
             path_qs=request.raw_path,
             headers=request.headers,
         )
-        url = signed_url(facts, self.public_url, self.trust_proxy)
+        url = signed_url(facts, self.public_url, self.trust_proxy, self.public_hosts)
+        if url is None:
+            raise Rejection(
+                403, "request host is not one of BOTKIT_PUBLIC_HOSTS", host=facts.host
+            )
         signature = request.headers.get(SIGNATURE_HEADER)
         if is_json:
             assert isinstance(signed, str)
@@ -97,6 +114,11 @@ class WebhookReader:
             why = "missing" if not signature else "invalid"
             raise Rejection(403, f"{why} X-Twilio-Signature", url=url)
 
+    def _check_account(self, params: MultiDict[str]) -> None:
+        account = params.get("AccountSid")
+        if account is not None and account != self.account_sid:
+            raise Rejection(403, "AccountSid is not this bot's Twilio account")
+
 
 def _form_params(text: str) -> MultiDict[str]:
     try:
@@ -104,6 +126,18 @@ def _form_params(text: str) -> MultiDict[str]:
     except ValueError:
         raise Rejection(400, "body is not form-encoded") from None
     return MultiDict(pairs)
+
+
+def _refuse_repeats(params: MultiDict[str]) -> None:
+    """Twilio names each parameter once; a repeat is signed like one value (the validator
+    sorts and deduplicates values), and which one a reader takes is the sender's to choose."""
+    if len(params) != len(set(params)):
+        repeated = next(key for key in params if len(params.getall(key)) > 1)
+        raise Rejection(400, f"parameter {_shown(repeated)} appears more than once")
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
 def _json_params(text: str) -> MultiDict[str]:

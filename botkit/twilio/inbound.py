@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from botkit.twilio.address import Address, parse_address
+from botkit.twilio.params import account_sid, api_version, required
 
 Channel = Literal["sms", "mms", "whatsapp"]
 
@@ -82,10 +83,21 @@ class InboundMessage(BaseModel):
 
 
 def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
-    """Build an InboundMessage from webhook params, or raise MalformedWebhook with the reason."""
+    """Build an InboundMessage from webhook params, or raise MalformedWebhook with the reason.
+
+    Every parameter Twilio always sends is required (Body too, empty for a picture alone),
+    for the reason botkit/twilio/params.py gives.
+    """
     sid = _required(params, "MessageSid")
     if not _MESSAGE_SID.match(sid):
         raise MalformedWebhook(f"MessageSid {sid!r} is not a Twilio message SID")
+    for copy in ("SmsSid", "SmsMessageSid"):
+        if copy in params and params[copy] != sid:
+            raise MalformedWebhook(f"{copy} is not the MessageSid")
+    account = account_sid(params, MalformedWebhook)
+    api_version(params, MalformedWebhook)
+    if "Body" not in params:
+        raise MalformedWebhook("missing required parameter Body")
     sender = _address(params, "From")
     recipient = _address(params, "To")
     media = _media(params)
@@ -99,7 +111,7 @@ def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
         channel = "mms" if media else "sms"
     return InboundMessage(
         sid=sid,
-        account_sid=params.get("AccountSid") or None,
+        account_sid=account,
         channel=channel,
         sender=sender,
         recipient=recipient,
@@ -112,10 +124,7 @@ def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
 
 
 def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name, "").strip()
-    if not value:
-        raise MalformedWebhook(f"missing required parameter {name}")
-    return value
+    return required(params, name, MalformedWebhook)
 
 
 def _address(params: Mapping[str, str], name: str) -> Address:
@@ -127,7 +136,7 @@ def _address(params: Mapping[str, str], name: str) -> Address:
 
 
 def _media(params: Mapping[str, str]) -> tuple[Media, ...]:
-    declared = params.get("NumMedia", "0").strip() or "0"
+    declared = _required(params, "NumMedia")
     # ASCII digits only: str.isdigit() accepts "²", which int() rejects.
     if not (declared.isascii() and declared.isdigit()):
         raise MalformedWebhook(f"NumMedia {declared!r} is not a number")
