@@ -1,8 +1,12 @@
 """Reading a Twilio webhook safely: size limit, decoding, then the signature, before anything else.
 
 Every ``/twilio/*`` endpoint goes through ``WebhookReader.read``; a request it rejects has had
-no effect at all. Rejections carry a status and a one-line reason that is both logged and
-returned, because the person debugging a proxy needs to see the URL we tried.
+no effect at all. A JSON body is parsed only once its signature (over the URL and the body's
+hash) holds, so no unsigned request costs more than reading it; a form is parsed first, because
+its parameters are what is signed, which takes time linear in its bounded size.
+
+Rejections carry a status and a one-line reason that is both logged and returned, because the
+person debugging a proxy needs to see the URL we tried.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from multidict import MultiDict
 
 from botkit.inbound.queue.protocol import InboundQueue
 from botkit.logging import get_logger
+from botkit.twilio import strict_json
 from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
 
 log = get_logger("server")
@@ -67,10 +72,17 @@ class WebhookReader:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise Rejection(400, "body is not valid UTF-8") from None
-        is_json = request.content_type == "application/json"
-        params = _json_params(text) if is_json else _form_params(text)
-        if self.verifier is not None:
-            self._verify(request, text if is_json else params, is_json)
+        verifier = self.verifier
+        if request.content_type == "application/json":
+            # Signed over the URL and the body's hash: checked before the JSON is parsed.
+            if verifier is not None:
+                self._verify(request, lambda url, sig: verifier.verify_json(url, text, sig))
+            params = _json_params(text)
+        else:
+            # Signed over the parameters; parsing a form is linear and bounded by the size.
+            params = _form_params(text)
+            if verifier is not None:
+                self._verify(request, lambda url, sig: verifier.verify_form(url, params, sig))
         _refuse_repeats(params)
         if self.verifier is not None:
             self._check_account(params)
@@ -91,8 +103,9 @@ class WebhookReader:
             raise Rejection(400, f"body exceeds {self.max_body_bytes} bytes")
         return bytes(raw)
 
-    def _verify(self, request: web.Request, signed: object, is_json: bool) -> None:
-        assert self.verifier is not None
+    def _verify(self, request: web.Request, valid: Callable[[str, str | None], bool]) -> None:
+        """Rejects the request unless valid(url, signature) holds for the URL Twilio must
+        have signed and the X-Twilio-Signature received."""
         facts = RequestFacts(
             scheme=request.scheme,
             host=request.host,
@@ -105,12 +118,7 @@ class WebhookReader:
                 403, "request host is not one of BOTKIT_PUBLIC_HOSTS", host=facts.host
             )
         signature = request.headers.get(SIGNATURE_HEADER)
-        if is_json:
-            assert isinstance(signed, str)
-            valid = self.verifier.verify_json(url, signed, signature)
-        else:
-            valid = self.verifier.verify_form(url, signed, signature)
-        if not valid:
+        if not valid(url, signature):
             why = "missing" if not signature else "invalid"
             raise Rejection(403, f"{why} X-Twilio-Signature", url=url)
 
@@ -142,9 +150,9 @@ def _shown(value: str) -> str:
 
 def _json_params(text: str) -> MultiDict[str]:
     try:
-        document = json.loads(text)
-    except ValueError:
-        raise Rejection(400, "body is not valid JSON") from None
+        document = strict_json.loads(text)
+    except ValueError as exc:
+        raise Rejection(400, f"body {exc}") from None
     if not isinstance(document, dict):
         raise Rejection(400, "JSON body must be an object")
     return MultiDict(

@@ -17,7 +17,6 @@ is required. This module depends on nothing else in botkit but the shared parame
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -25,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from botkit.twilio import strict_json
 from botkit.twilio.params import account_sid, required, shown
 
 ConversationState = Literal["initializing", "active", "inactive", "closed"]
@@ -382,9 +382,9 @@ def _json(params: Mapping[str, str], name: str) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise MalformedConversationEvent(f"{name} is not valid JSON") from None
+        return strict_json.loads(raw)
+    except ValueError as exc:
+        raise MalformedConversationEvent(f"{name} {exc}") from None
 
 
 def _attributes(params: Mapping[str, str]) -> dict[str, Any]:

@@ -11,10 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from botkit.twilio.address import Address, parse_address
-from botkit.twilio.params import account_sid, api_version, required
+from botkit.twilio.params import account_sid, api_version, required, shown
 
 Channel = Literal["sms", "mms", "whatsapp"]
 
@@ -41,8 +41,8 @@ class Location(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    latitude: float
-    longitude: float
+    latitude: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    longitude: float = Field(ge=-180, le=180, allow_inf_nan=False)
     address: str | None = None
     label: str | None = None
 
@@ -182,4 +182,8 @@ def _location(params: Mapping[str, str]) -> Location | None:
             label=params.get("Label") or None,
         )
     except ValueError:
-        raise MalformedWebhook(f"Latitude/Longitude {lat!r}/{lon!r} are not numbers") from None
+        # NaN or an infinity would be queued as null and the message then dropped as
+        # unreadable: refused here, like anything that is not a place on Earth.
+        raise MalformedWebhook(
+            f"Latitude/Longitude {shown(lat)}/{shown(lon)} are not coordinates"
+        ) from None

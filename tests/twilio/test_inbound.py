@@ -394,7 +394,7 @@ def test_num_media_with_leading_zeros() -> None:
 
 def test_bad_coordinates() -> None:
     params = inbound_params(From=WA_USER, To=WA_BOT, Latitude="north", Longitude="1")
-    assert malformed(params) == "Latitude/Longitude 'north'/'1' are not numbers"
+    assert malformed(params) == "Latitude/Longitude 'north'/'1' are not coordinates"
 
 
 def test_malformed_webhook_is_a_value_error() -> None:
