@@ -205,6 +205,34 @@ class Settings(BaseSettings):
         "http://host[:port]), when BOTKIT_PUBLIC_URL is unset: the request's Host (or, with "
         "BOTKIT_TRUST_PROXY, X-Forwarded-Host) must be one of them.",
     )
+    accept_timeout: float = Field(
+        2.0,
+        gt=0,
+        lt=15,
+        alias="BOTKIT_ACCEPT_TIMEOUT",
+        description="Seconds a webhook waits for the inbound queue (Redis) to confirm it before "
+        "the answer is 503; also bounds /readyz's ping. Twilio gives up after 15.",
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        alias="BOTKIT_HEADER_TIMEOUT",
+        description="Seconds a connection may take to send a complete request head (and may "
+        "then stay idle between requests) before it is closed.",
+    )
+    body_timeout: float = Field(
+        10.0,
+        gt=0,
+        alias="BOTKIT_BODY_TIMEOUT",
+        description="Seconds a webhook's body may take to arrive before the answer is 408.",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        alias="BOTKIT_MAX_CONNECTIONS",
+        description="Open connections `botkit run` keeps at most; past it, a new one replaces "
+        "the oldest idle one, or gets 503 if none is idle.",
+    )
 
     @field_validator("twilio_account_sid")
     @classmethod

@@ -32,6 +32,7 @@ from botkit.logging import configure_logging, get_logger
 from botkit.runtime.stores import open_stores
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.server.app import create_app
+from botkit.server.connections import GuardedSite
 from botkit.settings import Settings, load_settings
 
 log = get_logger("cli")
@@ -249,7 +250,7 @@ async def _serve(
     await runner.setup()
     try:
         async with bind_errors("--port", host, port):
-            await web.TCPSite(runner, host, port).start()
+            await GuardedSite(runner, host, port).start()
         base = local_url(host, port, "")
         log.info("listening", url=base, webhook=f"{base}/twilio/messages")
         if box is not None:

@@ -6,6 +6,7 @@ starts and stopped when it stops; this module only turns HTTP into calls on it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -16,10 +17,12 @@ from botkit.logging import get_logger
 from botkit.metrics import Metrics
 from botkit.runtime.runtime import Runtime, start_runtime
 from botkit.runtime.twilio import account_sid, auth_token
+from botkit.server.connections import GUARD, ConnectionGuard
 from botkit.server.conversations_endpoint import conversations_endpoint
+from botkit.server.http_errors import HttpErrorLog
 from botkit.server.probes import Probes
 from botkit.server.status_endpoint import status_endpoint
-from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
+from botkit.server.webhook import Acceptance, Endpoint, Rejection, Unavailable, WebhookReader
 from botkit.sessions.keys import session_key
 from botkit.settings import Settings
 from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
@@ -28,6 +31,8 @@ from botkit.twilio.signature import SignatureVerifier
 log = get_logger("server")
 
 RUNTIME = web.AppKey("botkit.runtime", Runtime)
+#: Seconds aiohttp reads and drops a body left unread by an early answer, before it closes.
+LINGERING_TIME = 2.0
 
 
 def create_app(
@@ -35,7 +40,20 @@ def create_app(
 ) -> web.Application:
     """The webhook server for bot. workers=False accepts messages without running handlers;
     dispatch=False queues replies for `botkit worker` processes to send."""
-    app = web.Application()
+    guard = ConnectionGuard(settings.max_connections)
+    app = web.Application(
+        middlewares=[guard.middleware],
+        handler_args={
+            # aiohttp closes a connection that has no complete request head after this long
+            # (at first, and between requests): slow headers are its business.
+            "keepalive_timeout": settings.header_timeout,
+            # After an answer sent before the whole body was read (a 4xx), read and drop the
+            # rest for so long at most, then close.
+            "lingering_time": LINGERING_TIME,
+            "logger": HttpErrorLog(),
+        },
+    )
+    app[GUARD] = guard
     metrics = Metrics()
     verifier = SignatureVerifier(auth_token(settings)) if settings.validate_signatures else None
     if verifier is not None:
@@ -47,7 +65,9 @@ def create_app(
         trust_proxy=settings.trust_proxy,
         public_hosts=settings.public_origins,
         max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
     )
+    acceptance = Acceptance(ttl=settings.dedup_ttl, timeout=settings.accept_timeout)
 
     def runtime(request: web.Request) -> Runtime:
         return request.app[RUNTIME]
@@ -72,11 +92,10 @@ def create_app(
             message = parse_inbound_message(params)
         except MalformedWebhook as exc:
             raise Rejection(400, str(exc)) from None
-        return await accept_once(
+        return await acceptance.once(
             runtime(request).stores.inbound,
             message.sid,
             message.model_dump_json(),
-            settings.dedup_ttl,
             duplicate="duplicate webhook ignored",
             session_key=session_key(bot.name, message),
             sid=message.sid,
@@ -95,7 +114,7 @@ def create_app(
     app.router.add_post(
         "/twilio/status",
         _guarded(
-            status_endpoint(reader, lambda r: runtime(r).stores.inbound, settings.dedup_ttl),
+            status_endpoint(reader, lambda r: runtime(r).stores.inbound, acceptance),
             metrics,
         ),
     )
@@ -106,13 +125,19 @@ def create_app(
                 reader,
                 lambda r: runtime(r).stores.inbound,
                 lambda r: runtime(r).conversations.gate,
-                settings.dedup_ttl,
+                acceptance,
             ),
             metrics,
         ),
     )
     app.router.add_routes(
-        Probes(metrics, lambda r: runtime(r).trouble(), ping, refresh).routes()
+        Probes(
+            metrics,
+            lambda r: runtime(r).trouble(),
+            ping,
+            refresh,
+            ping_timeout=settings.accept_timeout,
+        ).routes()
     )
     return app
 
@@ -130,14 +155,31 @@ def require_public_origin(settings: Settings) -> None:
     )
 
 
+#: nginx's "client closed request": never sent (nobody is listening), but counted apart from
+#: the 503s of a failing store, so a client that hangs up raises no alarm.
+CLIENT_CLOSED = 499
+
+
 def _guarded(endpoint: Endpoint, metrics: Metrics) -> Endpoint:
     """Turn rejections into a 4xx with one log line; never let an error become a 500. Every
     answer is counted here, the one place that knows it."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        response = await _answer(request)
-        metrics.webhooks.labels(path=request.path, status=str(response.status)).inc()
+        try:
+            response = await _answer(request)
+        except asyncio.CancelledError:  # served with handler_cancellation: the client left
+            if _client_gone(request):
+                _count(request, _gone(request))
+            raise
+        _count(request, response)
         return response
+
+    def _count(request: web.Request, response: web.StreamResponse) -> None:
+        metrics.webhooks.labels(path=request.path, status=str(response.status)).inc()
+
+    def _gone(request: web.Request) -> web.Response:
+        log.info("client disconnected before the answer", path=request.path)
+        return web.Response(status=CLIENT_CLOSED)
 
     async def _answer(request: web.Request) -> web.StreamResponse:
         try:
@@ -152,7 +194,17 @@ def _guarded(endpoint: Endpoint, metrics: Metrics) -> Endpoint:
             )
             return web.Response(status=exc.status, text=exc.reason + "\n")
         except Exception as exc:
-            log.error("webhook could not be accepted", path=request.path, error=repr(exc))
+            if isinstance(exc, ConnectionError) and _client_gone(request):
+                return _gone(request)
+            error = str(exc) if isinstance(exc, Unavailable) else repr(exc)
+            log.error("webhook could not be accepted", path=request.path, error=error)
             return web.Response(status=503, text="temporarily unable to accept webhooks\n")
 
     return guarded
+
+
+def _client_gone(request: web.Request) -> bool:
+    """The client hung up mid-request: reading the rest of its body failed because its
+    connection is gone, not because anything of ours is."""
+    transport = request.transport
+    return transport is None or transport.is_closing()

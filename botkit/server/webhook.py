@@ -11,8 +11,10 @@ person debugging a proxy needs to see the URL we tried.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -21,6 +23,7 @@ from multidict import MultiDict
 from botkit.inbound.queue.protocol import InboundQueue
 from botkit.logging import get_logger
 from botkit.twilio import strict_json
+from botkit.twilio.params import shown
 from botkit.twilio.signature import SIGNATURE_HEADER, RequestFacts, SignatureVerifier, signed_url
 
 log = get_logger("server")
@@ -51,6 +54,7 @@ class WebhookReader:
         trust_proxy: bool,
         public_hosts: Collection[str] = (),
         max_body_bytes: int,
+        body_timeout: float = 10.0,
     ) -> None:
         self.verifier = verifier
         self.account_sid = account_sid
@@ -58,6 +62,7 @@ class WebhookReader:
         self.trust_proxy = trust_proxy
         self.public_hosts = public_hosts
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def read(self, request: web.Request) -> MultiDict[str]:
         """The request's parameters, once they are known to come from Twilio for this account.
@@ -94,11 +99,17 @@ class WebhookReader:
             raise Rejection(400, f"body of {declared} bytes exceeds {self.max_body_bytes} bytes")
         # read(n) returns whatever has arrived (up to n), not n bytes: loop until the end.
         raw = bytearray()
-        while len(raw) <= self.max_body_bytes:
-            chunk = await request.content.read(self.max_body_bytes + 1 - len(raw))
-            if not chunk:
-                break
-            raw += chunk
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while len(raw) <= self.max_body_bytes:
+                    chunk = await request.content.read(self.max_body_bytes + 1 - len(raw))
+                    if not chunk:
+                        break
+                    raw += chunk
+        except TimeoutError:
+            raise Rejection(
+                408, f"body not received within {self.body_timeout:g} s", received=len(raw)
+            ) from None
         if len(raw) > self.max_body_bytes:
             raise Rejection(400, f"body exceeds {self.max_body_bytes} bytes")
         return bytes(raw)
@@ -141,11 +152,7 @@ def _refuse_repeats(params: MultiDict[str]) -> None:
     sorts and deduplicates values), and which one a reader takes is the sender's to choose."""
     if len(params) != len(set(params)):
         repeated = next(key for key in params if len(params.getall(key)) > 1)
-        raise Rejection(400, f"parameter {_shown(repeated)} appears more than once")
-
-
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 40 else value[:40] + "...")
+        raise Rejection(400, f"parameter {shown(repeated)} appears more than once")
 
 
 def _json_params(text: str) -> MultiDict[str]:
@@ -164,20 +171,45 @@ def twiml_ok() -> web.Response:
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 
-async def accept_once(
-    queue: InboundQueue,
-    dedup_id: str,
-    payload: str,
-    ttl: float,
-    *,
-    duplicate: str,
-    session_key: str | None = None,
-    **fields: object,
-) -> web.Response:
+class Unavailable(Exception):
+    """The webhook cannot be accepted now (the queue failed or did not answer in time): 503, so
+    that Twilio tries again."""
+
+
+@dataclass(frozen=True)
+class Acceptance:
     """Durable acceptance, the same for every ``/twilio/*`` webhook: record the id and enqueue
-    the event in one step, then answer the empty TwiML. A duplicate is logged as ``duplicate``
-    and changes nothing. ``session_key``: the session the event will be handled with, locked
-    as a worker takes it."""
-    if not await queue.accept(dedup_id, payload, ttl, session_key):
-        log.info(duplicate, **fields)
-    return twiml_ok()
+    the event in one step, then answer the empty TwiML.
+
+    ``ttl``: how long the id is remembered. ``timeout``: how long the queue may take to confirm
+    before the answer is a 503. Twilio gives up on a webhook after 15 s; a Redis that hangs
+    (stopped, or behind a dead link) would otherwise hold each request for redis-py's own
+    timeout, or forever. A 503 after the queue did take the event is safe: Twilio's retry is
+    then a duplicate, answered 200.
+    """
+
+    ttl: float
+    timeout: float
+
+    async def once(
+        self,
+        queue: InboundQueue,
+        dedup_id: str,
+        payload: str,
+        *,
+        duplicate: str,
+        session_key: str | None = None,
+        **fields: object,
+    ) -> web.Response:
+        """A duplicate is logged as ``duplicate`` and changes nothing. ``session_key``: the
+        session the event will be handled with, locked as a worker takes it."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                accepted = await queue.accept(dedup_id, payload, self.ttl, session_key)
+        except TimeoutError:
+            raise Unavailable(
+                f"the inbound queue did not answer within {self.timeout:g} s"
+            ) from None
+        if not accepted:
+            log.info(duplicate, **fields)
+        return twiml_ok()

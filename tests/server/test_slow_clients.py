@@ -1,0 +1,104 @@
+"""Slow clients are cut off, and cannot crowd Twilio out.
+
+The probe held 200 connections sending headers at 1 byte/s and 200 sending bodies at 10 bytes/s
+open for its whole 30 s. Now a request head must be complete within BOTKIT_HEADER_TIMEOUT, a
+body within BOTKIT_BODY_TIMEOUT (408), and at BOTKIT_MAX_CONNECTIONS a new connection takes the
+place of the oldest idle one (server/connections.py). Here: 500 slow connections against a cap
+of 300, a valid webhook answered while they are held, and every one of them closed by the
+server within a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from botkit import Bot
+from tests.server.captured import message
+from tests.server.conftest import RunServer, StartRunServer
+from tests.server.raw_http import request_head
+
+SLOW_HEADERS = 250
+SLOW_BODIES = 250
+LIMIT = 300
+DRIP = 0.25  # seconds between bytes: data keeps coming, just too slowly
+
+
+@dataclass
+class Slow:
+    opened_at: float
+    answer: bytes = b""
+    closed_at: float | None = None
+
+
+async def hold(port: int, head: bytes, slow: Slow) -> None:
+    """Send head, then a byte every DRIP seconds, until the server closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def drip() -> None:
+        writer.write(head)
+        while True:
+            await asyncio.sleep(DRIP)
+            writer.write(b"a")
+            await writer.drain()
+
+    dripping = asyncio.create_task(drip())
+    try:
+        slow.answer = await reader.read()  # until the server closes
+        slow.closed_at = time.monotonic()
+    except ConnectionError:
+        slow.closed_at = time.monotonic()
+    finally:
+        dripping.cancel()
+        await asyncio.gather(dripping, return_exceptions=True)
+        writer.close()
+
+
+async def open_slow(server: RunServer) -> tuple[list[Slow], list[asyncio.Task[None]]]:
+    heads = [b"POST /twilio/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "] * SLOW_HEADERS
+    heads += [request_head("/twilio/messages", 10_000)] * SLOW_BODIES
+    slows = [Slow(time.monotonic()) for _ in heads]
+    pairs = zip(heads, slows, strict=True)
+    tasks = [asyncio.create_task(hold(server.port, head, slow)) for head, slow in pairs]
+    await asyncio.sleep(0.3)  # every connection made and writing
+    return slows, tasks
+
+
+async def test_a_webhook_gets_through_500_slow_connections_which_are_then_cut_off(
+    run_server: StartRunServer,
+) -> None:
+    server = await run_server(
+        Bot("slow"), header_timeout=1.0, body_timeout=1.0, max_connections=LIMIT
+    )
+    most_open = 0
+
+    async def watch() -> None:
+        nonlocal most_open
+        while True:
+            most_open = max(most_open, server.guard.open_connections)
+            await asyncio.sleep(0.02)
+
+    watching = asyncio.create_task(watch())
+    slows, tasks = await open_slow(server)
+    try:
+        held = sum(1 for s in slows if s.closed_at is None)
+        began = time.monotonic()
+        status, _ = await server.post(message())
+        assert status == 200
+        assert time.monotonic() - began < 1.0
+        assert held >= LIMIT - 1  # the webhook got through while the slow ones were held
+        async with asyncio.timeout(8):
+            await asyncio.gather(*tasks)
+    finally:
+        watching.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, watching, return_exceptions=True)
+    assert all(s.closed_at is not None for s in slows)
+    assert max(s.closed_at - s.opened_at for s in slows if s.closed_at) < 6.0
+    assert most_open <= LIMIT
+    timed_out = [s for s in slows[SLOW_HEADERS:] if s.answer.startswith(b"HTTP/1.1 408")]
+    assert timed_out, "bodies that took too long were answered 408"
+    assert b"body not received within 1 s" in timed_out[0].answer
+    assert await server.runtime.stores.inbound.backlog() == 1
