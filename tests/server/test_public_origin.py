@@ -72,14 +72,15 @@ def test_a_configured_origin_or_development_starts(settings: dict[str, Any]) -> 
     create_app(Bot("origin"), make_settings(**settings))
 
 
-def test_botkit_run_without_a_public_url_exits_with_one_line() -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_botkit_run_without_a_public_url_exits_with_one_line(workers: str) -> None:
     env = clean_env(
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         BOTKIT_CONSENT_PEPPER="origin-test-pepper-0123",
     )
     run = subprocess.run(
-        [BOTKIT, "run", "bots.echo", "--port", "0"],
+        [BOTKIT, "run", "bots.echo", "--port", "0", "--workers", workers],
         env=env,
         capture_output=True,
         text=True,
