@@ -50,6 +50,8 @@ def create_app(
             # After an answer sent before the whole body was read (a 4xx), read and drop the
             # rest for so long at most, then close.
             "lingering_time": LINGERING_TIME,
+            # Bodies are read as sent: the webhook reader refuses compressed ones unread.
+            "auto_decompress": False,
             "logger": HttpErrorLog(),
         },
     )

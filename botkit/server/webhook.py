@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import MultiDict
 
 from botkit.inbound.queue.protocol import InboundQueue
@@ -94,6 +95,10 @@ class WebhookReader:
         return params
 
     async def _body(self, request: web.Request) -> bytes:
+        # Twilio sends bodies as they are; a compressed one is refused unread (the app is
+        # served with auto_decompress off): a few kilobytes of gzip can inflate to gigabytes.
+        if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+            raise Rejection(415, "compressed bodies are not accepted (Content-Encoding)")
         declared = request.content_length
         if declared is not None and declared > self.max_body_bytes:
             raise Rejection(400, f"body of {declared} bytes exceeds {self.max_body_bytes} bytes")
@@ -110,6 +115,8 @@ class WebhookReader:
             raise Rejection(
                 408, f"body not received within {self.body_timeout:g} s", received=len(raw)
             ) from None
+        except RequestPayloadError:  # aiohttp could not read it: broken chunked encoding...
+            raise Rejection(400, "body is not valid HTTP") from None
         if len(raw) > self.max_body_bytes:
             raise Rejection(400, f"body exceeds {self.max_body_bytes} bytes")
         return bytes(raw)

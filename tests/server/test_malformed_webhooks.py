@@ -9,6 +9,7 @@ the URL and its hash, so its signature is checked first and only a signed one is
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -277,6 +278,30 @@ async def test_unsigned_deep_json_is_refused_before_it_is_parsed(
     body = b"[" * depth + b"]" * depth
     response = await h.post_bytes(body, content_type="application/json")
     await h.expect_rejected(response, 403, "missing X-Twilio-Signature")
+    await h.prove_nothing_ran()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "identity, gzip"])
+@pytest.mark.parametrize("valid", [True, False], ids=["compressed", "not-even-compressed"])
+async def test_a_compressed_body_is_refused_unread(
+    harness: StartHarness, encoding: str, valid: bool
+) -> None:
+    # aiohttp inflated request bodies itself: a broken one raised an error of its own (503),
+    # and 20 KB of gzip could inflate to 20 MB before the size limit was looked at.
+    h = await harness()
+    params = inbound_params("compressed")
+    body = gzip.compress(form_bytes(params)) if valid else b"\x1f\x8b not gzip"
+    response = await h.server.client.post(
+        PATH,
+        data=body,
+        headers={
+            "Content-Type": FORM,
+            "Content-Encoding": encoding,
+            SIGNATURE_HEADER: sign(AUTH_TOKEN, h.url, params),
+        },
+        skip_auto_headers=["Content-Encoding"],
+    )
+    await h.expect_rejected(response, 415, "compressed bodies are not accepted (Content-Encoding)")
     await h.prove_nothing_ran()
 
 
