@@ -57,9 +57,8 @@ def create_app(
     )
     app[GUARD] = guard
     metrics = Metrics()
+    require_public_origin(settings)
     verifier = SignatureVerifier(auth_token(settings)) if settings.validate_signatures else None
-    if verifier is not None:
-        require_public_origin(settings)
     reader = WebhookReader(
         verifier,
         account_sid=account_sid(settings),
@@ -148,8 +147,10 @@ def require_public_origin(settings: Settings) -> None:
     """With a Twilio account, the URL a signature is checked over is configured, never taken
     from the request: a caller who chooses it can replay a signature Twilio made for any other
     URL of the account. Development mode (the published development token) may use the URL
-    the server saw."""
-    if settings.development or settings.public_url or settings.public_origins:
+    the server saw, and with BOTKIT_VALIDATE_SIGNATURES off (said loudly) no URL is checked."""
+    if not settings.validate_signatures or settings.development:
+        return
+    if settings.public_url or settings.public_origins:
         return
     raise ConfigError(
         "BOTKIT_PUBLIC_URL: required with a Twilio account, as the base URL Twilio calls "

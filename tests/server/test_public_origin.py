@@ -15,6 +15,7 @@ import pytest
 from aiohttp import ClientResponse
 
 from botkit import Bot, ConfigError, create_app
+from botkit.server.app import require_public_origin
 from botkit.settings import load_settings
 from botkit.twilio.signature import SIGNATURE_HEADER, public_origin
 from tests.conftest import AUTH_TOKEN, BotServer, StartServer, make_settings
@@ -70,6 +71,11 @@ def test_an_account_without_public_url_or_hosts_refuses_to_start() -> None:
 )
 def test_a_configured_origin_or_development_starts(settings: dict[str, Any]) -> None:
     create_app(Bot("origin"), make_settings(**settings))
+
+
+def test_without_signature_checks_no_public_url_is_needed() -> None:
+    # botkit run --workers N checks this in the parent, before create_app runs in each worker.
+    require_public_origin(make_settings(validate_signatures=False))
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
