@@ -230,8 +230,8 @@ class Settings(BaseSettings):
         1000,
         ge=1,
         alias="BOTKIT_MAX_CONNECTIONS",
-        description="Open connections `botkit run` keeps at most; past it, a new one replaces "
-        "the oldest idle one, or gets 503 if none is idle.",
+        description="Open connections each `botkit run` process keeps at most; past it, a new "
+        "one replaces the oldest idle one, or gets 503 if none is idle.",
     )
 
     @field_validator("twilio_account_sid")

@@ -33,7 +33,7 @@ from botkit.logging import configure_logging, get_logger
 from botkit.runtime.stores import open_stores
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.server.app import create_app, require_public_origin
-from botkit.server.connections import GuardedSite
+from botkit.server.connections import GuardedRunner
 from botkit.settings import Settings, load_settings
 
 log = get_logger("cli")
@@ -292,11 +292,11 @@ async def _serve(
     box is the development sandbox this process runs, if any; sandbox_url the one in use,
     which may be another process's.
     """
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = GuardedRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
         async with bind_errors("--port", host, port):
-            await GuardedSite(runner, host, port).start()
+            await web.TCPSite(runner, host, port).start()
         base = local_url(host, port, "")
         log.info("listening", url=base, webhook=f"{base}/twilio/messages")
         if box is not None:

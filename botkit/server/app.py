@@ -57,8 +57,8 @@ def create_app(
     )
     app[GUARD] = guard
     metrics = Metrics()
-    require_public_origin(settings)
     verifier = SignatureVerifier(auth_token(settings)) if settings.validate_signatures else None
+    require_public_origin(settings)
     reader = WebhookReader(
         verifier,
         account_sid=account_sid(settings),

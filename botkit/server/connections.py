@@ -20,6 +20,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from botkit.logging import get_logger
 
@@ -39,7 +40,7 @@ class ConnectionGuard:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         # Open connections, oldest first, each with whether a request is in progress on it.
-        self._open: dict[asyncio.BaseTransport, bool] = {}
+        self._open: dict[RequestHandler, bool] = {}
         self._pressed = 0
         self._logged_at: float | None = None
 
@@ -47,37 +48,31 @@ class ConnectionGuard:
     def open_connections(self) -> int:
         return len(self._open)
 
-    def protocol_factory(
-        self, inner: Callable[[], asyncio.Protocol]
-    ) -> Callable[[], asyncio.Protocol]:
-        """aiohttp's protocol factory (the runner's server), behind the guard."""
-        return lambda: _GuardedProtocol(self, inner())
-
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        transport = request.transport
-        if transport in self._open:
-            self._open[transport] = True
+        connection = request.protocol
+        if connection in self._open:
+            self._open[connection] = True
         try:
             return await handler(request)
         finally:
-            if transport in self._open:
-                self._open[transport] = False
+            if connection in self._open:
+                self._open[connection] = False
 
-    def admit(self, transport: asyncio.BaseTransport) -> bool:
+    def admit(self, connection: RequestHandler) -> bool:
         """Count a new connection, making room if need be; False: turn it away."""
         if len(self._open) >= self.limit:
-            idle = next((t for t, busy in self._open.items() if not busy), None)
+            idle = next((c for c, busy in self._open.items() if not busy), None)
             self._note_pressure(room_made=idle is not None)
             if idle is None:
                 return False
             del self._open[idle]
-            idle.close()
-        self._open[transport] = False
+            idle.force_close()
+        self._open[connection] = False
         return True
 
-    def release(self, transport: asyncio.BaseTransport) -> None:
-        self._open.pop(transport, None)
+    def release(self, connection: RequestHandler) -> None:
+        self._open.pop(connection, None)
 
     def _note_pressure(self, *, room_made: bool) -> None:
         self._pressed += 1
@@ -93,68 +88,40 @@ class ConnectionGuard:
         self._logged_at, self._pressed = now, 0
 
 
-class _GuardedProtocol(asyncio.Protocol):
-    """Passes everything to aiohttp's protocol, once the guard admitted the connection."""
-
-    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
-        self._guard = guard
-        self._inner = inner
-        self._transport: asyncio.BaseTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not self._guard.admit(transport):
-            assert isinstance(transport, asyncio.WriteTransport)
-            transport.write(_TURNED_AWAY)
-            transport.close()
-            return
-        self._transport = transport
-        self._inner.connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._transport is None:  # turned away
-            return
-        self._guard.release(self._transport)
-        self._inner.connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self._transport is not None:
-            self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received() if self._transport is not None else None
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
-
-
-#: The guard of an app made by create_app, for the site that serves it.
+#: The guard of an app made by create_app, for the runner that serves it.
 GUARD = web.AppKey("botkit.connection_guard", ConnectionGuard)
 
 
-class GuardedSite(web.BaseSite):
-    """A TCP site whose connections go through its app's ConnectionGuard."""
+class GuardedRunner(web.AppRunner):
+    """An AppRunner whose app's connections go through the app's ConnectionGuard, whatever
+    site serves them: a TCP port (``botkit run``) or the socket gunicorn hands each worker
+    (``botkit run --workers N``)."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int) -> None:
-        super().__init__(runner)
-        self._host = host
-        self._port = port
+    async def _make_server(self) -> web.Server:
+        return _GuardedServer(await super()._make_server(), self.app[GUARD])
 
-    @property
-    def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
 
-    async def start(self) -> None:
-        await super().start()
-        runner = self._runner
-        assert isinstance(runner, web.AppRunner) and runner.server is not None
-        guard = runner.app[GUARD]
-        self._server = await asyncio.get_running_loop().create_server(
-            guard.protocol_factory(runner.server),
-            self._host,
-            self._port,
-            backlog=self._backlog,
-            reuse_address=True,
+class _GuardedServer(web.Server):
+    """aiohttp's server, told of every connection made and lost (by aiohttp itself), asking
+    the guard first. It is the server the app built, rebuilt with the same handler and
+    options as this class."""
+
+    def __init__(self, built: web.Server, guard: ConnectionGuard) -> None:
+        super().__init__(
+            built.request_handler,
+            request_factory=built.request_factory,
+            handler_cancellation=built.handler_cancellation,
+            loop=built._loop,
+            **built._kwargs,
         )
+        self._guard = guard
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if not self._guard.admit(handler):
+            transport.write(_TURNED_AWAY)
+            handler.force_close()
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        self._guard.release(handler)
+        super().connection_lost(handler, exc)

@@ -1,8 +1,8 @@
 """``run_server``: a bot app served as ``botkit run`` serves it, for what depends on how.
 
-aiohttp's TestServer cancels a handler whose client left (handler_cancellation) and listens
-without botkit's ConnectionGuard; ``botkit run`` does neither (cli/main.py). Tests of client
-disconnects and slow connections use this instead.
+aiohttp's TestServer cancels a handler whose client left (handler_cancellation) and serves
+without botkit's ConnectionGuard; ``botkit run`` does neither (cli/main.py, cli/serving.py).
+Tests of client disconnects and slow connections use this instead.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from botkit import RUNTIME, Bot, Runtime, create_app
-from botkit.server.connections import GUARD, ConnectionGuard, GuardedSite
+from botkit.server.connections import GUARD, ConnectionGuard, GuardedRunner
 from tests.conftest import AUTH_TOKEN, make_settings
 from tests.support.redis_server import free_port
 from tests.support.sandbox_twilio import SandboxTwilio
@@ -65,9 +65,9 @@ async def run_server(twilio: SandboxTwilio) -> AsyncIterator[StartRunServer]:
         port = free_port()
         overrides.setdefault("public_hosts", f"http://127.0.0.1:{port}")
         settings = make_settings(twilio_base_url=twilio.base_url, **overrides)
-        runner = web.AppRunner(create_app(bot, settings, workers=workers), access_log=None)
+        runner = GuardedRunner(create_app(bot, settings, workers=workers), access_log=None)
         await runner.setup()
-        await GuardedSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
         server = RunServer(runner, port, aiohttp.ClientSession())
         started.append(server)
         return server

@@ -15,9 +15,12 @@ import time
 from dataclasses import dataclass
 
 from botkit import Bot
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.server.captured import message
 from tests.server.conftest import RunServer, StartRunServer
 from tests.server.raw_http import request_head
+from tests.support.process import botkit_process, clean_env, wait_healthy
+from tests.support.redis_server import free_port
 
 SLOW_HEADERS = 250
 SLOW_BODIES = 250
@@ -102,3 +105,31 @@ async def test_a_webhook_gets_through_500_slow_connections_which_are_then_cut_of
     assert timed_out, "bodies that took too long were answered 408"
     assert b"body not received within 1 s" in timed_out[0].answer
     assert await server.runtime.stores.inbound.backlog() == 1
+
+
+async def test_each_process_of_botkit_run_workers_keeps_the_cap(clean_redis: str) -> None:
+    # --workers N serves under gunicorn, whose worker makes its own site: the cap is the
+    # runner's (GuardedRunner), so it holds there too, in each process.
+    port = free_port()
+    env = clean_env(
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        REDIS_URL=clean_redis,
+        BOTKIT_CONSENT_PEPPER="slow-test-pepper-0123",
+        BOTKIT_PUBLIC_HOSTS=f"http://127.0.0.1:{port}",
+        BOTKIT_TWILIO_BASE_URL="http://127.0.0.1:9",
+        BOTKIT_MAX_CONNECTIONS="5",
+    )
+    with botkit_process(["run", "bots.echo", "--workers", "2", "--port", str(port)], env) as p:
+        await asyncio.to_thread(wait_healthy, port, p)
+        slows = [Slow(time.monotonic()) for _ in range(30)]
+        head = b"POST /twilio/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+        tasks = [asyncio.create_task(hold(port, head, slow)) for slow in slows]
+        try:
+            await asyncio.sleep(2.0)  # well within BOTKIT_HEADER_TIMEOUT's 10 s
+            closed = sum(1 for slow in slows if slow.closed_at is not None)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    assert closed >= 30 - 2 * 5, closed  # two processes keep five each, at most
