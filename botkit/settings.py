@@ -217,8 +217,8 @@ class Settings(BaseSettings):
         10.0,
         gt=0,
         alias="BOTKIT_HEADER_TIMEOUT",
-        description="Seconds a connection may take to send a complete request head (and may "
-        "then stay idle between requests) before it is closed.",
+        description="Seconds a new connection may take to send its first complete request head "
+        "before it is closed (`botkit run`).",
     )
     body_timeout: float = Field(
         10.0,

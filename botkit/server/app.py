@@ -33,6 +33,8 @@ log = get_logger("server")
 RUNTIME = web.AppKey("botkit.runtime", Runtime)
 #: Seconds aiohttp reads and drops a body left unread by an early answer, before it closes.
 LINGERING_TIME = 2.0
+#: Seconds a kept-alive connection may wait for its next request: aiohttp's web.run_app value.
+KEEPALIVE_TIMEOUT = 75.0
 
 
 def create_app(
@@ -40,13 +42,13 @@ def create_app(
 ) -> web.Application:
     """The webhook server for bot. workers=False accepts messages without running handlers;
     dispatch=False queues replies for `botkit worker` processes to send."""
-    guard = ConnectionGuard(settings.max_connections)
+    guard = ConnectionGuard(settings.max_connections, settings.header_timeout)
     app = web.Application(
         middlewares=[guard.middleware],
         handler_args={
-            # aiohttp closes a connection that has no complete request head after this long
-            # (at first, and between requests): slow headers are its business.
-            "keepalive_timeout": settings.header_timeout,
+            # aiohttp closes a connection idle for this long between requests (its own
+            # default is an hour); the first request's head has BOTKIT_HEADER_TIMEOUT (guard).
+            "keepalive_timeout": KEEPALIVE_TIMEOUT,
             # After an answer sent before the whole body was read (a 4xx), read and drop the
             # rest for so long at most, then close.
             "lingering_time": LINGERING_TIME,

@@ -1,10 +1,13 @@
-"""A cap on the webhook server's open connections that slow clients cannot use up.
+"""A cap on the webhook server's open connections that slow clients cannot use up, and a
+deadline for a new connection's first request head.
 
-aiohttp bounds the time a connection may wait for a complete request head (its
-``keepalive_timeout``, which server/app.py sets to BOTKIT_HEADER_TIMEOUT), and the webhook
-reader bounds the time a body may take (BOTKIT_BODY_TIMEOUT). What aiohttp has no knob for is
-how many connections are open at once: each holds a file descriptor and buffers, and a client
-that opens thousands, sending a byte now and then, exhausts them well before any timeout.
+aiohttp has no knob for either. Its ``keepalive_timeout`` closes a connection that has waited so
+long for its next request (server/app.py keeps it at aiohttp's usual 75 s, so Twilio's
+connections are reused between bursts), but it cannot tell a quiet connection from one sending
+its headers a byte at a time, and it counts nothing. So the guard gives a new connection
+BOTKIT_HEADER_TIMEOUT to send its first request head (the webhook reader gives the body
+BOTKIT_BODY_TIMEOUT), and counts connections: each holds a file descriptor and buffers, and a
+client that opens thousands, sending a byte now and then, would exhaust them.
 
 ``ConnectionGuard`` counts the connections of one app. At ``limit``, a new connection takes the
 place of the oldest idle one (no request in progress: a slow client still sending its headers,
@@ -37,10 +40,13 @@ _LOG_EVERY = 60.0
 
 
 class ConnectionGuard:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, header_timeout: float) -> None:
         self.limit = limit
+        self.header_timeout = header_timeout
         # Open connections, oldest first, each with whether a request is in progress on it.
         self._open: dict[RequestHandler, bool] = {}
+        # Connections that have not yet sent a whole request head, and their deadline.
+        self._heads_due: dict[RequestHandler, asyncio.TimerHandle] = {}
         self._pressed = 0
         self._logged_at: float | None = None
 
@@ -51,6 +57,9 @@ class ConnectionGuard:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         connection = request.protocol
+        due = self._heads_due.pop(connection, None)
+        if due is not None:
+            due.cancel()
         if connection in self._open:
             self._open[connection] = True
         try:
@@ -69,10 +78,16 @@ class ConnectionGuard:
             del self._open[idle]
             idle.force_close()
         self._open[connection] = False
+        self._heads_due[connection] = asyncio.get_running_loop().call_later(
+            self.header_timeout, connection.force_close
+        )
         return True
 
     def release(self, connection: RequestHandler) -> None:
         self._open.pop(connection, None)
+        due = self._heads_due.pop(connection, None)
+        if due is not None:
+            due.cancel()
 
     def _note_pressure(self, *, room_made: bool) -> None:
         self._pressed += 1

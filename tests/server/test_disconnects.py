@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from botkit import Bot
 from tests.server.conftest import StartRunServer
 from tests.server.raw_http import request_head
@@ -20,7 +18,6 @@ PATH = "/twilio/messages"
 COUNTED = 'botkit_webhooks_total{path="/twilio/messages",status="%s"}'
 
 
-@pytest.mark.parametrize("store_url", ["memory", "redis"], indirect=True)
 async def test_a_client_gone_mid_body_is_a_499_at_info(
     run_server: StartRunServer, logs: JsonLogs, store_url: str | None
 ) -> None:

@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from botkit import Bot
+from botkit.twilio.signature import SIGNATURE_HEADER
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.server.captured import message
 from tests.server.conftest import RunServer, StartRunServer
 from tests.server.raw_http import request_head
 from tests.support.process import botkit_process, clean_env, wait_healthy
 from tests.support.redis_server import free_port
+from tests.support.webhooks import sign
 
 SLOW_HEADERS = 250
 SLOW_BODIES = 250
@@ -133,3 +136,33 @@ async def test_each_process_of_botkit_run_workers_keeps_the_cap(clean_redis: str
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     assert closed >= 30 - 2 * 5, closed  # two processes keep five each, at most
+
+
+async def test_a_kept_alive_connection_outlives_the_header_timeout(
+    run_server: StartRunServer,
+) -> None:
+    # The header timeout is for a connection's first request: Twilio's kept-alive connection
+    # is reused between bursts (aiohttp's 75 s keep-alive), not cut after BOTKIT_HEADER_TIMEOUT.
+    server = await run_server(Bot("slow"), header_timeout=0.5)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        for pause in (0.0, 1.0):
+            await asyncio.sleep(pause)
+            params = message()
+            body = urlencode(params).encode()
+            signature = sign(AUTH_TOKEN, server.url("/twilio/messages"), params)
+            head = request_head(
+                "/twilio/messages",
+                len(body),
+                host=f"127.0.0.1:{server.port}",
+                headers={SIGNATURE_HEADER: signature},
+            )
+            writer.write(head + body)
+            async with asyncio.timeout(5):
+                answer = await reader.readuntil(b"\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            length = int(answer.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+    finally:
+        writer.close()
+    assert await server.runtime.stores.inbound.backlog() == 2
