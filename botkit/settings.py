@@ -17,6 +17,7 @@ from botkit.errors import ConfigError
 from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.quiet_hours import QuietHours
 from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID
+from botkit.twilio.signature import public_origin
 
 #: Hashes development opt-outs; production must set its own secret BOTKIT_CONSENT_PEPPER.
 DEVELOPMENT_PEPPER = "botkit-development-pepper"
@@ -197,6 +198,41 @@ class Settings(BaseSettings):
         description="Seconds to wait for those replicas; not reached in time: 503, and Twilio "
         "retries.",
     )
+    public_hosts: str | None = Field(
+        None,
+        alias="BOTKIT_PUBLIC_HOSTS",
+        description="Comma-separated hosts Twilio calls (host[:port] for https, or "
+        "http://host[:port]), when BOTKIT_PUBLIC_URL is unset: the request's Host (or, with "
+        "BOTKIT_TRUST_PROXY, X-Forwarded-Host) must be one of them.",
+    )
+    accept_timeout: float = Field(
+        2.0,
+        gt=0,
+        lt=15,
+        alias="BOTKIT_ACCEPT_TIMEOUT",
+        description="Seconds a webhook waits for the inbound queue (Redis) to confirm it before "
+        "the answer is 503; also bounds /readyz's ping. Twilio gives up after 15.",
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        alias="BOTKIT_HEADER_TIMEOUT",
+        description="Seconds a new connection may take to send its first complete request head "
+        "before it is closed (`botkit run`).",
+    )
+    body_timeout: float = Field(
+        10.0,
+        gt=0,
+        alias="BOTKIT_BODY_TIMEOUT",
+        description="Seconds a webhook's body may take to arrive before the answer is 408.",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        alias="BOTKIT_MAX_CONNECTIONS",
+        description="Open connections each `botkit run` process keeps at most; past it, a new "
+        "one replaces the oldest idle one, or gets 503 if none is idle.",
+    )
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -230,6 +266,13 @@ class Settings(BaseSettings):
         """What REDIS_URL names (None: memory stores)."""
         return None if self.redis_url is None else parse_redis_url(self.redis_url, self.redis_mode)
 
+    @field_validator("public_hosts")
+    @classmethod
+    def _check_public_hosts(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return ",".join(public_origin(host.strip()) for host in value.split(",") if host.strip())
+
     @field_validator("log_format")
     @classmethod
     def _check_log_format(cls, value: str) -> str:
@@ -247,6 +290,11 @@ class Settings(BaseSettings):
             "BOTKIT_CONSENT_PEPPER: required with a Twilio account (a secret of 16+ bytes that "
             "the opt-out ledger hashes numbers with)"
         )
+
+    @property
+    def public_origins(self) -> frozenset[str]:
+        """BOTKIT_PUBLIC_HOSTS as origins (``https://bot.example.com``)."""
+        return frozenset((self.public_hosts or "").split(",")) - {""}
 
     @property
     def development(self) -> bool:

@@ -170,9 +170,12 @@ async def start_server(twilio: SandboxTwilio) -> AsyncIterator[StartServer]:
         """public=True: the server's own URL is BOTKIT_PUBLIC_URL, so Twilio (the sandbox)
         posts status callbacks back to it."""
         overrides.setdefault("twilio_base_url", twilio.base_url)
-        port = free_port() if public else None
-        if port is not None:
+        port = free_port()
+        if public:
             overrides["public_url"] = f"http://127.0.0.1:{port}"
+        # With an account, signatures are checked over a configured origin, never one the
+        # request names (botkit/server/app.py): by default, this server's own.
+        overrides.setdefault("public_hosts", f"http://127.0.0.1:{port}")
         settings = make_settings(**overrides)
         app = create_app(bot, settings, workers=workers)
         client = TestClient(TestServer(app, host="127.0.0.1", port=port))

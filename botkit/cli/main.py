@@ -29,11 +29,13 @@ from botkit.cli.sandbox_registry import shared_sandbox
 from botkit.cli.serving import check_shared_stores, serve_with_workers, worker_count
 from botkit.cli.worker import deadletters, worker
 from botkit.core import event_loop
-from botkit.core.net import local_url
+from botkit.core.net import is_loopback, local_url
+from botkit.errors import ConfigError
 from botkit.logging import configure_logging, get_logger
 from botkit.runtime.stores import open_stores
 from botkit.sandbox import Sandbox, SandboxConfig
-from botkit.server.app import create_app
+from botkit.server.app import create_app, require_public_origin
+from botkit.server.connections import GuardedRunner
 from botkit.settings import Settings, load_settings
 
 log = get_logger("cli")
@@ -72,19 +74,36 @@ def main() -> None:
     metavar="N|auto",
     help="Serving processes on the one port (auto: one per core). More than 1 needs REDIS_URL.",
 )
-def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool, workers: str) -> None:
+@click.option(
+    "--expose-development",
+    is_flag=True,
+    envvar="BOTKIT_EXPOSE_DEVELOPMENT",
+    show_envvar=True,
+    help="Let development mode (no TWILIO_ACCOUNT_SID) listen on a --host other than loopback.",
+)
+def run(
+    target: str,
+    host: str,
+    port: int,
+    sandbox_port: int,
+    dispatch: bool,
+    workers: str,
+    expose_development: bool,
+) -> None:
     """Serve the bot's webhooks and run its handlers.
 
-    Without TWILIO_ACCOUNT_SID, a local Twilio sandbox starts too, with a phone simulator.
+    Without TWILIO_ACCOUNT_SID, a local Twilio sandbox starts too, with a phone simulator, and
+    everything listens on loopback only unless --expose-development says otherwise.
     """
     with one_line_errors():
         count = worker_count(workers)
     if count > 1:
-        _run_workers(target, host, port, sandbox_port, dispatch, count)
+        _run_workers(target, host, port, sandbox_port, dispatch, count, expose_development)
         return
 
     async def serve() -> None:
         settings, bot = _prepare(target)
+        _check_exposure(settings, host, expose_development)
         async with _maybe_sandbox(settings, host, sandbox_port) as (wired, box, sandbox_url):
             if box is not None:
                 webhook = local_url(host, port, "/twilio/messages")
@@ -96,12 +115,20 @@ def run(target: str, host: str, port: int, sandbox_port: int, dispatch: bool, wo
 
 
 def _run_workers(
-    target: str, host: str, port: int, sandbox_port: int, dispatch: bool, count: int
+    target: str,
+    host: str,
+    port: int,
+    sandbox_port: int,
+    dispatch: bool,
+    count: int,
+    expose_development: bool,
 ) -> None:
     """``run --workers N``: the parent checks what it can (settings, the bot, Redis, the port)
     so that a mistake is one line, then gunicorn's arbiter forks the serving processes."""
     with one_line_errors():
         settings, bot = _prepare(target)
+        require_public_origin(settings)
+        _check_exposure(settings, host, expose_development)
         check_shared_stores(count, settings.redis_url)
         event_loop.run(_reachable(settings, bot.name))
         check_port(host, port)
@@ -119,6 +146,26 @@ def _run_workers(
     base = local_url(host, port, "")
     log.info("listening", url=base, webhook=f"{base}/twilio/messages", workers=count)
     serve_with_workers(app, host, port, count, grace=SHUTDOWN_GRACE)
+
+
+def _check_exposure(settings: Settings, host: str, expose: bool) -> None:
+    """Development mode listens on loopback only: its sandbox and simulator have no
+    authentication, and its webhooks are signed with the token the README publishes. Anything
+    else takes --expose-development, and is said loudly."""
+    if not settings.development or is_loopback(host):
+        return
+    if not expose:
+        raise ConfigError(
+            f"--host {host}: development mode (no TWILIO_ACCOUNT_SID) listens on loopback only, "
+            "since its sandbox has no authentication and its webhook token is public; set "
+            "TWILIO_ACCOUNT_SID, or pass --expose-development (BOTKIT_EXPOSE_DEVELOPMENT=1)"
+        )
+    warning = (
+        f"DEVELOPMENT MODE ON {host}: the sandbox and simulator answer anyone who can reach "
+        "this host, and anyone can sign webhooks with the published development token"
+    )
+    log.warning(warning, host=host)
+    click.secho(f"\n  {warning}\n", fg="red", bold=True, err=True)
 
 
 async def _reachable(settings: Settings, namespace: str) -> None:
@@ -266,7 +313,7 @@ async def _serve(
     box is the development sandbox this process runs, if any; sandbox_url the one in use,
     which may be another process's.
     """
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = GuardedRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
         async with bind_errors("--port", host, port):

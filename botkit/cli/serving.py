@@ -29,6 +29,7 @@ from gunicorn.workers import base  # type: ignore[import-untyped]
 from botkit.core import event_loop
 from botkit.errors import ConfigError
 from botkit.logging import get_logger
+from botkit.server.connections import GuardedRunner
 
 log = get_logger("serving")
 
@@ -118,10 +119,12 @@ class ServingApplication(BaseApplication):  # type: ignore[misc]
             if name in self.cfg.settings:  # control_socket_disable is new in gunicorn 24
                 self.cfg.set(name, value)
 
-    def load(self) -> Callable[[], Awaitable[web.Application]]:
+    def load(self) -> Callable[[], Awaitable[web.AppRunner]]:
         factory = self._factory
+        # What aiohttp's worker gives its own runner: 95% of the grace to finish handlers.
+        shutdown_timeout = self.cfg.graceful_timeout * 0.95
 
-        async def app() -> web.Application:
+        async def app() -> web.AppRunner:
             # What the factory opens for this process (a shared sandbox's registration) is
             # closed when the app is.
             stack = AsyncExitStack()
@@ -131,7 +134,9 @@ class ServingApplication(BaseApplication):  # type: ignore[misc]
                 await stack.aclose()
 
             built.on_cleanup.append(close)
-            return built
+            # The worker serves a runner it is handed as it is: this one applies the
+            # connection cap (server/connections.py).
+            return GuardedRunner(built, access_log=None, shutdown_timeout=shutdown_timeout)
 
         return app
 

@@ -26,7 +26,7 @@ from botkit.inbound.events import ConversationEvent
 from botkit.inbound.message_add_gate import MessageAddGate
 from botkit.inbound.queue.protocol import InboundQueue
 from botkit.logging import get_logger
-from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
+from botkit.server.webhook import Acceptance, Endpoint, Rejection, WebhookReader
 from botkit.twilio.conversation_events import (
     MalformedConversationEvent,
     MessageAdd,
@@ -39,7 +39,7 @@ def conversations_endpoint(
     reader: WebhookReader,
     inbound: Callable[[web.Request], InboundQueue],
     gate: Callable[[web.Request], MessageAddGate],
-    dedup_ttl: float,
+    acceptance: Acceptance,
 ) -> Endpoint:
     """The handler; ``inbound`` and ``gate`` find the running app's queue and pre-event gate
     from a request."""
@@ -55,11 +55,10 @@ def conversations_endpoint(
         if isinstance(event, MessageAdd):
             return await _decide(gate(request), event)
         item = ConversationEvent(event=event)
-        return await accept_once(
+        return await acceptance.once(
             inbound(request),
             item.dedup_id,
             item.model_dump_json(),
-            dedup_ttl,
             duplicate="duplicate conversation event ignored",
             entry=item.dedup_id,
         )

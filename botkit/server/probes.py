@@ -8,6 +8,7 @@ stores, and how to refresh the gauges that are read when scraped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -24,10 +25,12 @@ class Probes:
     metrics: Metrics
     #: What is wrong with this process, or None when it is healthy.
     trouble: Callable[[web.Request], str | None]
-    #: Raises when the stores cannot be reached.
+    #: Raises when the stores (Redis) cannot be reached.
     ping: Callable[[web.Request], Awaitable[None]]
     #: Sets the gauges read when scraped (queue depths); may raise.
     refresh: Callable[[web.Request], Awaitable[None]]
+    #: How long a ping may take: a Redis that hangs makes a process unready, not a hung probe.
+    ping_timeout: float = 2.0
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -44,11 +47,21 @@ class Probes:
         return web.json_response({"status": "ok"})
 
     async def readyz(self, request: web.Request) -> web.StreamResponse:
+        """The answer says only what is wrong; its details (Redis's address, the error) are
+        for the log, not for whoever can reach the probe."""
         try:
-            await self.ping(request)
+            async with asyncio.timeout(self.ping_timeout):
+                await self.ping(request)
         except Exception as exc:
-            log.warning("not ready", reason=str(exc))
-            return web.json_response({"status": "unavailable", "reason": str(exc)}, status=503)
+            error = (
+                f"no answer within {self.ping_timeout:g} s"
+                if isinstance(exc, TimeoutError)
+                else str(exc)
+            )
+            log.warning("not ready: redis unreachable", error=error)
+            return web.json_response(
+                {"status": "unavailable", "reason": "redis unreachable"}, status=503
+            )
         return web.json_response({"status": "ok"})
 
     async def metrics_page(self, request: web.Request) -> web.StreamResponse:

@@ -17,14 +17,14 @@ from aiohttp import web
 
 from botkit.inbound.events import StatusEvent
 from botkit.inbound.queue.protocol import InboundQueue
-from botkit.server.webhook import Endpoint, Rejection, WebhookReader, accept_once
+from botkit.server.webhook import Acceptance, Endpoint, Rejection, WebhookReader
 from botkit.twilio.status import MalformedStatusCallback, parse_status_callback
 
 
 def status_endpoint(
     reader: WebhookReader,
     queue: Callable[[web.Request], InboundQueue],
-    dedup_ttl: float,
+    acceptance: Acceptance,
 ) -> Endpoint:
     """The handler; ``queue`` finds the running app's inbound queue from a request."""
 
@@ -35,11 +35,10 @@ def status_endpoint(
         except MalformedStatusCallback as exc:
             raise Rejection(400, str(exc)) from None
         event = StatusEvent(callback=callback, at=time.time())
-        return await accept_once(
+        return await acceptance.once(
             queue(request),
             event.dedup_id,
             event.model_dump_json(),
-            dedup_ttl,
             duplicate="duplicate status callback ignored",
             sid=callback.message_sid,
             status=callback.status,

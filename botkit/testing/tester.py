@@ -203,6 +203,8 @@ class Tester:
             twilio_base_url=sandbox_url,
             redis_url=self.redis_url,
             public_url=base_url if self._status_callbacks else None,
+            # Signatures are checked over this origin, not one a request names.
+            public_hosts=base_url,
             consent_pepper="botkit-testing-pepper",
             rates=FAST_RATES,
             log_format="json",

@@ -8,20 +8,24 @@ may send (``onMessageUpdated``, ``onDeliveryUpdated``, the other pre-events...) 
 they are valid, and ignored.
 
 As for 1:1 messages (inbound.py), parsing is strict about what botkit relies on (SIDs, Index,
-Author, JSON fields) and raises MalformedConversationEvent with a one-line reason, and it is
-lenient about the rest: every parameter is kept in ``params``. This module depends on nothing
-else in botkit.
+Author, JSON fields, AccountSid) and raises MalformedConversationEvent with a one-line reason,
+and it is lenient about the rest: every parameter is kept in ``params``. Conversations webhooks
+carry no ApiVersion (twilio-facts.md lists none, and Twilio's OpenAPI describes none), so none
+is required. This module depends on nothing else in botkit but the shared parameter checks
+(params.py).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from botkit.twilio import strict_json
+from botkit.twilio.params import account_sid, required, shown
 
 ConversationState = Literal["initializing", "active", "inactive", "closed"]
 #: How a conversation message was written: by a phone (sms, mms, whatsapp) or by a chat client
@@ -61,6 +65,7 @@ IGNORED_EVENTS = frozenset(
 _CONVERSATION_SID = re.compile(r"^CH[0-9a-fA-F]{32}$")
 _MESSAGE_SID = re.compile(r"^IM[0-9a-fA-F]{32}$")
 _PARTICIPANT_SID = re.compile(r"^MB[0-9a-fA-F]{32}$")
+_CHAT_SERVICE_SID = re.compile(r"^IS[0-9a-fA-F]{32}$")
 _STATES: dict[str, ConversationState] = {
     "initializing": "initializing",
     "active": "active",
@@ -247,7 +252,7 @@ def parse_conversation_event(params: Mapping[str, str]) -> ConversationEvent | N
     parser = _PARSERS.get(event_type)
     if parser is None:
         raise MalformedConversationEvent(
-            f"EventType {_shown(event_type)} is not a Conversations webhook event"
+            f"EventType {shown(event_type)} is not a Conversations webhook event"
         )
     return parser(params)
 
@@ -255,8 +260,8 @@ def parse_conversation_event(params: Mapping[str, str]) -> ConversationEvent | N
 def _common(params: Mapping[str, str]) -> dict[str, Any]:
     return {
         "conversation_sid": _sid(params, "ConversationSid", _CONVERSATION_SID, "conversation"),
-        "account_sid": params.get("AccountSid") or None,
-        "chat_service_sid": params.get("ChatServiceSid") or None,
+        "account_sid": account_sid(params, MalformedConversationEvent),
+        "chat_service_sid": _sid(params, "ChatServiceSid", _CHAT_SERVICE_SID, "chat service"),
         "messaging_service_sid": params.get("MessagingServiceSid") or None,
         "source": (params.get("Source") or "").strip().upper() or None,
         "params": dict(params),
@@ -264,12 +269,17 @@ def _common(params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _message_fields(params: Mapping[str, str]) -> dict[str, Any]:
+    media = _media(params)
+    if "Body" not in params and not media and not params.get("ContentSid"):
+        # A message has a body, media or a template. One with none is a re-cut request: its
+        # Body merged into the Author before it (botkit/twilio/params.py says why that signs).
+        raise MalformedConversationEvent("missing required parameter Body")
     return {
         **_common(params),
         "author": _required(params, "Author"),
         "body": params.get("Body", ""),
         "attributes": _attributes(params),
-        "media": _media(params),
+        "media": media,
         "participant_sid": _optional_sid(params, "ParticipantSid", _PARTICIPANT_SID),
         "binding": _binding(params),
     }
@@ -334,21 +344,14 @@ _PARSERS: dict[str, Callable[[Mapping[str, str]], ConversationEvent]] = {
 }
 
 
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 40 else value[:40] + "...")
-
-
 def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name, "").strip()
-    if not value:
-        raise MalformedConversationEvent(f"missing required parameter {name}")
-    return value
+    return required(params, name, MalformedConversationEvent)
 
 
 def _sid(params: Mapping[str, str], name: str, shape: re.Pattern[str], what: str) -> str:
     value = _required(params, name)
     if not shape.match(value):
-        raise MalformedConversationEvent(f"{name} {_shown(value)} is not a Twilio {what} SID")
+        raise MalformedConversationEvent(f"{name} {shown(value)} is not a Twilio {what} SID")
     return value
 
 
@@ -361,7 +364,7 @@ def _optional_sid(params: Mapping[str, str], name: str, shape: re.Pattern[str]) 
 def _index(params: Mapping[str, str]) -> int:
     raw = _required(params, "Index")
     if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_INDEX_DIGITS:
-        raise MalformedConversationEvent(f"Index {_shown(raw)} is not a message index")
+        raise MalformedConversationEvent(f"Index {shown(raw)} is not a message index")
     return int(raw)
 
 
@@ -370,7 +373,7 @@ def _state(value: str, name: str) -> ConversationState:
     if state is not None:
         return state
     raise MalformedConversationEvent(
-        f"{name} {_shown(value)} is not a conversation state ({', '.join(_STATES)})"
+        f"{name} {shown(value)} is not a conversation state ({', '.join(_STATES)})"
     )
 
 
@@ -379,9 +382,9 @@ def _json(params: Mapping[str, str], name: str) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise MalformedConversationEvent(f"{name} is not valid JSON") from None
+        return strict_json.loads(raw)
+    except ValueError as exc:
+        raise MalformedConversationEvent(f"{name} {exc}") from None
 
 
 def _attributes(params: Mapping[str, str]) -> dict[str, Any]:

@@ -11,9 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from botkit.twilio.address import Address, parse_address
+from botkit.twilio.params import account_sid, api_version, required, shown
 
 Channel = Literal["sms", "mms", "whatsapp"]
 #: Twilio's Advanced Opt-Out verdict on an inbound message: its own keyword handling acted.
@@ -43,8 +44,8 @@ class Location(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    latitude: float
-    longitude: float
+    latitude: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    longitude: float = Field(ge=-180, le=180, allow_inf_nan=False)
     address: str | None = None
     label: str | None = None
 
@@ -108,10 +109,21 @@ class InboundMessage(BaseModel):
 
 
 def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
-    """Build an InboundMessage from webhook params, or raise MalformedWebhook with the reason."""
+    """Build an InboundMessage from webhook params, or raise MalformedWebhook with the reason.
+
+    Every parameter Twilio always sends is required (Body too, empty for a picture alone),
+    for the reason botkit/twilio/params.py gives.
+    """
     sid = _required(params, "MessageSid")
     if not _MESSAGE_SID.match(sid):
         raise MalformedWebhook(f"MessageSid {sid!r} is not a Twilio message SID")
+    for copy in ("SmsSid", "SmsMessageSid"):
+        if copy in params and params[copy] != sid:
+            raise MalformedWebhook(f"{copy} is not the MessageSid")
+    account = account_sid(params, MalformedWebhook)
+    api_version(params, MalformedWebhook)
+    if "Body" not in params:
+        raise MalformedWebhook("missing required parameter Body")
     sender = _address(params, "From")
     recipient = _address(params, "To")
     media = _media(params)
@@ -125,7 +137,7 @@ def parse_inbound_message(params: Mapping[str, str]) -> InboundMessage:
         channel = "mms" if media else "sms"
     return InboundMessage(
         sid=sid,
-        account_sid=params.get("AccountSid") or None,
+        account_sid=account,
         channel=channel,
         sender=sender,
         recipient=recipient,
@@ -148,10 +160,7 @@ def _opt_out_type(params: Mapping[str, str]) -> OptOutType | None:
 
 
 def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name, "").strip()
-    if not value:
-        raise MalformedWebhook(f"missing required parameter {name}")
-    return value
+    return required(params, name, MalformedWebhook)
 
 
 def _address(params: Mapping[str, str], name: str) -> Address:
@@ -163,7 +172,7 @@ def _address(params: Mapping[str, str], name: str) -> Address:
 
 
 def _media(params: Mapping[str, str]) -> tuple[Media, ...]:
-    declared = params.get("NumMedia", "0").strip() or "0"
+    declared = _required(params, "NumMedia")
     # ASCII digits only: str.isdigit() accepts "²", which int() rejects.
     if not (declared.isascii() and declared.isdigit()):
         raise MalformedWebhook(f"NumMedia {declared!r} is not a number")
@@ -230,4 +239,8 @@ def _location(params: Mapping[str, str]) -> Location | None:
             label=params.get("Label") or None,
         )
     except ValueError:
-        raise MalformedWebhook(f"Latitude/Longitude {lat!r}/{lon!r} are not numbers") from None
+        # NaN or an infinity would be queued as null and the message then dropped as
+        # unreadable: refused here, like anything that is not a place on Earth.
+        raise MalformedWebhook(
+            f"Latitude/Longitude {shown(lat)}/{shown(lon)} are not coordinates"
+        ) from None

@@ -14,7 +14,8 @@ counts (the ``delivered`` may be the callback that is late); a ``failed`` messag
 ``read``. ``partially_delivered`` is ranked before the finals (UNCONFIRMED: Twilio does not
 say whether it is final; this way a later ``delivered`` still counts).
 
-This module depends on nothing else in botkit: the payload models stand alone.
+This module depends on nothing else in botkit but the shared parameter checks (params.py):
+the payload models stand alone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections.abc import Mapping
 from typing import Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
+
+from botkit.twilio.params import account_sid, api_version, required, shown
 
 MessageStatus = Literal[
     "accepted",
@@ -103,8 +106,9 @@ def parse_status(raw: str) -> MessageStatus:
     """A status name as Twilio spells it, or MalformedStatusCallback."""
     value = raw.strip()
     if value not in STATUSES:
-        shown = value if len(value) <= 40 else value[:40] + "..."
-        raise MalformedStatusCallback(f"MessageStatus {shown!r} is not a Twilio message status")
+        raise MalformedStatusCallback(
+            f"MessageStatus {shown(value)} is not a Twilio message status"
+        )
     return cast(MessageStatus, value)
 
 
@@ -132,13 +136,13 @@ def parse_status_callback(params: Mapping[str, str]) -> StatusCallback:
     """Build a StatusCallback from the posted params, or raise MalformedStatusCallback.
 
     The status is MessageStatus, or SmsStatus (its older name) when MessageStatus is absent.
+    AccountSid and ApiVersion are required, for the reason botkit/twilio/params.py gives.
     """
-    sid = params.get("MessageSid", "").strip()
-    if not sid:
-        raise MalformedStatusCallback("missing required parameter MessageSid")
+    sid = required(params, "MessageSid", MalformedStatusCallback)
     if not _MESSAGE_SID.match(sid):
-        shown = sid if len(sid) <= 40 else sid[:40] + "..."
-        raise MalformedStatusCallback(f"MessageSid {shown!r} is not a Twilio message SID")
+        raise MalformedStatusCallback(f"MessageSid {shown(sid)} is not a Twilio message SID")
+    account = account_sid(params, MalformedStatusCallback)
+    api_version(params, MalformedStatusCallback)
     raw_status = params.get("MessageStatus", "").strip() or params.get("SmsStatus", "").strip()
     if not raw_status:
         raise MalformedStatusCallback("missing required parameter MessageStatus")
@@ -148,7 +152,7 @@ def parse_status_callback(params: Mapping[str, str]) -> StatusCallback:
         error_code=_error_code(params.get("ErrorCode", "")),
         from_=params.get("From") or None,
         to=params.get("To") or None,
-        account_sid=params.get("AccountSid") or None,
+        account_sid=account,
         messaging_service_sid=params.get("MessagingServiceSid") or None,
         params=dict(params),
     )

@@ -56,7 +56,8 @@ async def test_a_failing_startup_hook_stops_the_server(twilio: SandboxTwilio) ->
     async def close() -> None:
         closed.append("closed")
 
-    app = create_app(bot, make_settings(twilio_base_url=twilio.base_url))
+    settings = make_settings(twilio_base_url=twilio.base_url, public_url="http://127.0.0.1")
+    app = create_app(bot, settings)
     client = TestClient(TestServer(app))
     with pytest.raises(ConfigError, match="TICKETS_PATH: no such directory"):
         await client.start_server()

@@ -103,6 +103,7 @@ def test_a_bad_worker_count_is_one_line(tmp_path: Path) -> None:
 async def test_workers_share_the_port_are_restarted_and_drain_on_sigterm(
     tmp_path: Path, clean_redis: str, twilio: SandboxTwilio
 ) -> None:
+    port = free_port()
     env = _env(
         tmp_path,
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
@@ -110,8 +111,8 @@ async def test_workers_share_the_port_are_restarted_and_drain_on_sigterm(
         REDIS_URL=clean_redis,
         BOTKIT_TWILIO_BASE_URL=twilio.base_url,
         BOTKIT_CONSENT_PEPPER="serving-test-pepper-0123",
+        BOTKIT_PUBLIC_HOSTS=f"http://127.0.0.1:{port}",
     )
-    port = free_port()
     url = f"http://127.0.0.1:{port}/twilio/messages"
     done = tmp_path / "done"
     with botkit_process(["run", "served", "--workers", "2", "--port", str(port)], env) as parent:

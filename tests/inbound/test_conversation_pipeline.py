@@ -131,6 +131,8 @@ def test_parse_pre_event_participant_and_state_events() -> None:
     added = parse_conversation_event(
         {
             "EventType": "onParticipantAdded",
+            "AccountSid": ACCOUNT_SID,
+            "ChatServiceSid": sid("IS"),
             "ConversationSid": sid("CH"),
             "ParticipantSid": sid("MB"),
             "Identity": "agent-7",
@@ -145,6 +147,8 @@ def test_parse_pre_event_participant_and_state_events() -> None:
     state = parse_conversation_event(
         {
             "EventType": "onConversationStateUpdated",
+            "AccountSid": ACCOUNT_SID,
+            "ChatServiceSid": sid("IS"),
             "ConversationSid": sid("CH"),
             "StateFrom": "active",
             "StateTo": "inactive",

@@ -46,7 +46,9 @@ async def test_sigkill_mid_handler_loses_nothing(
     env = _crash_env(tmp_path, marker, clean_redis, twilio)
     params = inbound_params("hello")
     first_port = free_port()
-    with botkit_process(["run", "crashbot", "--port", str(first_port)], env) as first:
+    with botkit_process(
+        ["run", "crashbot", "--port", str(first_port)], _serving(env, first_port)
+    ) as first:
         await asyncio.to_thread(wait_healthy, first_port, first)
         url = f"http://127.0.0.1:{first_port}/twilio/messages"
         status = await asyncio.to_thread(post_form, url, params)
@@ -59,7 +61,9 @@ async def test_sigkill_mid_handler_loses_nothing(
     assert [m.body for m in twilio.sent] in ([], ["working on it"])
 
     second_port = free_port()
-    with botkit_process(["run", "crashbot", "--port", str(second_port)], env) as second:
+    with botkit_process(
+        ["run", "crashbot", "--port", str(second_port)], _serving(env, second_port)
+    ) as second:
         await asyncio.to_thread(wait_healthy, second_port, second)
         sent = await twilio.wait_for(2, timeout=15)
         await asyncio.sleep(0.5)  # a duplicate, if any, would arrive now
@@ -92,6 +96,11 @@ def _crash_env(
         BOTKIT_DISPATCH_LEASE="1",
         BOTKIT_CONSENT_PEPPER="crash-test-pepper-0123",
     )
+
+
+def _serving(env: dict[str, str], port: int) -> dict[str, str]:
+    """env for a `botkit run` on port: with an account, the host Twilio calls is configured."""
+    return {**env, "BOTKIT_PUBLIC_HOSTS": f"http://127.0.0.1:{port}"}
 
 
 CRASHING_CONVERSATION_BOT = """
@@ -133,6 +142,7 @@ async def test_sigkill_mid_conversation_handler_posts_nothing_twice(
         params = {
             "EventType": "onMessageAdded",
             "AccountSid": ACCOUNT_SID,
+            "ChatServiceSid": conversation.chat_service_sid,
             "ConversationSid": conversation.sid,
             "MessageSid": "IM" + uuid.uuid4().hex,
             "Index": "0",
@@ -152,7 +162,9 @@ async def test_sigkill_mid_conversation_handler_posts_nothing_twice(
             return [(m.author, m.body, json.loads(m.attributes or "{}")) for m in listed]
 
         first_port = free_port()
-        with botkit_process(["run", "crashbot", "--port", str(first_port)], env) as first:
+        with botkit_process(
+            ["run", "crashbot", "--port", str(first_port)], _serving(env, first_port)
+        ) as first:
             await asyncio.to_thread(wait_healthy, first_port, first)
             url = f"http://127.0.0.1:{first_port}/twilio/conversations"
             assert await asyncio.to_thread(post_form, url, params) == 200
@@ -165,7 +177,9 @@ async def test_sigkill_mid_conversation_handler_posts_nothing_twice(
         assert await posts() in ([], [("bot", "working on it", {})])
 
         second_port = free_port()
-        with botkit_process(["run", "crashbot", "--port", str(second_port)], env) as second:
+        with botkit_process(
+            ["run", "crashbot", "--port", str(second_port)], _serving(env, second_port)
+        ) as second:
             await asyncio.to_thread(wait_healthy, second_port, second)
             async with asyncio.timeout(15):
                 while len(await posts()) < 2:

@@ -122,7 +122,7 @@ async def test_webhooks_without_dispatch_leave_sending_to_a_worker(clean_redis: 
     await sandbox.start()
     port = free_port()
     url = f"http://127.0.0.1:{port}/twilio/messages"
-    params = inbound_params("hello")
+    params = inbound_params("hello", AccountSid=sandbox.config.account_sid)
     headers = {"X-Twilio-Signature": sign(sandbox.config.auth_token, url, params)}
     try:
         env = _env(clean_redis, sandbox)

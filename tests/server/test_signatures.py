@@ -460,7 +460,8 @@ PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.example.
 async def test_trusted_forwarded_headers_are_accepted(
     harness: StartHarness, store_url: str | None
 ) -> None:
-    h = await harness(redis_url=store_url, trust_proxy=True)
+    # With an account, the forwarded host must be one of BOTKIT_PUBLIC_HOSTS.
+    h = await harness(redis_url=store_url, trust_proxy=True, public_hosts="bot.example.com")
     params = inbound_params("forwarded")
     response = await h.post(params, signed_url=PUBLIC + PATH, headers=PROXY_HEADERS)
     await h.expect_accepted(response, params)
@@ -469,7 +470,7 @@ async def test_trusted_forwarded_headers_are_accepted(
 async def test_trusted_forwarded_header_lists_use_the_client_most_value(
     harness: StartHarness,
 ) -> None:
-    h = await harness(trust_proxy=True)
+    h = await harness(trust_proxy=True, public_hosts="bot.example.com")
     headers = {
         "X-Forwarded-Proto": "https, http",
         "X-Forwarded-Host": "bot.example.com, ingress.internal:8080",

@@ -129,13 +129,43 @@ def test_params_may_be_a_multidict() -> None:
     assert message.params["MessageSid"] == params["MessageSid"]
 
 
-def test_missing_body_and_num_media_default_to_empty() -> None:
-    params = inbound_params()
-    del params["Body"], params["NumMedia"]
-    message = parse_inbound_message(params)
+def test_an_empty_body_is_a_message_without_text() -> None:
+    message = parse_inbound_message(inbound_params(""))
     assert message.body == ""
     assert message.media == ()
     assert message.channel == "sms"
+
+
+@pytest.mark.parametrize("name", ["Body", "NumMedia", "AccountSid", "ApiVersion"])
+def test_parameters_twilio_always_sends_are_required(name: str) -> None:
+    # A signature does not show where one parameter ends: a request re-cut so that Body
+    # becomes part of ApiVersion must not read as a message without text.
+    params = inbound_params()
+    del params[name]
+    assert malformed(params) == f"missing required parameter {name}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        (
+            "ApiVersion",
+            "2010-04-01Bodyhi",
+            "ApiVersion '2010-04-01Bodyhi' is not Twilio's 2010-04-01",
+        ),
+        ("ApiVersion", "2008-08-01", "ApiVersion '2008-08-01' is not Twilio's 2010-04-01"),
+        (
+            "AccountSid",
+            "AC" + "1" * 32 + "ApiVersion2010-04-01",
+            "AccountSid 'AC11111111111111111111111111111111ApiVer...' is not a Twilio account "
+            "SID",
+        ),
+        ("SmsSid", "SM" + "0" * 32, "SmsSid is not the MessageSid"),
+        ("SmsMessageSid", "SM" + "0" * 32, "SmsMessageSid is not the MessageSid"),
+    ],
+)
+def test_boundary_shifted_parameters_are_malformed(name: str, value: str, reason: str) -> None:
+    assert malformed(inbound_params(**{name: value})) == reason
 
 
 def test_mms_media_urls_and_content_types_in_order() -> None:
@@ -323,7 +353,7 @@ def test_num_media_lower_than_media_sent() -> None:
 def test_media_sent_without_num_media() -> None:
     params = mms_params(1)
     del params["NumMedia"]
-    assert malformed(params) == "NumMedia is 0 but 1 MediaUrl parameters were sent"
+    assert malformed(params) == "missing required parameter NumMedia"
 
 
 def test_media_numbering_with_a_gap() -> None:
@@ -364,7 +394,7 @@ def test_num_media_with_leading_zeros() -> None:
 
 def test_bad_coordinates() -> None:
     params = inbound_params(From=WA_USER, To=WA_BOT, Latitude="north", Longitude="1")
-    assert malformed(params) == "Latitude/Longitude 'north'/'1' are not numbers"
+    assert malformed(params) == "Latitude/Longitude 'north'/'1' are not coordinates"
 
 
 def test_malformed_webhook_is_a_value_error() -> None:
