@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from botkit.contexts.conversation import ConversationContext, HandlerContext
     from botkit.contexts.direct import Context
     from botkit.contexts.handoff_closed import HandoffClosedContext
+    from botkit.contexts.once import once
     from botkit.contexts.hooks import (
         ConversationStateContext,
         MessageAddContext,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from botkit.conversations.info import ConversationInfo
     from botkit.errors import BotkitError, ConfigError, SendError
     from botkit.flows import Ask, Confirm, Flow, FlowError, Invalid
-    from botkit.handoff.pool import AgentPool, HandoffTexts
+    from botkit.handoff.pool import Agent, AgentPool, HandoffTexts
     from botkit.handoff.service import HandoffError, HandoffResult
     from botkit.outbound.message import OutboundHandle, OutboundMessage
     from botkit.outbound.outbox import Outbox
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 #: Where each public name lives.
 _EXPORTS = {
     "Address": "botkit.twilio.address",
+    "Agent": "botkit.handoff.pool",
     "AgentPool": "botkit.handoff.pool",
     "Ask": "botkit.flows",
     "Bot": "botkit.app.bot",
@@ -98,12 +100,14 @@ _EXPORTS = {
     "create_app": "botkit.server.app",
     "load_knowledge": "botkit.app.knowledge",
     "load_settings": "botkit.settings",
+    "once": "botkit.contexts.once",
     "parse_address": "botkit.twilio.address",
 }
 
 __all__ = [
     "RUNTIME",
     "Address",
+    "Agent",
     "AgentPool",
     "Ask",
     "Bot",
@@ -152,6 +156,7 @@ __all__ = [
     "create_app",
     "load_knowledge",
     "load_settings",
+    "once",
     "parse_address",
 ]
 
