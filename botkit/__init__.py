@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from botkit.flows import Ask, Confirm, Flow, FlowError, Invalid
     from botkit.handoff.pool import Agent, AgentPool, HandoffTexts
     from botkit.handoff.service import HandoffError, HandoffResult
+    from botkit.handoff.store.protocol import Presence
     from botkit.outbound.message import OutboundHandle, OutboundMessage
     from botkit.outbound.outbox import Outbox
     from botkit.outbound.shaping import WhatsAppTemplate
@@ -83,6 +84,7 @@ _EXPORTS = {
     "MessageStatus": "botkit.twilio.status",
     "OutboundHandle": "botkit.outbound.message",
     "OutboundMessage": "botkit.outbound.message",
+    "Presence": "botkit.handoff.store.protocol",
     "Outbox": "botkit.outbound.outbox",
     "ParticipantContext": "botkit.contexts.hooks",
     "RUNTIME": "botkit.server.app",
@@ -142,6 +144,7 @@ __all__ = [
     "OutboundMessage",
     "Outbox",
     "ParticipantContext",
+    "Presence",
     "Records",
     "Router",
     "Runtime",

@@ -522,16 +522,14 @@ class Handoff:
             await self._announce_positions(skill, 1)
 
     def _briefing(self, record: HandoffRecord, transferred: tuple[str, str | None] | None) -> str:
+        """What the agent who got ``record`` is told: who, from where, and why."""
         who = mask_phone(record.customer) if record.customer else record.conversation_sid
-        waited = max(0, round(clock.now() - record.queued_at))
         if transferred is not None:
             by, note = transferred
-            text = f"{by} transferred {who} to you" + (f": {note}" if note else ".")
-        else:
-            text = f"New conversation: {who} ({record.skill}), waited {waited} s."
-        if record.reason:
-            text += f" Reason: {record.reason}"
-        return text
+            return f"{by} transferred {who} to you" + (f": {note}" if note else ".")
+        waited = max(0, round(clock.now() - record.queued_at))
+        text = f"New conversation: {who} ({record.skill}), waited {waited} s."
+        return text + (f" Reason: {record.reason}" if record.reason else "")
 
     def _proxy(self, record: HandoffRecord) -> str | None:
         return (self.pool.proxy if self.pool else None) or record.proxy

@@ -84,6 +84,7 @@ def create_app(
         stores = runtime(request).stores
         metrics.outbound_pending.set(await stores.queue.pending())
         metrics.inbound_backlog.set(await stores.inbound.backlog())
+        await runtime(request).conversations.handoff.report(metrics)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/twilio/messages", _guarded(messages, metrics))
