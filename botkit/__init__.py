@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     from botkit.contexts.conversation import ConversationContext, HandlerContext
     from botkit.contexts.direct import Context
     from botkit.contexts.handoff_closed import HandoffClosedContext
-    from botkit.contexts.once import once
     from botkit.contexts.hooks import (
         ConversationStateContext,
         MessageAddContext,
         ParticipantContext,
     )
+    from botkit.contexts.once import once
     from botkit.contexts.status import StatusContext
     from botkit.conversations.info import ConversationInfo
     from botkit.errors import BotkitError, ConfigError, SendError

@@ -9,10 +9,9 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from botkit import AgentPool, Bot, Context
+from botkit import Bot, Context
 from botkit.core.tasks import cancel_and_wait
 from tests.conftest import StartServer
-from tests.handoff.test_handoff import MakeDesk, desk  # noqa: F401 (the fixture)
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhooks import inbound_params
 
@@ -106,36 +105,3 @@ async def test_a_server_stalled_past_its_redis_read_timeout_handles_the_next_web
     [reply] = await twilio.wait_for(1)
     assert reply.body == "you said after the stall"
     assert time.monotonic() - began < 0.8
-
-
-async def test_metrics_show_the_handoff_queue_agents_and_events(
-    desk: MakeDesk, store_url: str | None
-) -> None:
-    """Queue length and oldest wait by skill, agents by presence, handoffs by event, and the
-    time to the first agent reply."""
-    bot = Bot("team", agents=AgentPool(["ann", "bea"], skills=["general", "billing"]))
-
-    @bot.intent("human", keywords=["agent"])
-    async def human(ctx: Context) -> None:
-        await ctx.handoff(skill="billing")
-
-    d = await desk(bot, store_url)
-    await bot.set_presence("bea", "away")
-    for phone in ("+15550101001", "+15550101002", "+15550101003"):
-        await d.text(phone, "agent")
-    first = (await d.handoff.store.holding("ann"))[0].conversation_sid
-    await d.write(first, "ann", "Hello!")
-    await d.write(first, "ann", "Anything else?")  # only the first reply is timed
-    assert await d.write(first, "ann", "/transfer @general") is False
-
-    found = samples(await (await d.server.client.get("/metrics")).text())
-    # ann passed the first to general, where no one else is available, and took the next.
-    assert found[("botkit_handoff_queue_length", (("skill", "billing"),))] == 1
-    assert found[("botkit_handoff_queue_length", (("skill", "general"),))] == 1
-    assert found[("botkit_handoff_oldest_wait_seconds", (("skill", "billing"),))] >= 0
-    assert found[("botkit_handoff_agents", (("presence", "available"),))] == 1
-    assert found[("botkit_handoff_agents", (("presence", "away"),))] == 1
-    assert found[("botkit_handoffs_total", (("event", "started"),))] == 3
-    assert found[("botkit_handoffs_total", (("event", "taken"),))] == 2
-    assert found[("botkit_handoffs_total", (("event", "transferred"),))] == 1
-    assert found[("botkit_handoff_first_reply_seconds_count", ())] == 1

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import aiohttp
 
-
 #: How the sandbox words a message the bot's pre-event answer rejected.
 PRE_EVENT_REJECTED = "onMessageAdd pre-event webhook rejected"
 

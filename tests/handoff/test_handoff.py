@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from twilio.base.exceptions import TwilioRestException
+
 from botkit import Bot, Context, ConversationContext, HandlerContext, HandoffClosedContext
 from botkit.handoff.pool import AgentPool
 from botkit.handoff.service import Handoff, HandoffResult
@@ -25,6 +26,7 @@ from botkit.twilio.client import create_async_client
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BotServer, StartServer
 from tests.support.logs import JsonLogs
 from tests.support.sandbox_twilio import SandboxTwilio
+from tests.test_metrics import samples
 
 BOT = "+15550002222"
 ALICE = "+15550101001"
@@ -422,3 +424,36 @@ def test_handoff_closed_hooks_must_be_async() -> None:
 
     with pytest.raises(TypeError, match="handoff-closed hook"):
         Bot().on_handoff_closed(sync_hook)  # type: ignore[type-var]
+
+
+async def test_metrics_show_the_handoff_queue_agents_and_events(
+    desk: MakeDesk, store_url: str | None
+) -> None:
+    """Queue length and oldest wait by skill, agents by presence, handoffs by event, and the
+    time to the first agent reply."""
+    bot = Bot("team", agents=AgentPool(["ann", "bea"], skills=["general", "billing"]))
+
+    @bot.intent("human", keywords=["agent"])
+    async def human(ctx: Context) -> None:
+        await ctx.handoff(skill="billing")
+
+    d = await desk(bot, store_url)
+    await bot.set_presence("bea", "away")
+    for phone in ("+15550101001", "+15550101002", "+15550101003"):
+        await d.text(phone, "agent")
+    first = (await d.handoff.store.holding("ann"))[0].conversation_sid
+    await d.write(first, "ann", "Hello!")
+    await d.write(first, "ann", "Anything else?")  # only the first reply is timed
+    assert await d.write(first, "ann", "/transfer @general") is False
+
+    found = samples(await (await d.server.client.get("/metrics")).text())
+    # ann passed the first to general, where no one else is available, and took the next.
+    assert found[("botkit_handoff_queue_length", (("skill", "billing"),))] == 1
+    assert found[("botkit_handoff_queue_length", (("skill", "general"),))] == 1
+    assert found[("botkit_handoff_oldest_wait_seconds", (("skill", "billing"),))] >= 0
+    assert found[("botkit_handoff_agents", (("presence", "available"),))] == 1
+    assert found[("botkit_handoff_agents", (("presence", "away"),))] == 1
+    assert found[("botkit_handoffs_total", (("event", "started"),))] == 3
+    assert found[("botkit_handoffs_total", (("event", "taken"),))] == 2
+    assert found[("botkit_handoffs_total", (("event", "transferred"),))] == 1
+    assert found[("botkit_handoff_first_reply_seconds_count", ())] == 1
