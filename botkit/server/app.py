@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from botkit.app.bot import Bot
+from botkit.desk.app import desk_app
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
 from botkit.runtime.runtime import Runtime, start_runtime
@@ -110,6 +111,9 @@ def create_app(
     app.router.add_routes(
         Probes(metrics, lambda r: runtime(r).trouble(), ping, refresh).routes()
     )
+    desk = desk_app(bot.agents, settings, lambda r: r.config_dict[RUNTIME])
+    if desk is not None:
+        app.add_subapp("/desk/", desk)
     return app
 
 

@@ -9,32 +9,24 @@ what each phone received is read from the sandbox's transcript.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
-from twilio.base.exceptions import TwilioRestException
 
 from botkit import Bot, Context, ConversationContext, HandlerContext, HandoffClosedContext
 from botkit.handoff.pool import AgentPool
-from botkit.handoff.service import Handoff, HandoffResult
+from botkit.handoff.service import HandoffResult
 from botkit.logging import mask_phone
 from botkit.sessions.keys import conversation_key
-from botkit.twilio.client import create_async_client
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BotServer, StartServer
+from tests.support.handoff_stack import BOT, MakeStack, load, waiting
 from tests.support.logs import JsonLogs
-from tests.support.sandbox_twilio import SandboxTwilio
 from tests.test_metrics import samples
 
-BOT = "+15550002222"
 ALICE = "+15550101001"
 BOB = "+15550101002"
 CAROL = "+15550101003"
 DAVE = "+15550101004"
 AGENT_PHONE = "+15550109000"
-EVENTS = ["onMessageAdd", "onMessageAdded", "onParticipantAdded", "onParticipantRemoved"]
 
 
 def test_pool_and_commands_are_checked_up_front() -> None:
@@ -63,95 +55,6 @@ async def test_conversations_and_handoff_need_a_running_bot() -> None:
 # --- end to end through the sandbox ---------------------------------------------------------
 
 
-@dataclass
-class Desk:
-    """A bot server the sandbox calls back (1:1 messages and conversation events), and the SDK
-    an agent's chat client would use."""
-
-    server: BotServer
-    twilio: SandboxTwilio
-    sdk: Any
-
-    @property
-    def handoff(self) -> Handoff:
-        return self.server.runtime.conversations.handoff
-
-    async def text(self, phone: str, body: str) -> None:
-        status, _ = await self._http("POST", f"/sandbox/phones/{phone}/messages", to=BOT, body=body)
-        assert status == 201
-        await self.settle()
-
-    async def write(self, conversation: str, author: str, body: str) -> bool:
-        """A chat agent writes, as their chat client would; False when the bot's pre-event
-        answer kept the message out of the conversation (an agent command it ran)."""
-        try:
-            await self.sdk.conversations.v1.conversations(conversation).messages.create_async(
-                author=author, body=body, x_twilio_webhook_enabled="true"
-            )
-        except TwilioRestException as exc:
-            if "pre-event webhook rejected" not in str(exc.msg):
-                raise
-            return False
-        finally:
-            await self.settle()
-        return True
-
-    async def settle(self) -> None:
-        for _ in range(3):
-            await self.twilio.sandbox.settle()
-            await self.server.idle()
-
-    async def received(self, phone: str) -> list[str]:
-        _, data = await self._http("GET", f"/sandbox/phones/{phone}/messages")
-        return [m["body"] for m in data["messages"] if m["direction"] != "inbound"]
-
-    async def transcript(self, conversation: str) -> list[tuple[str, str]]:
-        listed = await self.sdk.conversations.v1.conversations(conversation).messages.list_async()
-        return [(m.author, m.body) for m in listed]
-
-    async def conversation(self, conversation: str) -> Any:
-        return await self.sdk.conversations.v1.conversations(conversation).fetch_async()
-
-    async def _http(self, method: str, path: str, **data: str) -> tuple[int, Any]:
-        async with (
-            aiohttp.ClientSession(auth=aiohttp.BasicAuth(ACCOUNT_SID, AUTH_TOKEN)) as session,
-            session.request(method, self.twilio.base_url + path, data=data or None) as response,
-        ):
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-MakeDesk = Callable[..., Awaitable[Desk]]
-
-
-async def load(d: Desk, agent: str) -> int:
-    return len(await d.handoff.store.holding(agent))
-
-
-async def waiting(d: Desk, skill: str = "general") -> list[str]:
-    return [r.conversation_sid for r in await d.handoff.store.waiting(skill)]
-
-
-@pytest.fixture
-async def desk(start_server: StartServer, twilio: SandboxTwilio) -> AsyncIterator[MakeDesk]:
-    clients: list[Any] = []
-
-    async def make(bot: Bot, store_url: str | None = None) -> Desk:
-        server = await start_server(bot, public=True, redis_url=store_url)
-        twilio.sandbox.own_number(BOT, server.url("/twilio/messages"))
-        sdk = create_async_client(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
-        clients.append(sdk)
-        url = f"{server.settings.public_url}/twilio/conversations"
-        await sdk.conversations.v1.configuration.webhooks().update_async(
-            pre_webhook_url=url, post_webhook_url=url, method="POST", filters=EVENTS
-        )
-        return Desk(server, twilio, sdk)
-
-    yield make
-    for sdk in clients:
-        await sdk.http_client.close()
-
-
 def counting_bot(handoffs: list[HandoffResult], agent: str | None = "agent-7", **kw: Any) -> Bot:
     bot = Bot(**kw)
 
@@ -169,10 +72,10 @@ def counting_bot(handoffs: list[HandoffResult], agent: str | None = "agent-7", *
 
 
 async def test_handoff_from_sms_to_a_chat_agent_and_back(
-    desk: MakeDesk, store_url: str | None
+    handoff_stack: MakeStack, store_url: str | None
 ) -> None:
     handoffs: list[HandoffResult] = []
-    d = await desk(counting_bot(handoffs), store_url)
+    d = await handoff_stack(counting_bot(handoffs), store_url)
 
     await d.text(ALICE, "count")
     await d.text(ALICE, "agent")
@@ -233,10 +136,12 @@ async def test_handoff_from_sms_to_a_chat_agent_and_back(
     assert [p.identity for p in remaining] == [None]  # the agent left
 
 
-async def test_handoff_to_a_phone_agent_and_close(desk: MakeDesk, store_url: str | None) -> None:
+async def test_handoff_to_a_phone_agent_and_close(
+    handoff_stack: MakeStack, store_url: str | None
+) -> None:
     handoffs: list[HandoffResult] = []
     bot = counting_bot(handoffs, agent=AGENT_PHONE)
-    d = await desk(bot, store_url)
+    d = await handoff_stack(bot, store_url)
     assert bot.conversations is d.server.runtime.conversations.client  # one shared client
 
     await d.text(ALICE, "agent")
@@ -264,7 +169,7 @@ async def test_handoff_to_a_phone_agent_and_close(desk: MakeDesk, store_url: str
 
 
 async def test_a_handoff_inside_a_conversation_and_custom_agent_commands(
-    desk: MakeDesk,
+    handoff_stack: MakeStack,
 ) -> None:
     bot = Bot(agent_commands=["/resume"])
     notes: list[str] = []
@@ -282,7 +187,7 @@ async def test_a_handoff_inside_a_conversation_and_custom_agent_commands(
     async def note(ctx: ConversationContext) -> None:
         notes.append(ctx.slots["args"])
 
-    d = await desk(bot)
+    d = await handoff_stack(bot)
     created = await d.sdk.conversations.v1.conversations.create_async()
     await d.server.runtime.conversations.client.add_sms(created.sid, ALICE, BOT)
 
@@ -303,11 +208,11 @@ async def test_a_handoff_inside_a_conversation_and_custom_agent_commands(
 
 
 async def test_the_agent_queue_hands_out_conversations_in_order(
-    desk: MakeDesk, store_url: str | None
+    handoff_stack: MakeStack, store_url: str | None
 ) -> None:
     handoffs: list[HandoffResult] = []
     bot = counting_bot(handoffs, agent=None, agents=AgentPool(["agent-1"], capacity=2))
-    d = await desk(bot, store_url)
+    d = await handoff_stack(bot, store_url)
 
     for phone in (ALICE, BOB, CAROL, DAVE):
         await d.text(phone, "agent")
@@ -351,11 +256,11 @@ async def test_the_agent_queue_hands_out_conversations_in_order(
     assert told[-1] == f"You took {dave.conversation_sid}."
 
 
-async def test_a_customer_already_bound_keeps_their_conversation(desk: MakeDesk) -> None:
+async def test_a_customer_already_bound_keeps_their_conversation(handoff_stack: MakeStack) -> None:
     from botkit.twilio.inbound import parse_inbound_message
     from tests.support.webhooks import inbound_params
 
-    d = await desk(Bot())
+    d = await handoff_stack(Bot())
     client = d.server.runtime.conversations.client
     existing = await client.create(unique_name="earlier")
     await client.add_sms(existing.sid, ALICE, BOT)
@@ -374,7 +279,7 @@ async def test_a_customer_already_bound_keeps_their_conversation(desk: MakeDesk)
 
 
 async def test_closing_runs_the_bots_hooks_and_waiting_customers_hear_their_new_place(
-    desk: MakeDesk, store_url: str | None, logs: JsonLogs
+    handoff_stack: MakeStack, store_url: str | None, logs: JsonLogs
 ) -> None:
     handoffs: list[HandoffResult] = []
     bot = counting_bot(handoffs, agent=None, agents=AgentPool(["agent-1"]))
@@ -390,7 +295,7 @@ async def test_closing_runs_the_bots_hooks_and_waiting_customers_hear_their_new_
         assert ctx.customer is not None
         await ctx.send(ctx.customer, "How did we do? Reply 1-5.")
 
-    d = await desk(bot, store_url)
+    d = await handoff_stack(bot, store_url)
     for phone in (ALICE, BOB, CAROL, DAVE):
         await d.text(phone, "agent")
     alice, bob, carol, dave = handoffs
@@ -427,7 +332,7 @@ def test_handoff_closed_hooks_must_be_async() -> None:
 
 
 async def test_metrics_show_the_handoff_queue_agents_and_events(
-    desk: MakeDesk, store_url: str | None
+    handoff_stack: MakeStack, store_url: str | None
 ) -> None:
     """Queue length and oldest wait by skill, agents by presence, handoffs by event, and the
     time to the first agent reply."""
@@ -437,7 +342,7 @@ async def test_metrics_show_the_handoff_queue_agents_and_events(
     async def human(ctx: Context) -> None:
         await ctx.handoff(skill="billing")
 
-    d = await desk(bot, store_url)
+    d = await handoff_stack(bot, store_url)
     await bot.set_presence("bea", "away")
     for phone in ("+15550101001", "+15550101002", "+15550101003"):
         await d.text(phone, "agent")
