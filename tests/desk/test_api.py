@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from botkit import Agent, AgentPool, Bot, Context, ConfigError
+from botkit import Agent, AgentPool, Bot, ConfigError, Context
 from botkit.handoff.history.protocol import conversation_thread
 from tests.support.handoff_stack import HandoffStack, MakeStack
 
