@@ -18,6 +18,8 @@ from botkit.handoff.store.protocol import (
 
 #: How many of the last turns between a customer and the bot an agent is shown at a handoff.
 DEFAULT_TRANSCRIPT_TURNS = 10
+#: How far back in line customers are told each time they move up.
+DEFAULT_TOLD_PLACES = 5
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,16 @@ class AgentPool:
     are bound through (default: the number the customer wrote to). Twilio allows one active
     conversation per phone + proxy pair, so a phone agent with ``capacity`` above 1 needs a
     chat identity instead. ``transcript_turns``: how many of the customer's last turns with the
-    bot the agent is shown at a handoff (0: none)."""
+    bot the agent is shown at a handoff (0: none). ``told_places``: customers in the first
+    places of a queue are told their new place each time they move up (everyone is told their
+    place when they join); telling a long line every move would text all of it each time."""
 
     members: tuple[Agent, ...]
     capacity: int = 1
     proxy: str | None = None
     presence: Presence = "available"
     transcript_turns: int = DEFAULT_TRANSCRIPT_TURNS
+    told_places: int = DEFAULT_TOLD_PLACES
 
     def __init__(
         self,
@@ -70,6 +75,7 @@ class AgentPool:
         proxy: str | None = None,
         presence: Presence = "available",
         transcript_turns: int = DEFAULT_TRANSCRIPT_TURNS,
+        told_places: int = DEFAULT_TOLD_PLACES,
     ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
@@ -77,6 +83,8 @@ class AgentPool:
             raise ValueError(f"presence must be one of {', '.join(PRESENCES)}, not {presence!r}")
         if transcript_turns < 0:
             raise ValueError("transcript_turns must be 0 or more")
+        if told_places < 0:
+            raise ValueError("told_places must be 0 or more")
         pool_skills = tuple(skills)
         listed = tuple(
             a if isinstance(a, Agent) else Agent(a, skills=pool_skills)
@@ -93,6 +101,7 @@ class AgentPool:
         object.__setattr__(self, "proxy", proxy)
         object.__setattr__(self, "presence", presence)
         object.__setattr__(self, "transcript_turns", transcript_turns)
+        object.__setattr__(self, "told_places", told_places)
 
     @property
     def agents(self) -> tuple[str, ...]:

@@ -58,7 +58,7 @@ from botkit.handoff.history.protocol import (
     conversation_thread,
 )
 from botkit.handoff.notices import Notices, is_phone
-from botkit.handoff.pool import AgentPool, HandoffTexts
+from botkit.handoff.pool import DEFAULT_TOLD_PLACES, AgentPool, HandoffTexts
 from botkit.handoff.store.protocol import (
     DEFAULT_SKILL,
     HandoffMode,
@@ -535,9 +535,11 @@ class Handoff:
         return (self.pool.proxy if self.pool else None) or record.proxy
 
     async def _announce_positions(self, skill: str, first: int) -> None:
-        """Tell every conversation waiting at ``first`` or behind in ``skill``'s queue its
-        place now. Positions are read afresh, so concurrent changes are told as they stand."""
-        for position, record in enumerate(await self.store.waiting(skill), start=1):
+        """Tell each conversation waiting at ``first`` or behind in ``skill``'s queue, up to
+        the pool's ``told_places``, its place now. Positions are read afresh, so concurrent
+        changes are told as they stand."""
+        last = self.pool.told_places if self.pool is not None else DEFAULT_TOLD_PLACES
+        for position, record in enumerate(await self.store.waiting(skill, last), start=1):
             if position >= first:
                 await self._post(
                     record.conversation_sid, self.texts.moved_up.format(position=position)

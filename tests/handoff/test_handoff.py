@@ -362,3 +362,39 @@ async def test_metrics_show_the_handoff_queue_agents_and_events(
     assert found[("botkit_handoffs_total", (("event", "taken"),))] == 2
     assert found[("botkit_handoffs_total", (("event", "transferred"),))] == 1
     assert found[("botkit_handoff_first_reply_seconds_count", ())] == 1
+
+
+async def test_only_the_first_places_in_line_are_told_each_move(
+    handoff_stack: MakeStack,
+) -> None:
+    handoffs: list[HandoffResult] = []
+    pool = AgentPool(["agent-1"], told_places=2)
+    d = await handoff_stack(counting_bot(handoffs, agent=None, agents=pool))
+    for phone in (ALICE, BOB, CAROL, DAVE):
+        await d.text(phone, "agent")
+    assert [h.position for h in handoffs] == [None, 1, 2, 3]  # everyone told when joining
+    await d.handoff.close(handoffs[0].conversation_sid)
+    await d.settle()
+    assert (await d.received(CAROL))[-1] == "You are now number 1 in line."
+    assert (await d.received(DAVE))[-1] == "You are now number 2 in line."
+    await d.handoff.close(handoffs[1].conversation_sid)
+    await d.settle()
+    assert (await d.received(DAVE))[-1] == "You are now number 1 in line."
+    await d.handoff.close(handoffs[2].conversation_sid)
+    with pytest.raises(ValueError, match="told_places must be 0 or more"):
+        AgentPool(["agent-1"], told_places=-1)
+
+
+async def test_a_long_line_is_not_texted_at_every_move(handoff_stack: MakeStack) -> None:
+    handoffs: list[HandoffResult] = []
+    pool = AgentPool(["agent-1"], told_places=1)
+    d = await handoff_stack(counting_bot(handoffs, agent=None, agents=pool))
+    for phone in (ALICE, BOB, CAROL, DAVE):
+        await d.text(phone, "agent")
+    await d.handoff.close(handoffs[0].conversation_sid)
+    await d.settle()
+    assert (await d.received(CAROL))[-1] == "You are now number 1 in line."
+    # Dave, now second, is not told again: he still has the place he was told on joining.
+    assert (await d.received(DAVE))[-1] == (
+        "You are number 3 in line. An agent will be with you shortly."
+    )

@@ -38,8 +38,9 @@ class MemoryHandoffStore:
         found = [r for sid in self._held.get(agent, ()) if (r := self._read(sid)) is not None]
         return sorted(found, key=lambda r: (r.assigned_at or 0.0, r.conversation_sid))
 
-    async def waiting(self, skill: str) -> list[HandoffRecord]:
-        return [r for sid in self._ordered(skill) if (r := self._read(sid)) is not None]
+    async def waiting(self, skill: str, limit: int | None = None) -> list[HandoffRecord]:
+        order = self._ordered(skill)[:limit]
+        return [r for sid in order if (r := self._read(sid)) is not None]
 
     async def position(self, conversation_sid: str) -> int | None:
         record = self._read(conversation_sid)

@@ -221,8 +221,8 @@ class HandoffStore(Protocol):
     async def holding(self, agent: str) -> list[HandoffRecord]:
         """The conversations ``agent`` has, oldest assignment first."""
 
-    async def waiting(self, skill: str) -> list[HandoffRecord]:
-        """The queue of ``skill``, best first."""
+    async def waiting(self, skill: str, limit: int | None = None) -> list[HandoffRecord]:
+        """The queue of ``skill``, best first (its first ``limit`` only, if given)."""
 
     async def position(self, conversation_sid: str) -> int | None: ...
 

@@ -359,8 +359,11 @@ class RedisHandoffStore:
         found = await self._many(_text(sid) for sid in sids)
         return sorted(found, key=lambda r: (r.assigned_at or 0.0, r.conversation_sid))
 
-    async def waiting(self, skill: str) -> list[HandoffRecord]:
-        sids: list[Any] = await self._redis.zrange(self._prefix + "queue:" + skill, 0, -1)
+    async def waiting(self, skill: str, limit: int | None = None) -> list[HandoffRecord]:
+        if limit == 0:
+            return []
+        last = -1 if limit is None else limit - 1
+        sids: list[Any] = await self._redis.zrange(self._prefix + "queue:" + skill, 0, last)
         found = await self._many(_text(sid) for sid in sids)
         return [r for r in found if r.mode == "queued" and r.skill == skill]
 
