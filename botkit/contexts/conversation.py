@@ -16,17 +16,17 @@ conversation's phone participants and applies their opt-outs.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar, Unpack
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from botkit.contexts.direct import Context
-from botkit.contexts.once import EventEffects
+from botkit.contexts.once import EventEffects, RunsOnce
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
 from botkit.conversations.writer import ConversationWriter
-from botkit.effects.protocol import EFFECT_TTL, EffectStore
+from botkit.effects.protocol import EffectStore
 from botkit.handoff.service import Ask, Handoff, HandoffResult, running
 from botkit.handoff.store.protocol import DEFAULT_SKILL, Presence
 from botkit.outbound.message import OutboundHandle, SendOptions
@@ -35,10 +35,8 @@ from botkit.twilio.conversation_events import (
     MessageAdded,
 )
 
-T = TypeVar("T")
 
-
-class ConversationContext:
+class ConversationContext(RunsOnce):
     """One handler invocation for a conversation message. ``session`` is saved when the handler
     returns without raising; it is the conversation's or the participant's, as the bot or the
     intent chose (``conversation_sessions``)."""
@@ -99,20 +97,6 @@ class ConversationContext:
         return await running(self._handoff).in_conversation(
             self.conversation.sid, agent, ask, customer=customer, proxy=proxy
         )
-
-    async def once(
-        self,
-        step: str,
-        effect: Callable[[], Awaitable[T]],
-        *,
-        ttl: float = EFFECT_TTL,
-        returns: Any = None,
-    ) -> T:
-        """Run ``effect`` at most once for this message and ``step`` (see ``Context.once``)."""
-        return await self._effects.once(step, effect, ttl=ttl, returns=returns)
-
-    def once_key(self, step: str) -> str:
-        return self._effects.key(step)
 
     # Agent commands --------------------------------------------------------------------------
 

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar, Unpack
+from collections.abc import Mapping
+from typing import Any, Protocol, Unpack
 
-from botkit.contexts.once import EventEffects
+from botkit.contexts.once import EventEffects, RunsOnce
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
-from botkit.effects.protocol import EFFECT_TTL, EffectStore
+from botkit.effects.protocol import EffectStore
 from botkit.errors import FlowError, SendError
 from botkit.handoff.service import Ask, Handoff, HandoffResult, running
 from botkit.handoff.store.protocol import DEFAULT_SKILL
 from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of, reply_sender
 from botkit.twilio.inbound import InboundMessage
-
-T = TypeVar("T")
 
 
 class NamedFlow(Protocol):
@@ -42,7 +40,7 @@ class FlowControl(Protocol):
     def cancel(self, session: dict[str, Any]) -> bool: ...
 
 
-class Context:
+class Context(RunsOnce):
     """One handler invocation for a 1:1 message. ``session`` is saved when the handler returns
     without raising. Conversation messages get a ConversationContext instead
     (botkit/contexts/conversation.py)."""
@@ -118,25 +116,6 @@ class Context:
         return await running(self._handoff).from_direct(
             self.message, self.session, agent, ask, self._turns
         )
-
-    async def once(
-        self,
-        step: str,
-        effect: Callable[[], Awaitable[T]],
-        *,
-        ttl: float = EFFECT_TTL,
-        returns: Any = None,
-    ) -> T:
-        """Run ``effect`` (an ``async def`` of no arguments: open a ticket, charge a card) at
-        most once for this message and ``step``, even if the handler is re-run after a crash:
-        a re-run gets the first run's result back (botkit/contexts/once.py). The result is
-        stored as JSON for ``ttl`` seconds, typed by the effect's return annotation or
-        ``returns``."""
-        return await self._effects.once(step, effect, ttl=ttl, returns=returns)
-
-    def once_key(self, step: str) -> str:
-        """The key ``once`` stores ``step`` under: hand it to a system that deduplicates."""
-        return self._effects.key(step)
 
     async def resume_bot(self) -> None:
         """Only a conversation can be handed back: a 1:1 message is already the bot's."""

@@ -79,6 +79,31 @@ class EventEffects:
         return result if first == encoded else adapter.validate_json(first)
 
 
+class RunsOnce:
+    """What ``Context`` and ``ConversationContext`` share: side effects keyed on their
+    event (``self._effects``)."""
+
+    _effects: EventEffects
+
+    async def once(
+        self,
+        step: str,
+        effect: Callable[[], Awaitable[T]],
+        *,
+        ttl: float = EFFECT_TTL,
+        returns: Any = None,
+    ) -> T:
+        """Run ``effect`` (an ``async def`` of no arguments: open a ticket, charge a card) at
+        most once for this message and ``step``, even if the handler is re-run after a crash:
+        a re-run gets the first run's result back. The result is stored as JSON for ``ttl``
+        seconds, typed by the effect's return annotation or ``returns``."""
+        return await self._effects.once(step, effect, ttl=ttl, returns=returns)
+
+    def once_key(self, step: str) -> str:
+        """The key ``once`` stores ``step`` under: hand it to a system that deduplicates."""
+        return self._effects.key(step)
+
+
 class HasOnce(Protocol):
     """A context that can run side effects once (``Context``, ``ConversationContext``)."""
 

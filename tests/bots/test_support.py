@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import textwrap
 from pathlib import Path
 
@@ -19,10 +18,9 @@ from botkit import Bot, ConfigError, KnowledgeError
 from botkit.testing import TestClock, Tester
 from bots.support import Support, build
 from tests.inbound.test_crash_recovery import _crash_env as crash_env
-from tests.support.process import botkit_process, wait_healthy
-from tests.support.redis_server import free_port
+from tests.support.crashes import kill_mid_handler, serving, until
 from tests.support.sandbox_twilio import SandboxTwilio
-from tests.support.webhooks import inbound_params, post_form
+from tests.support.webhooks import inbound_params
 
 CUSTOMER = "+15550001111"
 TICKET_OPENED = r"Ticket (T-\d{5}) is open"
@@ -335,23 +333,9 @@ async def test_a_ticket_is_opened_once_when_the_bot_is_killed_mid_answer(
     marker = tmp_path / "marker"
     env = crash_env(tmp_path, marker, clean_redis, twilio)
     params = inbound_params("TICKET the lid arrived cracked and the tea leaked")
-    first_port = free_port()
-    with botkit_process(["run", "crashing_support", "--port", str(first_port)], env) as first:
-        await asyncio.to_thread(wait_healthy, first_port, first)
-        url = f"http://127.0.0.1:{first_port}/twilio/messages"
-        assert await asyncio.to_thread(post_form, url, params) == 200
-        async with asyncio.timeout(10):
-            while not marker.exists():
-                await asyncio.sleep(0.02)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-
-    second_port = free_port()
-    with botkit_process(["run", "crashing_support", "--port", str(second_port)], env) as second:
-        await asyncio.to_thread(wait_healthy, second_port, second)
-        async with asyncio.timeout(15):
-            while not marker.with_suffix(".rerun").exists():
-                await asyncio.sleep(0.02)
+    await kill_mid_handler("crashing_support", env, params, marker)
+    async with serving("crashing_support", env):
+        await until(marker.with_suffix(".rerun").exists)
         await twilio.wait_for(1, timeout=15)
         await asyncio.sleep(0.5)  # a second ticket's reply, if any, would arrive now
     assert [ticket_in(m.body) for m in twilio.sent] == ["T-00001"]

@@ -4,7 +4,6 @@ the handler is re-run after a SIGKILL (Redis mode), as its replies are sent once
 from __future__ import annotations
 
 import asyncio
-import signal
 import textwrap
 from pathlib import Path
 
@@ -15,10 +14,9 @@ from redis.asyncio import Redis
 from botkit import Bot, Context, once
 from botkit.testing import Tester
 from tests.inbound.test_crash_recovery import _crash_env as crash_env
-from tests.support.process import botkit_process, wait_healthy
-from tests.support.redis_server import free_port
+from tests.support.crashes import kill_mid_handler, serving
 from tests.support.sandbox_twilio import SandboxTwilio
-from tests.support.webhooks import inbound_params, post_form
+from tests.support.webhooks import inbound_params
 
 
 class Ticket(BaseModel):
@@ -106,21 +104,9 @@ async def test_sigkill_after_the_side_effect_does_not_repeat_it(
     marker = tmp_path / "marker"
     env = crash_env(tmp_path, marker, clean_redis, twilio)
     params = inbound_params("the lid is cracked")
-    first_port = free_port()
-    with botkit_process(["run", "oncebot", "--port", str(first_port)], env) as first:
-        await asyncio.to_thread(wait_healthy, first_port, first)
-        url = f"http://127.0.0.1:{first_port}/twilio/messages"
-        assert await asyncio.to_thread(post_form, url, params) == 200
-        async with asyncio.timeout(10):
-            while not marker.exists():
-                await asyncio.sleep(0.02)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+    await kill_mid_handler("oncebot", env, params, marker)
     assert marker.read_text() == "T-00001"
-
-    second_port = free_port()
-    with botkit_process(["run", "oncebot", "--port", str(second_port)], env) as second:
-        await asyncio.to_thread(wait_healthy, second_port, second)
+    async with serving("oncebot", env):
         await twilio.wait_for(1, timeout=15)
         await asyncio.sleep(0.5)  # a second ticket's reply, if any, would arrive now
     # The re-run got the first run's ticket back instead of opening another.

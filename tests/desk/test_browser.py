@@ -11,31 +11,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from botkit import Agent
 from bots.support import build
-from tests.sandbox.test_simulator_browser import CHROMIUM, CHROMIUM_FLAGS, needs_chromium
+from tests.sandbox.test_simulator_browser import needs_chromium
 from tests.support.sandbox_stack import Stack, sandbox_with_bot
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 EVENTS = ["onMessageAdd", "onMessageAdded", "onParticipantAdded", "onParticipantRemoved"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert CHROMIUM is not None
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
-        )
-        yield browser
-        await browser.close()
 
 
 async def wire_conversations(stack: Stack) -> None:

@@ -58,11 +58,8 @@ class MemoryHandoffStore:
         known = self._read(record.conversation_sid)
         if known is not None and known.mode != "bot":
             return Routed(known, await self.position(known.conversation_sid))
-        agent = self._free_agent(record.skill, roster, excluded=None)
-        if agent is not None:
-            return Routed(self._give(record, agent, now))
-        queued = self._queue(record)
-        return Routed(queued, await self.position(queued.conversation_sid))
+        placed, position = await self._place(record, roster, now, excluded=None)
+        return Routed(placed, position)
 
     async def assign(self, record: HandoffRecord, agent: str, roster: Roster, now: float) -> Routed:
         known = self._read(record.conversation_sid)
@@ -158,13 +155,8 @@ class MemoryHandoffStore:
         self._held[former].discard(conversation_sid)
         self._fill(former, roster, now, assigned)
         record = record.model_copy(update={"skill": skill})
-        other = self._free_agent(skill, roster, excluded=former)
-        if other is not None:
-            return Transferred(self._give(record, other, now), assigned=tuple(assigned))
-        queued = self._queue(record)
-        return Transferred(
-            queued, position=await self.position(conversation_sid), assigned=tuple(assigned)
-        )
+        placed, position = await self._place(record, roster, now, excluded=former)
+        return Transferred(placed, position=position, assigned=tuple(assigned))
 
     async def mark_replied(self, conversation_sid: str, author: str, now: float) -> float | None:
         record = self._read(conversation_sid)
@@ -220,6 +212,17 @@ class MemoryHandoffStore:
             return None
         self._queues[record.skill].discard(record.conversation_sid)
         return order.index(record.conversation_sid) + 1
+
+    async def _place(
+        self, record: HandoffRecord, roster: Roster, now: float, *, excluded: str | None
+    ) -> tuple[HandoffRecord, int | None]:
+        """To a free agent of its skill (not ``excluded``), or into its queue: where, and its
+        position there."""
+        agent = self._free_agent(record.skill, roster, excluded=excluded)
+        if agent is not None:
+            return self._give(record, agent, now), None
+        queued = self._queue(record)
+        return queued, await self.position(queued.conversation_sid)
 
     def _free_agent(self, skill: str, roster: Roster, *, excluded: str | None) -> str | None:
         """The least loaded available agent of ``skill`` with room (first listed on ties)."""

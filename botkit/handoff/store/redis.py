@@ -152,6 +152,12 @@ local function answer(result)
   result.changed = changed
   return cjson.encode(result)
 end
+local function place(rec, excluded)
+  local name = free_agent(rec.skill, excluded)
+  if name then return answer({record = give(rec, name)}) end
+  enqueue(rec)
+  return answer({record = rec, position = rank(rec)})
+end
 """
 
 # ARGV[5]: the record to route.
@@ -161,10 +167,7 @@ _ROUTE = (
 local rec = cjson.decode(ARGV[5])
 local known = read(rec.conversation_sid)
 if known and known.mode ~= 'bot' then return answer({record = known, position = rank(known)}) end
-local name = free_agent(rec.skill, nil)
-if name then return answer({record = give(rec, name)}) end
-enqueue(rec)
-return answer({record = rec, position = rank(rec)})
+return place(rec, nil)
 """
 )
 
@@ -288,10 +291,7 @@ if not skilled then return cjson.encode({refusal = 'no_skill'}) end
 redis.call('SREM', P .. 'held:' .. former, sid)
 fill(former)
 rec.skill = to_skill
-local other = free_agent(to_skill, former)
-if other then return answer({record = give(rec, other)}) end
-enqueue(rec)
-return answer({record = rec, position = rank(rec)})
+return place(rec, former)
 """
 )
 
