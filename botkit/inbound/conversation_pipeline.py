@@ -10,6 +10,11 @@
     proxy address (or the conversation's Messaging Service) and goes no further. No
     confirmation is posted: that would go to every participant, and Twilio answers the keyword
     on the phone's own channel. A WhatsApp participant's message renews its 24 h window.
+  In a conversation handed off to an agent (or waiting for one), only the agent commands'
+  table runs, and not for the customer; every message there but the commands (the customer's,
+  the agent's, the bot's own) is kept in the conversation's history for the agent desk, and an
+  agent's first reply is timed (botkit/handoff/service.py ``observe``). Commands taken at the
+  pre-event arrive here too, queued by agent_command_intake.py.
 - onParticipantAdded/Updated/Removed keep the participant mirror up to date, then run the
   ``on_participant_added`` / ``on_participant_removed`` hooks; onConversationStateUpdated runs
   the ``on_conversation_state`` hooks; onConversationRemoved makes the mirror forget.
