@@ -154,10 +154,14 @@ async def test_handoff_to_a_phone_agent_and_close(
     assert "Hello, this is the front desk." in await d.received(ALICE)
     assert "count" in await d.received(AGENT_PHONE)
 
+    # A phone agent's command is kept out of the conversation too (Alice never gets it), and
+    # the agent alone is told the result, by SMS from the number they are bound through.
     await d.text(AGENT_PHONE, "/close")
     assert (await d.conversation(sid)).state == "closed"
     assert await d.handoff.store.get(sid) is None
     assert (await d.received(ALICE))[-1] == "This conversation is now closed. Thank you!"
+    assert "/close" not in await d.received(ALICE)
+    assert (await d.received(AGENT_PHONE))[-1] == "Closed."
     # Closed: Alice's number is hers again, 1:1 with the bot, session and all.
     await d.text(ALICE, "count")
     assert (await d.received(ALICE))[-1] == "count 1"
