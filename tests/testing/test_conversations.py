@@ -126,3 +126,14 @@ async def test_an_agent_in_no_conversation_cannot_speak(tester: Tester) -> None:
         await tester.agent("agent-3").say("hi")
     with pytest.raises(ValueError, match="needs a chat identity"):
         tester.agent(" ")
+
+
+async def test_expect_notice_says_what_the_agent_was_told_instead(tester: Tester) -> None:
+    agent = tester.agent("agent-7")
+    with pytest.raises(AssertionError, match="expected a notice .* within 0.3 s, but none came"):
+        await agent.expect_notice(contains="anything", within=0.3)
+    alice = tester.phone(ALICE)
+    await alice.send("agent")
+    await alice.expect_reply(contains="chatting with agent-7")
+    with pytest.raises(AssertionError, match=r"but the next notice was 'New conversation: "):
+        await agent.expect_notice(equals="Closed.")
