@@ -10,6 +10,9 @@ from botkit.handoff.service import Handoff
 from botkit.handoff.store.protocol import HandoffRecord
 from botkit.logging import mask_phone
 
+#: How many of each queue the desk lists (it shows the length of the rest).
+QUEUE_SHOWN = 50
+
 
 def record_view(record: HandoffRecord) -> dict[str, Any]:
     """Times are moments (botkit.core.clock seconds): the page counts waits on from the
@@ -35,7 +38,7 @@ def entry_view(entry: HistoryEntry) -> dict[str, Any]:
 async def desk_state(handoff: Handoff, agent: str) -> dict[str, Any]:
     """Everything the page shows besides histories: the agent, the team, the queues and the
     agent's own conversations. (The moment it was read, ``now``, is added by the caller.)"""
-    team = await handoff.team()
+    team = await handoff.team(QUEUE_SHOWN)
     me = next((a for a in team.agents if a.name == agent), None)
     mine = await handoff.store.holding(agent)
     return {
@@ -57,7 +60,11 @@ async def desk_state(handoff: Handoff, agent: str) -> dict[str, Any]:
             for a in team.agents
         ],
         "queues": [
-            {"skill": skill, "waiting": [record_view(r) for r in waiting]}
+            {
+                "skill": skill,
+                "length": team.lengths[skill],
+                "waiting": [record_view(r) for r in waiting],
+            }
             for skill, waiting in team.queues.items()
         ],
         "mine": [record_view(r) for r in mine],

@@ -129,9 +129,11 @@ class AgentView:
 
 @dataclass(frozen=True)
 class Team:
-    """The team as it stands: each skill's queue (best first) and every agent of the pool."""
+    """The team as it stands: each skill's queue (best first; its head only, if the caller
+    asked for a limit) and length, and every agent of the pool."""
 
     queues: dict[str, list[HandoffRecord]]
+    lengths: dict[str, int]
     agents: list[AgentView]
 
 
@@ -380,11 +382,11 @@ class Handoff:
         entry = HistoryEntry(at=clock.now(), kind="note", role="agent", author=author, text=text)
         await self.history.append(conversation_thread(conversation_sid), [entry])
 
-    async def team(self) -> Team:
-        queues = {
-            skill: await self.store.waiting(skill)
-            for skill in sorted({*self.roster.skills, *await self.store.skills()})
-        }
+    async def team(self, limit: int | None = None) -> Team:
+        """The queues (the first ``limit`` of each, if given) and the agents, as they stand."""
+        skills = sorted({*self.roster.skills, *await self.store.skills()})
+        queues = {skill: await self.store.waiting(skill, limit) for skill in skills}
+        lengths = {skill: await self.store.length(skill) for skill in skills}
         agents = [
             AgentView(
                 m.name,
@@ -395,7 +397,7 @@ class Handoff:
             )
             for m in self.roster.members
         ]
-        return Team(queues, agents)
+        return Team(queues, lengths, agents)
 
     # Ending --------------------------------------------------------------------------------
 

@@ -155,6 +155,7 @@ async def test_messages_commands_take_next_close_and_presence(d: HandoffStack) -
     # ann is away: the close freed her, but she took no one; by hand she does.
     status, state = await call(d, "GET", "state")
     assert state["me"]["load"] == 0 and len(state["queues"][1]["waiting"]) == 1
+    assert state["queues"][1]["length"] == 1
     status, taken = await call(d, "POST", "next")
     assert status == 200 and taken["conversation_sid"] is not None
     assert await call(d, "POST", "next") == (200, {"conversation_sid": None})

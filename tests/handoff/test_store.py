@@ -77,6 +77,7 @@ async def test_queues_are_per_skill_priority_first_then_longest_waiting(
     assert [r.conversation_sid for r in await store.waiting("general")] == ["CHd", "CHb", "CHa"]
     assert [r.conversation_sid for r in await store.waiting("general", 2)] == ["CHd", "CHb"]
     assert await store.waiting("general", 0) == []
+    assert (await store.length("general"), await store.length("legal")) == (3, 0)
     assert [r.conversation_sid for r in await store.waiting("billing")] == ["CHc"]
     assert await store.skills() == ["billing", "general"]
     # bob does both: the best head of either queue (priority 5 beats a longer wait).

@@ -109,14 +109,16 @@ function showQueues(queues) {
   root.replaceChildren();
   let waiting = 0;
   for (const queue of queues) {
-    waiting += queue.waiting.length;
+    waiting += queue.length;
     const group = el("div", "skill");
     const head = el("div", "skill-head");
-    head.append(el("span", "", queue.skill), el("span", "", `${queue.waiting.length} waiting`));
+    head.append(el("span", "", queue.skill), el("span", "", `${queue.length} waiting`));
     group.append(head);
     const list = el("ul", "list");
     for (const conversation of queue.waiting) list.append(item(conversation, "queued_at"));
     group.append(list);
+    const more = queue.length - queue.waiting.length;
+    if (more > 0) group.append(el("p", "empty", `and ${more} more`));
     root.append(group);
   }
   if (!queues.length) root.append(el("p", "empty", "No skills yet."));

@@ -49,6 +49,9 @@ class MemoryHandoffStore:
         order = self._ordered(record.skill)
         return order.index(conversation_sid) + 1 if conversation_sid in order else None
 
+    async def length(self, skill: str) -> int:
+        return len(self._ordered(skill))
+
     async def skills(self) -> list[str]:
         return sorted(self._queues)
 

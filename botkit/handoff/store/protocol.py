@@ -226,6 +226,9 @@ class HandoffStore(Protocol):
 
     async def position(self, conversation_sid: str) -> int | None: ...
 
+    async def length(self, skill: str) -> int:
+        """How many wait in ``skill``'s queue."""
+
     async def skills(self) -> list[str]:
         """Every skill that has had a queue."""
 

@@ -376,6 +376,9 @@ class RedisHandoffStore:
         )
         return None if rank is None else int(rank) + 1
 
+    async def length(self, skill: str) -> int:
+        return int(await self._redis.zcard(self._prefix + "queue:" + skill))
+
     async def skills(self) -> list[str]:
         members: Any = await self._redis.smembers(self._prefix + "skills")
         return sorted(_text(m) for m in members)
