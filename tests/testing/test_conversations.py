@@ -130,7 +130,7 @@ async def test_an_agent_in_no_conversation_cannot_speak(tester: Tester) -> None:
 
 async def test_expect_notice_says_what_the_agent_was_told_instead(tester: Tester) -> None:
     agent = tester.agent("agent-7")
-    with pytest.raises(AssertionError, match="expected a notice .* within 0.3 s, but none came"):
+    with pytest.raises(AssertionError, match=r"expected a notice .* within 0\.3 s, but none came"):
         await agent.expect_notice(contains="anything", within=0.3)
     alice = tester.phone(ALICE)
     await alice.send("agent")
