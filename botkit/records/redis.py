@@ -16,6 +16,18 @@ from botkit.core import clock
 #: moved a little back never finds it gone early.
 _SLACK = 60.0
 
+# KEYS: value, expiry. ARGV: value, ttl ms ('' for none), expiry (botkit.core.clock seconds).
+_PUT = """
+if ARGV[2] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+end
+return 1
+"""
+
 # KEYS: value, expiry. Returns {value, expiry}, both removed.
 _TAKE = """
 local value = redis.call('GET', KEYS[1])
@@ -29,6 +41,7 @@ class RedisRecordStore:
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
         self._prefix = f"{{{namespace}}}:"
+        self._put = redis.register_script(_PUT)
         self._take = redis.register_script(_TAKE)
 
     def _keys(self, key: str) -> list[str]:
@@ -38,16 +51,11 @@ class RedisRecordStore:
         return int(await self._redis.incr(self._prefix + "#counter"))
 
     async def put(self, key: str, value: str, ttl: float | None = None) -> None:
-        value_key, expiry_key = self._keys(key)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if ttl is None:
-                pipe.set(value_key, value)
-                pipe.delete(expiry_key)
-            else:
-                px = int((ttl + _SLACK) * 1000)
-                pipe.set(value_key, value, px=px)
-                pipe.set(expiry_key, repr(clock.now() + ttl), px=px)
-            await pipe.execute()
+        if ttl is None:
+            args = [value, "", ""]
+        else:
+            args = [value, str(int((ttl + _SLACK) * 1000)), repr(clock.now() + ttl)]
+        await self._put(keys=self._keys(key), args=args)
 
     async def get(self, key: str) -> str | None:
         value, expires = await self._redis.mget(self._keys(key))
