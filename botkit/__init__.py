@@ -28,12 +28,14 @@ if TYPE_CHECKING:
         MessageAddContext,
         ParticipantContext,
     )
+    from botkit.contexts.once import once
     from botkit.contexts.status import StatusContext
     from botkit.conversations.info import ConversationInfo
     from botkit.errors import BotkitError, ConfigError, SendError
     from botkit.flows import Ask, Confirm, Flow, FlowError, Invalid
-    from botkit.handoff.pool import AgentPool, HandoffTexts
+    from botkit.handoff.pool import Agent, AgentPool, HandoffTexts
     from botkit.handoff.service import HandoffError, HandoffResult
+    from botkit.handoff.store.protocol import Presence
     from botkit.outbound.message import OutboundHandle, OutboundMessage
     from botkit.outbound.outbox import Outbox
     from botkit.outbound.shaping import WhatsAppTemplate
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 #: Where each public name lives.
 _EXPORTS = {
     "Address": "botkit.twilio.address",
+    "Agent": "botkit.handoff.pool",
     "AgentPool": "botkit.handoff.pool",
     "Ask": "botkit.flows",
     "Bot": "botkit.app.bot",
@@ -81,6 +84,7 @@ _EXPORTS = {
     "MessageStatus": "botkit.twilio.status",
     "OutboundHandle": "botkit.outbound.message",
     "OutboundMessage": "botkit.outbound.message",
+    "Presence": "botkit.handoff.store.protocol",
     "Outbox": "botkit.outbound.outbox",
     "ParticipantContext": "botkit.contexts.hooks",
     "RUNTIME": "botkit.server.app",
@@ -98,12 +102,14 @@ _EXPORTS = {
     "create_app": "botkit.server.app",
     "load_knowledge": "botkit.app.knowledge",
     "load_settings": "botkit.settings",
+    "once": "botkit.contexts.once",
     "parse_address": "botkit.twilio.address",
 }
 
 __all__ = [
     "RUNTIME",
     "Address",
+    "Agent",
     "AgentPool",
     "Ask",
     "Bot",
@@ -138,6 +144,7 @@ __all__ = [
     "OutboundMessage",
     "Outbox",
     "ParticipantContext",
+    "Presence",
     "Records",
     "Router",
     "Runtime",
@@ -152,6 +159,7 @@ __all__ = [
     "create_app",
     "load_knowledge",
     "load_settings",
+    "once",
     "parse_address",
 ]
 

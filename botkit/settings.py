@@ -21,6 +21,8 @@ from botkit.twilio.signature import public_origin
 
 #: Hashes development opt-outs; production must set its own secret BOTKIT_CONSENT_PEPPER.
 DEVELOPMENT_PEPPER = "botkit-development-pepper"
+#: Shortest agent desk token accepted: it is the only thing between the web and customer chats.
+MIN_DESK_TOKEN = 16
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -164,6 +166,14 @@ class Settings(BaseSettings):
         description="Author of the bot's Conversations messages; messages by it never reach "
         "the bot's intents.",
     )
+    desk_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        alias="BOTKIT_DESK_TOKENS",
+        description='Agent desk sign-in (/desk/): a JSON object of agent -> secret token (16+ '
+        'characters), e.g. {"ann": "..."}; unset: the desk is off, except in development mode, '
+        "where each agent's token is its name.",
+        repr=False,
+    )
     log_format: str = Field(
         "auto",
         alias="BOTKIT_LOG_FORMAT",
@@ -272,6 +282,19 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return ",".join(public_origin(host.strip()) for host in value.split(",") if host.strip())
+
+    @field_validator("desk_tokens")
+    @classmethod
+    def _check_desk_tokens(cls, value: dict[str, str]) -> dict[str, str]:
+        for agent, token in value.items():
+            if not agent.strip() or len(token) < MIN_DESK_TOKEN:
+                raise ValueError(
+                    f"each agent needs a token of {MIN_DESK_TOKEN}+ characters ({agent!r} has "
+                    f"{len(token)})"
+                )
+        if len(set(value.values())) != len(value):
+            raise ValueError("two agents share a token: give each its own")
+        return value
 
     @field_validator("log_format")
     @classmethod

@@ -22,6 +22,7 @@ from botkit.errors import SendError
 from botkit.flows.flow import Flow
 from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import Handoff
+from botkit.handoff.store.protocol import Presence
 from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import Messenger
 from botkit.outbound.shaping import WhatsAppTemplate
@@ -67,9 +68,10 @@ class Bot(Router):
         whatsapp_template: what to send instead of free text outside the WhatsApp 24 h window.
         conversation_sessions: in Conversations, one session per conversation (shared by its
         participants) or per participant within each conversation; an intent may override it.
-        agents: who ``ctx.handoff()`` without an agent picks from, and who takes the queue.
-        agent_commands: which built-in agent commands to keep (``/resume``, ``/close``,
-        ``/next``); add others with ``@bot.agent_command``. handoff_texts: what the bot posts
+        agents: who ``ctx.handoff()`` without an agent picks from (by skill, capacity and
+        presence), and who takes the queues. agent_commands: which built-in agent commands to
+        keep (``/resume``, ``/close``, ``/next``, ``/transfer``, ``/away``, ``/available``,
+        ``/note``); add others with ``@bot.agent_command``. handoff_texts: what the bot posts
         into a handed-off conversation.
         """
         if conversation_sessions not in SESSION_SCOPES:
@@ -162,11 +164,14 @@ class Bot(Router):
         if serving is not None:
             self._records = serving.records
 
-    def records(self, model: type[M], namespace: str) -> Records[M]:
+    def records(
+        self, model: type[M], namespace: str, *, ttl: float | None = None
+    ) -> Records[M]:
         """A store for this bot's own records of ``model`` (tickets, orders), kept where its
         sessions are: memory in development, Redis with ``REDIS_URL``, chosen when the bot
-        starts. ``namespace`` names it in storage (and is its Redis hash tag)."""
-        return Records(model, namespace, lambda: self._records)
+        starts. ``namespace`` names it in storage (and is its Redis hash tag). ``ttl``: each
+        record expires that many seconds after it was put (None: kept until deleted)."""
+        return Records(model, namespace, lambda: self._records, ttl=ttl)
 
     @property
     def conversations(self) -> ConversationsClient:
@@ -174,13 +179,33 @@ class Bot(Router):
         return self._running("bot.conversations").handoff.client
 
     async def take_next(self, agent: str) -> str | None:
-        """``agent`` takes the conversation that has waited longest for an agent; its SID, or
-        None when no one waits or the agent already holds ``AgentPool.capacity``."""
+        """``agent`` takes the conversation that has waited longest for one of their skills
+        (higher priority first); its SID, or None when no one waits, or the agent already
+        holds their capacity or is offline."""
         return await self._running("bot.take_next").handoff.take_next(agent)
 
     async def resume_bot(self, conversation_sid: str) -> None:
         """Hand a conversation back to the bot from outside a handler (an agent desk)."""
         await self._running("bot.resume_bot").handoff.resume(conversation_sid)
+
+    async def set_presence(self, agent: str, presence: Presence) -> None:
+        """``available``: the agent takes waiting conversations, now and whenever they free
+        up; ``away``: keeps theirs, gets no new ones; ``offline``: theirs go to other agents
+        or back in line, keeping their wait. The same as ``/available`` and ``/away``."""
+        await self._running("bot.set_presence").handoff.set_presence(agent, presence)
+
+    async def transfer(
+        self, conversation_sid: str, target: str, *, by: str, note: str | None = None
+    ) -> str:
+        """Move a conversation from its agent ``by`` to another agent or a skill's queue
+        (``"@billing"``), as ``/transfer`` does; what happened, in words for ``by``."""
+        return await self._running("bot.transfer").handoff.transfer(
+            conversation_sid, target, by=by, note=note
+        )
+
+    async def close_conversation(self, conversation_sid: str) -> None:
+        """Close a handed-off conversation, as ``/close`` does."""
+        await self._running("bot.close_conversation").handoff.close(conversation_sid)
 
     async def send(
         self, to: str, text: str | None = None, **options: Unpack[SendOptions]

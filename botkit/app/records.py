@@ -6,7 +6,9 @@ built, and uses them in handlers: in memory without ``REDIS_URL``, in the same R
 sessions with it, chosen by the runtime (botkit/runtime/) when the bot starts. Before that,
 and in a process that never starts the bot, they are in this process's memory.
 
-Records are pydantic models, validated on the way in and out, stored as JSON.
+Records are pydantic models, validated on the way in and out, stored as JSON. A store declared
+with ``ttl=`` keeps each record that many seconds after it was put (a survey that may be
+answered for a day, say); without, records are kept until deleted.
 """
 
 from __future__ import annotations
@@ -25,10 +27,18 @@ class Records(Generic[M]):
     """The records of one model under one namespace (which is also their Redis hash tag)."""
 
     def __init__(
-        self, model: type[M], namespace: str, backend: Callable[[], RecordBackend]
+        self,
+        model: type[M],
+        namespace: str,
+        backend: Callable[[], RecordBackend],
+        *,
+        ttl: float | None = None,
     ) -> None:
+        if ttl is not None and not ttl > 0:
+            raise ValueError(f"records {namespace!r}: ttl must be seconds > 0, or None")
         self.model = model
         self.namespace = namespace
+        self.ttl = ttl
         self._backend = backend
 
     @property
@@ -40,7 +50,8 @@ class Records(Generic[M]):
         return await self._store.next_number()
 
     async def put(self, key: str, record: M) -> None:
-        await self._store.put(key, self.model.model_validate(record).model_dump_json())
+        """Store ``record`` under ``key`` (for the store's ``ttl``, if it has one)."""
+        await self._store.put(key, self.model.model_validate(record).model_dump_json(), self.ttl)
 
     async def get(self, key: str) -> M | None:
         return self._load(await self._store.get(key))

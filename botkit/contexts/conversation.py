@@ -20,12 +20,15 @@ from collections.abc import Mapping
 from typing import Any, Unpack
 
 from botkit.contexts.direct import Context
+from botkit.contexts.once import EventEffects, RunsOnce
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
 from botkit.conversations.writer import ConversationWriter
-from botkit.handoff.service import Handoff, HandoffResult, running
+from botkit.effects.protocol import EffectStore
+from botkit.handoff.service import Ask, Handoff, HandoffResult, running
+from botkit.handoff.store.protocol import DEFAULT_SKILL, Presence
 from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of
 from botkit.twilio.conversation_events import (
@@ -33,7 +36,7 @@ from botkit.twilio.conversation_events import (
 )
 
 
-class ConversationContext:
+class ConversationContext(RunsOnce):
     """One handler invocation for a conversation message. ``session`` is saved when the handler
     returns without raising; it is the conversation's or the participant's, as the bot or the
     intent chose (``conversation_sessions``)."""
@@ -50,6 +53,7 @@ class ConversationContext:
         intent: str | None = None,
         slots: dict[str, str] | None = None,
         handoff: Handoff | None = None,
+        effects: EffectStore | None = None,
     ) -> None:
         self.message = message
         self.session = session
@@ -61,24 +65,64 @@ class ConversationContext:
         self._sends = EventSends(
             sender, message.sid, self._default_sender_for, author=writer.identity
         )
+        self._effects = EventEffects(effects, message.sid)
         self._handoff = handoff
+
+    @property
+    def agent(self) -> str:
+        """Who wrote, as the handoff names agents: a chat identity or a phone address."""
+        return self.participant.author or self.message.author
 
     @property
     def conversations(self) -> ConversationsClient:
         """The running bot's Conversations client (the one the runtime shares)."""
         return self._writer.client
 
-    async def handoff(self, agent: str | None = None) -> HandoffResult:
+    async def handoff(
+        self,
+        agent: str | None = None,
+        *,
+        skill: str = DEFAULT_SKILL,
+        priority: int = 0,
+        reason: str | None = None,
+    ) -> HandoffResult:
         """Bring a human into this conversation: ``agent`` (a chat identity or a phone
-        number), or the first free agent of ``Bot(agents=...)``, or the queue. Bot intents are
-        silenced here until ``resume_bot()``. A phone participant who asked is recorded as the
-        customer (who cannot run agent commands)."""
+        number), or the least busy available agent of ``Bot(agents=...)`` with ``skill``, or
+        that skill's queue. Bot intents are silenced here until ``resume_bot()``. A phone
+        participant who asked is recorded as the customer (who cannot run agent commands)."""
+        ask = Ask(skill, priority, reason)
         author = self.participant
         customer = author.address if author.is_phone else None
         proxy = author.proxy_address if author.is_phone else None
         return await running(self._handoff).in_conversation(
-            self.conversation.sid, agent, customer=customer, proxy=proxy
+            self.conversation.sid, agent, ask, customer=customer, proxy=proxy
         )
+
+    # Agent commands --------------------------------------------------------------------------
+
+    async def tell_agent(self, text: str) -> None:
+        """Tell the agent who wrote this command, and no one else: the agent desk shows it, and
+        a phone agent gets it by SMS. Never posted into the conversation, where the customer
+        would read it."""
+        await running(self._handoff).notices.tell(
+            self.agent, text, proxy=self.participant.proxy_address
+        )
+
+    async def transfer(self, target: str, note: str | None = None) -> str:
+        """Move this conversation from the agent who wrote to ``target``: another agent
+        (``"agent-2"``) or a skill's queue (``"@billing"``), with ``note`` for whoever gets it.
+        Returns what happened, in words for the agent."""
+        return await running(self._handoff).transfer(
+            self.conversation.sid, target, by=self.agent, note=note
+        )
+
+    async def set_presence(self, presence: Presence) -> None:
+        """The writing agent becomes available, away or offline (see ``Bot.set_presence``)."""
+        await running(self._handoff).set_presence(self.agent, presence)
+
+    async def add_note(self, text: str) -> None:
+        """A note in the conversation's history for agents only (the desk shows it)."""
+        await running(self._handoff).add_note(self.conversation.sid, self.agent, text)
 
     async def resume_bot(self) -> None:
         """Hand the conversation back to the bot: the agent leaves, intents fire again."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, Unpack
 
+from botkit.contexts.once import EventEffects, RunsOnce
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
+from botkit.effects.protocol import EffectStore
 from botkit.errors import FlowError, SendError
-from botkit.handoff.service import Handoff, HandoffResult, running
+from botkit.handoff.service import Ask, Handoff, HandoffResult, running
+from botkit.handoff.store.protocol import DEFAULT_SKILL
 from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of, reply_sender
 from botkit.twilio.inbound import InboundMessage
@@ -37,7 +40,7 @@ class FlowControl(Protocol):
     def cancel(self, session: dict[str, Any]) -> bool: ...
 
 
-class Context:
+class Context(RunsOnce):
     """One handler invocation for a 1:1 message. ``session`` is saved when the handler returns
     without raising. Conversation messages get a ConversationContext instead
     (botkit/contexts/conversation.py)."""
@@ -52,14 +55,20 @@ class Context:
         slots: dict[str, str] | None = None,
         handoff: Handoff | None = None,
         flows: FlowControl | None = None,
+        effects: EffectStore | None = None,
     ) -> None:
         self.message = message
         self.session = session
         self.intent = intent
         self.slots: dict[str, str] = slots or {}
         self._sends = EventSends(sender, message.sid, self._default_sender_for)
+        self._effects = EventEffects(effects, message.sid)
         self._handoff = handoff
         self._flows = flows
+        # The customer's turns with the bot, kept for an agent who may take over later.
+        self._turns = handoff.turns(message) if handoff is not None else None
+        if self._turns is not None:
+            self._turns.heard(message.text)
 
     async def start_flow(self, flow: str | NamedFlow, **answers: Any) -> None:
         """Start a registered flow (by name, or the Flow) for this user, replacing any flow in
@@ -85,15 +94,28 @@ class Context:
         """The running bot's Conversations client (the one the runtime shares)."""
         return running(self._handoff).client
 
-    async def handoff(self, agent: str | None = None) -> HandoffResult:
+    async def handoff(
+        self,
+        agent: str | None = None,
+        *,
+        skill: str = DEFAULT_SKILL,
+        priority: int = 0,
+        reason: str | None = None,
+    ) -> HandoffResult:
         """Move this customer into a new Conversation with a human: ``agent`` (a chat
-        identity or a phone number), or the first free agent of ``Bot(agents=...)``, or the
-        queue when none is free. The session is carried over; bot intents are silenced in that
-        conversation until an agent sends ``/resume`` (botkit/handoff/service.py). A flow in
-        progress ends (silently): the customer is talking to a person now, and a bot question
-        asked again after the handoff would only be in the way."""
+        identity or a phone number), or the least busy available agent of ``Bot(agents=...)``
+        with ``skill``, or that skill's queue when none is free (``priority``: higher goes
+        ahead of longer waiting). The session is carried over, and the agent is shown the
+        customer's last turns with the bot, a summary of the session and ``reason``; bot
+        intents are silenced in that conversation until an agent sends ``/resume``
+        (botkit/handoff/service.py). A flow in progress ends (silently): the customer is
+        talking to a person now, and a bot question asked again after the handoff would only
+        be in the way."""
+        ask = Ask(skill, priority, reason)
         self.cancel_flow()
-        return await running(self._handoff).from_direct(self.message, self.session, agent)
+        return await running(self._handoff).from_direct(
+            self.message, self.session, agent, ask, self._turns
+        )
 
     async def resume_bot(self) -> None:
         """Only a conversation can be handed back: a 1:1 message is already the bot's."""
@@ -124,7 +146,10 @@ class Context:
     ) -> OutboundHandle:
         """Answer the user, from the address they wrote to (options: ``SendOptions``, e.g.
         ``media_urls``, or ``content_sid`` for WhatsApp quick-reply buttons and cards)."""
-        return await self.send(str(self.message.sender), text, **options)
+        handle = await self.send(str(self.message.sender), text, **options)
+        if self._turns is not None:
+            await self._turns.said(text)
+        return handle
 
     async def send(
         self, to: str, text: str | None = None, **options: Unpack[SendOptions]

@@ -26,7 +26,7 @@ from botkit.contexts.direct import Context
 from botkit.core import clock
 from botkit.errors import FlowError
 from botkit.flows.flow import Ending, Flow
-from botkit.flows.state import FlowState, clear_state, write_state
+from botkit.flows.state import FlowState, clear_state, recall, remember, write_state
 from botkit.flows.steps import Ask, Confirm, End, Invalid, Step, format_prompt
 
 DEFAULT_RETRY = "Sorry, I did not get that."
@@ -36,8 +36,10 @@ async def start(ctx: Context, flow: Flow, given: Mapping[str, Any]) -> None:
     """Begin ``flow`` (replacing any flow in progress) and ask its first missing answer."""
     answers: dict[str, Any] = {}
     for step in flow.steps:
-        if step.remember is not None and step.remember in ctx.session:
-            answers[step.key] = ctx.session[step.remember]
+        if step.remember is not None:
+            known, value = recall(ctx.session, step.remember)
+            if known:
+                answers[step.key] = value
     for key, value in given.items():
         given_step = flow.step(key)
         if given_step is None:
@@ -88,7 +90,7 @@ async def answer(ctx: Context, flow: Flow, state: FlowState) -> None:
     if step.key not in state.asked:
         state.asked.append(step.key)
     if step.remember is not None:
-        ctx.session[step.remember] = value
+        remember(ctx.session, step.remember, value, step.ttl)
     state.attempts = 0
     await _go(ctx, flow, state, _after(flow, state, step, value))
 

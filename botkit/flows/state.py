@@ -12,12 +12,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from botkit.core import clock
 from botkit.logging import get_logger
 
 log = get_logger("flows")
 
 #: The session key a running flow lives under; bot code should not write it.
 STATE_KEY = "botkit:flow"
+#: When each remembered answer with a ttl expires (botkit.core.clock seconds), by session key.
+EXPIRES_KEY = "botkit:remembered-until"
 
 
 class FlowState(BaseModel):
@@ -58,3 +61,33 @@ def write_state(session: dict[str, Any], state: FlowState) -> None:
 
 def clear_state(session: dict[str, Any]) -> None:
     session.pop(STATE_KEY, None)
+
+
+def remember(session: dict[str, Any], key: str, value: Any, ttl: float | None) -> None:
+    """Keep an answer in the session under ``key``, for ``ttl`` seconds (None: as long as the
+    session)."""
+    session[key] = value
+    expiries = session.get(EXPIRES_KEY)
+    expiries = dict(expiries) if isinstance(expiries, dict) else {}
+    if ttl is None:
+        expiries.pop(key, None)
+    else:
+        expiries[key] = clock.now() + ttl
+    if expiries:
+        session[EXPIRES_KEY] = expiries
+    else:
+        session.pop(EXPIRES_KEY, None)
+
+
+def recall(session: dict[str, Any], key: str) -> tuple[bool, Any]:
+    """(True, the answer) if the session still holds one under ``key``; an expired one is
+    forgotten."""
+    if key not in session:
+        return False, None
+    expiries = session.get(EXPIRES_KEY)
+    until = expiries.get(key) if isinstance(expiries, dict) else None
+    if isinstance(until, int | float) and until <= clock.now():
+        remember(session, key, None, None)
+        session.pop(key, None)
+        return False, None
+    return True, session[key]

@@ -89,6 +89,7 @@ class Step(abc.ABC):
         max_attempts: int,
         when: Condition | None,
         remember: bool | str,
+        ttl: float | None = None,
     ) -> None:
         if not isinstance(key, str) or not _KEY.fullmatch(key):
             raise ValueError(
@@ -112,6 +113,9 @@ class Step(abc.ABC):
             self.remember = remember
         else:
             raise ValueError(f"step {key!r}: remember must be True, False or a session key")
+        if ttl is not None and (self.remember is None or isinstance(ttl, bool) or not ttl > 0):
+            raise ValueError(f"step {key!r}: ttl is seconds > 0 that a remembered answer is kept")
+        self.ttl = None if ttl is None else float(ttl)
 
     def placeholders(self) -> set[str]:
         """The answer keys this step's texts refer to."""
@@ -150,7 +154,9 @@ class Ask(Step):
     retry: what to say on a bad answer (default: "Sorry, I did not get that." and the
     question). max_attempts: bad answers allowed before the flow gives up (``on_fail``).
     remember: also store the answer in the session (under the key, or the session key given),
-    and skip this step in later flows while the session still holds it. when: ask only if
+    and skip this step in later flows while the session still holds it. ttl: seconds after
+    which a remembered answer expires and the step is asked again (a verification good for a
+    day, say); None: kept as long as the session. when: ask only if
     ``when(answers)`` is true. next: where to go after the answer (see ``Transition``).
     """
 
@@ -165,11 +171,18 @@ class Ask(Step):
         retry: Prompt | None = None,
         max_attempts: int = 3,
         remember: bool | str = False,
+        ttl: float | None = None,
         when: Condition | None = None,
         next: Transition = None,
     ) -> None:
         super().__init__(
-            key, prompt, retry=retry, max_attempts=max_attempts, when=when, remember=remember
+            key,
+            prompt,
+            retry=retry,
+            max_attempts=max_attempts,
+            when=when,
+            remember=remember,
+            ttl=ttl,
         )
         self.options = _options(key, options)
         if validate is not None and not callable(validate):

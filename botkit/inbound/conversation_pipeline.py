@@ -10,6 +10,11 @@
     proxy address (or the conversation's Messaging Service) and goes no further. No
     confirmation is posted: that would go to every participant, and Twilio answers the keyword
     on the phone's own channel. A WhatsApp participant's message renews its 24 h window.
+  In a conversation handed off to an agent (or waiting for one), only the agent commands'
+  table runs, and not for the customer; every message there but the commands (the customer's,
+  the agent's, the bot's own) is kept in the conversation's history for the agent desk, and an
+  agent's first reply is timed (botkit/handoff/service.py ``observe``). Commands taken at the
+  pre-event arrive here too, queued by agent_command_intake.py.
 - onParticipantAdded/Updated/Removed keep the participant mirror up to date, then run the
   ``on_participant_added`` / ``on_participant_removed`` hooks; onConversationStateUpdated runs
   the ``on_conversation_state`` hooks; onConversationRemoved makes the mirror forget.
@@ -37,6 +42,7 @@ from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
 from botkit.conversations.writer import ConversationWriter
 from botkit.handoff.service import Handoff
+from botkit.handoff.store.protocol import HandoffRecord
 from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.events import ConversationEvent
 from botkit.inbound.pipeline import Pipeline
@@ -119,7 +125,10 @@ class ConversationPipeline:
     # Messages ------------------------------------------------------------------------------
 
     async def _message(self, message: MessageAdded) -> tuple[str, str | None]:
+        record = await self._handed_off(message)
         if message.author == self.writer.identity:
+            if record is not None:
+                await self._observe(message, record, None)
             return "own_message", None
         if message.participant_sid is None:
             return "not_a_participant", None
@@ -128,7 +137,15 @@ class ConversationPipeline:
             keyword = await self._compliance(message, author)
             if keyword is not None:
                 return keyword, None
-            pipeline = await self._pipeline_for(message, author)
+            if record is not None and self._is_customer(record, message, author):
+                await self._observe(message, record, author.address)
+                return "with_agent", None
+            pipeline = self.pipeline if record is None else self.agent_commands
+            if record is not None and (
+                pipeline is None or await pipeline.routes.resolve(message) is None
+            ):
+                # Agents talking to the customer: kept for the desk, nothing for the bot.
+                await self._observe(message, record, author.address)
             if pipeline is None:
                 return "with_agent", None
             outcome, route = await pipeline.run(ConversationTurn(self, message, author))
@@ -137,17 +154,24 @@ class ConversationPipeline:
             return "conversation_gone", None
         return outcome, route.name if route else None
 
-    async def _pipeline_for(self, message: MessageAdded, author: Participant) -> Pipeline | None:
-        """The bot's intents, or in a handed-off conversation the agent commands (None for the
-        customer there: their messages are for the agent, not the bot)."""
+    async def _handed_off(self, message: MessageAdded) -> HandoffRecord | None:
+        """The conversation's handoff while it is with an agent or waiting for one: then only
+        agent commands run there, and not for the customer (their messages are for the agent,
+        not the bot)."""
         if self.handoff is None:
-            return self.pipeline
-        record = await self.handoff.store.get(message.conversation_sid)
-        if record is None or not record.silences_bot:
-            return self.pipeline
-        if record.customer is not None and record.customer in (message.author, author.address):
             return None
-        return self.agent_commands
+        record = await self.handoff.store.get(message.conversation_sid)
+        return record if record is not None and record.silences_bot else None
+
+    @staticmethod
+    def _is_customer(record: HandoffRecord, message: MessageAdded, author: Participant) -> bool:
+        return record.customer is not None and record.customer in (message.author, author.address)
+
+    async def _observe(
+        self, message: MessageAdded, record: HandoffRecord, address: str | None
+    ) -> None:
+        assert self.handoff is not None
+        await self.handoff.observe(message, record, address)
 
     async def _author(self, message: MessageAdded) -> Participant:
         """Who wrote: from the mirror (listing the conversation once if the mirror does not know
@@ -252,6 +276,7 @@ class ConversationTurn:
             intent=found.route.name if found else None,
             slots=found.slots if found else None,
             handoff=self.owner.handoff,
+            effects=self.owner.pipeline.effects,
         )
 
 

@@ -8,11 +8,14 @@ attributes the answer may rewrite. The gate, in order:
    address (or the conversation's Messaging Service), per the consent ledger: someone who texted
    STOP does not get to keep writing into a conversation that can no longer write back. Their
    STOP/START/HELP keywords themselves pass, so that START can opt them back in;
-3. runs the ``@bot.on_message_add`` hooks in order; the first ``reject`` ends it.
+3. takes an agent's command in a handed-off conversation (agent_command_intake.py): it is
+   queued for the bot to run and rejected here, so the customer never sees it;
+4. runs the ``@bot.on_message_add`` hooks in order; the first ``reject`` ends it.
 
-The gate fails open: a hook that raises or runs past ``time_limit``, or a ledger that cannot be
-read, is logged and the message goes through (as it would if Twilio could not reach us at all),
-rather than silently dropping a customer's message.
+The gate fails open: a hook that raises or runs past ``time_limit``, or a ledger or an intake
+that cannot be reached, is logged and the message goes through (as it would if Twilio could
+not reach us at all), rather than silently dropping a customer's message. (A command let
+through that way still runs, from the onMessageAdded post-event, but everyone reads it.)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from botkit.compliance.keywords import KeywordPolicy
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.contexts.hooks import MessageAddContext
 from botkit.conversations.mirror.protocol import ParticipantMirror
+from botkit.inbound.agent_command_intake import TAKEN, AgentCommandIntake
 from botkit.logging import get_logger
 from botkit.twilio.conversation_events import MessageAdd
 
@@ -52,6 +56,7 @@ class MessageAddGate:
         identity: str,
         *,
         mirror: ParticipantMirror | None = None,
+        intake: AgentCommandIntake | None = None,
         time_limit: float = DEFAULT_TIME_LIMIT,
     ) -> None:
         self.hooks = hooks
@@ -59,6 +64,7 @@ class MessageAddGate:
         self.keywords = keywords
         self.identity = identity
         self.mirror = mirror
+        self.intake = intake
         self.time_limit = time_limit
 
     async def decide(self, event: MessageAdd) -> Verdict:
@@ -66,6 +72,8 @@ class MessageAddGate:
             return Verdict()
         if await self._opted_out(event):
             return Verdict(rejection="the author opted out of this conversation's sender")
+        if await self._agent_command(event):
+            return Verdict(rejection=TAKEN)
         ctx = MessageAddContext(event)
         try:
             async with asyncio.timeout(self.time_limit):
@@ -91,6 +99,16 @@ class MessageAddGate:
                 hook=func.__qualname__,
                 conversation=ctx.conversation_sid,
             )
+
+    async def _agent_command(self, event: MessageAdd) -> bool:
+        if self.intake is None:
+            return False
+        try:
+            async with asyncio.timeout(self.time_limit):
+                return await self.intake.intercept(event)
+        except Exception:
+            log.exception("agent command could not be taken; message let through")
+            return False
 
     async def _opted_out(self, event: MessageAdd) -> bool:
         if self.keywords.classify(event.body) is not None:

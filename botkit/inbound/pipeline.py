@@ -32,6 +32,7 @@ from botkit.contexts.conversation import HandlerContext
 from botkit.contexts.direct import Context
 from botkit.core.redis_client import ReplicaTimeout
 from botkit.core.renewals import Renewals
+from botkit.effects.protocol import EffectStore
 from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.logging import get_logger
@@ -82,14 +83,17 @@ class DirectTurn:
         *,
         held: SessionLease | None = None,
         deferred: bool = False,
+        effects: EffectStore | None = None,
     ) -> None:
         """held: the session, locked as the message was taken; deferred: leave the session's
-        save to the caller (``save``) instead of making it here."""
+        save to the caller (``save``) instead of making it here; effects: where ``ctx.once``
+        keeps its results."""
         self.bot_name = bot_name
         self.message = message
         self.sender = sender
         self.handoff = handoff
         self.flows = flows
+        self.effects = effects
         self.held = held
         self.deferred = deferred
         self.save: SessionSave | None = None
@@ -105,7 +109,12 @@ class DirectTurn:
     async def context(self, session: dict[str, Any], found: Resolution | None) -> Context:
         if found is None:
             return Context(
-                self.message, session, self.sender, handoff=self.handoff, flows=self.flows
+                self.message,
+                session,
+                self.sender,
+                handoff=self.handoff,
+                flows=self.flows,
+                effects=self.effects,
             )
         return Context(
             self.message,
@@ -115,6 +124,7 @@ class DirectTurn:
             slots=found.slots,
             handoff=self.handoff,
             flows=self.flows,
+            effects=self.effects,
         )
 
 
@@ -130,9 +140,11 @@ class Pipeline:
         *,
         compliance: Compliance | None = None,
         handoff: Handoff | None = None,
+        effects: EffectStore | None = None,
     ) -> None:
         """handoff: what ``ctx.handoff`` and ``ctx.conversations`` use (None: a pipeline run
-        without Conversations, as some tests build it)."""
+        without Conversations, as some tests build it); effects: where ``ctx.once`` keeps its
+        results."""
         self.bot_name = bot_name
         self.routes = routes
         self.sessions = sessions
@@ -141,6 +153,7 @@ class Pipeline:
         self.apology = apology
         self.compliance = compliance
         self.handoff = handoff
+        self.effects = effects
         # Renew the session lock while a slow handler runs, so no one else gets in.
         self._renewals: Renewals[SessionLease] = Renewals(
             policy.lease / 3, lambda lease: sessions.renew(lease, policy.lease)
@@ -161,6 +174,7 @@ class Pipeline:
             self.routes.flows,
             held=held,
             deferred=deferred,
+            effects=self.effects,
         )
         try:
             outcome, route = await self._process(turn)

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+from botkit.core import clock
+
 
 class MemoryRecordStore:
     def __init__(self) -> None:
-        self._values: dict[str, str] = {}
+        #: key -> (value, when it expires on botkit.core.clock, or None)
+        self._values: dict[str, tuple[str, float | None]] = {}
         self._last = 0
 
     async def next_number(self) -> int:
         self._last += 1
         return self._last
 
-    async def put(self, key: str, value: str) -> None:
-        self._values[key] = value
+    async def put(self, key: str, value: str, ttl: float | None = None) -> None:
+        self._values[key] = (value, None if ttl is None else clock.now() + ttl)
 
     async def get(self, key: str) -> str | None:
-        return self._values.get(key)
+        stored = self._values.get(key)
+        if stored is None:
+            return None
+        if stored[1] is not None and stored[1] <= clock.now():
+            del self._values[key]
+            return None
+        return stored[0]
 
     async def take(self, key: str) -> str | None:
-        return self._values.pop(key, None)
+        value = await self.get(key)
+        self._values.pop(key, None)
+        return value
 
     async def delete(self, key: str) -> bool:
-        return self._values.pop(key, None) is not None
+        return await self.take(key) is not None
 
 
 class MemoryRecordBackend:

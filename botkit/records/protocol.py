@@ -5,6 +5,10 @@ readable by every process, so bots keep them here rather than in a session. The 
 nothing of models: ``botkit.app.records.Records`` validates them on the way in and out, so the
 backends stay small and the same contract test runs against both.
 
+A record may expire: ``put(..., ttl=seconds)``. Its lifetime is a rule read on
+``botkit.core.clock`` (so a test can move time past it), and the backend also drops it by its
+own clock soon after, so expired records do not pile up.
+
 Each namespace is also the Redis Cluster hash tag of its keys, so ``next_number`` and ``take``
 stay single-slot operations.
 """
@@ -18,11 +22,12 @@ class RecordStore(Protocol):
     async def next_number(self) -> int:
         """A number no other caller of this namespace ever gets (1, 2, 3...): for record ids."""
 
-    async def put(self, key: str, value: str) -> None:
-        """Store ``value`` under ``key``, replacing what was there."""
+    async def put(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key``, replacing what was there; gone after ``ttl`` seconds
+        (None: kept until deleted)."""
 
     async def get(self, key: str) -> str | None:
-        """The value under ``key``, or None."""
+        """The value under ``key``, or None (also once it expired)."""
 
     async def take(self, key: str) -> str | None:
         """Remove and return the value in one step, so two processes never both take it."""

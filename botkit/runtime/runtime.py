@@ -21,7 +21,9 @@ from botkit.contexts.handoff_closed import close_hooks
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.writer import ConversationWriter
 from botkit.errors import ConfigError
+from botkit.handoff.notices import Notices
 from botkit.handoff.service import Handoff
+from botkit.inbound.agent_command_intake import AgentCommandIntake
 from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.conversation_pipeline import ConversationPipeline
 from botkit.inbound.message_add_gate import MessageAddGate
@@ -57,6 +59,8 @@ class ConversationSide:
     pipeline: ConversationPipeline
     #: Human handoff: ``ctx.handoff``, ``bot.take_next``, agent mode (botkit/handoff/).
     handoff: Handoff
+    #: Takes agents' commands (from the pre-event or the agent desk) for the workers to run.
+    intake: AgentCommandIntake
 
 
 @dataclass
@@ -156,11 +160,15 @@ async def start_runtime(
         client=client,
         writer=writer,
         store=stores.handoffs,
+        history=stores.history,
         sessions=stores.sessions,
         policy=policy,
+        hasher=stores.hasher,
+        notices=Notices(stores.history, messenger),
         pool=bot.agents,
         texts=bot.handoff_texts,
         on_close=close_hooks(bot.handoff_close_hooks, messenger),
+        metrics=metrics,
     )
     apology = bot.apology or settings.apology
     pipeline = Pipeline(
@@ -172,6 +180,20 @@ async def start_runtime(
         apology,
         compliance=compliance,
         handoff=handoff,
+        effects=stores.effects,
+    )
+    agent_commands = Pipeline(
+        bot.name,
+        bot.compile_agent_commands(),
+        stores.sessions,
+        messenger,
+        policy,
+        apology,
+        handoff=handoff,
+        effects=stores.effects,
+    )
+    intake = AgentCommandIntake(
+        stores.inbound, handoff, agent_commands.routes, settings.dedup_ttl
     )
     hooks = bot.compile_conversation_hooks()
     conversations = ConversationSide(
@@ -182,6 +204,7 @@ async def start_runtime(
             bot.keywords,
             settings.conversations_identity,
             mirror=stores.mirror,
+            intake=intake,
         ),
         pipeline=ConversationPipeline(
             pipeline,
@@ -190,17 +213,10 @@ async def start_runtime(
             sessions=bot.conversation_sessions,
             compliance=compliance,
             handoff=handoff,
-            agent_commands=Pipeline(
-                bot.name,
-                bot.compile_agent_commands(),
-                stores.sessions,
-                messenger,
-                policy,
-                apology,
-                handoff=handoff,
-            ),
+            agent_commands=agent_commands,
         ),
         handoff=handoff,
+        intake=intake,
     )
     statuses = StatusTracker(
         stores.statuses,

@@ -22,7 +22,13 @@ from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.conversations.mirror.redis import RedisParticipantMirror
 from botkit.core.redis_client import Durability, RedisClient
+from botkit.effects.memory import MemoryEffectStore
+from botkit.effects.protocol import EffectStore
+from botkit.effects.redis import RedisEffectStore
 from botkit.errors import ConfigError
+from botkit.handoff.history.memory import MemoryHistoryStore
+from botkit.handoff.history.protocol import HistoryStore
+from botkit.handoff.history.redis import RedisHistoryStore
 from botkit.handoff.store.memory import MemoryHandoffStore
 from botkit.handoff.store.protocol import HandoffStore
 from botkit.handoff.store.redis import RedisHandoffStore
@@ -50,7 +56,8 @@ from botkit.settings import Settings
 @dataclass
 class Stores:
     """Every store a running bot uses, all of one kind. ``jobs`` turns outbound messages into
-    queue jobs with the same pepper and rates the queue and ledger were built with."""
+    queue jobs with the same pepper and rates the queue and ledger were built with; ``hasher``
+    names a person in keys by the pepper-HMAC of their number."""
 
     sessions: SessionStore
     inbound: InboundQueue
@@ -60,8 +67,11 @@ class Stores:
     windows: WindowStore
     mirror: ParticipantMirror
     handoffs: HandoffStore
+    history: HistoryStore
+    effects: EffectStore
     records: RecordBackend
     jobs: JobFactory
+    hasher: NumberHasher
     redis: RedisClient | None = None
 
     async def ping(self) -> None:
@@ -112,8 +122,11 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
             windows=MemoryWindowStore(),
             mirror=MemoryParticipantMirror(),
             handoffs=MemoryHandoffStore(),
+            history=MemoryHistoryStore(),
+            effects=MemoryEffectStore(),
             records=MemoryRecordBackend(),
             jobs=jobs,
+            hasher=hasher,
         )
     sessions = RedisSessionStore(redis, Shards(namespace, settings.shards))
     # How many replicas an accepted webhook and a queued message must reach.
@@ -127,7 +140,10 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         windows=RedisWindowStore(redis),
         mirror=RedisParticipantMirror(redis, prefix=namespace),
         handoffs=RedisHandoffStore(redis, prefix=namespace),
+        history=RedisHistoryStore(redis, prefix=namespace),
+        effects=RedisEffectStore(redis, prefix=namespace),
         records=RedisRecordBackend(redis),
         jobs=jobs,
+        hasher=hasher,
         redis=redis,
     )

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from botkit.app.bot import Bot
+from botkit.desk.app import desk_app
 from botkit.errors import ConfigError
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
@@ -111,6 +112,7 @@ def create_app(
         stores = runtime(request).stores
         metrics.outbound_pending.set(await stores.queue.pending())
         metrics.inbound_backlog.set(await stores.inbound.backlog())
+        await runtime(request).conversations.handoff.report(metrics)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/twilio/messages", _guarded(messages, metrics))
@@ -142,6 +144,9 @@ def create_app(
             ping_timeout=settings.accept_timeout,
         ).routes()
     )
+    desk = desk_app(bot.agents, settings, lambda r: r.config_dict[RUNTIME])
+    if desk is not None:
+        app.add_subapp("/desk/", desk)
     return app
 
 

@@ -15,6 +15,9 @@ from urllib.parse import quote
 
 import aiohttp
 
+#: How the sandbox words a message the bot's pre-event answer rejected.
+PRE_EVENT_REJECTED = "onMessageAdd pre-event webhook rejected"
+
 
 class SandboxRefused(AssertionError):
     """The sandbox (Twilio) refused what the test asked for; the text is its error."""
@@ -60,14 +63,21 @@ class SandboxClient:
         form.extend(("Filters", name) for name in filters)
         await self._json("POST", "/v1/Configuration/Webhooks", data=form)
 
-    async def post_to_conversation(self, conversation_sid: str, author: str, body: str) -> None:
-        """A chat participant writes, as their chat SDK would: webhooks fire."""
-        await self._json(
-            "POST",
-            f"/v1/Conversations/{conversation_sid}/Messages",
-            data={"Author": author, "Body": body},
-            headers={"X-Twilio-Webhook-Enabled": "true"},
-        )
+    async def post_to_conversation(self, conversation_sid: str, author: str, body: str) -> bool:
+        """A chat participant writes, as their chat SDK would: webhooks fire. False when the
+        bot's onMessageAdd pre-event answer kept the message out (an agent command it took)."""
+        try:
+            await self._json(
+                "POST",
+                f"/v1/Conversations/{conversation_sid}/Messages",
+                data={"Author": author, "Body": body},
+                headers={"X-Twilio-Webhook-Enabled": "true"},
+            )
+        except SandboxRefused as refused:
+            if PRE_EVENT_REJECTED not in str(refused):
+                raise
+            return False
+        return True
 
     async def create_conversation(self, friendly_name: str | None) -> str:
         data = {"FriendlyName": friendly_name} if friendly_name else {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from botkit.handoff.history.protocol import HistoryEntry
 from botkit.sandbox import Sandbox
 from botkit.testing.hub import EventHub
 from botkit.testing.sandbox_client import SandboxClient
@@ -27,6 +28,9 @@ class Stage(Protocol):
 
     async def diagnosis(self) -> str:
         """What the bot's side can tell about a missing reply (dead letters), or ""."""
+
+    async def notices(self, agent: str, after: int) -> list[HistoryEntry]:
+        """What the bot told ``agent`` alone, after the notice numbered ``after``."""
 
 
 async def failure(stage: Stage, problem: str) -> AssertionError:

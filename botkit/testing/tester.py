@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from botkit.app.bot import Bot
 from botkit.errors import ConfigError
+from botkit.handoff.history.protocol import HistoryEntry
 from botkit.outbound.limits.rates import RateTable
 from botkit.runtime.runtime import Runtime
 from botkit.sandbox import Sandbox, SandboxConfig
@@ -354,6 +355,9 @@ class Tester:
     async def _bot_idle(self) -> bool:
         stores = self.runtime.stores
         return not await stores.inbound.backlog() and not await stores.queue.pending()
+
+    async def notices(self, agent: str, after: int) -> list[HistoryEntry]:
+        return await self.runtime.conversations.handoff.notices.of(agent, after)
 
     async def diagnosis(self) -> str:
         """Dead letters: messages the outbound worker gave up on, the usual reason for silence."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from botkit import (
+    Agent,
     AgentPool,
     Bot,
     HandoffTexts,
@@ -38,8 +39,13 @@ class Support:
     knowledge: Knowledge
 
 
-def build(knowledge_path: str | Path | None = None, agents: Sequence[str] | None = None) -> Support:
-    """The bot and what it keeps; arguments default to the environment (see config.py)."""
+def build(
+    knowledge_path: str | Path | None = None,
+    agents: Sequence[str | Agent] | None = None,
+    survey_window: float | None = None,
+) -> Support:
+    """The bot and what it keeps; arguments default to the environment (see config.py).
+    ``survey_window``: seconds a closed chat's survey takes a rating."""
     knowledge = load_knowledge(knowledge_path or config.knowledge_path())
     bot = Bot(
         "support",
@@ -48,7 +54,7 @@ def build(knowledge_path: str | Path | None = None, agents: Sequence[str] | None
         agents=AgentPool(agents or config.agents()),
         handoff_texts=HANDOFF_TEXTS,
     )
-    records = SupportRecords.of(bot)
+    records = SupportRecords.of(bot, survey_window or config.survey_window())
     bot.on_handoff_closed(survey_hook(records, knowledge))
     bot.include(escalation_router(records, knowledge))
     bot.include(orders_router())

@@ -1,9 +1,12 @@
 """A person when the bot is not enough, and a rating once they are done.
 
 "AGENT" hands the customer to a free agent of the pool, or puts them in line: the framework
-tells them their place, and tells them again as it moves up. When the agent closes the chat
-(``/close``), the customer gets a one-question survey 1:1; a lone number from 1 to 5 is the
-answer. Anything else they text goes to the bot as usual, and the survey waits for them.
+tells them their place, and tells them again as it moves up. The agent sees what the customer
+and the bot said before, and why. When the agent closes the chat (``/close``, which the
+customer never sees), the customer gets a one-question survey 1:1; a lone number from 1 to 5
+is the answer, for the survey window (a day by default). Anything else they text goes to the
+bot as usual, and the survey waits for them until the window closes; after it, a "4" is just
+a message again.
 A customer who texted STOP during the chat gets no survey: it goes through the dispatcher,
 which drops messages to anyone who opted out.
 """
@@ -29,7 +32,7 @@ def escalation_router(records: SupportRecords, knowledge: Knowledge) -> Router:
     # interrupts_flows: someone halfway through a form who asks for a person gets one.
     @router.intent("agent", keywords=AGENT_WORDS, priority=AGENT_PRIORITY, interrupts_flows=True)
     async def escalate(ctx: Context) -> None:
-        await ctx.handoff()
+        await ctx.handoff(reason="asked for a person")
 
     async def survey_pending(message: InboundMessage) -> bool:
         return await records.surveys.get(str(message.sender)) is not None

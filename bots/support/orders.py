@@ -2,7 +2,8 @@
 
 The first time, the customer is asked for the order number, then for the email address or ZIP
 code on the order (so a stranger who guesses a number learns nothing). Both answers are
-remembered in the session, so "where is my order?" the next day answers at once; a new number
+remembered in the session, so "where is my order?" later answers at once (the verification
+for a day: then it is asked again); a new number
 in the message ("track 10077") replaces the remembered one. A lookup that fails forgets what
 was remembered, so the next attempt asks again instead of repeating the same mistake.
 """
@@ -17,6 +18,8 @@ from pydantic import BaseModel
 from botkit import Ask, Context, Flow, Invalid, Router
 from bots.support.priorities import COMMAND_PRIORITY
 
+#: How long a verified email or ZIP code is taken as proof without asking again (seconds).
+VERIFIED_FOR = 24 * 3600
 ORDER_NUMBER = re.compile(r"#?\b(\d{5})\b")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
 ZIP_CODE = re.compile(r"\d{5}")
@@ -77,6 +80,7 @@ order_status = Flow(
             "To keep your order private: what email address or ZIP code is on it?",
             validate=email_or_zip,
             remember=True,
+            ttl=VERIFIED_FOR,
         ),
     ],
     timeout=15 * 60,

@@ -17,7 +17,8 @@ class Ticket(BaseModel):
 
 
 class PendingSurvey(BaseModel):
-    """A survey sent after an agent closed a chat, keyed by the customer's address."""
+    """A survey sent after an agent closed a chat, keyed by the customer's address; it takes
+    a rating only for the survey window (config.py), then expires."""
 
     conversation_sid: str
     agent: str | None
@@ -42,9 +43,9 @@ class SupportRecords:
     ratings: Records[Rating]
 
     @classmethod
-    def of(cls, bot: Bot) -> SupportRecords:
+    def of(cls, bot: Bot, survey_window: float) -> SupportRecords:
         return cls(
             tickets=bot.records(Ticket, "support:tickets"),
-            surveys=bot.records(PendingSurvey, "support:surveys"),
+            surveys=bot.records(PendingSurvey, "support:surveys", ttl=survey_window),
             ratings=bot.records(Rating, "support:ratings"),
         )

@@ -2,6 +2,9 @@
 
 "TICKET the lid arrived cracked" opens one at once; "TICKET" alone, or a message that names
 the kind of trouble ("my parcel is damaged"), is asked for a description first.
+
+A ticket is opened with ``ctx.once``: if the bot is restarted in the middle of answering, the
+message is handled again, and gets the ticket the first attempt opened instead of a second one.
 """
 
 from __future__ import annotations
@@ -43,11 +46,15 @@ def tickets_router(records: SupportRecords) -> Router:
 
     @new_ticket.on_done
     async def open_ticket(ctx: Context, answers: dict[str, Any]) -> None:
-        number = await records.tickets.next_number()
-        ticket = Ticket(
-            id=f"T-{number:05d}", customer=str(ctx.message.sender), summary=answers["summary"]
-        )
-        await records.tickets.put(ticket.id, ticket)
+        async def write_ticket() -> Ticket:
+            number = await records.tickets.next_number()
+            ticket = Ticket(
+                id=f"T-{number:05d}", customer=str(ctx.message.sender), summary=answers["summary"]
+            )
+            await records.tickets.put(ticket.id, ticket)
+            return ticket
+
+        ticket = await ctx.once("open-ticket", write_ticket)
         await ctx.reply(
             f"Thank you. Ticket {ticket.id} is open; we will get back to you within one "
             "business day."

@@ -6,14 +6,21 @@ server checks signatures, routes, keeps sessions and sends through its outbound 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
-from botkit import Bot, KnowledgeError
+from botkit import Bot, ConfigError, KnowledgeError
 from botkit.testing import TestClock, Tester
 from bots.support import Support, build
+from tests.inbound.test_crash_recovery import _crash_env as crash_env
+from tests.support.crashes import kill_mid_handler, serving, until
+from tests.support.sandbox_twilio import SandboxTwilio
+from tests.support.webhooks import inbound_params
 
 CUSTOMER = "+15550001111"
 TICKET_OPENED = r"Ticket (T-\d{5}) is open"
@@ -185,22 +192,21 @@ async def test_escalation_queue_positions_and_survey(tester: Tester, support: Su
     await third.send("human please")
     await third.expect_reply(contains="You are number 2 in line")
 
-    # The agent helps and closes (every conversation post, commands too, reaches the phone,
-    # as on Twilio).
+    # The agent helps and closes. Every conversation post reaches the phone, as on Twilio, but
+    # the bot takes the /close command before it is added: the customer never sees it.
     await first.send("My tea never came")
     await agent.expect_message(equals="My tea never came", author="+15550001111")
     await agent.say("Sorry! A new tin is on its way.")
     await first.expect_reply(equals="Sorry! A new tin is on its way.")
     closed = agent.conversation_sid
-    await agent.say("/close")
-    await first.expect_reply(equals="/close")
+    assert await agent.say("/close") is False
     await first.expect_reply(contains="This chat is now closed")
 
-    # Free again, the agent takes the next in line from their desk; the one behind moves up
-    # and is told.
-    assert await support.bot.take_next("agent") is not None
+    # Free again, the agent takes the next in line at once; the one behind moves up and is
+    # told.
     await second.expect_reply(equals="You are now chatting with agent from Acme Support.")
     await third.expect_reply(equals="You are now number 1 in line.")
+    assert await support.bot.take_next("agent") is None  # busy with the second already
 
     # The agent closed: the customer gets the survey 1:1 and answers it.
     await first.expect_reply(contains="How did we do? Reply with a number from 1")
@@ -215,6 +221,64 @@ async def test_escalation_queue_positions_and_survey(tester: Tester, support: Su
     # Answered: a lone number is no longer a rating.
     await first.send("4")
     await first.expect_reply(contains="Sorry, I did not get that")
+    assert not [m for m in first.replies if m.body.startswith("/")]
+
+
+async def test_the_agent_sees_what_the_bot_was_told_and_why(tester: Tester) -> None:
+    phone = tester.phone(CUSTOMER)
+    agent = tester.agent("agent")
+    await phone.send("hello")
+    await phone.expect_reply(contains="I am the Acme support bot")
+    await phone.send("I want an agent")
+    await phone.expect_reply(equals="You are now chatting with agent from Acme Support.")
+    notice = await agent.expect_notice(contains="New conversation: +1555***1111 (general)")
+    assert notice.text.endswith("Reason: asked for a person")
+    sid = agent.conversation_sid
+    assert sid is not None
+    handover = (await tester.runtime.conversations.client.fetch(sid)).attributes["handoff"]
+    assert [t["text"] for t in handover["handover"]["transcript"]][:2] == [
+        "hello",
+        support_greeting(),
+    ]
+
+
+def support_greeting() -> str:
+    return build(agents=["agent"]).knowledge.text("greeting")
+
+
+async def test_the_survey_takes_a_rating_only_for_a_day_after_the_close(
+    tester: Tester, clock: TestClock
+) -> None:
+    phone = tester.phone(CUSTOMER)
+    agent = tester.agent("agent")
+    await phone.send("agent")
+    await phone.expect_reply(contains="You are now chatting with agent")
+    await agent.say("/close")
+    await phone.expect_reply(contains="This chat is now closed")
+    await phone.expect_reply(contains="How did we do?")
+    clock.advance(hours=25)
+    await phone.send("4")  # too late: an ordinary message
+    await phone.expect_reply(contains="Sorry, I did not get that")
+
+
+async def test_the_survey_window_is_configurable(
+    botkit_redis_url: str | None, monkeypatch: pytest.MonkeyPatch, clock: TestClock
+) -> None:
+    monkeypatch.setenv("SUPPORT_SURVEY_WINDOW", "48")
+    support = build(agents=["agent"])
+    async with Tester(support.bot, redis_url=botkit_redis_url, clock=clock) as tester:
+        phone = tester.phone(CUSTOMER)
+        await phone.send("agent")
+        await phone.expect_reply(contains="You are now chatting with agent")
+        await tester.agent("agent").say("/close")
+        await phone.expect_reply(contains="This chat is now closed")
+        await phone.expect_reply(contains="How did we do?")
+        clock.advance(hours=47)
+        await phone.send("5")
+        await phone.expect_reply(equals="Thank you for rating us 5/5!")
+    monkeypatch.setenv("SUPPORT_SURVEY_WINDOW", "soon")
+    with pytest.raises(ConfigError, match="SUPPORT_SURVEY_WINDOW: hours > 0"):
+        build(agents=["agent"])
 
 
 async def test_help_is_bot_specific_and_nothing_is_sent_after_stop(
@@ -227,7 +291,7 @@ async def test_help_is_bot_specific_and_nothing_is_sent_after_stop(
     await phone.send("agent")
     await phone.expect_reply(contains="You are now chatting with agent")
     await phone.send("STOP")
-    await tester.agent("agent").say("/close")
+    assert await tester.agent("agent").say("/close") is False
     # Closed, but the customer opted out: no closing notice, no survey...
     await phone.expect_no_reply()
     # ...and back 1:1 with the bot, still nothing, until they opt in again.
@@ -237,3 +301,46 @@ async def test_help_is_bot_specific_and_nothing_is_sent_after_stop(
     await phone.expect_reply(contains="re-subscribed")
     await phone.send("hello")
     await phone.expect_reply(equals=support.knowledge.text("greeting"))
+
+
+CRASHING_SUPPORT = """
+    import asyncio
+    import os
+    import pathlib
+
+    from bots.support import bot
+
+    MARKER = pathlib.Path(os.environ["CRASH_MARKER"])
+
+
+    @bot.middleware
+    async def crash_once(ctx, call_next):
+        await call_next()
+        if MARKER.exists():  # the re-run
+            MARKER.with_suffix(".rerun").write_text(ctx.message.sid)
+            return
+        MARKER.write_text(ctx.message.sid)
+        await asyncio.sleep(3600)  # killed here, the ticket opened and its reply queued
+"""
+
+
+async def test_a_ticket_is_opened_once_when_the_bot_is_killed_mid_answer(
+    tmp_path: Path, clean_redis: str, twilio: SandboxTwilio
+) -> None:
+    """The support bot opens tickets with ctx.once: the re-run of a message whose handler was
+    SIGKILLed gets the first run's ticket back, and its reply is sent once."""
+    (tmp_path / "crashing_support.py").write_text(textwrap.dedent(CRASHING_SUPPORT))
+    marker = tmp_path / "marker"
+    env = crash_env(tmp_path, marker, clean_redis, twilio)
+    params = inbound_params("TICKET the lid arrived cracked and the tea leaked")
+    await kill_mid_handler("crashing_support", env, params, marker)
+    async with serving("crashing_support", env):
+        await until(marker.with_suffix(".rerun").exists)
+        await twilio.wait_for(1, timeout=15)
+        await asyncio.sleep(0.5)  # a second ticket's reply, if any, would arrive now
+    assert [ticket_in(m.body) for m in twilio.sent] == ["T-00001"]
+    redis = Redis.from_url(clean_redis)
+    try:
+        assert await redis.get("{support:tickets}:#counter") == b"1"
+    finally:
+        await redis.aclose()

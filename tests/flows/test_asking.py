@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from botkit import Bot, Context, InboundMessage
 from botkit.flows import Ask, Flow, Invalid, integer
+from botkit.testing import TestClock
 from tests.flows.conftest import OpenChat
 from tests.support.logs import JsonLogs
 
@@ -178,6 +181,31 @@ async def test_remembered_answers_are_stored_in_the_session_and_skipped_next_tim
         "done: [('email', 'ann@example.com'), ('order_id', 13), ('phone', '555 0100')]"
     ]
     assert done[-1] == {"order_id": 13, "email": "ann@example.com", "phone": "555 0100"}
+
+
+async def test_a_remembered_answer_with_a_ttl_is_asked_again_once_it_expired(
+    open_chat: OpenChat,
+) -> None:
+    bot, done = order_bot(
+        Ask("order_id", "Order number?", validate=int),
+        Ask("email", "Your email?", remember=True, ttl=3600),
+    )
+    chat = await open_chat(bot)
+    clock = TestClock()
+    with clock.installed():
+        await chat.say("order")
+        await chat.say("12")
+        await chat.say("ann@example.com")
+        clock.advance(minutes=30)
+        assert await chat.say("order") == ["Order number?"]  # still remembered
+        await chat.say("13")
+        clock.advance(minutes=31)
+        assert await chat.say("order") == ["Order number?"]
+        assert await chat.say("14") == ["Your email?"]  # expired: asked again
+        await chat.say("bo@example.com")
+    assert done[-1] == {"order_id": 14, "email": "bo@example.com"}
+    with pytest.raises(ValueError, match="ttl is seconds > 0 that a remembered answer is kept"):
+        Ask("email", "Your email?", ttl=60)  # nothing remembered: nothing to expire
 
 
 async def test_answers_given_to_start_flow_are_not_asked(open_chat: OpenChat) -> None:

@@ -13,7 +13,8 @@ from botkit.core import clock
 from botkit.flows import Ask, Flow
 from botkit.handoff.service import HandoffResult
 from tests.flows.conftest import OpenChat
-from tests.handoff.test_handoff import ALICE, MakeDesk, desk  # noqa: F401  (desk: a fixture)
+from tests.handoff.test_handoff import ALICE
+from tests.support.handoff_stack import MakeStack, handoff_stack  # noqa: F401  (a fixture)
 from tests.support.logs import JsonLogs
 
 
@@ -222,7 +223,7 @@ async def test_stop_ends_the_flow_silently_and_start_does_not_bring_it_back(
 
 
 async def test_a_handoff_ends_the_flow_instead_of_asking_again_after_it(
-    desk: MakeDesk,  # noqa: F811
+    handoff_stack: MakeStack,  # noqa: F811
 ) -> None:
     handoffs: list[HandoffResult] = []
     bot, _ = survey_bot()
@@ -231,7 +232,7 @@ async def test_a_handoff_ends_the_flow_instead_of_asking_again_after_it(
     async def agent(ctx: Context) -> None:
         handoffs.append(await ctx.handoff(agent="agent-7"))
 
-    d = await desk(bot)
+    d = await handoff_stack(bot)
     await d.text(ALICE, "survey")
     await d.text(ALICE, "agent")
     (result,) = handoffs
@@ -277,7 +278,7 @@ async def test_endings_may_be_functions_given_the_answers_so_far(
 
 
 async def test_starting_a_flow_in_a_conversation_is_a_clear_error(
-    desk: MakeDesk,  # noqa: F811
+    handoff_stack: MakeStack,  # noqa: F811
     logs: JsonLogs,
 ) -> None:
     bot = Bot("group")
@@ -287,7 +288,7 @@ async def test_starting_a_flow_in_a_conversation_is_a_clear_error(
     async def form(ctx: ConversationContext) -> None:
         await flow.start(ctx)  # type: ignore[arg-type]
 
-    d = await desk(bot)
+    d = await handoff_stack(bot)
     created = await d.sdk.conversations.v1.conversations.create_async()
     await d.server.runtime.conversations.client.add_sms(created.sid, ALICE, "+15550002222")
     logs.take()

@@ -1,6 +1,6 @@
 """Human handoff: ``ctx.handoff``, agent mode and its commands, and the agent queue.
 
-The stores are tested on memory and Redis; the flows run end to end through the sandbox: phones
+The store's contract is in test_store.py; here the flows run end to end through the sandbox: phones
 text the bot's number (1:1 until handed off, then into the conversation, as Twilio routes a
 bound phone), agents write through the Conversations API or text from their own phones, and
 what each phone received is read from the sandbox's transcript.
@@ -9,84 +9,24 @@ what each phone received is read from the sandbox's transcript.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
-from redis.asyncio import Redis
 
 from botkit import Bot, Context, ConversationContext, HandlerContext, HandoffClosedContext
 from botkit.handoff.pool import AgentPool
-from botkit.handoff.service import Handoff, HandoffResult
-from botkit.handoff.store.memory import MemoryHandoffStore
-from botkit.handoff.store.protocol import HandoffStore
-from botkit.handoff.store.redis import RedisHandoffStore
+from botkit.handoff.service import HandoffResult
+from botkit.logging import mask_phone
 from botkit.sessions.keys import conversation_key
-from botkit.twilio.client import create_async_client
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, BotServer, StartServer
+from tests.support.handoff_stack import BOT, MakeStack, load, waiting
 from tests.support.logs import JsonLogs
-from tests.support.sandbox_twilio import SandboxTwilio
+from tests.test_metrics import samples
 
-BOT = "+15550002222"
 ALICE = "+15550101001"
 BOB = "+15550101002"
 CAROL = "+15550101003"
 DAVE = "+15550101004"
 AGENT_PHONE = "+15550109000"
-EVENTS = ["onMessageAdd", "onMessageAdded", "onParticipantAdded", "onParticipantRemoved"]
-
-
-# --- the stores -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def store(store_url: str | None) -> AsyncIterator[HandoffStore]:
-    if store_url is None:
-        yield MemoryHandoffStore()
-        return
-    redis = Redis.from_url(store_url)
-    yield RedisHandoffStore(redis, prefix="test")
-    await redis.aclose()
-
-
-async def test_the_queue_is_oldest_first_with_positions(store: HandoffStore) -> None:
-    assert await store.enqueue("CH2", 20.0) == 1
-    assert await store.enqueue("CH1", 10.0) == 1  # enqueued earlier: ahead
-    assert await store.enqueue("CH3", 30.0) == 3
-    assert await store.enqueue("CH2", 99.0) == 2  # again: keeps its place
-    assert await store.waiting() == ["CH1", "CH2", "CH3"]
-    assert await store.position("CH3") == 3 and await store.position("CH9") is None
-
-    assert await store.take("ann", 1) == "CH1"
-    assert await store.take("ann", 1) is None  # at capacity
-    assert await store.take("bob", 1) == "CH2"
-    assert await store.position("CH3") == 1
-    assert await store.dequeue("CH3") and not await store.dequeue("CH3")
-    assert await store.take("cid", 1) is None  # empty
-    assert (await store.load("ann"), await store.load("bob"), await store.load("cid")) == (1, 1, 0)
-
-
-async def test_assign_picks_the_least_loaded_free_agent(store: HandoffStore) -> None:
-    agents = ["ann", "bob"]
-    assert [await store.assign(agents, 2) for _ in range(5)] == ["ann", "bob", "ann", "bob", None]
-    await store.release("bob")
-    await store.release("cid")  # never below zero
-    assert await store.load("cid") == 0
-    assert await store.assign(agents, 2) == "bob"
-    await store.acquire("ann")  # named by the caller: counted past capacity
-    assert await store.load("ann") == 3
-
-
-async def test_records_round_trip(store: HandoffStore) -> None:
-    from botkit.handoff.store.protocol import HandoffRecord
-
-    record = HandoffRecord(conversation_sid="CH1", mode="agent", customer=ALICE, agent="ann")
-    await store.put(record)
-    assert await store.get("CH1") == record and (await store.get("CH2")) is None
-    await store.delete("CH1")
-    assert await store.get("CH1") is None
 
 
 def test_pool_and_commands_are_checked_up_front() -> None:
@@ -95,7 +35,7 @@ def test_pool_and_commands_are_checked_up_front() -> None:
     with pytest.raises(ValueError, match="capacity"):
         AgentPool(["ann"], capacity=0)
     with pytest.raises(ValueError, match="no built-in agent command"):
-        Bot(agent_commands=["/transfer"])
+        Bot(agent_commands=["/teleport"])
     with pytest.raises(ValueError, match="one word"):
         Bot().agent_command("/go now")
     bot = Bot(agent_commands=["/resume"])
@@ -115,79 +55,6 @@ async def test_conversations_and_handoff_need_a_running_bot() -> None:
 # --- end to end through the sandbox ---------------------------------------------------------
 
 
-@dataclass
-class Desk:
-    """A bot server the sandbox calls back (1:1 messages and conversation events), and the SDK
-    an agent's chat client would use."""
-
-    server: BotServer
-    twilio: SandboxTwilio
-    sdk: Any
-
-    @property
-    def handoff(self) -> Handoff:
-        return self.server.runtime.conversations.handoff
-
-    async def text(self, phone: str, body: str) -> None:
-        status, _ = await self._http("POST", f"/sandbox/phones/{phone}/messages", to=BOT, body=body)
-        assert status == 201
-        await self.settle()
-
-    async def write(self, conversation: str, author: str, body: str) -> None:
-        """A chat agent writes, as their chat client would."""
-        await self.sdk.conversations.v1.conversations(conversation).messages.create_async(
-            author=author, body=body, x_twilio_webhook_enabled="true"
-        )
-        await self.settle()
-
-    async def settle(self) -> None:
-        for _ in range(3):
-            await self.twilio.sandbox.settle()
-            await self.server.idle()
-
-    async def received(self, phone: str) -> list[str]:
-        _, data = await self._http("GET", f"/sandbox/phones/{phone}/messages")
-        return [m["body"] for m in data["messages"] if m["direction"] != "inbound"]
-
-    async def transcript(self, conversation: str) -> list[tuple[str, str]]:
-        listed = await self.sdk.conversations.v1.conversations(conversation).messages.list_async()
-        return [(m.author, m.body) for m in listed]
-
-    async def conversation(self, conversation: str) -> Any:
-        return await self.sdk.conversations.v1.conversations(conversation).fetch_async()
-
-    async def _http(self, method: str, path: str, **data: str) -> tuple[int, Any]:
-        async with (
-            aiohttp.ClientSession(auth=aiohttp.BasicAuth(ACCOUNT_SID, AUTH_TOKEN)) as session,
-            session.request(method, self.twilio.base_url + path, data=data or None) as response,
-        ):
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-
-MakeDesk = Callable[..., Awaitable[Desk]]
-
-
-@pytest.fixture
-async def desk(start_server: StartServer, twilio: SandboxTwilio) -> AsyncIterator[MakeDesk]:
-    clients: list[Any] = []
-
-    async def make(bot: Bot, store_url: str | None = None) -> Desk:
-        server = await start_server(bot, public=True, redis_url=store_url)
-        twilio.sandbox.own_number(BOT, server.url("/twilio/messages"))
-        sdk = create_async_client(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
-        clients.append(sdk)
-        url = f"{server.settings.public_url}/twilio/conversations"
-        await sdk.conversations.v1.configuration.webhooks().update_async(
-            pre_webhook_url=url, post_webhook_url=url, method="POST", filters=EVENTS
-        )
-        return Desk(server, twilio, sdk)
-
-    yield make
-    for sdk in clients:
-        await sdk.http_client.close()
-
-
 def counting_bot(handoffs: list[HandoffResult], agent: str | None = "agent-7", **kw: Any) -> Bot:
     bot = Bot(**kw)
 
@@ -205,10 +72,10 @@ def counting_bot(handoffs: list[HandoffResult], agent: str | None = "agent-7", *
 
 
 async def test_handoff_from_sms_to_a_chat_agent_and_back(
-    desk: MakeDesk, store_url: str | None
+    handoff_stack: MakeStack, store_url: str | None
 ) -> None:
     handoffs: list[HandoffResult] = []
-    d = await desk(counting_bot(handoffs), store_url)
+    d = await handoff_stack(counting_bot(handoffs), store_url)
 
     await d.text(ALICE, "count")
     await d.text(ALICE, "agent")
@@ -243,15 +110,15 @@ async def test_handoff_from_sms_to_a_chat_agent_and_back(
     assert (await d.handoff.store.get(sid)) is not None
     assert await d.handoff.mode(sid) == "agent"
 
-    # /resume from the agent: the bot is back, with the carried-over session.
-    await d.write(sid, "agent-7", "/resume")
+    # /resume from the agent: never added to the conversation (Alice does not see it), the
+    # bot is back, with the carried-over session.
+    assert await d.write(sid, "agent-7", "/resume") is False
     await d.text(ALICE, "count")
     assert await d.transcript(sid) == [
         ("bot", "You are now chatting with agent-7."),
         (ALICE, "count"),
         (ALICE, "/resume"),
         ("agent-7", "Hi Alice, Sam here. How can I help?"),
-        ("agent-7", "/resume"),
         ("bot", "You are back with the bot."),
         (ALICE, "count"),
         ("bot", "count 2"),
@@ -260,20 +127,21 @@ async def test_handoff_from_sms_to_a_chat_agent_and_back(
         "count 1",
         "You are now chatting with agent-7.",
         "Hi Alice, Sam here. How can I help?",
-        "/resume",
         "You are back with the bot.",
         "count 2",
     ]
     assert await d.handoff.mode(sid) == "bot"
-    assert await d.handoff.store.load("agent-7") == 0
+    assert await load(d, "agent-7") == 0
     remaining = await d.sdk.conversations.v1.conversations(sid).participants.list_async()
     assert [p.identity for p in remaining] == [None]  # the agent left
 
 
-async def test_handoff_to_a_phone_agent_and_close(desk: MakeDesk, store_url: str | None) -> None:
+async def test_handoff_to_a_phone_agent_and_close(
+    handoff_stack: MakeStack, store_url: str | None
+) -> None:
     handoffs: list[HandoffResult] = []
     bot = counting_bot(handoffs, agent=AGENT_PHONE)
-    d = await desk(bot, store_url)
+    d = await handoff_stack(bot, store_url)
     assert bot.conversations is d.server.runtime.conversations.client  # one shared client
 
     await d.text(ALICE, "agent")
@@ -286,10 +154,14 @@ async def test_handoff_to_a_phone_agent_and_close(desk: MakeDesk, store_url: str
     assert "Hello, this is the front desk." in await d.received(ALICE)
     assert "count" in await d.received(AGENT_PHONE)
 
+    # A phone agent's command is kept out of the conversation too (Alice never gets it), and
+    # the agent alone is told the result, by SMS from the number they are bound through.
     await d.text(AGENT_PHONE, "/close")
     assert (await d.conversation(sid)).state == "closed"
     assert await d.handoff.store.get(sid) is None
     assert (await d.received(ALICE))[-1] == "This conversation is now closed. Thank you!"
+    assert "/close" not in await d.received(ALICE)
+    assert (await d.received(AGENT_PHONE))[-1] == "Closed."
     # Closed: Alice's number is hers again, 1:1 with the bot, session and all.
     await d.text(ALICE, "count")
     assert (await d.received(ALICE))[-1] == "count 1"
@@ -301,7 +173,7 @@ async def test_handoff_to_a_phone_agent_and_close(desk: MakeDesk, store_url: str
 
 
 async def test_a_handoff_inside_a_conversation_and_custom_agent_commands(
-    desk: MakeDesk,
+    handoff_stack: MakeStack,
 ) -> None:
     bot = Bot(agent_commands=["/resume"])
     notes: list[str] = []
@@ -319,7 +191,7 @@ async def test_a_handoff_inside_a_conversation_and_custom_agent_commands(
     async def note(ctx: ConversationContext) -> None:
         notes.append(ctx.slots["args"])
 
-    d = await desk(bot)
+    d = await handoff_stack(bot)
     created = await d.sdk.conversations.v1.conversations.create_async()
     await d.server.runtime.conversations.client.add_sms(created.sid, ALICE, BOT)
 
@@ -340,11 +212,11 @@ async def test_a_handoff_inside_a_conversation_and_custom_agent_commands(
 
 
 async def test_the_agent_queue_hands_out_conversations_in_order(
-    desk: MakeDesk, store_url: str | None
+    handoff_stack: MakeStack, store_url: str | None
 ) -> None:
     handoffs: list[HandoffResult] = []
     bot = counting_bot(handoffs, agent=None, agents=AgentPool(["agent-1"], capacity=2))
-    d = await desk(bot, store_url)
+    d = await handoff_stack(bot, store_url)
 
     for phone in (ALICE, BOB, CAROL, DAVE):
         await d.text(phone, "agent")
@@ -354,37 +226,45 @@ async def test_the_agent_queue_hands_out_conversations_in_order(
     assert (await d.received(DAVE))[-1] == (
         "You are number 2 in line. An agent will be with you shortly."
     )
-    assert await d.handoff.store.waiting() == [carol.conversation_sid, dave.conversation_sid]
+    assert await waiting(d) == [carol.conversation_sid, dave.conversation_sid]
     # Waiting is silenced too: the bot does not talk over the queue.
     await d.text(CAROL, "count")
     assert "count 1" not in await d.received(CAROL)
 
-    # agent-1 is full; closing Alice's conversation frees a place, /next takes Carol (oldest).
+    # agent-1 is full; closing Alice's conversation frees a place, and agent-1 takes Carol
+    # (the oldest) at once, in the same step.
     assert await bot.take_next("agent-1") is None
-    await d.write(alice.conversation_sid, "agent-1", "/close")
-    await d.write(bob.conversation_sid, "agent-1", "/next")
+    assert await d.write(alice.conversation_sid, "agent-1", "/close") is False
     assert (await d.received(CAROL))[-1] == "You are now chatting with agent-1."
-    assert await d.handoff.store.waiting() == [dave.conversation_sid]
+    assert await waiting(d) == [dave.conversation_sid]
     assert await d.handoff.store.position(dave.conversation_sid) == 1
+    assert (await d.received(DAVE))[-1] == "You are now number 1 in line."
     await d.write(carol.conversation_sid, "agent-1", "Hi Carol!")
     assert (await d.received(CAROL))[-1] == "Hi Carol!"
 
-    # Full again until Bob goes back to the bot; then Dave.
-    assert await bot.take_next("agent-1") is None
-    await d.write(bob.conversation_sid, "agent-1", "/resume")
-    assert await bot.take_next("agent-1") == dave.conversation_sid
-    assert await bot.take_next("agent-1") is None
-    assert await d.handoff.store.waiting() == []
-    await d.settle()
+    # Away, agent-1 keeps Carol but takes no one new when Bob goes back to the bot; /next
+    # takes Dave by hand. No command reached a customer.
+    assert await d.write(carol.conversation_sid, "agent-1", "/away") is False
+    assert await d.write(bob.conversation_sid, "agent-1", "/resume") is False
+    assert await waiting(d) == [dave.conversation_sid]
+    assert await d.write(carol.conversation_sid, "agent-1", "/next") is False
+    assert await waiting(d) == []
     assert (await d.received(DAVE))[-1] == "You are now chatting with agent-1."
-    assert await d.handoff.store.load("agent-1") == 2
+    assert await load(d, "agent-1") == 2
+    for phone in (ALICE, BOB, CAROL, DAVE):
+        assert not [body for body in await d.received(phone) if body.startswith("/")]
+    told = [e.text for e in await d.handoff.notices.of("agent-1")]
+    assert told[-4] == "agent-1: away: you keep your conversations and get no new ones."
+    assert told[-3] == "The bot has this conversation again."
+    assert told[-2].startswith(f"New conversation: {mask_phone(DAVE)} (general), waited ")
+    assert told[-1] == f"You took {dave.conversation_sid}."
 
 
-async def test_a_customer_already_bound_keeps_their_conversation(desk: MakeDesk) -> None:
+async def test_a_customer_already_bound_keeps_their_conversation(handoff_stack: MakeStack) -> None:
     from botkit.twilio.inbound import parse_inbound_message
     from tests.support.webhooks import inbound_params
 
-    d = await desk(Bot())
+    d = await handoff_stack(Bot())
     client = d.server.runtime.conversations.client
     existing = await client.create(unique_name="earlier")
     await client.add_sms(existing.sid, ALICE, BOT)
@@ -403,7 +283,7 @@ async def test_a_customer_already_bound_keeps_their_conversation(desk: MakeDesk)
 
 
 async def test_closing_runs_the_bots_hooks_and_waiting_customers_hear_their_new_place(
-    desk: MakeDesk, store_url: str | None, logs: JsonLogs
+    handoff_stack: MakeStack, store_url: str | None, logs: JsonLogs
 ) -> None:
     handoffs: list[HandoffResult] = []
     bot = counting_bot(handoffs, agent=None, agents=AgentPool(["agent-1"]))
@@ -419,7 +299,7 @@ async def test_closing_runs_the_bots_hooks_and_waiting_customers_hear_their_new_
         assert ctx.customer is not None
         await ctx.send(ctx.customer, "How did we do? Reply 1-5.")
 
-    d = await desk(bot, store_url)
+    d = await handoff_stack(bot, store_url)
     for phone in (ALICE, BOB, CAROL, DAVE):
         await d.text(phone, "agent")
     alice, bob, carol, dave = handoffs
@@ -442,9 +322,8 @@ async def test_closing_runs_the_bots_hooks_and_waiting_customers_hear_their_new_
     assert closed == [(CAROL, BOT, None), (ALICE, BOT, "agent-1")]
     assert any(line.get("event") == "handoff-closed hook failed" for line in logs.take())
 
-    # agent-1 is free: Bob is taken, Dave is now first.
-    assert await bot.take_next("agent-1") == bob.conversation_sid
-    await d.settle()
+    # agent-1 is free, and took Bob, the next in line, with the close; Dave is now first.
+    assert await bot.take_next("agent-1") is None
     assert (await d.received(BOB))[-1] == "You are now chatting with agent-1."
     assert (await d.received(DAVE))[-1] == "You are now number 1 in line."
 
@@ -454,3 +333,72 @@ def test_handoff_closed_hooks_must_be_async() -> None:
 
     with pytest.raises(TypeError, match="handoff-closed hook"):
         Bot().on_handoff_closed(sync_hook)  # type: ignore[type-var]
+
+
+async def test_metrics_show_the_handoff_queue_agents_and_events(
+    handoff_stack: MakeStack, store_url: str | None
+) -> None:
+    """Queue length and oldest wait by skill, agents by presence, handoffs by event, and the
+    time to the first agent reply."""
+    bot = Bot("team", agents=AgentPool(["ann", "bea"], skills=["general", "billing"]))
+
+    @bot.intent("human", keywords=["agent"])
+    async def human(ctx: Context) -> None:
+        await ctx.handoff(skill="billing")
+
+    d = await handoff_stack(bot, store_url)
+    await bot.set_presence("bea", "away")
+    for phone in ("+15550101001", "+15550101002", "+15550101003"):
+        await d.text(phone, "agent")
+    first = (await d.handoff.store.holding("ann"))[0].conversation_sid
+    await d.write(first, "ann", "Hello!")
+    await d.write(first, "ann", "Anything else?")  # only the first reply is timed
+    assert await d.write(first, "ann", "/transfer @general") is False
+
+    found = samples(await (await d.server.client.get("/metrics")).text())
+    # ann passed the first to general, where no one else is available, and took the next.
+    assert found[("botkit_handoff_queue_length", (("skill", "billing"),))] == 1
+    assert found[("botkit_handoff_queue_length", (("skill", "general"),))] == 1
+    assert found[("botkit_handoff_oldest_wait_seconds", (("skill", "billing"),))] >= 0
+    assert found[("botkit_handoff_agents", (("presence", "available"),))] == 1
+    assert found[("botkit_handoff_agents", (("presence", "away"),))] == 1
+    assert found[("botkit_handoffs_total", (("event", "started"),))] == 3
+    assert found[("botkit_handoffs_total", (("event", "taken"),))] == 2
+    assert found[("botkit_handoffs_total", (("event", "transferred"),))] == 1
+    assert found[("botkit_handoff_first_reply_seconds_count", ())] == 1
+
+
+async def test_only_the_first_places_in_line_are_told_each_move(
+    handoff_stack: MakeStack,
+) -> None:
+    handoffs: list[HandoffResult] = []
+    pool = AgentPool(["agent-1"], told_places=2)
+    d = await handoff_stack(counting_bot(handoffs, agent=None, agents=pool))
+    for phone in (ALICE, BOB, CAROL, DAVE):
+        await d.text(phone, "agent")
+    assert [h.position for h in handoffs] == [None, 1, 2, 3]  # everyone told when joining
+    await d.handoff.close(handoffs[0].conversation_sid)
+    await d.settle()
+    assert (await d.received(CAROL))[-1] == "You are now number 1 in line."
+    assert (await d.received(DAVE))[-1] == "You are now number 2 in line."
+    await d.handoff.close(handoffs[1].conversation_sid)
+    await d.settle()
+    assert (await d.received(DAVE))[-1] == "You are now number 1 in line."
+    await d.handoff.close(handoffs[2].conversation_sid)
+    with pytest.raises(ValueError, match="told_places must be 0 or more"):
+        AgentPool(["agent-1"], told_places=-1)
+
+
+async def test_a_long_line_is_not_texted_at_every_move(handoff_stack: MakeStack) -> None:
+    handoffs: list[HandoffResult] = []
+    pool = AgentPool(["agent-1"], told_places=1)
+    d = await handoff_stack(counting_bot(handoffs, agent=None, agents=pool))
+    for phone in (ALICE, BOB, CAROL, DAVE):
+        await d.text(phone, "agent")
+    await d.handoff.close(handoffs[0].conversation_sid)
+    await d.settle()
+    assert (await d.received(CAROL))[-1] == "You are now number 1 in line."
+    # Dave, now second, is not told again: he still has the place he was told on joining.
+    assert (await d.received(DAVE))[-1] == (
+        "You are number 3 in line. An agent will be with you shortly."
+    )

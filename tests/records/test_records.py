@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from botkit import Bot, Context, Records
 from botkit.runtime.stores import Stores
-from botkit.testing import Tester
+from botkit.testing import TestClock, Tester
 
 #: A contract every backend keeps, Redis Cluster included.
 pytestmark = pytest.mark.cluster
@@ -31,6 +31,25 @@ async def test_values_are_put_got_taken_and_deleted(stores: Stores) -> None:
     await store.put("T2", "x")
     assert await store.delete("T2") is True
     assert await store.delete("T2") is False
+
+
+async def test_a_record_put_with_a_ttl_expires_by_the_rule_clock(stores: Stores) -> None:
+    store = stores.records.store("test:surveys")
+    clock = TestClock()
+    with clock.installed():
+        await store.put("S1", "short", ttl=3600)
+        await store.put("S2", "kept")
+        await store.put("S3", "taken late", ttl=3600)
+        clock.advance(minutes=59)
+        assert await store.get("S1") == "short"
+        clock.advance(minutes=2)
+        assert await store.get("S1") is None
+        assert await store.take("S3") is None  # expired: nothing to take
+        assert await store.get("S2") == "kept"
+        # Put again without a ttl: it no longer expires.
+        await store.put("S1", "renewed")
+        clock.advance(days=30)
+        assert await store.get("S1") == "renewed"
 
 
 async def test_numbers_are_never_handed_out_twice(stores: Stores) -> None:
@@ -54,6 +73,18 @@ async def test_records_are_validated_models() -> None:
     assert await tickets.get("T1") == Ticket(id="T1", summary="cracked lid")
     with pytest.raises(ValidationError):
         await tickets.put("T2", {"id": "T2"})  # type: ignore[arg-type]
+
+
+async def test_a_records_ttl_applies_to_every_put() -> None:
+    bot = Bot("records-test")
+    surveys: Records[Ticket] = bot.records(Ticket, "test:surveys", ttl=60)
+    clock = TestClock()
+    with clock.installed():
+        await surveys.put("S1", Ticket(id="S1", summary="rate us"))
+        clock.advance(seconds=61)
+        assert await surveys.get("S1") is None
+    with pytest.raises(ValueError, match="ttl must be seconds > 0"):
+        bot.records(Ticket, "test:bad", ttl=0)
 
 
 async def test_a_running_bot_keeps_its_records_where_its_sessions_are(

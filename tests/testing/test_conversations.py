@@ -61,10 +61,13 @@ async def test_handoff_to_a_chat_agent_and_back_to_the_bot(tester: Tester) -> No
     await alice.expect_reply(equals="Hi Alice, Sam here.")
     await alice.expect_no_reply()
 
-    # /resume: the bot is back in the conversation, with the session carried over.
-    await agent.say("/resume")
-    await alice.expect_reply(equals="/resume")  # Twilio relays every post to the phones
+    # /resume: the bot takes the command before it is added, so Alice never sees it (Twilio
+    # relays every post to the phones); the agent alone is told. The bot is back in the
+    # conversation, with the session carried over.
+    assert await agent.say("/resume") is False
     await alice.expect_reply(equals="You are back with the bot.")
+    await agent.expect_notice(contains="New conversation: +1555***1001 (general)")
+    await agent.expect_notice(equals="The bot has this conversation again.")
     await alice.send("count")
     await alice.expect_reply(equals="count 2")
     await agent.expect_no_message()
@@ -80,11 +83,11 @@ async def test_customers_wait_in_line_and_are_told_their_place(tester: Tester) -
 
     await agent.expect_message(contains="chatting with agent-7")
     await agent.say("/close")
-    await alice.expect_reply(equals="/close")
     await alice.expect_reply(equals="This conversation is now closed. Thank you!")
     await agent.expect_message(equals="This conversation is now closed. Thank you!")
-    assert await tester.bot.take_next("agent-7") is not None
+    # Free again, the agent took Bob, the next in line, with the close.
     await bob.expect_reply(equals="You are now chatting with agent-7.")
+    assert await tester.bot.take_next("agent-7") is None
     await agent.expect_message(equals="You are now chatting with agent-7.")
     await agent.say("Hello Bob")
     await bob.expect_reply(equals="Hello Bob")
@@ -123,3 +126,14 @@ async def test_an_agent_in_no_conversation_cannot_speak(tester: Tester) -> None:
         await tester.agent("agent-3").say("hi")
     with pytest.raises(ValueError, match="needs a chat identity"):
         tester.agent(" ")
+
+
+async def test_expect_notice_says_what_the_agent_was_told_instead(tester: Tester) -> None:
+    agent = tester.agent("agent-7")
+    with pytest.raises(AssertionError, match=r"expected a notice .* within 0\.3 s, but none came"):
+        await agent.expect_notice(contains="anything", within=0.3)
+    alice = tester.phone(ALICE)
+    await alice.send("agent")
+    await alice.expect_reply(contains="chatting with agent-7")
+    with pytest.raises(AssertionError, match=r"but the next notice was 'New conversation: "):
+        await agent.expect_notice(equals="Closed.")

@@ -1,115 +1,452 @@
-"""HandoffStore in Redis: records as JSON strings, agent load in a hash, the queue in a sorted
-set scored by enqueue time. Every key of a bot shares the ``{<bot>:handoff}`` hash tag, so the
-scripts touch one slot (Redis Cluster)."""
+"""HandoffStore in Redis: every routing decision is one Lua script, so it reads and changes the
+queues, the agents' loads and presence and the records in one atomic step, however many
+processes decide at once.
+
+Keys of one bot share the hash tag ``{<bot>:handoff}`` (``P``), so each script touches one slot
+(Redis Cluster):
+
+=====================  ======  ================================================================
+``P:rec:<CH>``         string  the conversation's HandoffRecord as JSON, expiring RECORD_TTL
+                               after its last change
+``P:queue:<skill>``    zset    conversations waiting for an agent of the skill, scored by
+                               HandoffRecord.score (priority first, then waiting time)
+``P:held:<agent>``     set     the conversations the agent has: its size is the agent's load
+``P:presence``         hash    agent -> available, away or offline (absent: the roster's)
+``P:skills``           set     every skill that has had a queue (for the desk and /metrics)
+=====================  ======  ================================================================
+
+Each script answers one JSON document: the record it decided about, a position, a refusal, and
+``changed``: the other records the step moved (an agent who freed up taking the next in line).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import json
+from typing import Any, cast
 
 from botkit.core.redis_client import RedisClient
-from botkit.handoff.store.protocol import RECORD_TTL, HandoffRecord
+from botkit.handoff.store.protocol import (
+    PRESENCES,
+    RECORD_TTL,
+    HandoffRecord,
+    Presence,
+    Refusal,
+    Released,
+    Roster,
+    Routed,
+    Transferred,
+)
 
-# KEYS: load hash. ARGV: capacity, agents... Returns the agent taken, or false.
-_ASSIGN = """
-local best, best_load = false, nil
-local capacity = tonumber(ARGV[1])
-for i = 2, #ARGV do
-  local load = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
-  if load < capacity and (best_load == nil or load < best_load) then
-    best, best_load = ARGV[i], load
+# ARGV: prefix, roster JSON, now, record ttl ms, then each script's own. The helpers below are
+# the same rules as MemoryHandoffStore's methods of the same names.
+_PRELUDE = """
+local P = ARGV[1]
+local roster = cjson.decode(ARGV[2])
+local now = tonumber(ARGV[3])
+local ttl = ARGV[4]
+local NULL = cjson.null
+local changed = {}
+
+local function member(name)
+  for _, m in ipairs(roster.members) do
+    if m.name == name then return m end
   end
+  return nil
 end
-if best then redis.call('HINCRBY', KEYS[1], best, 1) end
-return best
-"""
-
-# KEYS: load hash. ARGV: agent.
-_RELEASE = """
-if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') > 0 then
-  return redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-end
-return 0
-"""
-
-# KEYS: queue. ARGV: score (enqueue time), conversation sid. Returns the 1-based position.
-_ENQUEUE = """
-redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-return redis.call('ZRANK', KEYS[1], ARGV[2]) + 1
-"""
-
-# KEYS: load hash, queue. ARGV: agent, capacity. Returns the conversation taken, or false.
-_TAKE = """
-if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') >= tonumber(ARGV[2]) then
+local function has(list, value)
+  for _, v in ipairs(list) do
+    if v == value then return true end
+  end
   return false
 end
-local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)
-if #oldest == 0 then return false end
-redis.call('ZREM', KEYS[2], oldest[1])
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-return oldest[1]
+local function presence_of(name)
+  return redis.call('HGET', P .. 'presence', name) or roster.presence
+end
+local function load_of(name)
+  return redis.call('SCARD', P .. 'held:' .. name)
+end
+local function agent_of(rec)
+  if rec.agent == nil or rec.agent == NULL then return nil end
+  return rec.agent
+end
+local function read(sid)
+  local raw = redis.call('GET', P .. 'rec:' .. sid)
+  if raw then return cjson.decode(raw) end
+  return nil
+end
+local function write(rec)
+  redis.call('SET', P .. 'rec:' .. rec.conversation_sid, cjson.encode(rec), 'PX', ttl)
+  return rec
+end
+local function score(rec)
+  return string.format('%.6f', tonumber(rec.queued_at) - tonumber(rec.priority) * 1e10)
+end
+local function rank(rec)
+  if rec.mode ~= 'queued' then return nil end
+  local r = redis.call('ZRANK', P .. 'queue:' .. rec.skill, rec.conversation_sid)
+  if r then return r + 1 end
+  return nil
+end
+local function unqueue(rec)
+  local r = rank(rec)
+  if r then redis.call('ZREM', P .. 'queue:' .. rec.skill, rec.conversation_sid) end
+  return r
+end
+local function give(rec, name)
+  unqueue(rec)
+  redis.call('SADD', P .. 'held:' .. name, rec.conversation_sid)
+  rec.mode = 'agent'
+  rec.agent = name
+  rec.assigned_at = now
+  return write(rec)
+end
+local function enqueue(rec)
+  rec.mode = 'queued'
+  rec.agent = NULL
+  rec.assigned_at = NULL
+  redis.call('ZADD', P .. 'queue:' .. rec.skill, score(rec), rec.conversation_sid)
+  redis.call('SADD', P .. 'skills', rec.skill)
+  return write(rec)
+end
+local function free_agent(skill, excluded)
+  local best, best_load = nil, nil
+  for _, m in ipairs(roster.members) do
+    if m.name ~= excluded and has(m.skills, skill) and presence_of(m.name) == 'available' then
+      local load = load_of(m.name)
+      if load < m.capacity and (best_load == nil or load < best_load) then
+        best, best_load = m.name, load
+      end
+    end
+  end
+  return best
+end
+local function next_for(m)
+  while true do
+    local best, best_skill, best_score = nil, nil, nil
+    for _, s in ipairs(m.skills) do
+      local head = redis.call('ZRANGE', P .. 'queue:' .. s, 0, 0, 'WITHSCORES')
+      if #head > 0 then
+        local sc = tonumber(head[2])
+        if best == nil or sc < best_score or (sc == best_score and head[1] < best) then
+          best, best_skill, best_score = head[1], s, sc
+        end
+      end
+    end
+    if best == nil then return nil end
+    local rec = read(best)
+    if rec and rec.mode == 'queued' and rec.skill == best_skill then return rec end
+    redis.call('ZREM', P .. 'queue:' .. best_skill, best)  -- expired or moved: drop it
+  end
+end
+local function fill(name)
+  local m = member(name)
+  if m == nil or presence_of(name) ~= 'available' then return end
+  while load_of(name) < m.capacity do
+    local rec = next_for(m)
+    if rec == nil then return end
+    table.insert(changed, give(rec, name))
+  end
+end
+local function answer(result)
+  result.changed = changed
+  return cjson.encode(result)
+end
+local function place(rec, excluded)
+  local name = free_agent(rec.skill, excluded)
+  if name then return answer({record = give(rec, name)}) end
+  enqueue(rec)
+  return answer({record = rec, position = rank(rec)})
+end
 """
 
+# ARGV[5]: the record to route.
+_ROUTE = (
+    _PRELUDE
+    + """
+local rec = cjson.decode(ARGV[5])
+local known = read(rec.conversation_sid)
+if known and known.mode ~= 'bot' then return answer({record = known, position = rank(known)}) end
+return place(rec, nil)
+"""
+)
 
-def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
+# ARGV[5]: the record, ARGV[6]: the agent named.
+_ASSIGN = (
+    _PRELUDE
+    + """
+local rec = cjson.decode(ARGV[5])
+local name = ARGV[6]
+local known = read(rec.conversation_sid)
+local left, previous = nil, nil
+if known then
+  left = unqueue(known)
+  previous = agent_of(known)
+  if previous and previous ~= name then
+    redis.call('SREM', P .. 'held:' .. previous, rec.conversation_sid)
+  end
+  if known.mode ~= 'bot' then rec.queued_at = known.queued_at end
+end
+give(rec, name)
+if previous and previous ~= name then fill(previous) end
+return answer({record = rec, left_position = left})
+"""
+)
+
+# ARGV[5]: conversation SID, ARGV[6]: '1' back to the bot, '0' closed.
+_RELEASE = (
+    _PRELUDE
+    + """
+local sid = ARGV[5]
+local rec = read(sid)
+if rec == nil then return '{}' end
+local before = cjson.decode(cjson.encode(rec))
+local left = unqueue(rec)
+local name = agent_of(rec)
+if name then redis.call('SREM', P .. 'held:' .. name, sid) end
+if ARGV[6] == '1' then
+  rec.mode = 'bot'
+  rec.agent = NULL
+  write(rec)
+else
+  redis.call('DEL', P .. 'rec:' .. sid)
+end
+if name then fill(name) end
+return answer({record = before, left_position = left})
+"""
+)
+
+# ARGV[5]: agent.
+_TAKE = (
+    _PRELUDE
+    + """
+local name = ARGV[5]
+local m = member(name)
+if m == nil or presence_of(name) == 'offline' or load_of(name) >= m.capacity then return '{}' end
+local rec = next_for(m)
+if rec == nil then return '{}' end
+return answer({record = give(rec, name)})
+"""
+)
+
+# ARGV[5]: agent, ARGV[6]: presence.
+_PRESENCE = (
+    _PRELUDE
+    + """
+local name, presence = ARGV[5], ARGV[6]
+redis.call('HSET', P .. 'presence', name, presence)
+if presence == 'available' then
+  fill(name)
+elseif presence == 'offline' then
+  local held = {}
+  for _, sid in ipairs(redis.call('SMEMBERS', P .. 'held:' .. name)) do
+    local rec = read(sid)
+    if rec and agent_of(rec) == name then table.insert(held, rec) end
+  end
+  redis.call('DEL', P .. 'held:' .. name)
+  table.sort(held, function(a, b)
+    local sa, sb = tonumber(score(a)), tonumber(score(b))
+    if sa ~= sb then return sa < sb end
+    return a.conversation_sid < b.conversation_sid
+  end)
+  for _, rec in ipairs(held) do
+    local other = free_agent(rec.skill, name)
+    if other then
+      table.insert(changed, give(rec, other))
+    else
+      table.insert(changed, enqueue(rec))
+    end
+  end
+end
+return answer({})
+"""
+)
+
+# ARGV[5]: conversation SID, ARGV[6]: agent or '', ARGV[7]: skill or ''.
+_TRANSFER = (
+    _PRELUDE
+    + """
+local sid, to_agent, to_skill = ARGV[5], ARGV[6], ARGV[7]
+local rec = read(sid)
+if rec == nil or rec.mode ~= 'agent' or agent_of(rec) == nil then
+  return cjson.encode({refusal = 'not_with_agent'})
+end
+local former = rec.agent
+if to_agent ~= '' then
+  if to_agent == former then return cjson.encode({refusal = 'same_agent'}) end
+  local m = member(to_agent)
+  if m == nil then return cjson.encode({refusal = 'unknown_agent'}) end
+  if presence_of(to_agent) ~= 'available' then return cjson.encode({refusal = 'unavailable'}) end
+  if load_of(to_agent) >= m.capacity then return cjson.encode({refusal = 'full'}) end
+  redis.call('SREM', P .. 'held:' .. former, sid)
+  give(rec, to_agent)
+  fill(former)
+  return answer({record = rec})
+end
+local skilled = false
+for _, m in ipairs(roster.members) do
+  if has(m.skills, to_skill) then skilled = true end
+end
+if not skilled then return cjson.encode({refusal = 'no_skill'}) end
+redis.call('SREM', P .. 'held:' .. former, sid)
+fill(former)
+rec.skill = to_skill
+return place(rec, former)
+"""
+)
+
+# ARGV[5]: conversation SID, ARGV[6]: author.
+_MARK_REPLIED = (
+    _PRELUDE
+    + """
+local rec = read(ARGV[5])
+if rec == nil or rec.mode ~= 'agent' or agent_of(rec) ~= ARGV[6] or rec.replied == true then
+  return '{}'
+end
+rec.replied = true
+write(rec)
+return cjson.encode({waited = now - tonumber(rec.queued_at)})
+"""
+)
+
+
+def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _records(raw: Any) -> tuple[HandoffRecord, ...]:
+    if not isinstance(raw, list):  # cjson writes an empty Lua table as {}
+        return ()
+    return tuple(HandoffRecord.model_validate(item) for item in raw)
+
+
+def _record(found: dict[str, Any]) -> HandoffRecord | None:
+    raw = found.get("record")
+    return None if raw is None else HandoffRecord.model_validate(raw)
 
 
 class RedisHandoffStore:
     def __init__(self, redis: RedisClient, *, prefix: str = "bot") -> None:
         self._redis = redis
-        tag = f"{{{prefix}:handoff}}"
-        self._record_prefix = f"{tag}:conversation:"
-        self._load_key = f"{tag}:load"
-        self._queue_key = f"{tag}:queue"
+        self._prefix = f"{{{prefix}:handoff}}:"
+        self._ttl_ms = int(RECORD_TTL * 1000)
+        self._route = redis.register_script(_ROUTE)
         self._assign = redis.register_script(_ASSIGN)
         self._release = redis.register_script(_RELEASE)
-        self._enqueue = redis.register_script(_ENQUEUE)
         self._take = redis.register_script(_TAKE)
+        self._presence = redis.register_script(_PRESENCE)
+        self._transfer = redis.register_script(_TRANSFER)
+        self._mark_replied = redis.register_script(_MARK_REPLIED)
+
+    async def _run(self, script: Any, roster: Roster, now: float, *args: str) -> dict[str, Any]:
+        raw = await script(args=[self._prefix, roster.json, repr(now), self._ttl_ms, *args])
+        found: dict[str, Any] = json.loads(_text(raw))
+        return found
+
+    # Reading ---------------------------------------------------------------------------------
 
     async def get(self, conversation_sid: str) -> HandoffRecord | None:
-        raw = await self._redis.get(self._record_prefix + conversation_sid)
+        raw = await self._redis.get(self._prefix + "rec:" + conversation_sid)
         return None if raw is None else HandoffRecord.model_validate_json(raw)
 
-    async def put(self, record: HandoffRecord) -> None:
-        await self._redis.set(
-            self._record_prefix + record.conversation_sid,
-            record.model_dump_json(),
-            px=int(RECORD_TTL * 1000),
-        )
+    async def presence(self, agent: str, roster: Roster) -> Presence:
+        raw = await self._redis.hget(self._prefix + "presence", agent)
+        found: Any = roster.presence if raw is None else _text(raw)
+        return cast(Presence, found) if found in PRESENCES else roster.presence
 
-    async def delete(self, conversation_sid: str) -> None:
-        await self._redis.delete(self._record_prefix + conversation_sid)
+    async def holding(self, agent: str) -> list[HandoffRecord]:
+        sids: list[Any] = list(await self._redis.smembers(self._prefix + "held:" + agent))
+        found = await self._many(_text(sid) for sid in sids)
+        return sorted(found, key=lambda r: (r.assigned_at or 0.0, r.conversation_sid))
 
-    async def assign(self, agents: Sequence[str], capacity: int) -> str | None:
-        taken = await self._assign(keys=[self._load_key], args=[capacity, *agents])
-        return _text(taken) if taken else None
-
-    async def acquire(self, agent: str) -> None:
-        await self._redis.hincrby(self._load_key, agent, 1)
-
-    async def release(self, agent: str) -> None:
-        await self._release(keys=[self._load_key], args=[agent])
-
-    async def load(self, agent: str) -> int:
-        return int(await self._redis.hget(self._load_key, agent) or 0)
-
-    async def enqueue(self, conversation_sid: str, at: float) -> int:
-        return int(await self._enqueue(keys=[self._queue_key], args=[at, conversation_sid]))
+    async def waiting(self, skill: str, limit: int | None = None) -> list[HandoffRecord]:
+        if limit == 0:
+            return []
+        last = -1 if limit is None else limit - 1
+        sids: list[Any] = await self._redis.zrange(self._prefix + "queue:" + skill, 0, last)
+        found = await self._many(_text(sid) for sid in sids)
+        return [r for r in found if r.mode == "queued" and r.skill == skill]
 
     async def position(self, conversation_sid: str) -> int | None:
-        rank: Any = await self._redis.zrank(self._queue_key, conversation_sid)
+        record = await self.get(conversation_sid)
+        if record is None or record.mode != "queued":
+            return None
+        rank: Any = await self._redis.zrank(
+            self._prefix + "queue:" + record.skill, conversation_sid
+        )
         return None if rank is None else int(rank) + 1
 
-    async def take(self, agent: str, capacity: int) -> str | None:
-        taken = await self._take(keys=[self._load_key, self._queue_key], args=[agent, capacity])
-        return _text(taken) if taken else None
+    async def length(self, skill: str) -> int:
+        return int(await self._redis.zcard(self._prefix + "queue:" + skill))
 
-    async def dequeue(self, conversation_sid: str) -> bool:
-        return bool(await self._redis.zrem(self._queue_key, conversation_sid))
+    async def skills(self) -> list[str]:
+        members: Any = await self._redis.smembers(self._prefix + "skills")
+        return sorted(_text(m) for m in members)
 
-    async def waiting(self) -> list[str]:
-        members: list[Any] = await self._redis.zrange(self._queue_key, 0, -1)
-        return [str(_text(member)) for member in members]
+    async def _many(self, sids: Any) -> list[HandoffRecord]:
+        keys = [self._prefix + "rec:" + sid for sid in sids]
+        if not keys:
+            return []
+        values: list[Any] = await self._redis.mget(keys)
+        return [HandoffRecord.model_validate_json(v) for v in values if v is not None]
+
+    # Deciding --------------------------------------------------------------------------------
+
+    async def route(self, record: HandoffRecord, roster: Roster, now: float) -> Routed:
+        found = await self._run(self._route, roster, now, record.model_dump_json())
+        routed = _record(found)
+        assert routed is not None
+        return Routed(routed, found.get("position"), assigned=_records(found.get("changed")))
+
+    async def assign(self, record: HandoffRecord, agent: str, roster: Roster, now: float) -> Routed:
+        found = await self._run(self._assign, roster, now, record.model_dump_json(), agent)
+        given = _record(found)
+        assert given is not None
+        return Routed(
+            given,
+            left_position=found.get("left_position"),
+            assigned=_records(found.get("changed")),
+        )
+
+    async def release(
+        self, conversation_sid: str, roster: Roster, now: float, *, to_bot: bool
+    ) -> Released | None:
+        flag = "1" if to_bot else "0"
+        found = await self._run(self._release, roster, now, conversation_sid, flag)
+        record = _record(found)
+        if record is None:
+            return None
+        return Released(record, found.get("left_position"), _records(found.get("changed")))
+
+    async def take(self, agent: str, roster: Roster, now: float) -> HandoffRecord | None:
+        return _record(await self._run(self._take, roster, now, agent))
+
+    async def set_presence(
+        self, agent: str, presence: Presence, roster: Roster, now: float
+    ) -> tuple[HandoffRecord, ...]:
+        found = await self._run(self._presence, roster, now, agent, presence)
+        return _records(found.get("changed"))
+
+    async def transfer(
+        self,
+        conversation_sid: str,
+        roster: Roster,
+        now: float,
+        *,
+        agent: str | None = None,
+        skill: str | None = None,
+    ) -> Transferred:
+        found = await self._run(
+            self._transfer, roster, now, conversation_sid, agent or "", skill or ""
+        )
+        refusal: Refusal | None = found.get("refusal")
+        return Transferred(
+            _record(found),
+            refusal,
+            found.get("position"),
+            _records(found.get("changed")),
+        )
+
+    async def mark_replied(self, conversation_sid: str, author: str, now: float) -> float | None:
+        found = await self._run(self._mark_replied, Roster(), now, conversation_sid, author)
+        waited = found.get("waited")
+        return None if waited is None else float(waited)

@@ -1,0 +1,1 @@
+"""Side effects that happen once: the stored results of ``ctx.once`` (protocol, memory, redis)."""

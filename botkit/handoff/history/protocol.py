@@ -1,0 +1,65 @@
+"""The HistoryStore protocol: short logs, one per thread, bounded and expiring.
+
+Threads are ``conversation:<CH>`` (the turns a customer had with the bot before the handoff,
+the handoff's reason and summary, then every message of the conversation and the agents'
+private notes) and ``agent:<name>`` (what only that agent is told: command results, a
+conversation given to them). The agent desk reads them, and they are what a person's data
+export and erase find for a conversation.
+
+Each thread keeps its newest ``limit`` entries and lives ``ttl`` seconds after its last one
+(defaults: 200 entries, 7 days). Entries are numbered 1, 2, 3... per thread, so a reader can
+ask for what came after the last one it saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+HISTORY_LIMIT = 200
+HISTORY_TTL = 7 * 24 * 3600.0
+
+#: turn: said 1:1 before the handoff; message: posted in the conversation; handoff: why and
+#: with what summary it was handed over; note: an agent's, for agents only; notice: for one
+#: agent.
+EntryKind = Literal["turn", "message", "handoff", "note", "notice"]
+Role = Literal["customer", "bot", "agent", "system"]
+
+
+class HistoryEntry(BaseModel):
+    index: int = 0
+    at: float
+    kind: EntryKind
+    role: Role
+    author: str | None = None
+    text: str = ""
+    data: dict[str, Any] = {}
+
+
+def conversation_thread(conversation_sid: str) -> str:
+    return f"conversation:{conversation_sid}"
+
+
+def agent_thread(agent: str) -> str:
+    return f"agent:{agent}"
+
+
+class HistoryStore(Protocol):
+    async def append(
+        self,
+        thread: str,
+        entries: Sequence[HistoryEntry],
+        *,
+        limit: int | None = None,
+        ttl: float | None = None,
+    ) -> int:
+        """Add ``entries`` (numbered on from the thread's last); the last number given.
+        ``limit`` and ``ttl``: this thread's bounds, if not the store's."""
+
+    async def read(self, thread: str, after: int = 0) -> list[HistoryEntry]:
+        """The thread's kept entries numbered above ``after``, oldest first."""
+
+    async def erase(self, thread: str) -> bool:
+        """Forget the thread; True if there was one."""

@@ -1,0 +1,50 @@
+"""The HistoryStore contract, on memory and Redis alike: numbered entries per thread, read
+after a number, bounded to the newest, expiring, and erased on request."""
+
+from __future__ import annotations
+
+import asyncio
+
+from botkit.handoff.history.protocol import HistoryEntry
+from botkit.runtime.stores import Stores
+
+
+def said(text: str) -> HistoryEntry:
+    return HistoryEntry(at=1.0, kind="message", role="customer", author="+15550001111", text=text)
+
+
+async def test_entries_are_numbered_and_read_after_a_number(stores: Stores) -> None:
+    history = stores.history
+    assert await history.append("conversation:CH1", [said("hi"), said("my order")]) == 2
+    assert await history.append("conversation:CH1", [said("is late")]) == 3
+    assert await history.append("conversation:CH2", [said("other")]) == 1
+    assert [(e.index, e.text) for e in await history.read("conversation:CH1", after=1)] == [
+        (2, "my order"),
+        (3, "is late"),
+    ]
+    entry = (await history.read("conversation:CH1"))[0]
+    assert (entry.kind, entry.role, entry.author, entry.data) == (
+        "message",
+        "customer",
+        "+15550001111",
+        {},
+    )
+    assert await history.read("conversation:CH9") == []
+
+
+async def test_a_thread_keeps_its_newest_entries_for_its_lifetime(stores: Stores) -> None:
+    history = stores.history
+    for n in range(5):
+        await history.append("customer:abc", [said(f"turn {n}")], limit=3)
+    assert [e.text for e in await history.read("customer:abc")] == ["turn 2", "turn 3", "turn 4"]
+    assert [e.index for e in await history.read("customer:abc")] == [3, 4, 5]  # numbers go on
+    await history.append("customer:brief", [said("soon gone")], ttl=0.05)
+    await asyncio.sleep(0.2)
+    assert await history.read("customer:brief") == []
+
+
+async def test_a_thread_is_erased(stores: Stores) -> None:
+    await stores.history.append("conversation:CH1", [said("hi")])
+    assert await stores.history.erase("conversation:CH1") is True
+    assert await stores.history.read("conversation:CH1") == []
+    assert await stores.history.erase("conversation:CH1") is False
