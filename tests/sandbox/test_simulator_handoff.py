@@ -114,8 +114,11 @@ async def test_a_newcomer_plays_both_sides_of_a_handoff(
         await say(agent, "Sorry! A new tin is on its way.")
         await heard(customer, "Sorry! A new tin is on its way.")
 
-        await say(agent, "/close")
+        # An agent's command is taken at the pre-event: never added, so no one sees it.
+        await agent.fill("#message", "/close")
+        await agent.keyboard.press("Enter")
         await heard(customer, "This chat is now closed")
+        await expect(customer.locator("#thread .msg", has_text="/close")).to_have_count(0)
         await heard(customer, "How did we do?")
         assert support.conversation_state(conversation) == "closed"
         await say(customer, "5")

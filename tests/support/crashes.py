@@ -26,6 +26,9 @@ class Served:
 async def serving(module: str, env: dict[str, str]) -> AsyncIterator[Served]:
     """`botkit run module`, healthy, until the block ends."""
     port = free_port()
+    # With an account, the host Twilio calls is configured (the signed URL is never the
+    # caller's to choose).
+    env = {**env, "BOTKIT_PUBLIC_HOSTS": f"http://127.0.0.1:{port}"}
     with botkit_process(["run", module, "--port", str(port)], env) as process:
         await asyncio.to_thread(wait_healthy, port, process)
         yield Served(process, port)
