@@ -38,4 +38,5 @@ fi
 .venv/bin/ruff check botkit bots tests
 .venv/bin/mypy botkit
 .venv/bin/lint-imports --no-cache
-.venv/bin/python -m pytest "$@"
+# Every test, the slow fault tests (Redis failover) included.
+.venv/bin/python -m pytest -m "slow or not slow" "$@"

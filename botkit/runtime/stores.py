@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from botkit.compliance.hashing import NumberHasher
@@ -75,7 +76,10 @@ class Stores:
     redis: RedisClient | None = None
 
     async def ping(self) -> None:
-        if self.redis is not None:
+        """Redis answers: on a cluster, every master (a dead one leaves its slots unserved)."""
+        if isinstance(self.redis, RedisCluster):
+            await self.redis.ping(target_nodes=RedisCluster.PRIMARIES)
+        elif self.redis is not None:
             await self.redis.ping()
 
     async def close(self) -> None:

@@ -42,15 +42,17 @@ def wait_healthy(port: int, proc: subprocess.Popen[str], timeout: float = 15.0) 
 
 @contextmanager
 def botkit_process(
-    args: list[str], env: Mapping[str, str], cwd: str | None = None
+    args: list[str], env: Mapping[str, str], cwd: str | None = None, log: Path | None = None
 ) -> Iterator[subprocess.Popen[str]]:
-    """Start ``botkit ARGS``; always killed on exit."""
+    """Start ``botkit ARGS``; always killed on exit. ``log``: a file for its output, for a
+    process that writes more than a pipe holds while nobody reads it (it would stall)."""
+    sink = log.open("w") if log is not None else None
     proc = subprocess.Popen(
         [BOTKIT, *args],
         env=dict(env),
         cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=sink or subprocess.PIPE,
+        stderr=subprocess.STDOUT if sink else subprocess.PIPE,
         text=True,
     )
     try:
@@ -59,6 +61,8 @@ def botkit_process(
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
+        if sink is not None:
+            sink.close()
 
 
 @contextmanager
