@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from botkit.core.person import Person
 from botkit.logging import mask_phone
 from botkit.twilio.address import parse_address
 
@@ -54,6 +55,24 @@ class NumberHasher:
 
     def mask(self, number: str) -> str:
         return mask_number(normalize_number(number))
+
+    def pseudonym(self, name: str) -> str:
+        """What a key that names a person holds instead of them: the ``digest`` of a phone
+        address (so a person has one pseudonym on every channel and in every store), or for a
+        chat identity, the HMAC of the identity itself, kept apart from any number's."""
+        try:
+            return self.digest(name)
+        except ValueError:
+            return self.keyed(f"identity:{name}")
+
+    def keyed(self, text: str) -> str:
+        """Hex HMAC-SHA256(pepper, text): a key a bot chose, stored without its text."""
+        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
+
+    def person(self, number: str) -> Person:
+        """The person behind ``number`` as the stores find them; ValueError if it is none."""
+        bare = normalize_number(number)
+        return Person(number=bare, digest=self.digest(bare), masked=mask_number(bare))
 
     def __repr__(self) -> str:
         return "NumberHasher(pepper=[redacted])"

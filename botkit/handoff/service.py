@@ -79,7 +79,7 @@ from botkit.handoff.transcript import (
 )
 from botkit.logging import get_logger, mask_phone
 from botkit.metrics import Metrics
-from botkit.sessions.keys import conversation_key
+from botkit.sessions.keys import SessionKeys
 from botkit.sessions.locking import SessionPolicy, acquire_session
 from botkit.sessions.protocol import SessionStore
 from botkit.twilio.conversation_events import MessageAdded
@@ -167,7 +167,7 @@ class Handoff:
     def __init__(
         self,
         *,
-        bot_name: str,
+        keys: SessionKeys,
         client: ConversationsClient,
         writer: ConversationWriter,
         store: HandoffStore,
@@ -183,7 +183,7 @@ class Handoff:
     ) -> None:
         """on_close: runs once a conversation closed (the bot's ``on_handoff_closed`` hooks).
         metrics: where the handoffs started, taken, transferred and closed are counted."""
-        self.bot_name = bot_name
+        self.keys = keys
         self.client = client
         self.writer = writer
         self.store = store
@@ -601,8 +601,8 @@ class Handoff:
         either scope find it; values already there are overwritten by the 1:1 ones."""
         carried: dict[str, Any] = json.loads(json.dumps(session))
         for key in (
-            conversation_key(self.bot_name, conversation_sid),
-            conversation_key(self.bot_name, conversation_sid, customer),
+            self.keys.conversation(conversation_sid),
+            self.keys.conversation(conversation_sid, customer),
         ):
             lease = await acquire_session(
                 self.sessions, key, lease=self.policy.lease, wait=self.policy.wait

@@ -47,7 +47,7 @@ from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.events import ConversationEvent
 from botkit.inbound.pipeline import Pipeline
 from botkit.logging import get_logger
-from botkit.sessions.keys import SessionScope, conversation_session_key
+from botkit.sessions.keys import SessionScope
 from botkit.twilio.conversation_events import (
     ConversationRemoved,
     ConversationStateUpdated,
@@ -259,7 +259,7 @@ class ConversationTurn:
 
     def session_key(self, route: Route) -> str:
         scope = route.sessions or self.owner.sessions
-        return conversation_session_key(self.owner.pipeline.bot_name, self.message, scope)
+        return self.owner.pipeline.keys.of_message(self.message, scope)
 
     async def context(
         self, session: dict[str, Any], found: Resolution | None

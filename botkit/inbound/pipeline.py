@@ -37,7 +37,7 @@ from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.logging import get_logger
 from botkit.outbound.messenger import Messenger
-from botkit.sessions.keys import session_key
+from botkit.sessions.keys import SessionKeys
 from botkit.sessions.locking import SessionPolicy, acquire_session
 from botkit.sessions.protocol import SessionLease, SessionSave, SessionStore
 from botkit.twilio.inbound import InboundMessage
@@ -75,7 +75,7 @@ class DirectTurn:
 
     def __init__(
         self,
-        bot_name: str,
+        keys: SessionKeys,
         message: InboundMessage,
         sender: Messenger,
         handoff: Handoff | None = None,
@@ -88,7 +88,7 @@ class DirectTurn:
         """held: the session, locked as the message was taken; deferred: leave the session's
         save to the caller (``save``) instead of making it here; effects: where ``ctx.once``
         keeps its results."""
-        self.bot_name = bot_name
+        self.keys = keys
         self.message = message
         self.sender = sender
         self.handoff = handoff
@@ -104,7 +104,7 @@ class DirectTurn:
 
     def session_key(self, route: Route | None = None) -> str:
         """One session per user and bot address, whichever route the message takes."""
-        return session_key(self.bot_name, self.message)
+        return self.keys.direct(self.message)
 
     async def context(self, session: dict[str, Any], found: Resolution | None) -> Context:
         if found is None:
@@ -131,7 +131,7 @@ class DirectTurn:
 class Pipeline:
     def __init__(
         self,
-        bot_name: str,
+        keys: SessionKeys,
         routes: Routes,
         sessions: SessionStore,
         sender: Messenger,
@@ -145,7 +145,7 @@ class Pipeline:
         """handoff: what ``ctx.handoff`` and ``ctx.conversations`` use (None: a pipeline run
         without Conversations, as some tests build it); effects: where ``ctx.once`` keeps its
         results."""
-        self.bot_name = bot_name
+        self.keys = keys
         self.routes = routes
         self.sessions = sessions
         self.sender = sender
@@ -167,7 +167,7 @@ class Pipeline:
         message. Otherwise the session is saved here."""
         started = time.perf_counter()
         turn = DirectTurn(
-            self.bot_name,
+            self.keys,
             message,
             self.sender,
             self.handoff,

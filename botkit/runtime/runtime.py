@@ -156,7 +156,7 @@ async def start_runtime(
     client = ConversationsClient(twilio, mirror=stores.mirror)
     writer = ConversationWriter(client, settings.conversations_identity)
     handoff = Handoff(
-        bot_name=bot.name,
+        keys=stores.session_keys,
         client=client,
         writer=writer,
         store=stores.handoffs,
@@ -172,7 +172,7 @@ async def start_runtime(
     )
     apology = bot.apology or settings.apology
     pipeline = Pipeline(
-        bot.name,
+        stores.session_keys,
         bot.compile(),
         stores.sessions,
         messenger,
@@ -183,7 +183,7 @@ async def start_runtime(
         effects=stores.effects,
     )
     agent_commands = Pipeline(
-        bot.name,
+        stores.session_keys,
         bot.compile_agent_commands(),
         stores.sessions,
         messenger,

@@ -47,6 +47,7 @@ from botkit.records.memory import MemoryRecordBackend
 from botkit.records.protocol import RecordBackend
 from botkit.records.redis import RedisRecordBackend
 from botkit.runtime.redis import connect
+from botkit.sessions.keys import SessionKeys
 from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionStore
 from botkit.sessions.redis import RedisSessionStore
@@ -73,6 +74,7 @@ class Stores:
     records: RecordBackend
     jobs: JobFactory
     hasher: NumberHasher
+    session_keys: SessionKeys
     redis: RedisClient | None = None
 
     async def ping(self) -> None:
@@ -131,6 +133,7 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
             records=MemoryRecordBackend(),
             jobs=jobs,
             hasher=hasher,
+            session_keys=SessionKeys(namespace, hasher.pseudonym),
         )
     sessions = RedisSessionStore(redis, Shards(namespace, settings.shards))
     # How many replicas an accepted webhook and a queued message must reach.
@@ -149,5 +152,6 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         records=RedisRecordBackend(redis),
         jobs=jobs,
         hasher=hasher,
+        session_keys=SessionKeys(namespace, hasher.pseudonym),
         redis=redis,
     )

@@ -24,7 +24,6 @@ from botkit.server.http_errors import HttpErrorLog
 from botkit.server.probes import Probes
 from botkit.server.status_endpoint import status_endpoint
 from botkit.server.webhook import Acceptance, Endpoint, Rejection, Unavailable, WebhookReader
-from botkit.sessions.keys import session_key
 from botkit.settings import Settings
 from botkit.twilio.inbound import MalformedWebhook, parse_inbound_message
 from botkit.twilio.signature import SignatureVerifier
@@ -101,7 +100,7 @@ def create_app(
             message.sid,
             message.model_dump_json(),
             duplicate="duplicate webhook ignored",
-            session_key=session_key(bot.name, message),
+            session_key=runtime(request).stores.session_keys.direct(message),
             sid=message.sid,
         )
 

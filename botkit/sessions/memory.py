@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 from botkit.core import clock
+from botkit.core.person import Found, Person
+from botkit.sessions.keys import belongs_to
 from botkit.sessions.protocol import SessionLease, decode_session, encode_session
 
 
@@ -51,6 +53,21 @@ class MemorySessionStore:
         if stored is None or stored[1] <= clock.now():
             return None
         return decode_session(stored[0])
+
+    async def export_person(self, person: Person) -> Found:
+        found = []
+        for key in [k for k in self._data if belongs_to(k, person)]:
+            data = await self.get(key)
+            if data is not None:
+                found.append({"key": key, "session": data})
+        return found
+
+    async def erase_person(self, person: Person) -> int:
+        erased = len(await self.export_person(person))
+        for held in (self._data, self._locks):
+            for key in [k for k in held if belongs_to(k, person)]:
+                del held[key]
+        return erased
 
     async def ping(self) -> None:
         return None

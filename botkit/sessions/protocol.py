@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from botkit.core.person import Found, Person
+
 
 @dataclass
 class SessionLease:
@@ -45,6 +47,13 @@ class SessionStore(Protocol):
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """Read a session without locking it (operators, tests)."""
+
+    async def export_person(self, person: Person) -> Found:
+        """Every session of ``person`` (sessions/keys.belongs_to), with its key and data."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Delete those sessions (and their locks: a handler that holds one loses its save);
+        how many sessions had data."""
 
 
 class SessionLockTimeout(TimeoutError):

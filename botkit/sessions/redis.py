@@ -12,8 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from botkit.core import clock
+from botkit.core.person import Found, Person
 from botkit.core.redis_client import RedisClient
+from botkit.core.redis_scan import scan_keys
 from botkit.core.units import milliseconds
+from botkit.sessions.keys import belongs_to, shared_keys
 from botkit.sessions.protocol import SessionLease, SessionSave, decode_session, encode_session
 from botkit.sessions.shards import Shards
 
@@ -114,3 +117,28 @@ class RedisSessionStore:
     async def get(self, key: str) -> dict[str, Any] | None:
         raw, expires = await self._redis.mget(self.shards.session_keys(key)[1:])
         return None if raw is None or _past(expires) else decode_session(raw)
+
+    async def export_person(self, person: Person) -> Found:
+        found = []
+        for key in await self._keys_of(person):
+            data = await self.get(key)
+            if data is not None:
+                found.append({"key": key, "session": data})
+        return found
+
+    async def erase_person(self, person: Person) -> int:
+        erased = 0
+        for key in await self._keys_of(person):
+            # One session's keys share a slot: one DEL, also on a cluster.
+            stored = self.shards.session_keys(key)
+            erased += int(await self._redis.exists(stored[1]) > 0)
+            await self._redis.delete(*stored)
+        return erased
+
+    async def _keys_of(self, person: Person) -> list[str]:
+        """The session keys of ``person``: theirs by the pseudonym that ends them, in any
+        shard, and the shared ones of their conversations."""
+        stored = await scan_keys(self._redis, self.shards.person_pattern(person.digest))
+        keys = {self.shards.session_key_of(s) for s in stored}
+        keys.update(shared_keys(self.shards.namespace, person))
+        return sorted(k for k in keys if k is not None and belongs_to(k, person))

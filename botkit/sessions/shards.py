@@ -14,6 +14,12 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from botkit.core.redis_scan import glob_escape
+from botkit.sessions.keys import SEPARATOR
+
+#: The kinds of key a session has, in ``session_keys`` order.
+SESSION_KINDS = ("lock", "session", "session-expires")
+
 
 @dataclass(frozen=True)
 class Shards:
@@ -38,4 +44,18 @@ class Shards:
     def session_keys(self, key: str) -> list[str]:
         """A session's lock, data and expiry keys, in its shard's slot."""
         tag = self.tag(self.of(key))
-        return [f"{tag}:lock:{key}", f"{tag}:session:{key}", f"{tag}:session-expires:{key}"]
+        return [f"{tag}:{kind}:{key}" for kind in SESSION_KINDS]
+
+    def person_pattern(self, digest: str) -> str:
+        """A SCAN pattern for the keys of every session of the person with pseudonym
+        ``digest``, in any shard (their pseudonym ends the session key: sessions/keys.py)."""
+        base = glob_escape(f"{self.prefix}:inbound:{self.namespace}")
+        return "{" + base + "[}:]*" + glob_escape(SEPARATOR + digest)
+
+    def session_key_of(self, stored: str) -> str | None:
+        """The session key a stored key (``session_keys``) belongs to, if it is one of this
+        bot's; None for anything else."""
+        _, _, rest = stored.partition("}:")
+        _, _, key = rest.partition(":")
+        mine = key.startswith(self.namespace + SEPARATOR) and stored in self.session_keys(key)
+        return key if mine else None

@@ -31,7 +31,6 @@ from botkit.sandbox.content import template_from_request
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.ids import new_sid
 from botkit.server.app import RUNTIME, create_app
-from botkit.sessions.keys import session_key
 from botkit.settings import Settings, describe_validation_error
 from botkit.testing.agent import TestAgent
 from botkit.testing.clock import TestClock
@@ -252,7 +251,8 @@ class Tester:
             recipient=parse_address(("whatsapp:" if phone.whatsapp else "") + self.bot_number),
             params={},
         )
-        return await self.runtime.stores.sessions.get(session_key(self.bot.name, probe))
+        stores = self.runtime.stores
+        return await stores.sessions.get(stores.session_keys.direct(probe))
 
     def agent(self, identity: str) -> TestAgent:
         """A chat participant of Conversations (a human agent): the bot's handoff adds it to a

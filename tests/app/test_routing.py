@@ -18,7 +18,6 @@ import structlog
 
 from botkit import Bot, Context, InboundMessage, OutboundHandle, Router, SendError
 from botkit.logging import configure_logging
-from botkit.sessions.keys import session_key
 from botkit.twilio.inbound import parse_inbound_message
 from tests.conftest import BotServer, StartServer
 from tests.support.sandbox_twilio import SandboxTwilio, SentMessage
@@ -431,7 +430,7 @@ async def test_without_fallback_nothing_runs_and_nothing_is_sent(
     await server.idle()
     assert ran == []
     assert twilio.sent == []
-    key = session_key(bot.name, message(unmatched))
+    key = server.runtime.stores.session_keys.direct(message(unmatched))
     assert await server.runtime.stores.sessions.get(key) is None
 
     # The bot is alive and answers what it knows: the silence above was routing, not a hang.
@@ -663,7 +662,7 @@ async def test_middleware_can_short_circuit(
     blocked = inbound_params("hi", From=OTHER_USER)
     assert (await reply_to(server, twilio, blocked)).body == "You are blocked."
     assert ran == []
-    key = session_key(bot.name, message(blocked))
+    key = server.runtime.stores.session_keys.direct(message(blocked))
     assert await server.runtime.stores.sessions.get(key) == {"blocked": True}
 
     assert (await reply_to(server, twilio, inbound_params("hi"))).body == "hello"
@@ -841,7 +840,7 @@ async def test_handler_failure_sends_the_apology_and_discards_session_changes(
     assert [m.body for m in sent] == ["visits 1", DEFAULT_APOLOGY]
     assert sent[1].to == USER and sent[1].params["From"] == BOT_NUMBER
 
-    key = session_key(bot.name, message(failing))
+    key = server.runtime.stores.session_keys.direct(message(failing))
     assert await server.runtime.stores.sessions.get(key) == {"visits": 1}
     assert (await reply_to(server, twilio, inbound_params("count"))).body == "visits 2"
     assert calls == ["count", "explode", "count"]  # the failed message was not re-run

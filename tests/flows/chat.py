@@ -36,5 +36,7 @@ class Chat:
         return [m.body for m in fresh if m.to == self.user]
 
     async def session(self) -> dict[str, Any]:
-        key = f"{self.server.runtime.pipeline.bot_name}|sms|{BOT_NUMBER}|{self.user}"
-        return await self.server.runtime.stores.sessions.get(key) or {}
+        stores = self.server.runtime.stores
+        user = stores.hasher.digest(self.user)
+        key = f"{stores.session_keys.bot}|sms|{BOT_NUMBER}|{user}"
+        return await stores.sessions.get(key) or {}

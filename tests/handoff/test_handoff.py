@@ -17,7 +17,6 @@ from botkit import Bot, Context, ConversationContext, HandlerContext, HandoffClo
 from botkit.handoff.pool import AgentPool
 from botkit.handoff.service import HandoffResult
 from botkit.logging import mask_phone
-from botkit.sessions.keys import conversation_key
 from tests.support.handoff_stack import BOT, MakeStack, load, waiting
 from tests.support.logs import JsonLogs
 from tests.test_metrics import samples
@@ -98,9 +97,9 @@ async def test_handoff_from_sms_to_a_chat_agent_and_back(
         ("agent-7", None),
     }
     # The 1:1 session was carried over (through the SessionStore).
-    sessions = d.server.runtime.stores.sessions
-    assert await sessions.get(conversation_key("bot", sid)) == {"n": 1, "asked": "agent"}
-    assert await sessions.get(conversation_key("bot", sid, ALICE)) == {"n": 1, "asked": "agent"}
+    sessions, keys = d.server.runtime.stores.sessions, d.server.runtime.stores.session_keys
+    assert await sessions.get(keys.conversation(sid)) == {"n": 1, "asked": "agent"}
+    assert await sessions.get(keys.conversation(sid, ALICE)) == {"n": 1, "asked": "agent"}
 
     # Agent mode: the customer's messages reach the agent, not the bot, even commands.
     await d.text(ALICE, "count")
@@ -276,7 +275,8 @@ async def test_a_customer_already_bound_keeps_their_conversation(handoff_stack: 
     assert result.conversation_sid == existing.sid
     listed = [c.sid async for c in client.list_conversations()]
     assert listed == [existing.sid]  # the conversation made for the handoff was deleted
-    assert await d.server.runtime.stores.sessions.get(conversation_key("bot", existing.sid)) == {
+    stores = d.server.runtime.stores
+    assert await stores.sessions.get(stores.session_keys.conversation(existing.sid)) == {
         "cart": ["tea"]
     }
     assert await d.handoff.mode(existing.sid) == "agent"

@@ -587,14 +587,16 @@ async def test_sessions_per_conversation_and_per_participant(
         f"{ALICE} has 2",
     ]
     sessions = s.server.runtime.stores.sessions
+    # People are named by their pseudonym in session keys, never by their number.
+    alice, bob = (s.server.runtime.stores.hasher.digest(n) for n in (ALICE, BOB))
     assert await sessions.get(f"bot|conversation|{conversation.sid}") == {"n": 2}
-    assert await sessions.get(f"bot|conversation|{conversation.sid}|participant|{ALICE}") == {
+    assert await sessions.get(f"bot|conversation|{conversation.sid}|participant|{alice}") == {
         "mine": 2
     }
-    assert await sessions.get(f"bot|conversation|{conversation.sid}|participant|{BOB}") == {
+    assert await sessions.get(f"bot|conversation|{conversation.sid}|participant|{bob}") == {
         "mine": 1
     }
-    assert await sessions.get(f"bot|sms|+15550003333|{ALICE}") == {"n": 1}
+    assert await sessions.get(f"bot|sms|+15550003333|{alice}") == {"n": 1}
 
 
 async def test_a_bot_can_scope_sessions_per_participant(stage: MakeStage) -> None:

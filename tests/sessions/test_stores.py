@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
 from botkit.runtime.stores import Stores
 from botkit.sessions.locking import acquire_session
 from botkit.sessions.protocol import SessionLockTimeout, SessionStore
+from botkit.twilio.inbound import parse_inbound_message
+from tests.support.webhooks import BOT_NUMBER, USER, inbound_params
+
+OTHER = "+15550003333"
 
 #: A contract every backend keeps, Redis Cluster included.
 pytestmark = pytest.mark.cluster
@@ -85,3 +90,45 @@ async def test_fifty_concurrent_increments_lose_nothing(sessions: SessionStore) 
 
     await asyncio.gather(*(increment() for _ in range(50)))
     assert await sessions.get("counter") == {"n": 50}
+
+
+async def test_a_persons_sessions_are_named_by_pseudonym_exported_and_erased(
+    stores: Stores,
+) -> None:
+    """Issue 18: no session key holds a number; a person's sessions (1:1 on each channel, as a
+    participant, and the shared one of their conversation) are found and erased, and nobody
+    else's are touched."""
+    sessions, keys = stores.sessions, stores.session_keys
+    person = stores.hasher.person(USER)
+    person = replace(person, conversations=("CH" + "1" * 32,))
+    sms = keys.direct(parse_inbound_message(inbound_params("hi")))
+    whatsapp = keys.direct(
+        parse_inbound_message(
+            inbound_params("hi", From=f"whatsapp:{USER}", To=f"whatsapp:{BOT_NUMBER}")
+        )
+    )
+    participant = keys.conversation("CH" + "1" * 32, USER)
+    shared = keys.conversation("CH" + "1" * 32)
+    other = keys.direct(parse_inbound_message(inbound_params("hi", From=OTHER)))
+    elsewhere = keys.conversation("CH" + "2" * 32)
+    for n, key in enumerate([sms, whatsapp, participant, shared, other, elsewhere]):
+        assert USER.lstrip("+") not in key and OTHER.lstrip("+") not in key
+        lease = await acquire_session(sessions, key, lease=5, wait=1)
+        assert await sessions.commit(lease, {"n": n}, ttl=60)
+    assert len({sms, whatsapp, participant, shared, other, elsewhere}) == 6
+
+    exported = await sessions.export_person(person)
+    assert sorted((e["key"], e["session"]["n"]) for e in exported) == sorted(
+        [(sms, 0), (whatsapp, 1), (participant, 2), (shared, 3)]
+    )
+    held = await acquire_session(sessions, sms, lease=5, wait=1)  # a handler holds one
+
+    assert await sessions.erase_person(person) == 4
+    assert await sessions.export_person(person) == []
+    assert await sessions.erase_person(person) == 0  # idempotent
+    for key in (sms, whatsapp, participant, shared):
+        assert await sessions.get(key) is None
+    assert not await sessions.commit(held, {"late": True}, ttl=60)  # its lock went too
+    assert await sessions.get(sms) is None
+    assert await sessions.get(other) == {"n": 4}
+    assert await sessions.get(elsewhere) == {"n": 5}
