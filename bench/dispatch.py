@@ -61,7 +61,6 @@ from redis.asyncio import Redis  # noqa: E402
 
 from bench._proc import cpu_seconds, every_process_cpu, machine_cpu_since, stop  # noqa: E402
 from bench._table import table  # noqa: E402
-from botkit.compliance.windows.redis import RedisWindowStore  # noqa: E402
 from botkit.outbound.limits.rates import Limit, RateTable  # noqa: E402
 from botkit.outbound.message import OutboundMessage  # noqa: E402
 from botkit.runtime.outbound import open_outbox  # noqa: E402
@@ -334,7 +333,7 @@ async def enqueue_backlog(redis: Redis, messages: Sequence[OutboundMessage], lim
     settings = Settings(consent_pepper=PEPPER, rates=rate_table(limited))
     outbound = build_stores(settings, NAMESPACE, redis)
     outbox = open_outbox(outbound, settings)
-    windows = RedisWindowStore(redis)
+    windows = outbound.windows
     await asyncio.gather(*(windows.touch(sender, user) for sender, user in whatsapp_pairs()))
     for start in range(0, len(messages), 256):
         await asyncio.gather(*(outbox.submit(m) for m in messages[start : start + 256]))

@@ -46,3 +46,26 @@ async def test_a_service_holds_its_own_window(stores: Stores) -> None:
         await stores.windows.touch(SERVICE, USER)
         assert await stores.windows.is_open(SERVICE, USER)
         assert not await stores.windows.is_open(SENDER, USER)
+
+
+async def test_a_window_names_its_user_by_pseudonym_and_goes_with_an_erasure(
+    stores: Stores,
+) -> None:
+    """Issue 18: windows are kept under the user's pseudonym, exported and erased per person."""
+    with TestClock().installed():
+        await stores.windows.touch(SENDER, USER)
+        await stores.windows.touch(SERVICE, USER)
+        await stores.windows.touch(SENDER, OTHER)
+        if stores.redis is not None:
+            keys = [k.decode() async for k in stores.redis.scan_iter(match="botkit:wa-window:*")]
+            assert len(keys) == 3
+            assert not any("5550001111" in key or "5550003333" in key for key in keys)
+        person = stores.hasher.person(USER)
+        exported = await stores.windows.export_person(person)
+        assert sorted(e["sender"] for e in exported) == sorted([SENDER, SERVICE])
+
+        assert await stores.windows.erase_person(person) == 2
+        assert await stores.windows.erase_person(person) == 0
+        assert await stores.windows.export_person(person) == []
+        assert not await stores.windows.is_open(SENDER, USER)
+        assert await stores.windows.is_open(SENDER, OTHER)
