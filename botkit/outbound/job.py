@@ -21,7 +21,9 @@ class Job(BaseModel):
     """What a queue stores about a message besides its place in line.
 
     ``consent_keys`` are the ledger keys checked when the job is claimed (empty for the STOP
-    confirmation, the one message that goes to someone who just opted out). Times are whole
+    confirmation, the one message that goes to someone who just opted out). ``recipient``: the
+    recipient's pseudonym (botkit/core/person.py), what the queue keeps per recipient and finds
+    a person's jobs by, so that no key or index of it holds their number. Times are whole
     microseconds since the epoch, the unit the queue scripts compute in.
     """
 
@@ -34,6 +36,7 @@ class Job(BaseModel):
     cost: int
     rate: float
     consent_keys: tuple[str, ...] = ()
+    recipient: str = ""
     created_us: int
     expires_us: int | None = None
 
@@ -73,6 +76,7 @@ class JobFactory:
             cost=cost_of(message),
             rate=self.rates.limit_for(sender).rate,
             consent_keys=keys,
+            recipient=self.hasher.pseudonym(message.to),
             created_us=now_us,
             expires_us=None if valid_for is None else now_us + int(valid_for * 1_000_000),
         )

@@ -13,6 +13,7 @@ from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.memory import MemoryConsentLedger
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.compliance.ledger.redis import RedisConsentLedger
+from botkit.core.redis_client import RedisClient
 from botkit.outbound.job import Job, JobFactory, consent_scopes
 from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.message import Lane, OutboundMessage
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.cluster
 
 
 SLOW = "+15550100001"  # a long code: 1 segment/s
+USER_A = "+15550770101"
+USER_B = "+15550770202"
 FAST = "+15550100002"  # given 10/s below
 S = 1_000_000
 PEPPER = "test-pepper-0123456789"
@@ -38,6 +41,7 @@ class Rig:
     ledger: ConsentLedger
     factory: JobFactory
     t0: int
+    redis: RedisClient | None = None
 
     def job(self, to: str, sender: str = SLOW, lane: Lane = "reply", body: str = "hi") -> Job:
         message = OutboundMessage(
@@ -73,7 +77,7 @@ async def rig(store_url: str | None) -> AsyncIterator[Rig]:
         yield Rig(queue, memory_ledger, factory, t0)
         return
     redis = await connect(Settings(redis_url=store_url))
-    yield Rig(RedisOutboundQueue(redis), RedisConsentLedger(redis, hasher), factory, t0)
+    yield Rig(RedisOutboundQueue(redis), RedisConsentLedger(redis, hasher), factory, t0, redis)
     await redis.aclose()
 
 
@@ -377,3 +381,98 @@ async def test_promoted_and_replayed_jobs_also_end_an_idle_wait(rig: Rig) -> Non
     await rig.queue.bury(claim, "permanent", "21211 invalid To")
     await rig.queue.replay(claim.job.id)
     assert await rig.queue.wait_for_work(5) is True
+
+
+async def recipients_kept(rig: Rig, sender: str) -> int:
+    """How many recipients the queue keeps a virtual time for, for ``sender``."""
+    if rig.redis is not None:  # '' is the sender's own virtual time
+        fields = await rig.redis.hkeys(f"{{botkit:consent}}:out:bot:vt:{sender}")
+        return len([f for f in fields if f])
+    assert isinstance(rig.queue, MemoryOutboundQueue)
+    line = rig.queue._senders.get(sender)
+    return 0 if line is None else len(line.virtual)
+
+
+async def drain(rig: Rig, limit: int, at: int) -> list[Claim]:
+    """Claim and complete up to ``limit`` jobs, looking far ahead so no rate holds them."""
+    batch = await rig.queue.claim_many(30, limit, lookahead_us=10**12, now_us=rig.t0 + at)
+    done = await rig.queue.complete_many([(c, f"SM{c.job.id}") for c in batch.claims])
+    assert all(done)
+    return list(batch.claims)
+
+
+async def test_a_recipient_is_kept_only_while_they_have_something_in_line(rig: Rig) -> None:
+    """Issue 18: the per-sender virtual times (``vt``) grew one entry per recipient ever sent
+    to; an entry now lasts only while its recipient has a later job in line."""
+    recipients = [f"+1555077{n:04}" for n in range(300)]
+    await rig.add(*(rig.job(to, sender=FAST) for to in recipients))
+    await rig.add(rig.job(recipients[0], sender=FAST))  # a second job for the first one
+    assert await recipients_kept(rig, FAST) == 300
+
+    taken = {c.job.message.to for c in await drain(rig, 150, at=0)}
+    assert len(taken) == 150
+    # Those still waiting, and the first recipient (their second job waits in any case).
+    assert await recipients_kept(rig, FAST) == len(set(recipients) - taken | {recipients[0]})
+    if rig.redis is not None:  # a pseudonym, never the number, names each one
+        fields = await rig.redis.hkeys(f"{{botkit:consent}}:out:bot:vt:{FAST}")
+        assert not any(b"5550770" in field for field in fields)
+
+    while await drain(rig, 200, at=S):
+        pass
+    assert await rig.queue.pending() == 0
+    assert await recipients_kept(rig, FAST) == 0
+    if rig.redis is not None:
+        assert not await rig.redis.exists(f"{{botkit:consent}}:out:bot:vt:{FAST}")
+
+
+async def test_a_persons_jobs_are_exported_then_cancelled_by_an_erase(rig: Rig) -> None:
+    """Issue 18: every job to a person, whatever its state, is in their export, and an erase
+    cancels and deletes them all (nothing of theirs is sent after it)."""
+    person = rig.factory.hasher.person(USER_A)
+    dead, sent, queued, later = (rig.job(USER_A, body=f"for A {n}") for n in range(4))
+    theirs = rig.job(USER_B, body="for B")
+    await rig.add(dead, sent)
+    assert await rig.queue.bury(await rig.claimed(), "permanent", "21211 invalid To")
+    assert await rig.queue.complete(await rig.claimed(at=S), "SMsent")
+    await rig.add(queued, theirs, at=2 * S)
+    await rig.queue.enqueue(later, not_before_us=rig.t0 + 3600 * S, now_us=rig.t0 + 2 * S)
+    exported = await rig.queue.export_person(person)
+    assert sorted((row["message"]["body"], row["state"]) for row in exported) == [
+        ("for A 0", "dead"), ("for A 1", "sent"), ("for A 2", "queued"), ("for A 3", "delayed")
+    ]
+    assert all(row["message"]["to"] == USER_A for row in exported)
+    assert await rig.queue.pending() == 3
+
+    assert await rig.queue.erase_person(person) == 4
+    assert await rig.queue.erase_person(person) == 0
+    assert await rig.queue.export_person(person) == []
+    assert await rig.queue.pending() == 1
+    assert await rig.queue.status(queued.id) is None
+    assert await rig.queue.find_by_sid("SMsent") is None
+    assert await rig.queue.dead_letters() == []
+    claimed = await drain(rig, 10, at=3 * S)
+    assert [c.job.id for c in claimed] == [theirs.id]  # nothing of A's is ever sent
+    assert await rig.queue.promote_delayed(rig.t0 + 7200 * S, now_us=rig.t0) == 0
+    assert await rig.queue.pending() == 0
+
+
+async def test_a_dead_letter_keeps_its_text_and_number_only_for_its_retention(rig: Rig) -> None:
+    await rig.add(rig.job(USER_A, body="your code is 1234"))
+    claim = await rig.claimed()
+    assert await rig.queue.bury(claim, "permanent", "21211 invalid To")
+    [letter] = await rig.queue.dead_letters()
+    buried = letter.at_us
+    assert await rig.queue.redact_dead_letters(buried - 1, 0) == 0  # within its retention
+    assert (await rig.queue.dead_letters())[0].job.message.body == "your code is 1234"
+
+    assert await rig.queue.redact_dead_letters(buried, 0) == 1
+    assert await rig.queue.redact_dead_letters(buried, 0) == 0  # idempotent
+    [letter] = await rig.queue.dead_letters()
+    assert letter.job.message.to == "+1555***0101"
+    assert letter.job.message.body == "[redacted]"
+    assert (letter.reason, letter.error) == ("permanent", "21211 invalid To")
+    assert not await rig.queue.replay(letter.job.id)  # nothing left to send
+
+    assert await rig.queue.redact_dead_letters(buried, buried) == 1  # past every retention
+    assert await rig.queue.dead_letters() == []
+    assert await rig.queue.status(letter.job.id) is None

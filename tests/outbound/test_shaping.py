@@ -15,9 +15,12 @@ from botkit.outbound.shaping import OPEN_WINDOW_TRUST, Shaper, WhatsAppTemplate
 USER, BOT = "whatsapp:+15550001111", "whatsapp:+15550002222"
 
 
+HASHER = NumberHasher("shaping-pepper-0123456789")
+
+
 class CountingWindows(MemoryWindowStore):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(HASHER.pseudonym)
         self.asked = 0
 
     async def is_open(self, sender: str, user: str) -> bool:
@@ -26,7 +29,7 @@ class CountingWindows(MemoryWindowStore):
 
 
 def job(n: int) -> Job:
-    factory = JobFactory(RateTable(), NumberHasher("shaping-pepper-0123456789"))
+    factory = JobFactory(RateTable(), HASHER)
     message = OutboundMessage(to=USER, from_=BOT, body="hello", idempotency_key=f"k{n}")
     return factory.build(message, lane="reply")
 

@@ -1,7 +1,9 @@
 """OutboundQueue in memory, for development and tests: the Redis queue's algorithm in Python.
 
 The consent check calls the ledger (an in-memory one) inside the claim with no await between
-the check and the lease, which in one event loop is as atomic as the Redis script.
+the check and the lease, which in one event loop is as atomic as the Redis script. Sent jobs and
+idempotency keys are forgotten after the same lifetimes as in Redis, so a development bot that
+runs for weeks does not keep every message it ever sent.
 """
 
 from __future__ import annotations
@@ -11,11 +13,21 @@ import heapq
 import math
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from botkit.core.person import Found, Person
 from botkit.outbound.job import Job
-from botkit.outbound.queue.protocol import Batch, Claim, DeadLetter, Idle
+from botkit.outbound.queue.privacy import addressed_to, is_redacted, job_row, redacted
+from botkit.outbound.queue.protocol import (
+    FINISHED_TTL,
+    IDEMPOTENCY_TTL,
+    Batch,
+    Claim,
+    DeadLetter,
+    Idle,
+)
 
 ConsentCheck = Callable[[Job], Awaitable[bool]]
 
@@ -49,14 +61,34 @@ class _Sender:
     def empty(self) -> bool:
         return not self.lanes["reply"] and not self.lanes["bulk"]
 
+    def left_line(self, recipient: str, virtual: int) -> None:
+        """A job of ``recipient`` at ``virtual`` left the line: as the Redis claim script does,
+        the recipient's entry goes unless they have a later job, and all of them once the line
+        is empty."""
+        if self.empty():
+            self.virtual.clear()
+            self.now_virtual = 0
+            return
+        self.now_virtual = virtual
+        if self.virtual.get(recipient, 0) <= virtual:
+            self.virtual.pop(recipient, None)
+
 
 class MemoryOutboundQueue:
     def __init__(
         self,
         blocked: ConsentCheck | None = None,
         consent_changes: Callable[[], int] | None = None,
+        *,
+        finished_ttl: float = FINISHED_TTL,
+        idempotency_ttl: float = IDEMPOTENCY_TTL,
     ) -> None:
         self._blocked = blocked
+        self._finished_us = int(finished_ttl * 1_000_000)
+        self._idempotency_us = int(idempotency_ttl * 1_000_000)
+        # (when it goes, what): sent jobs and idempotency keys, each in expiry order.
+        self._sent_expiry: deque[tuple[int, str]] = deque()
+        self._key_expiry: deque[tuple[int, str, str]] = deque()
         self._consent_changes = consent_changes
         self._entries: dict[str, _Entry] = {}
         self._idempotency: dict[str, str] = {}
@@ -73,10 +105,13 @@ class MemoryOutboundQueue:
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
     ) -> tuple[str, bool]:
+        self._expire(_now_us())
         owner = self._idempotency.get(job.message.idempotency_key)
         if owner is not None:
             return owner, False
         self._idempotency[job.message.idempotency_key] = job.id
+        key = job.message.idempotency_key
+        self._key_expiry.append((_now_us() + self._idempotency_us, key, job.id))
         self._entries[job.id] = _Entry(job=job)
         now = _now_us() if now_us is None else now_us
         if not_before_us is not None and not_before_us > now:
@@ -90,7 +125,7 @@ class MemoryOutboundQueue:
     def _push_ready(self, job_id: str, now: int) -> None:
         entry = self._entries[job_id]
         sender = self._senders.setdefault(entry.job.sender, _Sender())
-        to = entry.job.message.to
+        to = entry.job.recipient
         virtual = max(sender.now_virtual, sender.virtual.get(to, 0)) + 1
         sender.virtual[to] = virtual
         heapq.heappush(sender.lanes[entry.job.lane], (virtual, job_id))
@@ -182,8 +217,8 @@ class MemoryOutboundQueue:
                 del self._senders[name]
                 continue
             virtual, job_id = heapq.heappop(sender.lanes[lane])
-            sender.now_virtual = virtual
             entry = self._entries[job_id]
+            sender.left_line(entry.job.recipient, virtual)
             if self._blocked is not None and entry.job.consent_keys and await self._blocked(
                 entry.job
             ):
@@ -257,6 +292,7 @@ class MemoryOutboundQueue:
             return found is not None and found.sid == twilio_sid
         entry.state, entry.sid = "sent", twilio_sid
         self._by_sid[twilio_sid] = claim.job.id
+        self._sent_expiry.append((_now_us() + self._finished_us, claim.job.id))
         return True
 
     async def complete_many(self, done: Sequence[tuple[Claim, str]]) -> list[bool]:
@@ -311,7 +347,7 @@ class MemoryOutboundQueue:
 
     async def replay(self, job_id: str) -> bool:
         entry = self._entries.get(job_id)
-        if entry is None or entry.state != "dead":
+        if entry is None or entry.state != "dead" or is_redacted(entry.job):
             return False
         entry.attempts, entry.reason, entry.error = 0, None, None
         self._push_ready(job_id, _now_us())
@@ -338,6 +374,63 @@ class MemoryOutboundQueue:
     async def pending(self) -> int:
         live = ("queued", "delayed", "inflight")
         return sum(1 for e in self._entries.values() if e.state in live)
+
+    async def redact_dead_letters(self, redact_before_us: int, drop_before_us: int) -> int:
+        changed = 0
+        for job_id, entry in list(self._entries.items()):
+            if entry.state != "dead":
+                continue
+            if entry.dead_us <= drop_before_us:
+                self._forget(job_id)
+                changed += 1
+            elif entry.dead_us <= redact_before_us and not is_redacted(entry.job):
+                entry.job = redacted(entry.job)
+                changed += 1
+        return changed
+
+    async def export_person(self, person: Person) -> Found:
+        return [
+            job_row(entry.job, await self.status(job_id) or {})
+            for job_id, entry in self._entries.items()
+            if addressed_to(entry.job, person)
+        ]
+
+    async def erase_person(self, person: Person) -> int:
+        theirs = [j for j, e in self._entries.items() if addressed_to(e.job, person)]
+        for job_id in theirs:
+            self._forget(job_id)
+        return len(theirs)
+
+    def _forget(self, job_id: str) -> None:
+        """Take a job out of every line and index, as the Redis queue's forget script does."""
+        entry = self._entries.pop(job_id)
+        job = entry.job
+        sender = self._senders.get(job.sender)
+        if sender is not None:
+            lane = sender.lanes[job.lane]
+            if any(queued == job_id for _, queued in lane):
+                lane[:] = [item for item in lane if item[1] != job_id]
+                heapq.heapify(lane)
+            sender.virtual.pop(job.recipient, None)
+        self._delayed.pop(job_id, None)
+        self._inflight.pop(job_id, None)
+        if entry.sid is not None:
+            self._by_sid.pop(entry.sid, None)
+        if self._idempotency.get(job.message.idempotency_key) == job_id:
+            del self._idempotency[job.message.idempotency_key]
+
+    def _expire(self, now: int) -> None:
+        """Forget sent jobs and idempotency keys past their lifetimes (each deque is in expiry
+        order: one lifetime per kind)."""
+        while self._sent_expiry and self._sent_expiry[0][0] <= now:
+            _, job_id = self._sent_expiry.popleft()
+            entry = self._entries.get(job_id)
+            if entry is not None and entry.state == "sent":
+                self._forget(job_id)
+        while self._key_expiry and self._key_expiry[0][0] <= now:
+            _, key, job_id = self._key_expiry.popleft()
+            if self._idempotency.get(key) == job_id:
+                del self._idempotency[key]
 
 
 @dataclass(frozen=True)

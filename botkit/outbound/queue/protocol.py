@@ -15,7 +15,13 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from botkit.core.person import Found, Person
 from botkit.outbound.job import Job
+
+#: How long an idempotency key is remembered by default (seconds).
+IDEMPOTENCY_TTL = 7 * 24 * 3600.0
+#: How long a sent job (its recipient and text) is kept by default (BOTKIT_SENT_RETENTION).
+FINISHED_TTL = 24 * 3600.0
 
 
 class OutboundQueue(Protocol):
@@ -92,7 +98,7 @@ class OutboundQueue(Protocol):
         """Dead-lettered jobs, newest first."""
 
     async def replay(self, job_id: str) -> bool:
-        """Put a dead-lettered job back in line with fresh attempts."""
+        """Put a dead-lettered job back in line with fresh attempts (not a redacted one)."""
 
     async def find_by_sid(self, twilio_sid: str) -> Job | None:
         """The job Twilio knows as twilio_sid (for a day after it was sent)."""
@@ -102,6 +108,18 @@ class OutboundQueue(Protocol):
 
     async def pending(self) -> int:
         """Jobs queued, delayed or in flight."""
+
+    async def redact_dead_letters(self, redact_before_us: int, drop_before_us: int) -> int:
+        """Dead letters buried before ``redact_before_us`` keep only a redacted copy
+        (botkit/outbound/queue/privacy.py); those buried before ``drop_before_us`` go. How many
+        changed. Idempotent: a retention sweep runs it now and then from any process."""
+
+    async def export_person(self, person: Person) -> Found:
+        """Every job to ``person``: queued, in flight, sent (within retention) or dead."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Cancel and delete every job to ``person``; how many went. A job in flight may still
+        reach Twilio, which then has it (``botkit privacy erase --with-twilio``)."""
 
 
 class Claim(BaseModel):

@@ -4,12 +4,15 @@ Key layout, all under one hash tag ``T`` shared with the consent ledger (see
 botkit/compliance/ledger/redis.py for why consent must live in the queue's slot):
 
 =========================  ======  ========================================================
-``{T}:out:job:<id>``       hash    d (job JSON), s (sender), l (lane r/b), to, c (cost),
-                                   ck (consent keys), st (state), a (attempts), w (lease
-                                   token), ra (ready at, µs), rc (reclaimed), sid, reason, err
+``{T}:out:job:<id>``       hash    d (job JSON), s (sender), l (lane r/b), to (the
+                                   recipient's pseudonym), c (cost), ck (consent keys), st
+                                   (state), a (attempts), w (lease token), ra (ready at, µs),
+                                   rc (reclaimed), sid, reason, err
 ``{T}:out:idem:<key>``     string  the job id that owns an idempotency key
 ``{T}:out:q:<sender>:<l>`` zset    a sender's jobs in lane l, by fair virtual time
-``{T}:out:vt:<sender>``    hash    per-recipient virtual time, '' = the sender's current one
+``{T}:out:vt:<sender>``    hash    per-recipient (pseudonym) virtual time, only while the
+                                   recipient has a later job in line; '' = the sender's current
+                                   one. Gone when the sender's line empties.
 ``{T}:out:senders``        zset    senders with queued jobs, by when their limit frees (µs)
 ``{T}:out:tat``            hash    sender -> GCRA theoretical arrival time (µs)
 ``{T}:out:rate``           hash    sender -> units per second
@@ -25,6 +28,12 @@ claims, so that a worker can tell later, without asking the ledger, that no opt-
 
 Times are whole microseconds, read from Redis' own clock (TIME) unless a test passes one, so
 every process on every machine schedules against the same clock.
+
+What a job holds about its recipient (their number and the text, in ``d``) lives as long as the
+job: until it is sent and then ``finished_ttl`` (for status callbacks and the WhatsApp template
+fallback), or, dead-lettered, until ``redact_dead_letters`` replaces it with a redacted copy.
+Per-recipient state (``vt``) lives only while the recipient has something in line, so a sender
+that reaches a million people keeps no trace of each once its line is empty.
 """
 
 from __future__ import annotations
@@ -34,12 +43,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botkit.compliance.ledger.keys import CONSENT_LUA, DEFAULT_TAG, consent_changes_key
+from botkit.core.person import Found, Person
 from botkit.core.redis_client import Durability, RedisClient, run_durably
+from botkit.core.redis_scan import glob_escape, scan_keys
 from botkit.outbound.job import Job
-from botkit.outbound.queue.protocol import Batch, Claim, DeadLetter, Idle
+from botkit.outbound.queue.privacy import addressed_to, job_row, redacted
+from botkit.outbound.queue.protocol import (
+    FINISHED_TTL,
+    IDEMPOTENCY_TTL,
+    Batch,
+    Claim,
+    DeadLetter,
+    Idle,
+)
 
-IDEMPOTENCY_TTL = 7 * 24 * 3600
-FINISHED_TTL = 24 * 3600
 _LANES = {"reply": "r", "bulk": "b"}
 _FIELDS = 6  # per claim in the claim script's reply
 
@@ -79,6 +96,21 @@ end
 local function signal()
   redis.call('RPUSH', P .. 'wake', '1')
   redis.call('LTRIM', P .. 'wake', -1, -1)
+end
+-- A job with virtual time v left sender s's line, ``left`` jobs behind it: the recipient's
+-- entry goes unless they have a later job in line, and the whole hash once the line is empty,
+-- so per-recipient state lasts only while there is something to order.
+local function leave_line(s, to, v, left)
+  local vt = P .. 'vt:' .. s
+  if left == 0 then
+    redis.call('DEL', vt)
+    return
+  end
+  redis.call('HSET', vt, '', v)
+  if to then
+    local last = redis.call('HGET', vt, to)
+    if last and tonumber(last) <= tonumber(v) then redis.call('HDEL', vt, to) end
+  end
 end
 local function leave(id, token)
   local j = P .. 'job:' .. id
@@ -179,11 +211,11 @@ local function take(s, ready)
     redis.call('DEL', P .. 'vt:' .. s)
     return true
   end
-  redis.call('HSET', P .. 'vt:' .. s, '', v)
   local j = P .. 'job:' .. id
-  local f = redis.call('HMGET', j, 'c', 'ck', 'ra', 'd', 'rc')
+  local f = redis.call('HMGET', j, 'c', 'ck', 'ra', 'd', 'rc', 'to')
   local q = P .. 'q:' .. s .. ':'
   local left = redis.call('ZCARD', q .. 'r') + redis.call('ZCARD', q .. 'b')
+  leave_line(s, f[6], v, left)
   local blocked = false
   if f[2] and f[2] ~= '' then
     local keys = {}
@@ -325,10 +357,11 @@ hold(ARGV[3], tonumber(ARGV[4]))
 return 1
 """
 
-# ARGV: prefix, now, id
+# ARGV: prefix, now, id. A redacted dead letter has nothing left to send: not replayed.
 _REPLAY = _PRELUDE + """
 local now = clock(tonumber(ARGV[2]))
 local id = ARGV[3]
+if redis.call('HEXISTS', P .. 'job:' .. id, 'rd') == 1 then return 0 end
 if redis.call('ZREM', P .. 'dead', id) == 0 then return 0 end
 redis.call('HSET', P .. 'job:' .. id, 'a', 0, 'reason', '', 'err', '')
 redis.call('PERSIST', P .. 'job:' .. id)
@@ -337,6 +370,55 @@ push_ready(id, now)
 signal()
 return 1
 """
+
+
+# ARGV: prefix, now, id, idempotency key. Takes the job out of every line and set it is in
+# and deletes it, with its SID and idempotency keys; 1 if it was there.
+_FORGET = _PRELUDE + """
+local id = ARGV[3]
+local j = P .. 'job:' .. id
+local f = redis.call('HMGET', j, 's', 'l', 'st', 'sid', 'to')
+local s, l, st, sid, to = f[1], f[2], f[3], f[4], f[5]
+if not s then return 0 end
+if l then redis.call('ZREM', P .. 'q:' .. s .. ':' .. l, id) end
+for _, set in ipairs({'delayed', 'inflight', 'dead'}) do redis.call('ZREM', P .. set, id) end
+if st == 'queued' or st == 'delayed' or st == 'inflight' then
+  redis.call('DECR', P .. 'pending')
+end
+if to then redis.call('HDEL', P .. 'vt:' .. s, to) end
+if sid then redis.call('DEL', P .. 'sid:' .. sid) end
+if ARGV[4] ~= '' and redis.call('GET', P .. 'idem:' .. ARGV[4]) == id then
+  redis.call('DEL', P .. 'idem:' .. ARGV[4])
+end
+redis.call('DEL', j)
+return 1
+"""
+
+# ARGV: prefix, now, id, the redacted job JSON. Only a job still dead and not yet redacted.
+_REDACT = _PRELUDE + """
+local j = P .. 'job:' .. ARGV[3]
+if redis.call('HGET', j, 'st') ~= 'dead' or redis.call('HEXISTS', j, 'rd') == 1 then return 0 end
+redis.call('HSET', j, 'd', ARGV[4], 'rd', '1')
+return 1
+"""
+
+# ARGV: prefix, now, then job ids: dead letters past every retention go for good.
+_DROP = _PRELUDE + """
+local dropped = 0
+for i = 3, #ARGV do
+  local j = P .. 'job:' .. ARGV[i]
+  if redis.call('ZREM', P .. 'dead', ARGV[i]) == 1 then
+    local sid = redis.call('HGET', j, 'sid')
+    if sid then redis.call('DEL', P .. 'sid:' .. sid) end
+    redis.call('DEL', j)
+    dropped = dropped + 1
+  end
+end
+return dropped
+"""
+
+#: Dead letters looked at per step of a retention sweep.
+_SWEEP_BATCH = 500
 
 
 def _text(value: Any) -> str:
@@ -351,11 +433,16 @@ class RedisOutboundQueue:
         tag: str = DEFAULT_TAG,
         *,
         durability: Durability | None = None,
+        finished_ttl: float = FINISHED_TTL,
+        idempotency_ttl: float = IDEMPOTENCY_TTL,
     ) -> None:
         """durability: how many replicas an enqueue must reach before it counts as queued
-        (Redis WAIT), so that a message a handler queued survives a failover."""
+        (Redis WAIT), so that a message a handler queued survives a failover. finished_ttl:
+        how long a sent job is kept; idempotency_ttl: how long an idempotency key is."""
         self._redis = redis
         self._durability = durability
+        self._finished_ttl = max(1, int(finished_ttl))
+        self._idempotency_ttl = max(1, int(idempotency_ttl))
         self._prefix = "{" + tag + "}:out:" + namespace + ":"
         self._consent_changes = consent_changes_key(tag)
         self._scripts = {
@@ -369,6 +456,9 @@ class RedisOutboundQueue:
                 "hold": _HOLD,
                 "promote": _PROMOTE,
                 "replay": _REPLAY,
+                "forget": _FORGET,
+                "redact": _REDACT,
+                "drop": _DROP,
             }.items()
         }
 
@@ -393,12 +483,12 @@ class RedisOutboundQueue:
             job.model_dump_json(),
             job.sender,
             _LANES[job.lane],
-            job.message.to,
+            job.recipient,
             job.cost,
             " ".join(job.consent_keys),
             repr(job.rate),
             -1 if not_before_us is None else not_before_us,
-            IDEMPOTENCY_TTL,
+            self._idempotency_ttl,
             now_us=now_us,
         )
         return _text(owner), bool(created)
@@ -474,7 +564,7 @@ class RedisOutboundQueue:
 
     async def complete_many(self, done: Sequence[tuple[Claim, str]]) -> list[bool]:
         args = [x for claim, sid in done for x in (claim.job.id, claim.token, sid)]
-        replies: Any = await self._run("complete", FINISHED_TTL, *args)
+        replies: Any = await self._run("complete", self._finished_ttl, *args)
         return [bool(r) for r in replies]
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
@@ -532,3 +622,45 @@ class RedisOutboundQueue:
 
     async def pending(self) -> int:
         return int(await self._redis.get(self._prefix + "pending") or 0)
+
+    async def redact_dead_letters(self, redact_before_us: int, drop_before_us: int) -> int:
+        changed = 0
+        dead = self._prefix + "dead"
+        ids = [_text(i) for i in await self._redis.zrangebyscore(dead, "-inf", drop_before_us)]
+        for start in range(0, len(ids), _SWEEP_BATCH):
+            changed += int(await self._run("drop", *ids[start : start + _SWEEP_BATCH]))
+        for job_id in await self._redis.zrangebyscore(dead, "-inf", redact_before_us):
+            fields = await self._redis.hmget(self._prefix + "job:" + _text(job_id), "d", "rd")
+            if fields[0] is None or fields[1] is not None:
+                continue
+            copy = redacted(Job.model_validate_json(_text(fields[0])))
+            changed += int(await self._run("redact", copy.id, copy.model_dump_json()))
+        return changed
+
+    async def export_person(self, person: Person) -> Found:
+        rows = []
+        for job_id, job in await self._jobs_of(person):
+            rows.append(job_row(job, await self.status(job_id) or {}))
+        return rows
+
+    async def erase_person(self, person: Person) -> int:
+        erased = 0
+        for job_id, job in await self._jobs_of(person):
+            erased += int(await self._run("forget", job_id, job.message.idempotency_key))
+        return erased
+
+    async def _jobs_of(self, person: Person) -> list[tuple[str, Job]]:
+        """The jobs to ``person``, whatever their state (a walk of the queue's jobs)."""
+        job_keys = await scan_keys(self._redis, glob_escape(self._prefix) + "job:*")
+        found = []
+        for start in range(0, len(job_keys), _SWEEP_BATCH):
+            batch = job_keys[start : start + _SWEEP_BATCH]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in batch:
+                    pipe.hget(key, "d")
+                stored = await pipe.execute()
+            for key, raw in zip(batch, stored, strict=True):
+                job = None if raw is None else Job.model_validate_json(_text(raw))
+                if job is not None and addressed_to(job, person):
+                    found.append((key.removeprefix(self._prefix + "job:"), job))
+        return found
