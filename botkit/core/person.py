@@ -26,13 +26,15 @@ Found = list[dict[str, Any]]
 class Person:
     """A person to export or erase. ``number``: bare E.164; ``digest``: their pseudonym, the
     part of every key that names them; ``masked``: the form operators see.
-    ``conversations``: the Conversations they take part in (found in the participant mirror
-    and the handoff records before anything else is looked up)."""
+    ``conversations``: the Conversations they take part in, and ``messages``: the SIDs of the
+    messages sent to them, found first (in the participant mirror, the handoff records, the
+    outbound queue, and Twilio if asked) so that the stores keyed by those find theirs."""
 
     number: str
     digest: str
     masked: str
     conversations: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
 
     @property
     def addresses(self) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from botkit.compliance.hashing import NumberHasher
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
@@ -22,6 +23,10 @@ BOT_WA = "whatsapp:+15550002222"
 ALICE = "+15550101001"
 BOB = "+15550101002"
 CAROL = "+15550101003"
+
+
+#: How the mirrors of these tests name authors in their index.
+PSEUDONYM = NumberHasher("mirror-test-pepper-0123").pseudonym
 
 
 def phone(n: int) -> str:
@@ -40,10 +45,10 @@ async def sdk(twilio: SandboxTwilio) -> AsyncIterator[Any]:
 @pytest.fixture
 async def mirror(store_url: str | None) -> AsyncIterator[ParticipantMirror]:
     if store_url is None:
-        yield MemoryParticipantMirror()
+        yield MemoryParticipantMirror(pseudonym=PSEUDONYM)
         return
     redis = Redis.from_url(store_url)
-    yield RedisParticipantMirror(redis)
+    yield RedisParticipantMirror(redis, pseudonym=PSEUDONYM)
     await redis.aclose()
 
 

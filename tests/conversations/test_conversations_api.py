@@ -22,6 +22,7 @@ from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.runtime.twilio import twilio_client
 from tests.conftest import make_settings
+from tests.conversations.conftest import PSEUDONYM
 from tests.support.sandbox_twilio import SandboxTwilio
 
 MG = "MG" + "a" * 32
@@ -180,7 +181,7 @@ async def test_conversation_attributes_up_to_16_kb(
 
 
 async def test_the_composition_roots_sdk_client_drives_conversations(twilio: SandboxTwilio) -> None:
-    mirror = MemoryParticipantMirror()
+    mirror = MemoryParticipantMirror(pseudonym=PSEUDONYM)
     sdk = twilio_client(make_settings(twilio_base_url=twilio.base_url))
     client = ConversationsClient(sdk, mirror=mirror, close_twilio=True)
     try:

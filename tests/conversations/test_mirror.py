@@ -15,6 +15,8 @@ from botkit.conversations.mirror.memory import MemoryParticipantMirror
 from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.conversations.mirror.redis import RedisParticipantMirror
 from botkit.conversations.models import Participant
+from botkit.core.person import Person
+from tests.conversations.conftest import PSEUDONYM
 
 CH = "CH" + "a" * 32
 OTHER = "CH" + "b" * 32
@@ -30,8 +32,8 @@ async def make_mirror(store_url: str | None) -> AsyncIterator[MirrorFactory]:
 
     def make(**options: float) -> ParticipantMirror:
         if redis is None:
-            return MemoryParticipantMirror(**options)
-        return RedisParticipantMirror(redis, **options)
+            return MemoryParticipantMirror(pseudonym=PSEUDONYM, **options)
+        return RedisParticipantMirror(redis, pseudonym=PSEUDONYM, **options)
 
     yield make
     if redis is not None:
@@ -225,13 +227,35 @@ async def test_redis_keys_share_one_hash_tag(store_url: str | None) -> None:
         pytest.skip("Redis key layout")
     redis = Redis.from_url(store_url)
     try:
-        mirror = RedisParticipantMirror(redis)
+        mirror = RedisParticipantMirror(redis, pseudonym=PSEUDONYM)
         await mirror.replace_all(CH, [phone(1), chat(2, "agent")])
         await mirror.apply_removed(CH, sid(1))
         keys = sorted(k.decode() for k in await redis.keys("*"))
         tag = f"{{botkit:conv:{CH}}}"
         assert keys == [f"{tag}:{name}" for name in ("meta", "participants", "removed", "who")]
-        assert await redis.hget(f"{tag}:who", "agent") == sid(2).encode()
+        # The author index names people by pseudonym: a number never, a chat identity neither.
+        assert await redis.hget(f"{tag}:who", PSEUDONYM("agent")) == sid(2).encode()
+        assert not any(b"5550110001" in field for field in await redis.hkeys(f"{tag}:who"))
         assert 0 < await redis.pttl(f"{tag}:participants") <= 30 * 24 * 3600 * 1000
     finally:
         await redis.aclose()
+
+
+async def test_a_persons_participations_are_exported_and_erased(mirror: ParticipantMirror) -> None:
+    """Issue 18: the conversations a person takes part in are found by their pseudonym, and an
+    erase removes them from the mirror (a tombstone keeps only the participant's SID)."""
+    alice = phone(1)
+    elsewhere = phone(4, conversation=OTHER, address=alice.address)
+    await mirror.replace_all(CH, [alice, chat(2, "agent"), phone(3)])
+    await mirror.apply_added(elsewhere)
+    person = Person(number=str(alice.address), digest=PSEUDONYM(str(alice.address)), masked="")
+    exported = await mirror.export_person(person)
+    assert sorted((r["conversation_sid"], r["participant"]["sid"]) for r in exported) == [
+        (CH, sid(1)), (OTHER, sid(4))
+    ]
+    assert await mirror.erase_person(person) == 2
+    assert await mirror.erase_person(person) == 0
+    assert await mirror.export_person(person) == []
+    assert await mirror.find(CH, str(alice.address)) is None
+    assert await sids(mirror) == [sid(2), sid(3)]
+    assert not await mirror.apply_added(alice)  # a late webhook does not bring them back

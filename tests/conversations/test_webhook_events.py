@@ -16,7 +16,7 @@ from botkit.conversations.mirror.protocol import ParticipantMirror
 from botkit.conversations.mirror.redis import RedisParticipantMirror
 from botkit.conversations.models import Participant
 from tests.conftest import AUTH_TOKEN
-from tests.conversations.conftest import ALICE, BOT
+from tests.conversations.conftest import ALICE, BOT, PSEUDONYM
 from tests.support.sandbox_twilio import SandboxTwilio
 from tests.support.webhook_sink import WebhookSink, webhook_sink
 
@@ -46,8 +46,8 @@ async def fresh_mirror(store_url: str | None) -> AsyncIterator[Callable[[str], P
 
     def make(name: str) -> ParticipantMirror:
         if redis is None:
-            return MemoryParticipantMirror()
-        return RedisParticipantMirror(redis, prefix=f"test-{name}")
+            return MemoryParticipantMirror(pseudonym=PSEUDONYM)
+        return RedisParticipantMirror(redis, pseudonym=PSEUDONYM, prefix=f"test-{name}")
 
     yield make
     if redis is not None:

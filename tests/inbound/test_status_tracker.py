@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from botkit import Bot, MessageStatus, Router, StatusContext
+from botkit.core.person import Person
 from botkit.inbound.events import StatusEvent, decode_event
 from botkit.inbound.status_tracker import StatusTracker
 from botkit.outbound.message import OutboundHandle, OutboundMessage
@@ -290,6 +291,23 @@ async def test_sids_are_independent(store: StatusStore) -> None:
     assert await store.advance(second, "sent", None, 1.0) is not None
     record = await store.get(second)
     assert record is not None and record.status == "sent"
+
+
+async def test_a_persons_statuses_are_found_by_their_messages_and_forgotten(
+    store: StatusStore,
+) -> None:
+    await store.advance("SM1", "delivered", None, 1.0)
+    await store.advance("SM2", "failed", 30003, 2.0)
+    await store.advance("SM3", "sent", None, 3.0)
+    person = Person(number="+15550001111", digest="d", masked="", messages=("SM1", "SM2", "SM9"))
+    exported = await store.export_person(person)
+    assert [(r["sid"], r["status"], r["error_code"]) for r in exported] == [
+        ("SM1", "delivered", None), ("SM2", "failed", 30003)
+    ]
+    assert await store.erase_person(person) == 2
+    assert await store.erase_person(person) == 0
+    assert await store.get("SM1") is None and await store.get("SM2") is None
+    assert (await store.get("SM3")) is not None
 
 
 async def test_records_expire_after_their_last_move(redis_client: Redis | None) -> None:

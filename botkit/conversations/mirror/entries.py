@@ -1,9 +1,12 @@
 """How both participant mirrors store a participant: one JSON object per participant,
 
-    {"n": <order>, "v": <version>, "a": <author key>, "p": <Participant>}
+    {"n": <order>, "v": <version>, "a": <the author's pseudonym>, "p": <Participant>}
 
 so the Redis scripts can order, compare versions and index authors without knowing the model,
-and the memory twin stores exactly the same strings.
+and the memory twin stores exactly the same strings. The author index names people by their
+pseudonym (botkit/core/person.py), so no key or field of the mirror holds a number; the
+participant itself (its address is how Twilio reaches them) is kept only as long as the
+conversation's mirror lives.
 
 ``n`` keeps Twilio's listing order (creation order): dates have whole-second resolution, so two
 participants added in one second cannot be ordered by date. A conversation numbers its entries
@@ -21,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from botkit.conversations.models import Participant
+from botkit.core.person import Pseudonym
 
 DEFAULT_TOMBSTONE_TTL = 3600.0
 DEFAULT_MIRROR_TTL = 30 * 24 * 3600.0
@@ -38,12 +42,17 @@ def seconds(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
-def entry_body(participant: Participant) -> str:
+def author_key(participant: Participant, pseudonym: Pseudonym) -> str:
+    """What the author index holds for a participant ('' when it has no author)."""
+    return pseudonym(participant.author) if participant.author else ""
+
+
+def entry_body(participant: Participant, pseudonym: Pseudonym) -> str:
     """The entry without its order: the JSON object's text after the opening brace."""
     encoded = json.dumps(
         {
             "v": version_of(participant),
-            "a": participant.author,
+            "a": author_key(participant, pseudonym),
             "p": participant.model_dump(mode="json"),
         },
         separators=(",", ":"),

@@ -15,6 +15,7 @@ from datetime import datetime
 from botkit.conversations.mirror.entries import (
     DEFAULT_MIRROR_TTL,
     DEFAULT_TOMBSTONE_TTL,
+    author_key,
     decode_entry,
     entry_author,
     entry_body,
@@ -27,12 +28,13 @@ from botkit.conversations.mirror.entries import (
     with_order,
 )
 from botkit.conversations.models import Participant
+from botkit.core.person import Found, Person, Pseudonym
 
 
 @dataclass
 class _Conversation:
     entries: dict[str, str] = field(default_factory=dict)
-    #: author (identity or address) -> participant SID; the first participant with it wins.
+    #: author's pseudonym -> participant SID; the first participant with it wins.
     who: dict[str, str] = field(default_factory=dict)
     #: tombstones: participant SID -> when it expires (Unix time)
     removed: dict[str, float] = field(default_factory=dict)
@@ -45,8 +47,13 @@ class _Conversation:
 
 class MemoryParticipantMirror:
     def __init__(
-        self, *, tombstone_ttl: float = DEFAULT_TOMBSTONE_TTL, ttl: float = DEFAULT_MIRROR_TTL
+        self,
+        *,
+        pseudonym: Pseudonym,
+        tombstone_ttl: float = DEFAULT_TOMBSTONE_TTL,
+        ttl: float = DEFAULT_MIRROR_TTL,
     ) -> None:
+        self._pseudonym = pseudonym
         self._tombstone_ttl = tombstone_ttl
         self._ttl = max(ttl, tombstone_ttl)
         self._conversations: dict[str, _Conversation] = {}
@@ -64,9 +71,11 @@ class MemoryParticipantMirror:
         else:
             conversation.seq += 1
             n = conversation.seq
-        conversation.entries[participant.sid] = with_order(entry_body(participant), n)
+        conversation.entries[participant.sid] = with_order(
+            entry_body(participant, self._pseudonym), n
+        )
         if participant.author:
-            conversation.who.setdefault(participant.author, participant.sid)
+            conversation.who.setdefault(author_key(participant, self._pseudonym), participant.sid)
         self._touch(conversation, now)
         return True
 
@@ -123,7 +132,7 @@ class MemoryParticipantMirror:
             n += 1
             old = old_entries.get(sid)
             if old is None or entry_version(old) <= version_of(participant):
-                conversation.entries[sid] = with_order(entry_body(participant), n)
+                conversation.entries[sid] = with_order(entry_body(participant, self._pseudonym), n)
             else:
                 conversation.entries[sid] = reorder(old, n)
         for _, sid, raw in extras:
@@ -155,9 +164,31 @@ class MemoryParticipantMirror:
         if conversation is None:
             return None
         raw = conversation.entries.get(key)
-        if raw is None and key in conversation.who:
-            raw = conversation.entries.get(conversation.who[key])
+        author = self._pseudonym(key)
+        if raw is None and author in conversation.who:
+            raw = conversation.entries.get(conversation.who[author])
         return decode_entry(raw) if raw is not None else None
+
+    async def export_person(self, person: Person) -> Found:
+        now = time.time()
+        found = []
+        for sid in sorted(self._conversations):
+            conversation = self._live(sid, now)
+            if conversation is None:
+                continue
+            found += [
+                {"conversation_sid": sid, "participant": decode_entry(raw).model_dump(mode="json")}
+                for raw in conversation.entries.values()
+                if entry_author(raw) == person.digest
+            ]
+        return found
+
+    async def erase_person(self, person: Person) -> int:
+        erased = 0
+        for row in await self.export_person(person):
+            sid = row["participant"]["sid"]
+            erased += int(await self.apply_removed(row["conversation_sid"], sid))
+        return erased
 
     async def synced(self, conversation_sid: str) -> bool:
         conversation = self._live(conversation_sid, time.time())

@@ -7,10 +7,11 @@ touches one slot and works on Redis Cluster:
 ==========================  ======  ===========================================================
 ``{T}:participants``        hash    participant SID -> entry JSON {n: order, v: version,
                                     a: author, p: Participant} (mirror_entries.py)
-``{T}:who``                 hash    author (chat identity or phone address) -> participant SID:
-                                    the "who wrote" index. With two participants sharing an
-                                    address (one phone, two proxy numbers) the first one added
-                                    is indexed; the other takes over when it leaves.
+``{T}:who``                 hash    the author's pseudonym (of a chat identity or a phone
+                                    address) -> participant SID: the "who wrote" index. With
+                                    two participants sharing an address (one phone, two proxy
+                                    numbers) the first one added is indexed; the other takes
+                                    over when it leaves.
 ``{T}:removed``             zset    tombstones: participant SID scored by expiry (Unix ms);
                                     expired ones are pruned by every write.
 ``{T}:meta``                hash    ``synced`` (1 once the mirror holds every participant),
@@ -32,14 +33,18 @@ from typing import Any
 from botkit.conversations.mirror.entries import (
     DEFAULT_MIRROR_TTL,
     DEFAULT_TOMBSTONE_TTL,
+    author_key,
     decode_entry,
+    entry_author,
     entry_body,
     in_order,
     seconds,
     version_of,
 )
 from botkit.conversations.models import Participant
+from botkit.core.person import Found, Person, Pseudonym
 from botkit.core.redis_client import RedisClient
+from botkit.core.redis_scan import glob_escape, scan_keys
 
 # Shared prologue. KEYS: participants, who, removed, meta. ARGV[1]: now (ms).
 # ``gone`` is true while the conversation is forgotten; expired tombstones are pruned.
@@ -158,11 +163,12 @@ return 1
 """
 )
 
-# KEYS: participants, who. ARGV: SID, identity or address. Returns the entry or nil.
+# KEYS: participants, who. ARGV: SID (or identity or address), the pseudonym of the identity or
+# address. Returns the entry or nil.
 _FIND = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if raw then return raw end
-local sid = redis.call('HGET', KEYS[2], ARGV[1])
+local sid = redis.call('HGET', KEYS[2], ARGV[2])
 if not sid then return false end
 return redis.call('HGET', KEYS[1], sid)
 """
@@ -177,11 +183,13 @@ class RedisParticipantMirror:
         self,
         redis: RedisClient,
         *,
+        pseudonym: Pseudonym,
         prefix: str = "botkit",
         tombstone_ttl: float = DEFAULT_TOMBSTONE_TTL,
         ttl: float = DEFAULT_MIRROR_TTL,
     ) -> None:
         self._redis = redis
+        self._pseudonym = pseudonym
         self._prefix = prefix
         self._tombstone_ttl = tombstone_ttl
         self._key_ttl = _ms(max(ttl, tombstone_ttl))
@@ -200,9 +208,9 @@ class RedisParticipantMirror:
             _ms(time.time()),
             self._key_ttl,
             participant.sid,
-            participant.author,
+            author_key(participant, self._pseudonym),
             version_of(participant),
-            entry_body(participant),
+            entry_body(participant, self._pseudonym),
         ]
         return bool(await self._add(keys=self.keys(participant.conversation_sid), args=args))
 
@@ -226,7 +234,9 @@ class RedisParticipantMirror:
         cutoff = seconds(as_of)
         args: list[str | int] = [_ms(time.time()), self._key_ttl, "" if cutoff is None else cutoff]
         for participant in participants:
-            args += [participant.sid, version_of(participant), entry_body(participant)]
+            args += [
+                participant.sid, version_of(participant), entry_body(participant, self._pseudonym)
+            ]
         await self._replace(keys=self.keys(conversation_sid), args=args)
 
     async def forget(self, conversation_sid: str) -> None:
@@ -243,8 +253,39 @@ class RedisParticipantMirror:
         return in_order(raw)
 
     async def find(self, conversation_sid: str, key: str) -> Participant | None:
-        raw = await self._find(keys=self.keys(conversation_sid)[:2], args=[key])
+        args = [key, self._pseudonym(key)]
+        raw = await self._find(keys=self.keys(conversation_sid)[:2], args=args)
         return decode_entry(raw) if raw else None
+
+    async def export_person(self, person: Person) -> Found:
+        found = []
+        for conversation_sid in await self._conversations_of(person):
+            entries: list[Any] = await self._redis.hvals(self.keys(conversation_sid)[0])
+            found += [
+                {
+                    "conversation_sid": conversation_sid,
+                    "participant": decode_entry(raw).model_dump(mode="json"),
+                }
+                for raw in entries
+                if entry_author(raw) == person.digest
+            ]
+        return found
+
+    async def erase_person(self, person: Person) -> int:
+        erased = 0
+        for row in await self.export_person(person):
+            sid = row["participant"]["sid"]
+            erased += int(await self.apply_removed(row["conversation_sid"], sid))
+        return erased
+
+    async def _conversations_of(self, person: Person) -> list[str]:
+        """The conversations whose author index names ``person`` (a walk of every mirror)."""
+        pattern = "{" + glob_escape(f"{self._prefix}:conv:") + "*}:who"
+        found = []
+        for key in await scan_keys(self._redis, pattern):
+            if await self._redis.hexists(key, person.digest):
+                found.append(key.split(":conv:", 1)[1].partition("}")[0])
+        return sorted(found)
 
     async def synced(self, conversation_sid: str) -> bool:
         flag = await self._redis.hget(self.keys(conversation_sid)[3], "synced")

@@ -6,7 +6,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from botkit.outbound.statuses.protocol import STATUS_TTL, StatusChange, StatusRecord
+from botkit.core.person import Found, Person
+from botkit.outbound.statuses.protocol import (
+    STATUS_TTL,
+    StatusChange,
+    StatusRecord,
+    erase_statuses,
+    export_statuses,
+)
 from botkit.twilio.status import MessageStatus, is_forward
 
 
@@ -38,6 +45,15 @@ class MemoryStatusStore:
         self._expire(time.monotonic())
         held = self._records.get(sid)
         return held[0] if held is not None else None
+
+    async def forget(self, sid: str) -> bool:
+        return self._records.pop(sid, None) is not None
+
+    async def export_person(self, person: Person) -> Found:
+        return await export_statuses(self, person)
+
+    async def erase_person(self, person: Person) -> int:
+        return await erase_statuses(self, person)
 
     def _expire(self, now: float) -> None:
         # Each move re-inserts its record at the end with one TTL: the front expires first.

@@ -10,8 +10,10 @@ the hooks will advance again with the same ``(status, at)`` when the event is re
 store answers the same change again rather than None, so the hooks still run (at least once).
 A genuine duplicate from Twilio arrives at another time and gets None.
 
-Records expire (7 days by default, renewed by each move): a status is interesting while a
-message is in flight and for a while after, not forever.
+Records expire (7 days by default, BOTKIT_STATUS_RETENTION, renewed by each move): a status is
+interesting while a message is in flight and for a while after, not forever. A record holds a
+SID and a status, nothing that names a person; a person's are found by the SIDs of the messages
+sent to them (``Person.messages``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from botkit.core.person import Found, Person
 from botkit.twilio.status import MessageStatus
 
 #: How long a message's status is kept after its last move.
@@ -59,3 +62,29 @@ class StatusStore(Protocol):
 
     async def get(self, sid: str) -> StatusRecord | None:
         """The message's current status, or None if unknown (never seen, or expired)."""
+
+    async def forget(self, sid: str) -> bool:
+        """Drop the message's record; True if there was one."""
+
+    async def export_person(self, person: Person) -> Found:
+        """The records of the messages sent to ``person`` (``person.messages``)."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Drop them; how many there were."""
+
+
+async def export_statuses(store: StatusStore, person: Person) -> Found:
+    """What both stores' ``export_person`` answer: the records of ``person.messages``."""
+    found = []
+    for sid in person.messages:
+        record = await store.get(sid)
+        if record is not None:
+            found.append(
+                {"sid": sid, "status": record.status, "previous": record.previous,
+                 "error_code": record.error_code, "at": record.at}
+            )
+    return found
+
+
+async def erase_statuses(store: StatusStore, person: Person) -> int:
+    return sum([int(await store.forget(sid)) for sid in person.messages])

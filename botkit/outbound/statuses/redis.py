@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from botkit.core.person import Found, Person
 from botkit.core.redis_client import RedisClient
 from botkit.core.units import milliseconds
-from botkit.outbound.statuses.protocol import STATUS_TTL, StatusChange, StatusRecord
+from botkit.outbound.statuses.protocol import (
+    STATUS_TTL,
+    StatusChange,
+    StatusRecord,
+    erase_statuses,
+    export_statuses,
+)
 from botkit.twilio.status import MessageStatus, forward_from, parse_status
 
 # KEYS: the message's status hash. ARGV: status, error code ('' for none), at, ttl ms, then
@@ -78,6 +85,16 @@ class RedisStatusStore:
             error_code=_int(fields.get("error_code")),
             at=float(fields.get("at") or 0.0),
         )
+
+
+    async def forget(self, sid: str) -> bool:
+        return bool(await self._redis.delete(self._key(sid)))
+
+    async def export_person(self, person: Person) -> Found:
+        return await export_statuses(self, person)
+
+    async def erase_person(self, person: Person) -> int:
+        return await erase_statuses(self, person)
 
 
 def _text(value: Any) -> str:
