@@ -56,6 +56,7 @@ from botkit.handoff.history.protocol import (
     HistoryStore,
     Role,
     conversation_thread,
+    customer_thread,
 )
 from botkit.handoff.notices import Notices, is_phone
 from botkit.handoff.pool import DEFAULT_TOLD_PLACES, AgentPool, HandoffTexts
@@ -73,7 +74,6 @@ from botkit.handoff.store.protocol import (
 from botkit.handoff.transcript import (
     Turns,
     attributes_copy,
-    customer_thread,
     handover,
     summary_of,
 )

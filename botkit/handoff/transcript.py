@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from botkit.core import clock
-from botkit.handoff.history.protocol import HistoryEntry, HistoryStore, Role
+from botkit.handoff.history.protocol import HistoryEntry, HistoryStore, Role, customer_thread
 
 #: Longest text kept of one turn, and of one value in a summary.
 MAX_TURN_TEXT = 500
@@ -25,11 +25,6 @@ MAX_SUMMARY_VALUE = 120
 MAX_SUMMARY_ITEMS = 20
 #: Session keys botkit keeps for itself (a flow in progress, say): not the customer's story.
 INTERNAL_PREFIX = "botkit:"
-
-
-def customer_thread(digest: str) -> str:
-    """The thread of a customer's 1:1 turns; ``digest``: the pepper-HMAC of their number."""
-    return f"customer:{digest}"
 
 
 class Turns:

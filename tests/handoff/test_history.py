@@ -4,6 +4,7 @@ after a number, bounded to the newest, expiring, and erased on request."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from botkit.handoff.history.protocol import HistoryEntry
 from botkit.runtime.stores import Stores
@@ -48,3 +49,31 @@ async def test_a_thread_is_erased(stores: Stores) -> None:
     assert await stores.history.erase("conversation:CH1") is True
     assert await stores.history.read("conversation:CH1") == []
     assert await stores.history.erase("conversation:CH1") is False
+
+
+async def test_a_persons_history_is_exported_and_erased_and_nothing_else(stores: Stores) -> None:
+    """Issue 18: a person's own 1:1 turns, the threads of their conversations, and the
+    entries elsewhere that name them (an agent's notice, masked) go; nothing else does."""
+    history = stores.history
+    person = replace(stores.hasher.person("+15550001111"), conversations=("CH1",))
+    notice = HistoryEntry(at=1.0, kind="notice", role="system", text="New: +1555***1111")
+    other = HistoryEntry(at=1.0, kind="notice", role="system", text="New: +1555***3333")
+    await history.append(f"customer:{person.digest}", [said("my order 12")])
+    await history.append("conversation:CH1", [said("hi"), said("is late")])
+    elsewhere = said("mentions nobody").model_copy(update={"author": "+15550003333"})
+    await history.append("conversation:CH2", [elsewhere])
+    await history.append("agent:ann", [notice, other])
+
+    exported = await history.export_person(person)
+    assert sorted((row["thread"], row["text"]) for row in exported) == [
+        ("agent:ann", "New: +1555***1111"),
+        ("conversation:CH1", "hi"),
+        ("conversation:CH1", "is late"),
+        (f"customer:{person.digest}", "my order 12"),
+    ]
+    assert await history.erase_person(person) == 4
+    assert await history.erase_person(person) == 0
+    assert await history.export_person(person) == []
+    assert await history.read("conversation:CH1") == []
+    assert [e.text for e in await history.read("agent:ann")] == ["New: +1555***3333"]
+    assert [e.text for e in await history.read("conversation:CH2")] == ["mentions nobody"]

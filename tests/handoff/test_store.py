@@ -262,3 +262,29 @@ async def test_fifty_customers_and_ten_agents_freeing_up_at_once(
     assert set(assignments.values()) == {1}  # each customer assigned exactly once
     assert max(loads_seen) <= capacity
     assert await store.waiting("general") == []
+
+
+async def test_a_persons_handoffs_are_exported_and_closed_by_an_erase(
+    store: HandoffStore, stores: Stores
+) -> None:
+    """Issue 18: the handoff records whose customer is the person (SMS or WhatsApp) are
+    exported, and an erase takes them out of their queue and off their agent and deletes them."""
+    alice = "+15550001111"
+    theirs = asking("CH01", at=1.0).model_copy(update={"customer": alice})
+    on_whatsapp = asking("CH02", at=2.0).model_copy(update={"customer": f"whatsapp:{alice}"})
+    someone_else = asking("CH03", at=3.0).model_copy(update={"customer": "+15550003333"})
+    await store.route(theirs, TEAM, 10.0)  # to an agent
+    for record in (on_whatsapp, someone_else):
+        await store.route(record, Roster(), 10.0)  # nobody free: they wait
+    person = stores.hasher.person(alice)
+    exported = await store.export_person(person)
+    assert sorted(row["conversation_sid"] for row in exported) == ["CH01", "CH02"]
+    agent = (await store.get("CH01")).agent  # type: ignore[union-attr]
+    assert agent is not None
+
+    assert await store.erase_person(person) == 2
+    assert await store.erase_person(person) == 0
+    assert await store.export_person(person) == []
+    assert await store.get("CH01") is None and await store.get("CH02") is None
+    assert await store.holding(agent) == []
+    assert [r.conversation_sid for r in await store.waiting("general")] == ["CH03"]

@@ -7,7 +7,14 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from botkit.handoff.history.protocol import HISTORY_LIMIT, HISTORY_TTL, HistoryEntry
+from botkit.core.person import Found, Person
+from botkit.handoff.history.protocol import (
+    HISTORY_LIMIT,
+    HISTORY_TTL,
+    HistoryEntry,
+    about,
+    entry_row,
+)
 
 
 @dataclass
@@ -53,3 +60,24 @@ class MemoryHistoryStore:
 
     async def erase(self, thread: str) -> bool:
         return self._threads.pop(thread, None) is not None
+
+    async def export_person(self, person: Person) -> Found:
+        return [entry_row(thread, e) for thread, e in self._entries_about(person)]
+
+    async def erase_person(self, person: Person) -> int:
+        theirs = self._entries_about(person)
+        for thread, entry in theirs:
+            self._threads[thread].entries.remove(entry)
+        for thread in {thread for thread, _ in theirs}:
+            if not self._threads[thread].entries:
+                del self._threads[thread]
+        return len(theirs)
+
+    def _entries_about(self, person: Person) -> list[tuple[str, HistoryEntry]]:
+        return [
+            (thread, entry)
+            for thread in sorted(self._threads)
+            if (found := self._live(thread)) is not None
+            for entry in found.entries
+            if about(person, thread, entry.model_dump_json())
+        ]

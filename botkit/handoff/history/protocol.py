@@ -7,8 +7,13 @@ conversation given to them). The agent desk reads them, and they are what a pers
 export and erase find for a conversation.
 
 Each thread keeps its newest ``limit`` entries and lives ``ttl`` seconds after its last one
-(defaults: 200 entries, 7 days). Entries are numbered 1, 2, 3... per thread, so a reader can
-ask for what came after the last one it saw.
+(defaults: 200 entries, 7 days: BOTKIT_HANDOFF_HISTORY_RETENTION; a customer's 1:1 turns,
+BOTKIT_TRANSCRIPT_RETENTION). Entries are numbered 1, 2, 3... per thread, so a reader can ask
+for what came after the last one it saw.
+
+A person's history is their own threads (``customer:<pseudonym>``), the threads of their
+conversations (``Person.conversations``: what was said there, by anyone, is about them), and
+every other entry that mentions them (an agent's notice naming them, masked or not).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
+
+from botkit.core.person import Found, Person
 
 HISTORY_LIMIT = 200
 HISTORY_TTL = 7 * 24 * 3600.0
@@ -46,6 +53,27 @@ def agent_thread(agent: str) -> str:
     return f"agent:{agent}"
 
 
+def customer_thread(digest: str) -> str:
+    """The thread of a customer's 1:1 turns; ``digest``: the pepper-HMAC of their number."""
+    return f"customer:{digest}"
+
+
+def whole_threads(person: Person) -> set[str]:
+    """The threads that are ``person``'s altogether (see the module docstring)."""
+    return {customer_thread(person.digest)} | {
+        conversation_thread(sid) for sid in person.conversations
+    }
+
+
+def about(person: Person, thread: str, raw_entry: str) -> bool:
+    """Whether an entry (as stored, JSON) of ``thread`` belongs to ``person``'s history."""
+    return thread in whole_threads(person) or person.mentioned_in(raw_entry)
+
+
+def entry_row(thread: str, entry: HistoryEntry) -> dict[str, Any]:
+    return {"thread": thread, **entry.model_dump(mode="json")}
+
+
 class HistoryStore(Protocol):
     async def append(
         self,
@@ -63,3 +91,9 @@ class HistoryStore(Protocol):
 
     async def erase(self, thread: str) -> bool:
         """Forget the thread; True if there was one."""
+
+    async def export_person(self, person: Person) -> Found:
+        """Every entry of ``person``'s history (see the module docstring), with its thread."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Delete those entries (their own threads whole); how many went."""

@@ -7,8 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from botkit.core.person import Found, Person
 from botkit.core.redis_client import RedisClient
-from botkit.handoff.history.protocol import HISTORY_LIMIT, HISTORY_TTL, HistoryEntry
+from botkit.core.redis_scan import glob_escape, scan_keys
+from botkit.handoff.history.protocol import (
+    HISTORY_LIMIT,
+    HISTORY_TTL,
+    HistoryEntry,
+    about,
+    entry_row,
+)
 
 # KEYS: log, counter. ARGV: limit, ttl ms, entries (JSON)... Returns the last number given.
 _APPEND = """
@@ -23,6 +31,14 @@ redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return last
+"""
+
+# KEYS: log, counter. ARGV: entries as stored. Removes each; the thread goes when it empties.
+_REMOVE = """
+local removed = 0
+for i = 1, #ARGV do removed = removed + redis.call('LREM', KEYS[1], 0, ARGV[i]) end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+return removed
 """
 
 
@@ -40,6 +56,7 @@ class RedisHistoryStore:
         self._limit = limit
         self._ttl_ms = int(ttl * 1000)
         self._append = redis.register_script(_APPEND)
+        self._remove = redis.register_script(_REMOVE)
 
     def _keys(self, thread: str) -> tuple[str, str]:
         tag = f"{{{self._prefix}:history:{thread}}}"
@@ -66,3 +83,32 @@ class RedisHistoryStore:
 
     async def erase(self, thread: str) -> bool:
         return bool(await self._redis.delete(*self._keys(thread)))
+
+    async def export_person(self, person: Person) -> Found:
+        return [
+            entry_row(thread, HistoryEntry.model_validate_json(raw))
+            for thread, raws in await self._entries_about(person)
+            for raw in raws
+        ]
+
+    async def erase_person(self, person: Person) -> int:
+        erased = 0
+        for thread, raws in await self._entries_about(person):
+            erased += int(await self._remove(keys=list(self._keys(thread)), args=raws))
+        return erased
+
+    async def _entries_about(self, person: Person) -> list[tuple[str, list[str]]]:
+        """Per thread, the stored entries about ``person`` (a walk of every thread)."""
+        head = "{" + f"{self._prefix}:history:"
+        found = []
+        for key in sorted(await scan_keys(self._redis, glob_escape(head) + "*}:log")):
+            thread = key.removeprefix(head).removesuffix("}:log")
+            stored: list[Any] = await self._redis.lrange(key, 0, -1)
+            raws = [_text(raw) for raw in stored if about(person, thread, _text(raw))]
+            if raws:
+                found.append((thread, raws))
+        return found
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw

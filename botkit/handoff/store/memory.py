@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from botkit.core.person import Found, Person
 from botkit.handoff.store.protocol import (
     RECORD_TTL,
     HandoffRecord,
@@ -15,6 +16,7 @@ from botkit.handoff.store.protocol import (
     Roster,
     Routed,
     Transferred,
+    erase_records,
 )
 
 
@@ -167,6 +169,16 @@ class MemoryHandoffStore:
             return None
         self._write(record.model_copy(update={"replied": True}))
         return now - record.queued_at
+
+    async def export_person(self, person: Person) -> Found:
+        return [
+            record.model_dump(mode="json")
+            for sid in sorted(self._records)
+            if (record := self._read(sid)) is not None and person.is_address(record.customer)
+        ]
+
+    async def erase_person(self, person: Person) -> int:
+        return await erase_records(self, person)
 
     # Steps -----------------------------------------------------------------------------------
 

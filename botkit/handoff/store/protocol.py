@@ -27,6 +27,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from botkit.core.person import Found, Person
+
 HandoffMode = Literal["bot", "agent", "queued"]
 Presence = Literal["available", "away", "offline"]
 PRESENCES: tuple[Presence, ...] = ("available", "away", "offline")
@@ -235,3 +237,20 @@ class HandoffStore(Protocol):
     async def mark_replied(self, conversation_sid: str, author: str, now: float) -> float | None:
         """The first reply by the conversation's agent since the handoff began: seconds
         since it was asked for; None for any later message, or another author."""
+
+    async def export_person(self, person: Person) -> Found:
+        """The handoff records whose customer is ``person``."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Close those handoffs (out of their queue, off their agent) and delete the records;
+        how many. Their agents take the next in line at their next step."""
+
+
+async def erase_records(store: HandoffStore, person: Person) -> int:
+    """What both stores' ``erase_person`` do: each of the person's handoffs released as closed,
+    with no roster, so that nobody is assigned anything inside an erase."""
+    erased = 0
+    for row in await store.export_person(person):
+        released = await store.release(row["conversation_sid"], Roster(), 0.0, to_bot=False)
+        erased += int(released is not None)
+    return erased

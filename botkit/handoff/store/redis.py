@@ -24,7 +24,9 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+from botkit.core.person import Found, Person
 from botkit.core.redis_client import RedisClient
+from botkit.core.redis_scan import glob_escape, scan_keys
 from botkit.handoff.store.protocol import (
     PRESENCES,
     RECORD_TTL,
@@ -35,6 +37,7 @@ from botkit.handoff.store.protocol import (
     Roster,
     Routed,
     Transferred,
+    erase_records,
 )
 
 # ARGV: prefix, roster JSON, now, record ttl ms, then each script's own. The helpers below are
@@ -336,6 +339,18 @@ class RedisHandoffStore:
         self._presence = redis.register_script(_PRESENCE)
         self._transfer = redis.register_script(_TRANSFER)
         self._mark_replied = redis.register_script(_MARK_REPLIED)
+
+    async def export_person(self, person: Person) -> Found:
+        found = []
+        for key in sorted(await scan_keys(self._redis, glob_escape(self._prefix) + "rec:*")):
+            raw = await self._redis.get(key)
+            record = None if raw is None else HandoffRecord.model_validate_json(raw)
+            if record is not None and person.is_address(record.customer):
+                found.append(record.model_dump(mode="json"))
+        return found
+
+    async def erase_person(self, person: Person) -> int:
+        return await erase_records(self, person)
 
     async def _run(self, script: Any, roster: Roster, now: float, *args: str) -> dict[str, Any]:
         raw = await script(args=[self._prefix, roster.json, repr(now), self._ttl_ms, *args])
