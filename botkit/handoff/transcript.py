@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from botkit.core import clock
-from botkit.handoff.history.protocol import HistoryEntry, HistoryStore, Role, customer_thread
+from botkit.handoff.history.protocol import HistoryEntry, HistoryStore, Role
 
 #: Longest text kept of one turn, and of one value in a summary.
 MAX_TURN_TEXT = 500

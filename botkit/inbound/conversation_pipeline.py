@@ -41,6 +41,7 @@ from botkit.conversations.errors import ConversationNotFound
 from botkit.conversations.info import ConversationInfo
 from botkit.conversations.models import Participant
 from botkit.conversations.writer import ConversationWriter
+from botkit.effects.protocol import owned_by
 from botkit.handoff.service import Handoff
 from botkit.handoff.store.protocol import HandoffRecord
 from botkit.inbound.compliance_step import Compliance
@@ -276,7 +277,10 @@ class ConversationTurn:
             intent=found.route.name if found else None,
             slots=found.slots if found else None,
             handoff=self.owner.handoff,
-            effects=self.owner.pipeline.effects,
+            # ctx.once results, under the pseudonym of the author (an erase finds them).
+            effects=owned_by(
+                self.owner.pipeline.effects, self.owner.pipeline.keys.pseudonym(self.message.author)
+            ),
         )
 
 

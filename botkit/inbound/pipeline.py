@@ -32,7 +32,7 @@ from botkit.contexts.conversation import HandlerContext
 from botkit.contexts.direct import Context
 from botkit.core.redis_client import ReplicaTimeout
 from botkit.core.renewals import Renewals
-from botkit.effects.protocol import EffectStore
+from botkit.effects.protocol import EffectStore, owned_by
 from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.logging import get_logger
@@ -93,7 +93,8 @@ class DirectTurn:
         self.sender = sender
         self.handoff = handoff
         self.flows = flows
-        self.effects = effects
+        # ctx.once results, under the pseudonym of the person who wrote (an erase finds them).
+        self.effects = owned_by(effects, keys.pseudonym(message.sender.number))
         self.held = held
         self.deferred = deferred
         self.save: SessionSave | None = None
