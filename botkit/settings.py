@@ -21,6 +21,8 @@ from botkit.twilio.signature import public_origin
 
 #: Hashes development opt-outs; production must set its own secret BOTKIT_CONSENT_PEPPER.
 DEVELOPMENT_PEPPER = "botkit-development-pepper"
+#: Seconds in a day, for the retention defaults.
+DAY = 24 * 3600.0
 #: Shortest agent desk token accepted: it is the only thing between the web and customer chats.
 MIN_DESK_TOKEN = 16
 
@@ -242,6 +244,70 @@ class Settings(BaseSettings):
         alias="BOTKIT_MAX_CONNECTIONS",
         description="Open connections each `botkit run` process keeps at most; past it, a new "
         "one replaces the oldest idle one, or gets 503 if none is idle.",
+    )
+
+    # Retention: how long each kind of record keeps personal data (docs/privacy.md).
+    status_retention: float = Field(
+        7 * DAY,
+        gt=0,
+        alias="BOTKIT_STATUS_RETENTION",
+        description="Seconds a sent message's delivery status is kept (status callbacks after "
+        "it are ignored).",
+    )
+    dead_letter_retention: float = Field(
+        7 * DAY,
+        gt=0,
+        alias="BOTKIT_DEAD_LETTER_RETENTION",
+        description="Seconds a dead letter keeps its recipient and text (for `botkit "
+        "deadletters replay`); after it only the reason and a redacted copy stay.",
+    )
+    redacted_dead_letter_retention: float = Field(
+        90 * DAY,
+        gt=0,
+        alias="BOTKIT_REDACTED_DEAD_LETTER_RETENTION",
+        description="Seconds a dead letter is kept at all (its redacted copy, after "
+        "BOTKIT_DEAD_LETTER_RETENTION); then it is dropped.",
+    )
+    handoff_retention: float = Field(
+        30 * DAY,
+        gt=0,
+        alias="BOTKIT_HANDOFF_RETENTION",
+        description="Seconds a handoff record (customer, agent, queue place) lives after its "
+        "last change.",
+    )
+    handoff_history_retention: float = Field(
+        7 * DAY,
+        gt=0,
+        alias="BOTKIT_HANDOFF_HISTORY_RETENTION",
+        description="Seconds a conversation's handoff history (messages, notes, notices) lives "
+        "after its last entry.",
+    )
+    transcript_retention: float = Field(
+        DAY,
+        gt=0,
+        alias="BOTKIT_TRANSCRIPT_RETENTION",
+        description="Seconds a customer's last 1:1 turns with the bot (the transcript an agent "
+        "is handed) live after the last one.",
+    )
+    audit_retention: float = Field(
+        4 * 365 * DAY,
+        gt=0,
+        alias="BOTKIT_AUDIT_RETENTION",
+        description="Seconds an audit entry (a consent change, an erasure) is kept, hashed; "
+        "the standing opt-out itself is kept until lifted.",
+    )
+    retention_sweep_interval: float = Field(
+        600.0,
+        gt=0,
+        alias="BOTKIT_RETENTION_SWEEP_INTERVAL",
+        description="Seconds between an outbound worker's sweeps of dead letters past their "
+        "retention.",
+    )
+    rewrite_aof_after_erase: bool = Field(
+        True,
+        alias="BOTKIT_REWRITE_AOF_AFTER_ERASE",
+        description="After `botkit privacy erase`, rewrite Redis's AOF and save a new RDB "
+        "snapshot, so the erased data leaves the persistence files too.",
     )
 
     @field_validator("twilio_account_sid")

@@ -15,9 +15,12 @@ from botkit.app.handlers import Handler
 from botkit.app.lifecycle import Lifecycle, ShutdownHook, StartupHook
 from botkit.app.records import Records
 from botkit.app.router import Router, Routes
+from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.contexts.handoff_closed import CloseHook
+from botkit.contexts.privacy import Eraser, Exporter, PrivacyHooks
 from botkit.conversations.client import ConversationsClient
+from botkit.core.person import Pseudonym
 from botkit.errors import SendError
 from botkit.flows.flow import Flow
 from botkit.handoff.pool import AgentPool, HandoffTexts
@@ -29,6 +32,7 @@ from botkit.outbound.shaping import WhatsAppTemplate
 from botkit.records.memory import MemoryRecordBackend
 from botkit.records.protocol import RecordBackend
 from botkit.sessions.keys import SESSION_SCOPES, SessionScope
+from botkit.settings import DEVELOPMENT_PEPPER
 
 H = TypeVar("H", bound=Handler)
 Up = TypeVar("Up", bound=StartupHook)
@@ -47,6 +51,8 @@ class Serving:
     messenger: Messenger
     handoff: Handoff
     records: RecordBackend
+    #: Names a person in keys: the pepper-HMAC of their number (``Records.person_key``).
+    pseudonym: Pseudonym
 
 
 class Bot(Router):
@@ -86,6 +92,9 @@ class Bot(Router):
         self.whatsapp_template = whatsapp_template
         self._serving: Serving | None = None
         self._records: RecordBackend = MemoryRecordBackend()
+        # Until a runtime serves the bot: the development pepper, as memory mode uses.
+        self._pseudonym: Pseudonym = NumberHasher(DEVELOPMENT_PEPPER).pseudonym
+        self.privacy = PrivacyHooks()
         self.agents = agents
         self.handoff_texts = handoff_texts or HandoffTexts()
         self.lifecycle = Lifecycle()
@@ -163,15 +172,45 @@ class Bot(Router):
         self._serving = serving
         if serving is not None:
             self._records = serving.records
+            self._pseudonym = serving.pseudonym
+
+    def on_privacy_export(self, func: Exporter) -> Exporter:
+        """Register ``async def hook(request: PrivacyRequest) -> JSON``: what this bot keeps
+        about ``request.number`` beyond botkit's own stores (its records), for
+        ``botkit privacy export`` (botkit/contexts/privacy.py)."""
+        _check_async(func, "privacy-export")
+        self.privacy.exporters.append(func)
+        return func
+
+    def on_privacy_erase(self, func: Eraser) -> Eraser:
+        """Register ``async def hook(request: PrivacyRequest) -> int``: delete what this bot
+        keeps about ``request.number``; how many records went (``botkit privacy erase``)."""
+        _check_async(func, "privacy-erase")
+        self.privacy.erasers.append(func)
+        return func
 
     def records(
-        self, model: type[M], namespace: str, *, ttl: float | None = None
+        self,
+        model: type[M],
+        namespace: str,
+        *,
+        ttl: float | None = None,
+        owner: str | None = None,
     ) -> Records[M]:
         """A store for this bot's own records of ``model`` (tickets, orders), kept where its
         sessions are: memory in development, Redis with ``REDIS_URL``, chosen when the bot
         starts. ``namespace`` names it in storage (and is its Redis hash tag). ``ttl``: each
-        record expires that many seconds after it was put (None: kept until deleted)."""
-        return Records(model, namespace, lambda: self._records, ttl=ttl)
+        record expires that many seconds after it was put (None: kept until deleted).
+        ``owner``: the field holding the address of the person a record is about, so that
+        ``of_person`` and ``forget_person`` find it (botkit/app/records.py)."""
+        return Records(
+            model,
+            namespace,
+            lambda: self._records,
+            ttl=ttl,
+            owner=owner,
+            pseudonym=lambda: self._pseudonym,
+        )
 
     @property
     def conversations(self) -> ConversationsClient:

@@ -9,6 +9,13 @@ and in a process that never starts the bot, they are in this process's memory.
 Records are pydantic models, validated on the way in and out, stored as JSON. A store declared
 with ``ttl=`` keeps each record that many seconds after it was put (a survey that may be
 answered for a day, say); without, records are kept until deleted.
+
+Records about a person are found again for ``botkit privacy export|erase``: a store declared
+with ``owner="customer"`` (the model field holding the person's address) indexes each record
+under the person's pseudonym when it is put, and ``of_person`` / ``forget_person`` answer and
+delete them; the bot calls those from its ``@bot.on_privacy_export`` and ``on_privacy_erase``
+hooks. A record keyed by a person uses ``person_key(number)``, their pseudonym, as its key: no
+key in storage holds a phone number.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from botkit.core.person import Pseudonym
 from botkit.records.protocol import RecordBackend, RecordStore
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,13 +41,19 @@ class Records(Generic[M]):
         backend: Callable[[], RecordBackend],
         *,
         ttl: float | None = None,
+        owner: str | None = None,
+        pseudonym: Callable[[], Pseudonym],
     ) -> None:
         if ttl is not None and not ttl > 0:
             raise ValueError(f"records {namespace!r}: ttl must be seconds > 0, or None")
+        if owner is not None and owner not in model.model_fields:
+            raise ValueError(f"records {namespace!r}: {model.__name__} has no field {owner!r}")
         self.model = model
         self.namespace = namespace
         self.ttl = ttl
+        self.owner = owner
         self._backend = backend
+        self._pseudonym = pseudonym
 
     @property
     def _store(self) -> RecordStore:
@@ -49,9 +63,36 @@ class Records(Generic[M]):
         """A number no other caller ever gets (1, 2, 3...), across processes: for record ids."""
         return await self._store.next_number()
 
-    async def put(self, key: str, record: M) -> None:
-        """Store ``record`` under ``key`` (for the store's ``ttl``, if it has one)."""
-        await self._store.put(key, self.model.model_validate(record).model_dump_json(), self.ttl)
+    def person_key(self, number: str) -> str:
+        """The key of a record about the person at ``number`` (any channel's address): their
+        pseudonym, the pepper-HMAC of the number, never the number itself."""
+        return self._pseudonym()(number)
+
+    async def put(self, key: str, record: M, *, owner: str | None = None) -> None:
+        """Store ``record`` under ``key`` (for the store's ``ttl``, if it has one). ``owner``:
+        the address of the person it is about, if the store has no ``owner`` field."""
+        checked = self.model.model_validate(record)
+        if owner is None and self.owner is not None:
+            owner = str(getattr(checked, self.owner))
+        await self._store.put(
+            key,
+            checked.model_dump_json(),
+            self.ttl,
+            None if owner is None else self.person_key(owner),
+        )
+
+    async def of_person(self, number: str) -> dict[str, M]:
+        """Every live record put with ``number``'s person as owner, by key."""
+        found = {}
+        for key in await self._store.owned(self.person_key(number)):
+            record = await self.get(key)
+            if record is not None:
+                found[key] = record
+        return found
+
+    async def forget_person(self, number: str) -> int:
+        """Delete every record put with ``number``'s person as owner; how many went."""
+        return await self._store.forget_owner(self.person_key(number))
 
     async def get(self, key: str) -> M | None:
         return self._load(await self._store.get(key))

@@ -24,6 +24,7 @@ from botkit.cli.commands import (
 from botkit.cli.messages import messages
 from botkit.cli.new import new
 from botkit.cli.optout import optout
+from botkit.cli.privacy import privacy
 from botkit.cli.sandbox_options import messaging_service
 from botkit.cli.sandbox_registry import shared_sandbox
 from botkit.cli.serving import check_shared_stores, serve_with_workers, worker_count
@@ -339,6 +340,7 @@ async def _serve(
 
 
 main.add_command(optout)
+main.add_command(privacy)
 main.add_command(worker)
 main.add_command(deadletters)
 main.add_command(messages)

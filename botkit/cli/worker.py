@@ -15,7 +15,7 @@ from botkit.cli import devserver
 from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signalled
 from botkit.core.net import local_url
 from botkit.errors import ConfigError
-from botkit.logging import configure_logging, get_logger
+from botkit.logging import configure_logging, get_logger, mask_phone
 from botkit.metrics import Metrics
 from botkit.outbound.worker import OutboundWorker
 from botkit.runtime.outbound import start_outbound_worker
@@ -145,8 +145,14 @@ def deadletters() -> None:
 @click.option(
     "--limit", type=int, default=50, show_default=True, help="How many dead letters to list."
 )
-def list_letters(target: str, limit: int) -> None:
-    """The newest dead letters, with the reason and Twilio's last error."""
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Print recipients' numbers whole (masked by default, like +1555***0123).",
+)
+def list_letters(target: str, limit: int, reveal: bool) -> None:
+    """The newest dead letters, with the reason and Twilio's last error. Recipients are masked
+    unless --reveal: an operator's terminal, and its scrollback, are not a place for numbers."""
 
     async def work() -> None:
         async with _redis_stores(target, DEAD_LETTERS_NEED_REDIS) as (_, stores, _bot):
@@ -158,8 +164,9 @@ def list_letters(target: str, limit: int) -> None:
                     timespec="seconds"
                 )
                 message = letter.job.message
+                to = message.to if reveal else mask_phone(message.to)
                 click.echo(
-                    f"{letter.job.id}  {at}  to {message.to}  {letter.reason}"
+                    f"{letter.job.id}  {at}  to {to}  {letter.reason}"
                     f"  attempts={letter.attempts}  {letter.error or ''}".rstrip()
                 )
 

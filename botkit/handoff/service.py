@@ -180,9 +180,12 @@ class Handoff:
         texts: HandoffTexts | None = None,
         on_close: OnClose | None = None,
         metrics: Metrics | None = None,
+        transcript_ttl: float | None = None,
     ) -> None:
         """on_close: runs once a conversation closed (the bot's ``on_handoff_closed`` hooks).
-        metrics: where the handoffs started, taken, transferred and closed are counted."""
+        metrics: where the handoffs started, taken, transferred and closed are counted.
+        transcript_ttl: how long a customer's 1:1 turns are kept for a later handoff
+        (BOTKIT_TRANSCRIPT_RETENTION; default: the session's lifetime)."""
         self.keys = keys
         self.client = client
         self.writer = writer
@@ -190,6 +193,7 @@ class Handoff:
         self.history = history
         self.sessions = sessions
         self.policy = policy
+        self.transcript_ttl = policy.ttl if transcript_ttl is None else transcript_ttl
         self.hasher = hasher
         self.notices = notices or Notices(history)
         self.pool = pool
@@ -207,7 +211,7 @@ class Handoff:
         if keep == 0:
             return None
         thread = customer_thread(self.hasher.digest(str(message.sender)))
-        return Turns(self.history, thread, keep, self.policy.ttl)
+        return Turns(self.history, thread, keep, self.transcript_ttl)
 
     async def from_direct(
         self,

@@ -33,6 +33,7 @@ from botkit.outbound.limits.priority_gate import PriorityGate
 from botkit.outbound.message import OutboundMessage
 from botkit.outbound.queue.clock import QueueClock
 from botkit.outbound.queue.protocol import Claim, OutboundQueue
+from botkit.outbound.retention import DeadLetterRetention
 from botkit.outbound.settlements import Settlements
 from botkit.outbound.shaping import Shaper
 from botkit.twilio.client import ANSWERED_AT, RETRY_AFTER
@@ -100,8 +101,10 @@ class OutboundWorker:
         *,
         shape: Shaper | None = None,
         metrics: Metrics | None = None,
+        retention: DeadLetterRetention | None = None,
     ) -> None:
         self.queue = queue
+        self.retention = retention
         self.client = client
         # Creates go through the SDK's API version (auth, http client, TwilioRestException) but
         # not its MessageInstance, whose 30 fields and three RFC 2822 dates cost more CPU than
@@ -151,6 +154,9 @@ class OutboundWorker:
             asyncio.create_task(self._claim_loop(), name="dispatch-claim"),
             asyncio.create_task(self._keep_consent_fresh(), name="dispatch-consent"),
         ]
+        if self.retention is not None:
+            sweep = self.retention.run(self.queue)
+            self._loops.append(asyncio.create_task(sweep, name="dispatch-retention"))
         for task in self._loops:
             task.add_done_callback(report_end)
 

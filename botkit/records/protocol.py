@@ -11,6 +11,12 @@ own clock soon after, so expired records do not pile up.
 
 Each namespace is also the Redis Cluster hash tag of its keys, so ``next_number`` and ``take``
 stay single-slot operations.
+
+A record about a person is put with ``owner``: their pseudonym (never their number), under
+which the store indexes its key, so that ``botkit privacy export|erase`` (through the bot's
+privacy hooks) finds every record of one person without a walk of the keyspace. The index
+keeps a key name after its record expired or was deleted; ``owned`` answers only live ones and
+drops the rest, and the index expires with the longest-lived record put in it.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ class RecordStore(Protocol):
     async def next_number(self) -> int:
         """A number no other caller of this namespace ever gets (1, 2, 3...): for record ids."""
 
-    async def put(self, key: str, value: str, ttl: float | None = None) -> None:
+    async def put(
+        self, key: str, value: str, ttl: float | None = None, owner: str | None = None
+    ) -> None:
         """Store ``value`` under ``key``, replacing what was there; gone after ``ttl`` seconds
-        (None: kept until deleted)."""
+        (None: kept until deleted). ``owner``: the pseudonym of the person it is about."""
 
     async def get(self, key: str) -> str | None:
         """The value under ``key``, or None (also once it expired)."""
@@ -34,6 +42,12 @@ class RecordStore(Protocol):
 
     async def delete(self, key: str) -> bool:
         """Remove the value; True if there was one."""
+
+    async def owned(self, owner: str) -> list[str]:
+        """The keys of the live records put with ``owner``, sorted."""
+
+    async def forget_owner(self, owner: str) -> int:
+        """Delete every record put with ``owner``, and the index; how many records went."""
 
 
 class RecordBackend(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from botkit.metrics import Metrics
 from botkit.outbound.outbox import QueueOutbox
+from botkit.outbound.retention import DeadLetterRetention
 from botkit.outbound.shaping import Shaper, WhatsAppTemplate
 from botkit.outbound.worker import OutboundWorker, SendPolicy
 from botkit.runtime.stores import Stores
@@ -43,6 +44,11 @@ def start_outbound_worker(
         policy,
         shape=shaper,
         metrics=metrics,
+        retention=DeadLetterRetention(
+            whole=settings.dead_letter_retention,
+            redacted=settings.redacted_dead_letter_retention,
+            every=settings.retention_sweep_interval,
+        ),
     )
     worker.start()
     return worker

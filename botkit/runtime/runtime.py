@@ -36,6 +36,7 @@ from botkit.outbound.outbox import QueueOutbox
 from botkit.outbound.window_fallback import WindowClosedFallback
 from botkit.outbound.worker import OutboundWorker
 from botkit.runtime.outbound import open_outbox, start_outbound_worker
+from botkit.runtime.privacy import Privacy
 from botkit.runtime.stores import Stores, open_stores
 from botkit.runtime.twilio import twilio_client
 from botkit.sessions.locking import SessionPolicy
@@ -81,6 +82,14 @@ class Runtime:
     #: How long stop() lets memory-mode sends drain. A test harness shortens it: a message held
     #: for quiet hours would otherwise hold every test's teardown for the full grace.
     drain_grace: float = 10.0
+
+    @property
+    def privacy(self) -> Privacy:
+        """Export or erase one person's data in this runtime's stores (memory or Redis alike;
+        ``botkit privacy`` does the same against Redis from the command line)."""
+        return Privacy(
+            self.stores, self.bot, audit_retention=self.settings.audit_retention
+        )
 
     def trouble(self) -> str | None:
         """Why this process is not healthy now (a worker loop that ended or keeps failing)."""
@@ -169,6 +178,7 @@ async def start_runtime(
         texts=bot.handoff_texts,
         on_close=close_hooks(bot.handoff_close_hooks, messenger),
         metrics=metrics,
+        transcript_ttl=settings.transcript_retention,
     )
     apology = bot.apology or settings.apology
     pipeline = Pipeline(
@@ -238,7 +248,14 @@ async def start_runtime(
     )
     if workers:
         inbound_worker.start()
-    bot.serve(Serving(messenger=messenger, handoff=handoff, records=stores.records))
+    bot.serve(
+        Serving(
+            messenger=messenger,
+            handoff=handoff,
+            records=stores.records,
+            pseudonym=stores.hasher.pseudonym,
+        )
+    )
     return Runtime(
         bot=bot,
         settings=settings,

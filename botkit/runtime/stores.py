@@ -111,7 +111,7 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
     hasher = NumberHasher(settings.pepper())
     jobs = JobFactory(settings.rates, hasher)
     if redis is None:
-        ledger = MemoryConsentLedger(hasher)
+        ledger = MemoryConsentLedger(hasher, audit_retention=settings.audit_retention)
         memory_sessions = MemorySessionStore()
 
         async def blocked(job: Job) -> bool:
@@ -122,13 +122,13 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         return Stores(
             sessions=memory_sessions,
             inbound=MemoryInboundQueue(memory_sessions),
-            statuses=MemoryStatusStore(),
+            statuses=MemoryStatusStore(ttl=settings.status_retention),
             queue=MemoryOutboundQueue(blocked, consent_changes=lambda: ledger.changes),
             ledger=ledger,
             windows=MemoryWindowStore(hasher.pseudonym),
             mirror=MemoryParticipantMirror(pseudonym=hasher.pseudonym),
-            handoffs=MemoryHandoffStore(),
-            history=MemoryHistoryStore(),
+            handoffs=MemoryHandoffStore(ttl=settings.handoff_retention),
+            history=MemoryHistoryStore(ttl=settings.handoff_history_retention),
             effects=MemoryEffectStore(),
             records=MemoryRecordBackend(),
             jobs=jobs,
@@ -141,13 +141,15 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
     return Stores(
         sessions=sessions,
         inbound=RedisInboundQueue(redis, sessions, durability=durable),
-        statuses=RedisStatusStore(redis),
+        statuses=RedisStatusStore(redis, ttl=settings.status_retention),
         queue=RedisOutboundQueue(redis, namespace, durability=durable),
-        ledger=RedisConsentLedger(redis, hasher),
+        ledger=RedisConsentLedger(redis, hasher, audit_retention=settings.audit_retention),
         windows=RedisWindowStore(redis, hasher.pseudonym),
         mirror=RedisParticipantMirror(redis, pseudonym=hasher.pseudonym, prefix=namespace),
-        handoffs=RedisHandoffStore(redis, prefix=namespace),
-        history=RedisHistoryStore(redis, prefix=namespace),
+        handoffs=RedisHandoffStore(redis, prefix=namespace, ttl=settings.handoff_retention),
+        history=RedisHistoryStore(
+            redis, prefix=namespace, ttl=settings.handoff_history_retention
+        ),
         effects=RedisEffectStore(redis, prefix=namespace),
         records=RedisRecordBackend(redis),
         jobs=jobs,

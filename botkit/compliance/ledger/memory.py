@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.protocol import (
+    AUDIT_RETENTION,
     GLOBAL_SCOPE,
     Action,
     ConsentEvent,
@@ -31,8 +32,9 @@ from botkit.compliance.ledger.protocol import (
 class MemoryConsentLedger:
     """ConsentLedger in dicts, keyed by number hash like the Redis one."""
 
-    def __init__(self, hasher: NumberHasher) -> None:
+    def __init__(self, hasher: NumberHasher, *, audit_retention: float = AUDIT_RETENTION) -> None:
         self.hasher = hasher
+        self._keep = timedelta(seconds=audit_retention)
         self._seq = 0
         self._states: dict[tuple[str, str], ScopeState] = {}
         self._records: dict[tuple[str, str], ConsentRecord] = {}
@@ -103,12 +105,15 @@ class MemoryConsentLedger:
                 self._states[key] = ScopeState("in", self._seq)
             else:
                 self._states.pop(key, None)
-        self._audit.setdefault(digest, []).append(
+        trail = self._audit.setdefault(digest, [])
+        trail.append(
             ConsentEvent(
                 number_hash=digest, masked=masked, seq=self._seq, at=at, action=action,
                 scope=scope, keyword=keyword, source=source,
             )
         )
+        # Audit events older than the retention go, as the Redis ledger trims its stream.
+        trail[:] = [event for event in trail if event.at > at - self._keep]
         return before != self._blocked(key, global_key)
 
     def _blocked(self, key: tuple[str, str], global_key: tuple[str, str]) -> bool:

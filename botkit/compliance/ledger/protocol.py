@@ -24,7 +24,9 @@ that leaves per-scope opt-outs standing, which were separate requests. To make "
 across processes, every change takes a sequence number from one counter.
 
 The audit trail is append-only: every call to opt_out or opt_in is recorded, whether or not it
-changed anything, since a repeated STOP is still evidence of what the person asked for.
+changed anything, since a repeated STOP is still evidence of what the person asked for. Events
+older than the audit retention (BOTKIT_AUDIT_RETENTION) are trimmed at the person's next change;
+the standing state is kept, hashed, until lifted, and survives ``botkit privacy erase``.
 
 For the inbound pipeline, ``record_keyword`` turns a classified STOP/START (keywords.py) into
 the right ledger call, with ``scope_for`` choosing the scope as Twilio does.
@@ -45,6 +47,9 @@ from botkit.compliance.keywords import KeywordMatch
 from botkit.twilio.address import parse_address
 
 GLOBAL_SCOPE = "*"
+#: How long an audit event is kept by default (seconds): four years, the longest US
+#: limitation period for a TCPA claim. The standing opt-out itself is kept until lifted.
+AUDIT_RETENTION = 4 * 365 * 24 * 3600.0
 Action = Literal["opt_out", "opt_in"]
 
 #: Where an opt-out or opt-in came from; any short string is accepted, these are the usual ones.

@@ -18,6 +18,7 @@ from botkit.compliance.ledger.keys import (
     hash_tag,
 )
 from botkit.compliance.ledger.protocol import (
+    AUDIT_RETENTION,
     GLOBAL_SCOPE,
     Action,
     ConsentEvent,
@@ -37,9 +38,10 @@ return 0
 """
 
 # KEYS: state(H, scope), state(H, *), optouts, numbers, audit(H), seq.
-# ARGV: action, H, scope, keyword, source, masked. Returns 1 when the scope's verdict changed.
+# ARGV: action, H, scope, keyword, source, masked, audit retention (ms). Returns 1 when the
+# scope's verdict changed.
 _APPLY = CONSENT_LUA + """
-local action, hash, scope, keyword, source, masked = unpack(ARGV)
+local action, hash, scope, keyword, source, masked, keep_ms = unpack(ARGV)
 local is_global = KEYS[1] == KEYS[2]
 local function verdict()
   if is_global then return botkit_consent_blocked({redis.call('GET', KEYS[2])}) end
@@ -71,6 +73,9 @@ end
 redis.call('HSET', KEYS[4], hash, masked)
 redis.call('XADD', KEYS[5], '*', 'seq', seq, 'at', at, 'action', action, 'scope', scope,
   'keyword', keyword, 'source', source)
+-- Audit events older than the retention go (BOTKIT_AUDIT_RETENTION); the state stays.
+local oldest = tonumber(time[1]) * 1000 - tonumber(keep_ms)
+redis.call('XTRIM', KEYS[5], 'MINID', string.format('%d', math.max(oldest, 0)))
 if before ~= verdict() then return 1 end
 return 0
 """
@@ -95,8 +100,16 @@ def _time(at: str) -> datetime:
 class RedisConsentLedger:
     """ConsentLedger on Redis: each operation is one script, one round trip, one slot."""
 
-    def __init__(self, redis: RedisClient, hasher: NumberHasher, tag: str = DEFAULT_TAG) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        hasher: NumberHasher,
+        tag: str = DEFAULT_TAG,
+        *,
+        audit_retention: float = AUDIT_RETENTION,
+    ) -> None:
         self.hasher = hasher
+        self._keep_ms = str(int(audit_retention * 1000))
         self._redis = redis
         self._tag = tag
         self._optouts = f"{hash_tag(tag)}:optouts"
@@ -180,7 +193,8 @@ class RedisConsentLedger:
             self._audit(digest),
             self._seq,
         ]
-        args = [action, digest, scope, keyword or "", source, self.hasher.mask(number)]
+        masked = self.hasher.mask(number)
+        args = [action, digest, scope, keyword or "", source, masked, self._keep_ms]
         return bool(await self._apply_script(keys=keys, args=args))
 
     def _audit(self, digest: str) -> str:

@@ -40,6 +40,7 @@ from typing import Protocol
 
 from botkit.conversations.mirror.entries import DEFAULT_MIRROR_TTL, DEFAULT_TOMBSTONE_TTL
 from botkit.conversations.models import Participant
+from botkit.core.person import Found, Person
 
 
 class ParticipantMirror(Protocol):
@@ -71,6 +72,13 @@ class ParticipantMirror(Protocol):
 
     async def synced(self, conversation_sid: str) -> bool:
         """Whether the mirror holds every participant (created by us, or listed since)."""
+
+    async def export_person(self, person: Person) -> Found:
+        """The person's participations: ``{"conversation_sid", "participant"}`` each, found by
+        the author index, which names them by pseudonym."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Mark them removed (a tombstone keeps only the participant's SID); how many."""
 
 
 __all__ = [

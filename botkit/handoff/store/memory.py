@@ -21,7 +21,8 @@ from botkit.handoff.store.protocol import (
 
 
 class MemoryHandoffStore:
-    def __init__(self) -> None:
+    def __init__(self, ttl: float = RECORD_TTL) -> None:
+        self._ttl = ttl
         self._records: dict[str, tuple[HandoffRecord, float]] = {}
         #: skill -> conversation SIDs waiting (ordered on read, like a sorted set).
         self._queues: dict[str, set[str]] = {}
@@ -189,7 +190,7 @@ class MemoryHandoffStore:
         return stored[0]
 
     def _write(self, record: HandoffRecord) -> HandoffRecord:
-        self._records[record.conversation_sid] = (record, time.monotonic() + RECORD_TTL)
+        self._records[record.conversation_sid] = (record, time.monotonic() + self._ttl)
         return record
 
     def _presence_of(self, agent: str, roster: Roster) -> Presence:

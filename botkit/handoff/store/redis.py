@@ -6,7 +6,7 @@ Keys of one bot share the hash tag ``{<bot>:handoff}`` (``P``), so each script t
 (Redis Cluster):
 
 =====================  ======  ================================================================
-``P:rec:<CH>``         string  the conversation's HandoffRecord as JSON, expiring RECORD_TTL
+``P:rec:<CH>``         string  the conversation's HandoffRecord as JSON, expiring after its ttl
                                after its last change
 ``P:queue:<skill>``    zset    conversations waiting for an agent of the skill, scored by
                                HandoffRecord.score (priority first, then waiting time)
@@ -328,10 +328,12 @@ def _record(found: dict[str, Any]) -> HandoffRecord | None:
 
 
 class RedisHandoffStore:
-    def __init__(self, redis: RedisClient, *, prefix: str = "bot") -> None:
+    def __init__(
+        self, redis: RedisClient, *, prefix: str = "bot", ttl: float = RECORD_TTL
+    ) -> None:
         self._redis = redis
         self._prefix = f"{{{prefix}:handoff}}:"
-        self._ttl_ms = int(RECORD_TTL * 1000)
+        self._ttl_ms = int(ttl * 1000)
         self._route = redis.register_script(_ROUTE)
         self._assign = redis.register_script(_ASSIGN)
         self._release = redis.register_script(_RELEASE)
