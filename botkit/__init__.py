@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ParticipantContext,
     )
     from botkit.contexts.once import once
+    from botkit.contexts.privacy import PrivacyRequest
     from botkit.contexts.status import StatusContext
     from botkit.conversations.info import ConversationInfo
     from botkit.errors import BotkitError, ConfigError, SendError
@@ -85,6 +86,7 @@ _EXPORTS = {
     "OutboundHandle": "botkit.outbound.message",
     "OutboundMessage": "botkit.outbound.message",
     "Presence": "botkit.handoff.store.protocol",
+    "PrivacyRequest": "botkit.contexts.privacy",
     "Outbox": "botkit.outbound.outbox",
     "ParticipantContext": "botkit.contexts.hooks",
     "RUNTIME": "botkit.server.app",
@@ -145,6 +147,7 @@ __all__ = [
     "Outbox",
     "ParticipantContext",
     "Presence",
+    "PrivacyRequest",
     "Records",
     "Router",
     "Runtime",

@@ -54,6 +54,16 @@ def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMap
     return event_dict
 
 
+def ensure_masked() -> None:
+    """Configure botkit's logging (console or JSON, info) unless something configured
+    structlog already: without it, structlog's defaults would print numbers whole. A program
+    that only uses the testing kit (a bot's own test suite) gets masked logs this way, on the
+    stdout of the moment (a test runner swaps it)."""
+    if not structlog.is_configured():
+        configure_logging()
+        structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stdout))
+
+
 def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None) -> None:
     """Configure structlog once for the process. fmt: auto, json or console. stream: where the
     lines go (default stdout; ``botkit chat`` keeps them out of the chat on stderr)."""

@@ -174,10 +174,14 @@ class Privacy:
 def is_empty(document: dict[str, Any]) -> bool:
     """Whether an export holds nothing about the person but their consent and erasures."""
     kept = {"number", "pseudonym", "consent", "erasures"}
-    for name, part in document.items():
-        if name in kept:
-            continue
-        values = part.values() if isinstance(part, dict) else [part]
-        if any(value for value in values):
-            return False
-    return True
+    return not any(_holds(part) for name, part in document.items() if name not in kept)
+
+
+def _holds(part: Any) -> bool:
+    """Whether a part names anything: a part made only of empty lists, empty mappings and
+    None (a bot hook's ``{"tickets": [], "pending_survey": None}``) holds nothing."""
+    if isinstance(part, dict):
+        return any(_holds(value) for value in part.values())
+    if isinstance(part, list | tuple):
+        return bool(part)
+    return part is not None

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from botkit.app.bot import Bot
 from botkit.errors import ConfigError
 from botkit.handoff.history.protocol import HistoryEntry
+from botkit.logging import ensure_masked
 from botkit.outbound.limits.rates import RateTable
 from botkit.runtime.runtime import Runtime
 from botkit.sandbox import Sandbox, SandboxConfig
@@ -128,6 +129,8 @@ class Tester:
         await self.stop()
 
     async def start(self) -> None:
+        # Masked logs even when nothing configured logging (a bot's own test suite).
+        ensure_masked()
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         base = f"http://127.0.0.1:{listener.getsockname()[1]}"

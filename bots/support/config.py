@@ -6,6 +6,8 @@ with the skills it takes after ``=`` (``ann,bea=general+billing``; default skill
 default agents: ``agent``, the identity a Conversations chat client logs in as).
 ``SUPPORT_SURVEY_WINDOW``: hours after a chat closed during which a lone number is taken as
 its rating (default 24); after that, "4" is an ordinary message again.
+``SUPPORT_RECORD_RETENTION``: days a ticket or a rating is kept (default 90); a customer's
+are also erased at once by ``botkit privacy erase``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from botkit import Agent, ConfigError
 
 DEFAULT_KNOWLEDGE = Path(__file__).with_name("knowledge.yaml")
 DEFAULT_SURVEY_WINDOW_HOURS = 24.0
+DEFAULT_RECORD_RETENTION_DAYS = 90.0
 
 
 def knowledge_path() -> Path:
@@ -50,3 +53,15 @@ def survey_window() -> float:
     if not hours > 0:
         raise ConfigError(f"SUPPORT_SURVEY_WINDOW: hours > 0, like 24, got {raw!r}")
     return hours * 3600
+
+
+def record_retention() -> float:
+    """Seconds a ticket or a rating is kept."""
+    raw = os.environ.get("SUPPORT_RECORD_RETENTION", "")
+    try:
+        days = float(raw) if raw.strip() else DEFAULT_RECORD_RETENTION_DAYS
+    except ValueError:
+        days = -1.0
+    if not days > 0:
+        raise ConfigError(f"SUPPORT_RECORD_RETENTION: days > 0, like 90, got {raw!r}")
+    return days * 24 * 3600

@@ -35,7 +35,8 @@ def escalation_router(records: SupportRecords, knowledge: Knowledge) -> Router:
         await ctx.handoff(reason="asked for a person")
 
     async def survey_pending(message: InboundMessage) -> bool:
-        return await records.surveys.get(str(message.sender)) is not None
+        key = records.surveys.person_key(str(message.sender))
+        return await records.surveys.get(key) is not None
 
     @router.intent(
         "survey_answer",
@@ -50,7 +51,7 @@ def escalation_router(records: SupportRecords, knowledge: Knowledge) -> Router:
             await ctx.reply("Please reply with a number from 1 to 5.")
             return
         customer = str(ctx.message.sender)
-        survey = await records.surveys.take(customer)
+        survey = await records.surveys.take(records.surveys.person_key(customer))
         if survey is None:  # answered a moment ago, by another message
             return
         await records.ratings.put(
@@ -77,7 +78,8 @@ def survey_hook(
         if ctx.customer is None:  # a handoff started in a group chat: no one to ask
             return
         await records.surveys.put(
-            ctx.customer, PendingSurvey(conversation_sid=ctx.conversation_sid, agent=ctx.agent)
+            records.surveys.person_key(ctx.customer),
+            PendingSurvey(conversation_sid=ctx.conversation_sid, agent=ctx.agent),
         )
         await ctx.send(ctx.customer, survey_text)
 

@@ -33,7 +33,7 @@ def build(owners: Sequence[str] | None = None, media_url: str | None = None) -> 
         config.checked_media_url(media_url, "media_url") if media_url else config.media_url()
     )
     bot = Bot("whatsapp_shop")
-    records = ShopRecords.of(bot)
+    records = ShopRecords.of(bot, config.order_retention())
     templates.attach(bot)
     bot.include(shipping_router(bot, records, owner_numbers))
     bot.include(checkout_router(templates, records))

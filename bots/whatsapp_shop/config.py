@@ -4,6 +4,8 @@
 ("SHIPPED LC-0001 <tracking URL>"); unset, nobody can. ``SHOP_MEDIA_URL``: where the product
 images are served (the templates append each image's file name); unset, the sandbox's bundled
 sample pictures in development mode (so the demo shows them offline), else DEFAULT_MEDIA_URL.
+``SHOP_ORDER_RETENTION``: days an order is kept (default 365, for returns and the books); a
+customer's are also erased at once by ``botkit privacy erase``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from botkit import ConfigError, Settings, parse_address
 DEFAULT_MEDIA_URL = "https://example.com/leafco/images"
 #: Where the development sandbox serves the shop's sample pictures.
 SANDBOX_SAMPLES = "/sandbox/static/samples/leafco"
+DEFAULT_ORDER_RETENTION_DAYS = 365.0
 
 
 def owners() -> tuple[str, ...]:
@@ -48,3 +51,15 @@ def checked_media_url(url: str, source: str) -> str:
     if not url.startswith("https://"):
         raise ConfigError(f"{source}: WhatsApp fetches media over https, got {url!r}")
     return url.rstrip("/")
+
+
+def order_retention() -> float:
+    """Seconds an order is kept."""
+    raw = os.environ.get("SHOP_ORDER_RETENTION", "")
+    try:
+        days = float(raw) if raw.strip() else DEFAULT_ORDER_RETENTION_DAYS
+    except ValueError:
+        days = -1.0
+    if not days > 0:
+        raise ConfigError(f"SHOP_ORDER_RETENTION: days > 0, like 365, got {raw!r}")
+    return days * 24 * 3600

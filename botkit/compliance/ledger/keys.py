@@ -11,7 +11,8 @@ Key layout (``T`` is the hash tag, ``botkit:consent`` by default; ``H`` is the n
                                          the standing opt-outs, for operators.
 ``{T}:numbers``                 hash     ``H`` -> masked number, for every number with a trail.
 ``{T}:audit:H``                 stream   the audit trail: seq, at, action, scope, keyword,
-                                         source. Append-only, never trimmed.
+                                         source. Append-only; events older than
+                                         BOTKIT_AUDIT_RETENTION are trimmed.
 ``{T}:seq``                     string   the counter that orders every change.
 ==============================  =======  =====================================================
 

@@ -1,0 +1,148 @@
+"""One person's data exported and erased (issue 18), end to end with the support bot: a
+customer talks to the bot, opens a ticket, is handed to an agent, rates the chat and texts
+STOP; then everything held about them is exported, erased, and looked for everywhere.
+
+Runs on the memory stores and on a real Redis alike (tests/bots/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import structlog
+from redis.asyncio import Redis
+
+from botkit.logging import configure_logging
+from botkit.runtime.privacy import is_empty
+from botkit.testing import Tester
+from bots.support import Support, build
+from tests.support.logs import JsonLogs
+from tests.support.traces import memory_traces, redis_traces
+
+CUSTOMER = "+15550004567"
+MASKED = "+1555***4567"
+BYSTANDER = "+15550007788"
+#: What the customer said, and was told, that only they and the agent know.
+BODIES = (
+    "the lid of my teapot arrived cracked",
+    "My marmalade tea never came",
+    "A new tin of marmalade tea is on its way",
+)
+
+
+@pytest.fixture
+def support() -> Support:
+    return build(agents=["agent"])
+
+
+@pytest.fixture
+def bot(support: Support) -> object:
+    return support.bot
+
+
+async def a_full_conversation(tester: Tester) -> None:
+    phone = tester.phone(CUSTOMER)
+    other = tester.phone(BYSTANDER)
+    agent = tester.agent("agent")
+    await phone.send("hello")
+    await phone.expect_reply(contains="I am the Acme support bot")
+    await phone.send(f"Ticket: {BODIES[0]}")
+    await phone.expect_reply(contains="is open")
+    await other.send("Ticket: my kettle whistles out of tune")
+    await other.expect_reply(contains="is open")
+    await phone.send("I want a person")
+    await phone.expect_reply(contains="You are now chatting with agent")
+    await agent.expect_message(contains="You are now chatting", author="bot")
+    await phone.send(BODIES[1])
+    await agent.expect_message(equals=BODIES[1])
+    await agent.say(BODIES[2])
+    await phone.expect_reply(equals=BODIES[2])
+    await agent.say("/close")
+    await phone.expect_reply(contains="This chat is now closed")
+    await phone.expect_reply(contains="How did we do?")
+    await phone.send("4")
+    await phone.expect_reply(contains="Thank you for rating us 4/5")
+    await phone.send("STOP")
+    await tester.settle()
+
+
+async def test_export_then_erase_then_export_leaves_only_consent(
+    tester: Tester, support: Support
+) -> None:
+    await a_full_conversation(tester)
+    privacy = tester.runtime.privacy
+
+    exported = await privacy.export(CUSTOMER)
+    json.dumps(exported)  # one JSON document
+    assert exported["number"] == CUSTOMER
+    for part in ("sessions", "outbound_messages", "conversations", "handoff_history"):
+        assert exported[part], part
+    assert exported["consent"]["opted_out"] and exported["consent"]["history"]
+    mine = exported["bot"]["export_person"]
+    assert [t["summary"] for t in mine["tickets"]] == [BODIES[0]]
+    assert [r["rating"] for r in mine["ratings"]] == [4]
+    assert BODIES[1] in json.dumps(exported["handoff_history"])
+    assert not is_empty(exported)
+
+    removed = await privacy.erase(CUSTOMER)
+    assert removed["sessions"] and removed["outbound_messages"] and removed["conversations"]
+    assert removed["bot:erase_person"] == 2  # the ticket and the rating
+    assert sum((await privacy.erase(CUSTOMER)).values()) == 0  # idempotent
+
+    after = await privacy.export(CUSTOMER)
+    assert is_empty(after), after
+    assert after["consent"] == exported["consent"]  # the STOP survives
+    assert [e["removed"]["bot:erase_person"] for e in after["erasures"]] == [2, 0]
+    # The bystander keeps everything.
+    theirs = (await privacy.export(BYSTANDER))["bot"]["export_person"]["tickets"]
+    assert [t["summary"] for t in theirs] == ["my kettle whistles out of tune"]
+
+
+async def test_after_an_erase_no_store_holds_a_trace_of_the_person(
+    tester: Tester, botkit_redis_url: str | None
+) -> None:
+    await a_full_conversation(tester)
+    needles = (CUSTOMER.lstrip("+"), MASKED, *BODIES)
+    stores = tester.runtime.stores
+    before = await _traces(tester, botkit_redis_url, needles)
+    assert before  # the check can see them
+
+    await tester.runtime.privacy.erase(CUSTOMER)
+
+    assert await _traces(tester, botkit_redis_url, needles) == []
+    # The bystander's data is untouched, so the scan would have seen a survivor.
+    assert await _traces(tester, botkit_redis_url, [BYSTANDER.lstrip("+")])
+    # The STOP survives, hashed.
+    (standing,) = [e for e in await stores.ledger.entries() if e.masked == MASKED]
+    assert await stores.ledger.is_opted_out(CUSTOMER, [standing.scope])
+
+
+async def _traces(
+    tester: Tester, url: str | None, needles: tuple[str, ...] | list[str]
+) -> list[str]:
+    if url is None:
+        return memory_traces(tester.runtime.stores, needles)
+    redis = Redis.from_url(url)
+    try:
+        return await redis_traces(redis, needles)
+    finally:
+        await redis.aclose()
+
+
+async def test_logs_never_hold_a_number_and_bodies_only_at_debug(
+    tester: Tester, logs: JsonLogs
+) -> None:
+    """The captured logs of the whole conversation, at debug level: no number whole at any
+    level, no body above debug."""
+    configure_logging("json", "debug")
+    structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stdout))
+    await a_full_conversation(tester)
+    lines = logs.take()
+    assert len(lines) >= 10
+    for line in lines:
+        text = json.dumps(line)
+        assert CUSTOMER.lstrip("+") not in text and BYSTANDER.lstrip("+") not in text, line
+        if line["level"] != "debug":
+            assert not [body for body in BODIES if body in text], line
