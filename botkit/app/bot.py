@@ -171,8 +171,14 @@ class Bot(Router):
         """Connect the running runtime's parts (None: it stopped). The runtime calls this."""
         self._serving = serving
         if serving is not None:
-            self._records = serving.records
-            self._pseudonym = serving.pseudonym
+            self.keep_records(serving.records, serving.pseudonym)
+
+    def keep_records(self, backend: RecordBackend, pseudonym: Pseudonym) -> None:
+        """Where the bot's record stores live, and how they name people: set by ``serve``,
+        and by a command that uses the bot's records without serving it (``botkit privacy``
+        runs the bot's privacy hooks against the shared stores)."""
+        self._records = backend
+        self._pseudonym = pseudonym
 
     def on_privacy_export(self, func: Exporter) -> Exporter:
         """Register ``async def hook(request: PrivacyRequest) -> JSON``: what this bot keeps

@@ -12,6 +12,7 @@ same from code: botkit/runtime/privacy.py).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -66,7 +67,8 @@ def _number(raw: str) -> str:
 @asynccontextmanager
 async def _privacy(target: str, with_twilio: bool) -> AsyncIterator[tuple[Privacy, Stores]]:
     settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    # On stderr: standard output is the export's.
+    configure_logging(settings.log_format, settings.log_level, sys.stderr)
     if settings.redis_url is None:
         raise ConfigError(NEEDS_REDIS)
     bot = load_bot(target)

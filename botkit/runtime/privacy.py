@@ -58,6 +58,8 @@ class Privacy:
     ) -> None:
         self.stores = stores
         self.bot = bot
+        # The bot's hooks read its records where these stores are, naming people alike.
+        bot.keep_records(stores.records, stores.hasher.pseudonym)
         self.twilio = twilio
         self._erasures = stores.records.store(ERASURES)
         self._audit_retention = audit_retention

@@ -27,8 +27,9 @@ def running_redis() -> Iterator[str]:
         stop_redis(proc)
 
 
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A redis-server on ``port`` that keeps nothing on disk, listening when this returns."""
+def start_redis(port: int, *persistence: str) -> subprocess.Popen[bytes]:
+    """A redis-server on ``port`` that keeps nothing on disk (unless ``persistence`` options
+    say otherwise: ``"--appendonly", "yes", "--dir", path``), listening when this returns."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
@@ -36,7 +37,7 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
         )
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", tempfile.gettempdir()],
+         "--appendonly", "no", "--dir", tempfile.gettempdir(), *persistence],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
