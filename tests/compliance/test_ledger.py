@@ -517,3 +517,26 @@ async def test_each_operation_is_one_round_trip(redis_client: Redis) -> None:
     commands.clear()
     assert await start(ledger, SENDER)
     assert commands == ["EVALSHA"]
+
+
+async def test_audit_events_older_than_the_retention_are_trimmed_the_state_stays(
+    store_url: str | None,
+) -> None:
+    """BOTKIT_AUDIT_RETENTION: each change trims the person's events older than it; their
+    standing opt-out is kept whatever its age."""
+    hasher = NumberHasher(PEPPER)
+    redis = None if store_url is None else Redis.from_url(store_url)
+    ledger: ConsentLedger = (
+        MemoryConsentLedger(hasher, audit_retention=0.3)
+        if redis is None
+        else RedisConsentLedger(redis, hasher, audit_retention=0.3)
+    )
+    await stop(ledger, SENDER)
+    await stop(ledger, OTHER_SENDER)
+    assert len(await ledger.history(USER)) == 2
+    await asyncio.sleep(0.5)
+    await start(ledger, OTHER_SENDER)
+    assert [e.action for e in await ledger.history(USER)] == ["opt_in"]
+    assert await ledger.is_opted_out(USER, [SENDER])  # the state outlives its audit events
+    if redis is not None:
+        await redis.aclose()

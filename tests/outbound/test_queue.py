@@ -20,6 +20,7 @@ from botkit.outbound.message import Lane, OutboundMessage
 from botkit.outbound.queue.memory import MemoryOutboundQueue
 from botkit.outbound.queue.protocol import Claim, Idle, OutboundQueue
 from botkit.outbound.queue.redis import RedisOutboundQueue
+from botkit.outbound.retention import DeadLetterRetention
 from botkit.runtime.redis import connect
 from botkit.settings import Settings
 
@@ -476,3 +477,20 @@ async def test_a_dead_letter_keeps_its_text_and_number_only_for_its_retention(ri
     assert await rig.queue.redact_dead_letters(buried, buried) == 1  # past every retention
     assert await rig.queue.dead_letters() == []
     assert await rig.queue.status(letter.job.id) is None
+
+
+async def test_the_retention_sweep_redacts_then_drops_dead_letters(rig: Rig) -> None:
+    """DeadLetterRetention (every outbound worker runs it): whole for ``whole`` seconds, then a
+    redacted copy until ``redacted`` seconds, then nothing."""
+    await rig.add(rig.job(USER_A, body="your code is 1234"))
+    assert await rig.queue.bury(await rig.claimed(), "permanent", "21211 invalid To")
+    [letter] = await rig.queue.dead_letters()
+    buried = letter.at_us / S
+    retention = DeadLetterRetention(whole=7 * 86400, redacted=90 * 86400)
+
+    assert await retention.sweep(rig.queue, now=buried + 6 * 86400) == 0
+    assert await retention.sweep(rig.queue, now=buried + 8 * 86400) == 1
+    [letter] = await rig.queue.dead_letters()
+    assert (letter.job.message.to, letter.job.message.body) == ("+1555***0101", "[redacted]")
+    assert await retention.sweep(rig.queue, now=buried + 91 * 86400) == 1
+    assert await rig.queue.dead_letters() == []

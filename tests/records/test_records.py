@@ -110,3 +110,46 @@ async def test_a_running_bot_keeps_its_records_where_its_sessions_are(
             assert tester.runtime.stores.redis is not None
             raw = await tester.runtime.stores.redis.get("{test:tickets}:T1")
             assert raw is not None and b"the lid is cracked" in raw
+
+
+async def test_records_put_with_an_owner_are_found_and_forgotten_by_it(stores: Stores) -> None:
+    """The owner index (the person's pseudonym) that bots' privacy hooks use."""
+    store = stores.records.store("test:owned")
+    clock = TestClock()
+    with clock.installed():
+        await store.put("T1", "a", owner="alice")
+        await store.put("T2", "b", ttl=60, owner="alice")
+        await store.put("T3", "c", owner="bob")
+        await store.put("T4", "d")
+        assert await store.owned("alice") == ["T1", "T2"]
+        clock.advance(minutes=2)
+        assert await store.owned("alice") == ["T1"]  # T2 expired
+        await store.delete("T1")
+        assert await store.owned("alice") == []
+        await store.put("T5", "e", owner="alice")
+        assert await store.forget_owner("alice") == 1
+        assert await store.forget_owner("alice") == 0
+        assert await store.get("T5") is None
+        assert await store.owned("bob") == ["T3"] and await store.get("T4") == "d"
+
+
+class Order(BaseModel):
+    id: str
+    customer: str
+
+
+async def test_a_bots_records_by_person(store_url: str | None) -> None:
+    """``owner=`` names the field with the person's address; ``person_key`` is their
+    pseudonym, never the number."""
+    bot = Bot("owners")
+    orders = bot.records(Order, "test:orders", owner="customer")
+    with pytest.raises(ValueError, match="has no field 'buyer'"):
+        bot.records(Order, "test:orders", owner="buyer")
+    async with Tester(bot, redis_url=store_url):
+        await orders.put("O1", Order(id="O1", customer="whatsapp:+15550001111"))
+        await orders.put("O2", Order(id="O2", customer="+15550002222"))
+        assert list(await orders.of_person("+15550001111")) == ["O1"]
+        key = orders.person_key("+15550001111")
+        assert key == orders.person_key("whatsapp:+15550001111") and "5550001111" not in key
+        assert await orders.forget_person("+15550001111") == 1
+        assert await orders.get("O1") is None and await orders.get("O2") is not None

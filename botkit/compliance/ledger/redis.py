@@ -74,7 +74,7 @@ redis.call('HSET', KEYS[4], hash, masked)
 redis.call('XADD', KEYS[5], '*', 'seq', seq, 'at', at, 'action', action, 'scope', scope,
   'keyword', keyword, 'source', source)
 -- Audit events older than the retention go (BOTKIT_AUDIT_RETENTION); the state stays.
-local oldest = tonumber(time[1]) * 1000 - tonumber(keep_ms)
+local oldest = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) - tonumber(keep_ms)
 redis.call('XTRIM', KEYS[5], 'MINID', string.format('%d', math.max(oldest, 0)))
 if before ~= verdict() then return 1 end
 return 0
