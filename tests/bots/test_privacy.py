@@ -15,7 +15,8 @@ import structlog
 from redis.asyncio import Redis
 
 from botkit.logging import configure_logging
-from botkit.runtime.privacy import is_empty
+from botkit.runtime.privacy import Privacy, is_empty
+from botkit.runtime.privacy_twilio import TwilioRecords
 from botkit.testing import Tester
 from bots.support import Support, build
 from tests.support.logs import JsonLogs
@@ -146,3 +147,27 @@ async def test_logs_never_hold_a_number_and_bodies_only_at_debug(
         assert CUSTOMER.lstrip("+") not in text and BYSTANDER.lstrip("+") not in text, line
         if line["level"] != "debug":
             assert not [body for body in BODIES if body in text], line
+
+
+async def test_with_twilio_their_messages_are_listed_then_deleted(tester: Tester) -> None:
+    """``--with-twilio``: the messages Twilio (here the sandbox, through the SDK) keeps to and
+    from the person are exported, then deleted by the erase; the bystander's stay."""
+    await a_full_conversation(tester)
+    runtime = tester.runtime
+    privacy = Privacy(runtime.stores, runtime.bot, twilio=TwilioRecords(runtime.twilio))
+
+    exported = await privacy.export(CUSTOMER)
+    listed = exported["twilio"]["messages"]
+    assert {m["body"] for m in listed} >= {"hello", f"Ticket: {BODIES[0]}"}
+    assert all(CUSTOMER in (m["to"] + m["from"]) for m in listed)
+
+    conversation = exported["conversations"][0]["conversation_sid"]
+    removed = await privacy.erase(CUSTOMER)
+    assert removed["twilio_messages"] == len(listed)
+    assert removed["twilio_participants"] == 1  # they left the conversation on Twilio
+    left = await runtime.conversations.client.list_participants(conversation)
+    assert CUSTOMER not in json.dumps([p.model_dump(mode="json") for p in left])
+    assert (await privacy.export(CUSTOMER))["twilio"]["messages"] == []
+    assert await TwilioRecords(runtime.twilio).messages(tester.runtime.stores.hasher.person(
+        BYSTANDER
+    ))

@@ -5,10 +5,13 @@ the shipping notice that goes out as the approved template once the 24-hour wind
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
 from botkit import Bot, ConfigError
+from botkit.runtime.privacy import is_empty
 from botkit.testing import BOT_NUMBER, TestClock, Tester, TestPhone
 from bots.whatsapp_shop import Shop, build
+from tests.support.traces import memory_traces, redis_traces
 
 CUSTOMER = "+15550001111"
 OWNER = "+15550009999"
@@ -281,3 +284,34 @@ async def test_the_sandbox_serves_a_picture_for_every_product() -> None:
                     assert (await response.read())[:2] == b"\xff\xd8"  # a JPEG
     finally:
         await sandbox.stop()
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+async def test_a_customers_orders_cart_and_window_are_exported_and_erased(
+    tester: Tester, customer: TestPhone, botkit_redis_url: str | None
+) -> None:
+    """The shop's privacy hooks add its orders to ``botkit privacy``; the cart (in the session)
+    and the WhatsApp window are botkit's own. After the erase nothing names the customer."""
+    order_id = await order_a_tea(customer)
+    await customer.send("add chamomile")  # a cart left in the session
+    await customer.expect_reply(contains="Added Chamomile")
+    await tester.settle()
+    privacy = tester.runtime.privacy
+
+    exported = await privacy.export(CUSTOMER)
+    assert [o["id"] for o in exported["bot"]["export_person"]["orders"]] == [order_id]
+    assert exported["whatsapp_windows"]
+    assert any(s["session"].get("cart") for s in exported["sessions"])
+
+    removed = await privacy.erase(CUSTOMER)
+    assert removed["bot:erase_person"] == 1 and removed["whatsapp_windows"] == 1
+    assert is_empty(await privacy.export(CUSTOMER))
+    needles = [CUSTOMER.lstrip("+"), "1 Ferry Building"]
+    if botkit_redis_url is None:
+        assert memory_traces(tester.runtime.stores, needles) == []
+    else:
+        redis = Redis.from_url(botkit_redis_url)
+        assert await redis_traces(redis, needles) == []
+        await redis.aclose()
