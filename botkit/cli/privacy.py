@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 
 import click
 from redis.exceptions import RedisError
+from twilio.base.exceptions import TwilioRestException
 
 from botkit.app.loader import load_bot
 from botkit.cli.commands import run_command
@@ -71,6 +72,11 @@ async def _privacy(target: str, with_twilio: bool) -> AsyncIterator[tuple[Privac
     configure_logging(settings.log_format, settings.log_level, sys.stderr)
     if settings.redis_url is None:
         raise ConfigError(NEEDS_REDIS)
+    if with_twilio and settings.development:
+        raise ConfigError(
+            "--with-twilio: needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (development mode "
+            "has no Twilio account to ask)"
+        )
     bot = load_bot(target)
     stores = await open_stores(settings, bot.name)
     twilio = twilio_client(settings) if with_twilio else None
@@ -79,6 +85,16 @@ async def _privacy(target: str, with_twilio: bool) -> AsyncIterator[tuple[Privac
         yield Privacy(stores, bot, twilio=records, audit_retention=settings.audit_retention), stores
     except RedisError as exc:
         raise ConfigError(f"Redis at REDIS_URL failed: {exc}") from None
+    except TwilioRestException as exc:
+        raise ConfigError(
+            f"--with-twilio: Twilio answered {exc.status} (error {exc.code}: {exc.msg}); "
+            "nothing after that step was done, run the command again"
+        ) from None
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"--with-twilio: cannot reach Twilio ({exc}); nothing after that step was done, "
+            "run the command again"
+        ) from None
     finally:
         if twilio is not None:
             await twilio.http_client.close()

@@ -47,7 +47,7 @@ def run(clean_redis: str) -> Callable[..., Result]:
         full: dict[str, str | None] = {
             "REDIS_URL": clean_redis,
             "BOTKIT_CONSENT_PEPPER": PEPPER,
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
             "TWILIO_AUTH_TOKEN": "x" * 32,
             "BOTKIT_BOT": "bots.support:bot",
             "SUPPORT_AGENTS": "agent",
@@ -230,3 +230,15 @@ def test_an_erase_leaves_the_aof_and_rdb_files_too(
     files = persisted(directory)
     for needle in (CUSTOMER.lstrip("+"), *BODIES):
         assert needle.encode() not in files, needle
+
+
+def test_with_twilio_problems_are_one_line(run: Callable[..., Result]) -> None:
+    development = {"TWILIO_ACCOUNT_SID": None, "TWILIO_AUTH_TOKEN": None}
+    line = one_line(run("privacy", "export", CUSTOMER, "--with-twilio", env=development))
+    assert line.startswith("botkit: --with-twilio: needs TWILIO_ACCOUNT_SID")
+    nowhere = {"BOTKIT_TWILIO_BASE_URL": f"http://127.0.0.1:{free_port()}"}
+    for command in ("export", "erase"):
+        done = run("privacy", command, CUSTOMER, "--with-twilio", env=nowhere)
+        assert done.exit_code == 2, done.output
+        assert "Traceback" not in done.output
+        assert "botkit: --with-twilio: cannot reach Twilio" in done.stderr
