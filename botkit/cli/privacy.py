@@ -12,6 +12,7 @@ same from code: botkit/runtime/privacy.py).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +34,8 @@ from botkit.runtime.stores import Stores, open_stores
 from botkit.runtime.twilio import twilio_client
 from botkit.sessions.shards import Shards
 from botkit.settings import Settings, load_settings
+
+_PUNCTUATION = re.compile(r"[\s().-]")
 
 NEEDS_REDIS = (
     "REDIS_URL: required, since a person's data is in the shared Redis (a development bot "
@@ -56,8 +59,10 @@ twilio_option = click.option(
 
 
 def _number(raw: str) -> str:
+    """The bare E.164 number of what an operator typed or pasted (spaces, dashes, dots and
+    parentheses dropped: ``+1 (555) 123-0123``)."""
     try:
-        return normalize_number(raw)
+        return normalize_number(_PUNCTUATION.sub("", raw))
     except ValueError:
         raise ConfigError(
             f"NUMBER: {raw!r} is not a phone number (E.164, like +15551230123, or "

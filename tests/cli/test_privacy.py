@@ -74,7 +74,7 @@ def test_export_then_erase_then_export(run: Callable[..., Result], clean_redis: 
     assert document["sessions"] and document["conversations"]
     assert document["bot"]["export_person"]["tickets"][0]["summary"] == BODIES[0]
 
-    erased = run("privacy", "erase", f"whatsapp:{CUSTOMER}")
+    erased = run("privacy", "erase", "whatsapp:+1 (555) 000-4567")  # as pasted
     assert erased.exit_code == 0, erased.output
     assert erased.stdout.startswith(f"erased {MASKED}:\n")
     assert "  bot:erase_person: 2\n" in erased.stdout
