@@ -111,7 +111,9 @@ async def drain(queue: RedisOutboundQueue) -> None:
 
 
 async def measure(redis_url: str, recipients: int) -> Figures:
-    redis = Redis.from_url(redis_url, max_connections=CONCURRENCY)
+    # One more connection than enqueues at once: a claim subscribes to the queue's wake channels.
+    redis = Redis.from_url(redis_url, max_connections=CONCURRENCY + 1)
+    queue: RedisOutboundQueue | None = None
     try:
         factory = JobFactory(RateTable(senders={SENDER: 1_000_000}), NumberHasher(PEPPER))
         queue = RedisOutboundQueue(
@@ -143,6 +145,8 @@ async def measure(redis_url: str, recipients: int) -> Figures:
         await redis.delete(old)
         return Figures(recipients, before, queued, drained, after, fields_left, old_hash)
     finally:
+        if queue is not None:
+            await queue.close()
         await redis.aclose()
 
 

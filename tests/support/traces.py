@@ -21,9 +21,11 @@ from redis.asyncio import Redis
 from botkit.runtime.privacy import ERASURES
 from botkit.runtime.stores import Stores
 
-#: The consent ledger's keys, and the erasure audit's.
+#: The consent ledger's keys (and its copies' in every shard's slot), and the erasure audit's.
 ALLOWED = re.compile(
-    r"^\{botkit:consent\}:(state:|optouts$|numbers$|audit:|seq$)|^\{" + re.escape(ERASURES) + r"\}"
+    r"^\{botkit:consent\}:(optouts$|numbers$|audit:)"
+    r"|^\{[^}]*\}:(state:|seq$|copy-counts$|filled$|copied$)"
+    r"|^\{" + re.escape(ERASURES) + r"\}"
 )
 
 
