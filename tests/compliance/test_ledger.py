@@ -8,7 +8,7 @@ import hmac
 import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -481,6 +481,22 @@ async def test_the_tag_is_configurable(redis_client: Redis) -> None:
     assert await ledger.is_opted_out(USER, [SENDER])
 
 
+async def through_every_kind_of_change(
+    ledger: ConsentLedger, agree: Callable[[], Awaitable[None]]
+) -> None:
+    """Scoped and global opt-outs, an exemption and the lifting of each, five changes in all:
+    ``agree`` checks a send-time reading against the ledger after each step."""
+    await agree()
+    await stop(ledger, SERVICE)
+    await agree()
+    await stop(ledger, GLOBAL_SCOPE, keyword="STOPALL")
+    await start(ledger, SENDER)
+    await agree()
+    await start(ledger, SERVICE)
+    await start(ledger, GLOBAL_SCOPE, keyword="START")
+    await agree()
+
+
 async def test_a_dispatcher_script_embedding_consent_lua_agrees(redis_client: Redis) -> None:
     """What the outbound worker's claim script will do: read consent_check_keys with CONSENT_LUA."""
     ledger = RedisConsentLedger(redis_client, NumberHasher(PEPPER))
@@ -496,14 +512,7 @@ async def test_a_dispatcher_script_embedding_consent_lua_agrees(redis_client: Re
             verdict = await claim(keys=consent_check_keys(digest, scopes))
             assert (verdict == b"skip") == await ledger.is_opted_out(USER, scopes)
 
-    await agree()
-    await stop(ledger, SERVICE)
-    await agree()
-    await stop(ledger, GLOBAL_SCOPE, keyword="STOPALL")
-    await start(ledger, SENDER)
-    await agree()
-    await start(ledger, SERVICE)
-    await agree()
+    await through_every_kind_of_change(ledger, agree)
     assert consent_check_keys(digest, [SENDER, GLOBAL_SCOPE, SENDER]) == [
         consent_key(digest, GLOBAL_SCOPE),
         consent_key(digest, SENDER),
@@ -526,15 +535,7 @@ async def test_a_change_returns_once_every_shards_copy_agrees(redis_client: Redi
                 verdict = await claim(keys=consent_check_keys(digest, scopes, tag))
                 assert bool(verdict) == await ledger.is_opted_out(USER, scopes), (tag, scopes)
 
-    await agree()
-    await stop(ledger, SERVICE)
-    await agree()
-    await stop(ledger, GLOBAL_SCOPE, keyword="STOPALL")
-    await start(ledger, SENDER)
-    await agree()
-    await start(ledger, SERVICE)
-    await start(ledger, GLOBAL_SCOPE, keyword="START")
-    await agree()
+    await through_every_kind_of_change(ledger, agree)
     # Every copy counted every change, as the ledger's own counter did.
     assert [int(await redis_client.get(key)) for key in counters] == [5, 5, 5, 5]
 

@@ -36,18 +36,6 @@ def test_three_shards_land_on_three_masters_of_a_cluster(redis_cluster: Topology
     for tag in spread_tags("botkit:inbound:demo", 3):
         slot = int(redis_cluster.cli(port, "cluster", "keyslot", tag))
         assert slot == slot_of(tag)
-        owners.append(_owner(redis_cluster, port, slot))
+        owners.append(redis_cluster.master_of(slot)[0])
     assert len(set(owners)) == 3
 
-
-def _owner(cluster: Topology, port: int, slot: int) -> str:
-    """The id of the master serving slot, from CLUSTER NODES."""
-    for line in cluster.cli(port, "cluster", "nodes").splitlines():
-        fields = line.split()
-        if "master" not in fields[2]:
-            continue
-        for span in fields[8:]:
-            low, _, high = span.partition("-")
-            if low.isdigit() and int(low) <= slot <= int(high or low):
-                return fields[0]
-    raise AssertionError(f"no master serves slot {slot}")
