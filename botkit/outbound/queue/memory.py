@@ -321,6 +321,8 @@ class MemoryOutboundQueue:
         if entry is None:
             return False
         entry.state, entry.reason = "dropped", reason
+        # Kept as long as a sent job, as the Redis queue's drop script expires it.
+        self._sent_expiry.append((_now_us() + self._finished_us, claim.job.id))
         return True
 
     async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
@@ -430,12 +432,12 @@ class MemoryOutboundQueue:
             del self._idempotency[job.message.idempotency_key]
 
     def _expire(self, now: int) -> None:
-        """Forget sent jobs and idempotency keys past their lifetimes (each deque is in expiry
-        order: one lifetime per kind)."""
+        """Forget sent (and dropped) jobs and idempotency keys past their lifetimes (each deque
+        is in expiry order: one lifetime per kind)."""
         while self._sent_expiry and self._sent_expiry[0][0] <= now:
             _, job_id = self._sent_expiry.popleft()
             entry = self._entries.get(job_id)
-            if entry is not None and entry.state == "sent":
+            if entry is not None and entry.state in ("sent", "dropped"):
                 self._forget(job_id)
         while self._key_expiry and self._key_expiry[0][0] <= now:
             _, key, job_id = self._key_expiry.popleft()

@@ -422,7 +422,7 @@ return 1
 """
 
 # ARGV: prefix, now, then job ids: dead letters past every retention go for good.
-_DROP = _PRELUDE + """
+_EXPIRE_DEAD = _PRELUDE + """
 local dropped = 0
 for i = 3, #ARGV do
   local j = P .. 'job:' .. ARGV[i]
@@ -503,7 +503,7 @@ class RedisOutboundQueue:
                 "replay": _REPLAY,
                 "forget": _FORGET,
                 "redact": _REDACT,
-                "drop": _DROP,
+                "expire_dead": _EXPIRE_DEAD,
             }.items()
         }
 
@@ -668,7 +668,7 @@ class RedisOutboundQueue:
 
     async def drop(self, claim: Claim, reason: str) -> bool:
         shard = self._shards[claim.shard]
-        args = (claim.job.id, claim.token, reason, FINISHED_TTL)
+        args = (claim.job.id, claim.token, reason, self._finished_ttl)
         return bool(await self._run(shard, "drop", *args))
 
     async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
@@ -760,7 +760,8 @@ class RedisOutboundQueue:
         dead = shard.prefix + "dead"
         ids = [_text(i) for i in await self._redis.zrangebyscore(dead, "-inf", drop_before_us)]
         for start in range(0, len(ids), _SWEEP_BATCH):
-            changed += int(await self._run(shard, "drop", *ids[start : start + _SWEEP_BATCH]))
+            batch = ids[start : start + _SWEEP_BATCH]
+            changed += int(await self._run(shard, "expire_dead", *batch))
         for job_id in await self._redis.zrangebyscore(dead, "-inf", redact_before_us):
             fields = await self._redis.hmget(shard.prefix + "job:" + _text(job_id), "d", "rd")
             if fields[0] is None or fields[1] is not None:
