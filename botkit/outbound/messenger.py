@@ -20,6 +20,11 @@ from botkit.outbound.outbox import Outbox
 from botkit.twilio.address import parse_address
 from botkit.twilio.inbound import InboundMessage
 
+#: SendOptions that become OutboundMessage fields unchanged.
+PASSED_AS_IS = (
+    "valid_for", "send_at", "status_callback", "smart_encoded", "shorten_urls", "campaign"
+)
+
 
 @dataclass(frozen=True)
 class From:
@@ -128,7 +133,7 @@ class Messenger:
                 content_variables=json.dumps(dict(variables)) if variables else None,
                 idempotency_key=options.get("idempotency_key") or uuid.uuid4().hex,
                 lane=options.get("lane", "reply"),
-                valid_for=options.get("valid_for"),
+                **{name: options[name] for name in PASSED_AS_IS if name in options},  # type: ignore[literal-required]
                 **fields,
             )
         except ValidationError as exc:
