@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar, Unpack
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, Unpack
 
 from pydantic import BaseModel
 
@@ -17,6 +18,7 @@ from botkit.app.records import Records
 from botkit.app.router import Router, Routes
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.contexts.handoff_closed import CloseHook
+from botkit.contexts.reminders import Reminders
 from botkit.conversations.client import ConversationsClient
 from botkit.errors import SendError
 from botkit.flows.flow import Flow
@@ -47,6 +49,7 @@ class Serving:
     messenger: Messenger
     handoff: Handoff
     records: RecordBackend
+    reminders: Reminders
 
 
 class Bot(Router):
@@ -217,6 +220,40 @@ class Bot(Router):
         """
         options.setdefault("lane", "bulk")
         return await self._running("bot.send").messenger.send(to, text, **options)
+
+    async def schedule(
+        self,
+        to: str,
+        *,
+        intent: str,
+        from_: str,
+        at: datetime | None = None,
+        in_: timedelta | None = None,
+        every: timedelta | None = None,
+        key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Run ``intent``'s handler for the person ``to`` later (``at``, or ``in_`` from now),
+        with their session, as if they had written to ``from_`` (the bot's number, with
+        ``whatsapp:`` for WhatsApp); again ``every`` so often if given. Durable, and run once
+        across processes (botkit/timers/). ``key`` names it for that person: scheduling the
+        same key again replaces it. Returns the timer's id, for ``cancel_timer``."""
+        return await self._running("bot.schedule").reminders.arm(
+            sender=to, recipient=from_, intent=intent, at=at, in_=in_, every=every, key=key,
+            data=data,
+        )
+
+    async def cancel_timer(
+        self, timer_id: str | None = None, *, to: str | None = None, key: str | None = None
+    ) -> bool:
+        """Disarm a timer by its id, or by the person and key it was armed with (False: there
+        was none). An occurrence already running is not stopped."""
+        reminders = self._running("bot.cancel_timer").reminders
+        if timer_id is None:
+            if to is None or key is None:
+                raise SendError("cancel_timer needs the timer's id, or both to= and key=")
+            timer_id = reminders.timer_id(to, key)
+        return await reminders.cancel(timer_id)
 
     def _running(self, what: str) -> Serving:
         if self._serving is None:

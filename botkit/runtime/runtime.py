@@ -18,6 +18,7 @@ from twilio.rest import Client
 
 from botkit.app.bot import Bot, Serving
 from botkit.contexts.handoff_closed import close_hooks
+from botkit.contexts.reminders import Reminders
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.writer import ConversationWriter
 from botkit.errors import ConfigError
@@ -26,9 +27,11 @@ from botkit.handoff.service import Handoff
 from botkit.inbound.agent_command_intake import AgentCommandIntake
 from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.conversation_pipeline import ConversationPipeline
+from botkit.inbound.events import TimerEvent
 from botkit.inbound.message_add_gate import MessageAddGate
 from botkit.inbound.pipeline import Handled, Pipeline
 from botkit.inbound.status_tracker import StatusTracker
+from botkit.inbound.timer_feed import TimerFeed
 from botkit.inbound.worker import InboundWorker
 from botkit.metrics import Metrics
 from botkit.outbound.messenger import From, Messenger
@@ -78,6 +81,8 @@ class Runtime:
     inbound_worker: InboundWorker
     #: None when this process leaves sending to `botkit worker` processes.
     outbound_worker: OutboundWorker | None
+    #: Turns due timers into inbound events (running where inbound workers run).
+    timer_feed: TimerFeed
     #: How long stop() lets memory-mode sends drain. A test harness shortens it: a message held
     #: for quiet hours would otherwise hold every test's teardown for the full grace.
     drain_grace: float = 10.0
@@ -85,7 +90,11 @@ class Runtime:
     def trouble(self) -> str | None:
         """Why this process is not healthy now (a worker loop that ended or keeps failing)."""
         worker = self.outbound_worker
-        return self.inbound_worker.trouble() or (worker.trouble() if worker else None)
+        return (
+            self.inbound_worker.trouble()
+            or self.timer_feed.trouble()
+            or (worker.trouble() if worker else None)
+        )
 
     async def idle(self) -> None:
         """Wait until every accepted inbound event has been handled and every message it sent
@@ -103,6 +112,7 @@ class Runtime:
         other processes. Then the bot's shutdown hooks run."""
         grace = self.drain_grace if grace is None else grace
         self.bot.serve(None)
+        await self.timer_feed.stop()
         await self.inbound_worker.stop()
         worker = self.outbound_worker
         if worker is not None and self.stores.redis is None:
@@ -171,9 +181,11 @@ async def start_runtime(
         metrics=metrics,
     )
     apology = bot.apology or settings.apology
+    routes = bot.compile()
+    reminders = Reminders(stores.timers, stores.hasher, routes.names)
     pipeline = Pipeline(
         bot.name,
-        bot.compile(),
+        routes,
         stores.sessions,
         messenger,
         policy,
@@ -181,6 +193,7 @@ async def start_runtime(
         compliance=compliance,
         handoff=handoff,
         effects=stores.effects,
+        reminders=reminders,
     )
     agent_commands = Pipeline(
         bot.name,
@@ -224,8 +237,8 @@ async def start_runtime(
         messenger,
         reactions=[WindowClosedFallback(stores.queue, outbox, bot.whatsapp_template)],
     )
-    async def process(message: InboundMessage, held: SessionLease | None) -> Handled:
-        return await pipeline.process(message, held, deferred=True)
+    async def process(event: InboundMessage | TimerEvent, held: SessionLease | None) -> Handled:
+        return await pipeline.process(event, held, deferred=True)
 
     inbound_worker = InboundWorker(
         stores.inbound,
@@ -236,9 +249,15 @@ async def start_runtime(
         process_status=statuses.process,
         process_conversation=conversations.pipeline.process,
     )
+    timer_feed = TimerFeed(stores.timers, stores.inbound, bot.name, settings.dedup_ttl)
     if workers:
         inbound_worker.start()
-    bot.serve(Serving(messenger=messenger, handoff=handoff, records=stores.records))
+        timer_feed.start()
+    bot.serve(
+        Serving(
+            messenger=messenger, handoff=handoff, records=stores.records, reminders=reminders
+        )
+    )
     return Runtime(
         bot=bot,
         settings=settings,
@@ -250,4 +269,5 @@ async def start_runtime(
         conversations=conversations,
         inbound_worker=inbound_worker,
         outbound_worker=outbound_worker,
+        timer_feed=timer_feed,
     )

@@ -52,6 +52,9 @@ from botkit.sessions.protocol import SessionStore
 from botkit.sessions.redis import RedisSessionStore
 from botkit.sessions.shards import Shards
 from botkit.settings import Settings
+from botkit.timers.memory import MemoryTimerStore
+from botkit.timers.protocol import TimerStore
+from botkit.timers.redis import RedisTimerStore
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Stores:
     history: HistoryStore
     effects: EffectStore
     records: RecordBackend
+    timers: TimerStore
     jobs: JobFactory
     hasher: NumberHasher
     redis: RedisClient | None = None
@@ -129,6 +133,7 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
             history=MemoryHistoryStore(),
             effects=MemoryEffectStore(),
             records=MemoryRecordBackend(),
+            timers=MemoryTimerStore(),
             jobs=jobs,
             hasher=hasher,
         )
@@ -147,6 +152,7 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         history=RedisHistoryStore(redis, prefix=namespace),
         effects=RedisEffectStore(redis, prefix=namespace),
         records=RedisRecordBackend(redis),
+        timers=RedisTimerStore(redis, prefix=namespace),
         jobs=jobs,
         hasher=hasher,
         redis=redis,
