@@ -31,6 +31,8 @@ class StatusEvent(BaseModel):
     kind: Literal["status"] = "status"
     callback: StatusCallback
     at: float
+    #: The campaign the message belongs to, as its StatusCallback URL says (?campaign=...).
+    campaign: str | None = None
 
     @property
     def dedup_id(self) -> str:

@@ -137,10 +137,10 @@ class Messenger:
                 **fields,
             )
         except ValidationError as exc:
-            raise SendError(f"cannot send to {to!r}: {_first_problem(exc)}") from None
+            raise SendError(f"cannot send to {to!r}: {first_problem(exc)}") from None
         return await self.outbox.submit(message)
 
 
-def _first_problem(error: ValidationError) -> str:
+def first_problem(error: ValidationError) -> str:
     """A model check's message as one line, without pydantic's "Value error, " prefix."""
     return str(error.errors()[0]["msg"]).removeprefix("Value error, ")

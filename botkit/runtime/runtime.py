@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from twilio.rest import Client
 
 from botkit.app.bot import Bot, Serving
+from botkit.campaigns.counter import CampaignCounter
+from botkit.campaigns.feeder import CampaignFeeder
+from botkit.campaigns.service import Broadcasts
 from botkit.contexts.handoff_closed import close_hooks
 from botkit.contexts.reminders import Reminders
 from botkit.conversations.client import ConversationsClient
@@ -38,7 +41,7 @@ from botkit.outbound.messenger import From, Messenger
 from botkit.outbound.outbox import QueueOutbox
 from botkit.outbound.window_fallback import WindowClosedFallback
 from botkit.outbound.worker import OutboundWorker
-from botkit.runtime.outbound import open_outbox, start_outbound_worker
+from botkit.runtime.outbound import open_outbox, start_campaign_feeder, start_outbound_worker
 from botkit.runtime.stores import Stores, open_stores
 from botkit.runtime.twilio import twilio_client
 from botkit.sessions.locking import SessionPolicy
@@ -83,6 +86,10 @@ class Runtime:
     outbound_worker: OutboundWorker | None
     #: Turns due timers into inbound events (running where inbound workers run).
     timer_feed: TimerFeed
+    #: Counts campaigns' outcomes, and feeds their audiences to the outbound queue (None: this
+    #: process does not feed).
+    campaign_counter: CampaignCounter
+    campaign_feeder: CampaignFeeder | None
     #: How long stop() lets memory-mode sends drain. A test harness shortens it: a message held
     #: for quiet hours would otherwise hold every test's teardown for the full grace.
     drain_grace: float = 10.0
@@ -90,9 +97,11 @@ class Runtime:
     def trouble(self) -> str | None:
         """Why this process is not healthy now (a worker loop that ended or keeps failing)."""
         worker = self.outbound_worker
+        feeder = self.campaign_feeder
         return (
             self.inbound_worker.trouble()
             or self.timer_feed.trouble()
+            or (feeder.trouble() if feeder else None)
             or (worker.trouble() if worker else None)
         )
 
@@ -112,6 +121,8 @@ class Runtime:
         other processes. Then the bot's shutdown hooks run."""
         grace = self.drain_grace if grace is None else grace
         self.bot.serve(None)
+        if self.campaign_feeder is not None:
+            await self.campaign_feeder.stop()
         await self.timer_feed.stop()
         await self.inbound_worker.stop()
         worker = self.outbound_worker
@@ -123,6 +134,7 @@ class Runtime:
         if worker is not None:
             await worker.stop()
             await worker.client.http_client.close()
+        await self.campaign_counter.stop()
         await self.outbox.close()
         await self.twilio.http_client.close()
         await self.stores.close()
@@ -155,8 +167,11 @@ async def start_runtime(
         await stores.close()
         raise
     outbound_worker = None
+    counter = CampaignCounter(stores.campaigns)
     if workers and dispatch:
-        outbound_worker = start_outbound_worker(stores, settings, bot.whatsapp_template, metrics)
+        outbound_worker = start_outbound_worker(
+            stores, settings, bot.whatsapp_template, metrics, outcomes=counter.observe
+        )
     outbox = open_outbox(stores, settings, outbound_worker.wake if outbound_worker else None)
     messenger = Messenger(outbox, From(messaging_service_sid=settings.messaging_service_sid))
     compliance = Compliance(bot.keywords, stores.ledger, stores.windows)
@@ -236,6 +251,7 @@ async def start_runtime(
         bot.compile_status_hooks(),
         messenger,
         reactions=[WindowClosedFallback(stores.queue, outbox, bot.whatsapp_template)],
+        campaigns=counter,
     )
     async def process(event: InboundMessage | TimerEvent, held: SessionLease | None) -> Handled:
         return await pipeline.process(event, held, deferred=True)
@@ -250,12 +266,20 @@ async def start_runtime(
         process_conversation=conversations.pipeline.process,
     )
     timer_feed = TimerFeed(stores.timers, stores.inbound, bot.name, settings.dedup_ttl)
+    feeder = None
     if workers:
         inbound_worker.start()
         timer_feed.start()
+        counter.start()
+        feeder = start_campaign_feeder(stores, settings, messenger, counter)
+    broadcasts = Broadcasts(stores.campaigns, stores.hasher, feeder.wake if feeder else None)
     bot.serve(
         Serving(
-            messenger=messenger, handoff=handoff, records=stores.records, reminders=reminders
+            messenger=messenger,
+            handoff=handoff,
+            records=stores.records,
+            reminders=reminders,
+            broadcasts=broadcasts,
         )
     )
     return Runtime(
@@ -270,4 +294,6 @@ async def start_runtime(
         inbound_worker=inbound_worker,
         outbound_worker=outbound_worker,
         timer_feed=timer_feed,
+        campaign_counter=counter,
+        campaign_feeder=feeder,
     )

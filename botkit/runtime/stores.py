@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
+from botkit.campaigns.memory import MemoryCampaignStore
+from botkit.campaigns.protocol import CampaignStore
+from botkit.campaigns.redis import RedisCampaignStore
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.memory import MemoryConsentLedger
 from botkit.compliance.ledger.protocol import ConsentLedger
@@ -75,6 +78,7 @@ class Stores:
     effects: EffectStore
     records: RecordBackend
     timers: TimerStore
+    campaigns: CampaignStore
     jobs: JobFactory
     hasher: NumberHasher
     redis: RedisClient | None = None
@@ -134,6 +138,7 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
             effects=MemoryEffectStore(),
             records=MemoryRecordBackend(),
             timers=MemoryTimerStore(),
+            campaigns=MemoryCampaignStore(),
             jobs=jobs,
             hasher=hasher,
         )
@@ -153,6 +158,7 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         effects=RedisEffectStore(redis, prefix=namespace),
         records=RedisRecordBackend(redis),
         timers=RedisTimerStore(redis, prefix=namespace),
+        campaigns=RedisCampaignStore(redis, prefix=namespace),
         jobs=jobs,
         hasher=hasher,
         redis=redis,

@@ -1,0 +1,186 @@
+"""Campaigns end to end, on memory and on Redis: the bot's feeders send them through the
+outbound queue to the sandbox, and the counts follow."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from botkit import Bot, Context, SendError, WhatsAppTemplate
+from botkit.campaigns.audience import Audience, BadRow, Row, audience_of
+from botkit.campaigns.model import Campaign, Content, Report
+from botkit.campaigns.service import Broadcasts
+from botkit.testing import TestClock, Tester
+
+TEMPLATE = "HX" + "7" * 32
+SHIPPED = {"twilio/text": {"body": "News: {{1}}"}}
+
+
+@pytest.fixture
+def botkit_redis_url(store_url: str | None) -> str | None:
+    return store_url
+
+
+@pytest.fixture
+def bot() -> Bot:
+    bot = Bot("marketing", whatsapp_template=WhatsAppTemplate(content_sid=TEMPLATE))
+
+    @bot.intent("hi", keywords=["hi"], channel=["sms", "whatsapp"])
+    async def hi(ctx: Context) -> None:
+        await ctx.reply("hello")
+
+    return bot
+
+
+async def finished(tester: Tester, campaign_id: str, settled: int) -> Report:
+    """The campaign's report once ``settled`` of its messages were sent or given up on."""
+    async with asyncio.timeout(15):
+        while True:
+            await tester.settle()
+            report = await tester.bot.campaign(campaign_id)
+            if report.counts.get("settled", 0) >= settled and report.remaining == 0:
+                return report
+            await asyncio.sleep(0.05)
+
+
+async def test_duplicates_invalid_and_opted_out_recipients_are_counted_not_sent_to(
+    tester: Tester,
+) -> None:
+    ann, bob, cat = (tester.phone(n) for n in ("+15550001111", "+15550002323", "+15550003333"))
+    await bob.send("STOP")
+    await tester.settle()
+    imported = await tester.bot.broadcast(
+        [
+            {"phone": ann.number, "name": "Ann"},
+            {"phone": bob.number, "name": "Bob"},
+            {"phone": "555-0100", "name": "Nobody"},
+            {"phone": cat.number, "name": "Cat"},
+            {"phone": ann.number, "name": "Ann again"},
+        ],
+        text="Hi {name}, our spring sale starts today.",
+        from_=tester.bot_number,
+        campaign_id="spring-sale",
+    )
+    assert [str(b) for b in imported.bad] == [
+        "line 3: '555-0100' is not an E.164 number (it must start with +)",
+        "line 5: duplicate of line 1 (+15550001111)",
+    ]
+    assert (imported.added, imported.campaign.state) == (3, "sending")
+    await ann.expect_reply(equals="Hi Ann, our spring sale starts today.")
+    await cat.expect_reply(equals="Hi Cat, our spring sale starts today.")
+    report = await finished(tester, "spring-sale", settled=2)
+    await bob.expect_no_reply(within=0.2)
+    assert {k: report.counts.get(k, 0) for k in ("recipients", "duplicates", "invalid",
+                                                  "queued", "opted_out", "sent")} == {
+        "recipients": 3, "duplicates": 1, "invalid": 1, "queued": 2, "opted_out": 1, "sent": 2
+    }
+    assert report.campaign.state == "done"
+    assert sum(report.series[m].get("sent", 0) for m in report.series) == 2
+
+
+async def test_pause_resume_and_cancel(tester: Tester) -> None:
+    ann, bob = tester.phone("+15550001111"), tester.phone("+15550002323")
+    first = await tester.bot.broadcast([ann.number], text="first", from_=tester.bot_number,
+                                       paused=True)
+    second = await tester.bot.broadcast([bob.number], text="second", from_=tester.bot_number,
+                                        paused=True)
+    assert first.campaign.state == second.campaign.state == "paused"
+    await ann.expect_no_reply(within=0.5)
+    await tester.bot.resume(first.campaign.id)
+    await ann.expect_reply(equals="first")
+    canceled = await tester.bot.cancel(second.campaign.id)
+    assert canceled.state == "canceled"
+    with pytest.raises(SendError, match="a canceled campaign cannot be resumed"):
+        await tester.bot.resume(second.campaign.id)
+    await bob.expect_no_reply(within=0.5)
+
+
+async def test_stop_during_a_campaign_stops_what_is_left_for_that_person(
+    tester: Tester,
+) -> None:
+    ann, bob = tester.phone("+15550001111"), tester.phone("+15550002323")
+    news = await tester.bot.broadcast([ann.number, bob.number], text="news",
+                                      from_=tester.bot_number, paused=True)
+    await tester.bot.send(ann.number, "your order shipped", from_=tester.bot_number)
+    await ann.expect_reply(equals="your order shipped")
+    await ann.send("STOP")  # mid-campaign: nothing more for Ann, from any campaign
+    await tester.settle()
+    await tester.bot.resume(news.campaign.id)
+    await bob.expect_reply(equals="news")
+    report = await finished(tester, news.campaign.id, settled=1)
+    assert (report.counts.get("opted_out"), report.counts.get("sent")) == (1, 1)
+    await ann.expect_no_reply(within=0.3)
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+QUIET = {"quiet_hours": {"start": "21:00", "end": "08:00"}}
+
+
+@pytest.mark.botkit(settings=QUIET)
+async def test_quiet_hours_hold_each_recipient_until_daytime_in_their_own_zone(
+    tester: Tester, clock: TestClock
+) -> None:
+    new_york = tester.phone("+12125550123")  # Manhattan: 22:00 there
+    los_angeles = tester.phone("+13105550123")  # Los Angeles: 19:00 there
+    clock.set(datetime(2026, 1, 15, 22, 0, tzinfo=NEW_YORK))
+    imported = await tester.bot.broadcast(
+        [new_york.number, los_angeles.number], text="flash sale", from_=tester.bot_number
+    )
+    await los_angeles.expect_reply(equals="flash sale")
+    await new_york.expect_no_reply(within=0.5)
+    report = await tester.bot.campaign(imported.campaign.id)
+    assert report.counts.get("quiet_hours") == 1 and report.remaining == 1
+    clock.set(datetime(2026, 1, 16, 8, 0, tzinfo=NEW_YORK))
+    await new_york.expect_reply(equals="flash sale", within=3)
+    report = await finished(tester, imported.campaign.id, settled=2)
+    assert report.counts.get("quiet_hours") == 1
+
+
+async def test_whatsapp_recipients_outside_the_window_get_the_template(
+    tester: Tester,
+) -> None:
+    tester.add_template(SHIPPED, sid=TEMPLATE)
+    talking = tester.phone("+15550001111", whatsapp=True)
+    silent = tester.phone("+15550002323", whatsapp=True)
+    await talking.send("hi")  # opens the 24-hour window
+    await talking.expect_reply(equals="hello")
+    await tester.bot.broadcast(
+        [talking.address, silent.address], text="new teas are in",
+        from_="whatsapp:" + tester.bot_number,
+    )
+    await talking.expect_reply(equals="new teas are in", template=False)
+    await silent.expect_reply(equals="News: new teas are in", template=TEMPLATE)
+
+
+def cut_short(audience: Audience, after: int) -> Audience:
+    """The audience as an import that crashed after ``after`` rows saw it."""
+
+    def rows() -> Iterator[Row | BadRow]:
+        for n, row in enumerate(audience.rows):
+            if n == after:
+                raise ConnectionError("the importing process died")
+            yield row
+
+    return Audience(audience.columns, rows())
+
+
+async def test_an_import_cut_short_resumes_without_sending_anyone_twice(
+    tester: Tester,
+) -> None:
+    numbers = [f"+1555010{n:04d}" for n in range(60)]
+    runtime = tester.runtime
+    broadcasts = Broadcasts(runtime.stores.campaigns, runtime.stores.hasher, batch=10)
+    campaign = Campaign(id="resumed", content=Content(text="hello"), from_=tester.bot_number)
+    with pytest.raises(ConnectionError):
+        await broadcasts.start(campaign, cut_short(audience_of(numbers), after=35))
+    report = await tester.bot.campaign("resumed")
+    assert (report.campaign.state, report.counts.get("recipients")) == ("queueing", 30)
+    resumed = await broadcasts.start(campaign, audience_of(numbers))
+    assert (resumed.added, resumed.already, resumed.campaign.state) == (30, 30, "sending")
+    report = await finished(tester, "resumed", settled=60)
+    sent = [m.to for m in tester.sandbox.state.messages.values() if m.body == "hello"]
+    assert sorted(sent) == numbers
