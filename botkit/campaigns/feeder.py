@@ -172,6 +172,8 @@ class CampaignFeeder:
         self.counter.add(campaign.id, "opted_out", opted_out)
         self.counter.add(campaign.id, "quiet_hours", len(holds))
         self.counter.add(campaign.id, "invalid", len(sends) - queued)
+        # Recipients dealt with without a message in line (what a progress bar adds to settled).
+        self.counter.add(campaign.id, "skipped", opted_out + len(sends) - queued)
         await self.counter.flush()  # the next round's room is judged on these
         return queued
 
