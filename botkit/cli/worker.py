@@ -12,6 +12,7 @@ from aiohttp import web
 from botkit.app.bot import Bot
 from botkit.app.loader import load_bot
 from botkit.campaigns.counter import CampaignCounter
+from botkit.campaigns.figures import report_campaigns
 from botkit.cli import devserver
 from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signalled
 from botkit.core.net import local_url
@@ -127,6 +128,7 @@ def _probes(outbound_worker: OutboundWorker, stores: Stores, metrics: Metrics) -
 
     async def refresh(_: web.Request) -> None:
         metrics.outbound_pending.set(await stores.queue.pending())
+        await report_campaigns(stores.campaigns, metrics)
 
     return Probes(metrics, lambda _: outbound_worker.trouble(), ping, refresh)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 
 from botkit import Bot, Context, SendError, WhatsAppTemplate
@@ -80,6 +81,23 @@ async def test_duplicates_invalid_and_opted_out_recipients_are_counted_not_sent_
     }
     assert report.campaign.state == "done"
     assert sum(report.series[m].get("sent", 0) for m in report.series) == 2
+    figures = await scrape(tester)
+    assert 'botkit_campaign_messages{campaign="spring-sale",count="sent"} 2.0' in figures
+    assert 'botkit_campaign_messages{campaign="spring-sale",count="opted_out"} 1.0' in figures
+
+
+async def scrape(tester: Tester) -> str:
+    """The bot's GET /metrics."""
+    assert tester.settings is not None
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{bot_origin(tester)}/metrics") as response:
+            return await response.text()
+
+
+def bot_origin(tester: Tester) -> str:
+    assert tester.settings is not None
+    hosts = tester.settings.public_hosts
+    return str(hosts[0] if isinstance(hosts, list | tuple) else hosts).rstrip("/")
 
 
 async def test_pause_resume_and_cancel(tester: Tester) -> None:
