@@ -233,9 +233,23 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-async def main(args: argparse.Namespace) -> None:
-    workdir = Path(args.keep_logs or tempfile.mkdtemp(prefix="bench-campaign-"))
+def workdir_for(keep_logs: str | None) -> Path:
+    """Where the processes write their logs: kept when asked for, a fresh temporary one else."""
+    workdir = Path(keep_logs or tempfile.mkdtemp(prefix="bench-campaign-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+def rate_limited_in_logs(workdir: Path) -> int:
+    """How many times a botkit process logged Twilio's (the sandbox's) 429."""
+    return sum(
+        line.count('"sender rate limited by Twilio"')
+        for path in workdir.glob("botkit-*.log") for line in path.read_text().splitlines()
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    workdir = workdir_for(args.keep_logs)
     bot_port = free_port()
     bot_url = f"http://127.0.0.1:{bot_port}"
     with running_redis() as redis_url, sandbox_process(workdir, bot_url) as sandbox_url:
@@ -267,10 +281,7 @@ async def main(args: argparse.Namespace) -> None:
     latencies = [
         reply_at[f"You said: {body}"] - at for body, at in sent if f"You said: {body}" in reply_at
     ]
-    limited = sum(
-        line.count('"sender rate limited by Twilio"')
-        for path in workdir.glob("botkit-*.log") for line in path.read_text().splitlines()
-    )
+    limited = rate_limited_in_logs(workdir)
     counts = report.counts if report else {}
     p50, p99 = (percentile(latencies, 50), percentile(latencies, 99)) if latencies else (0, 0)
     rows = [

@@ -89,9 +89,11 @@ async def test_duplicates_invalid_and_opted_out_recipients_are_counted_not_sent_
 async def scrape(tester: Tester) -> str:
     """The bot's GET /metrics."""
     assert tester.settings is not None
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{bot_origin(tester)}/metrics") as response:
-            return await response.text()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{bot_origin(tester)}/metrics") as response,
+    ):
+        return await response.text()
 
 
 def bot_origin(tester: Tester) -> str:
