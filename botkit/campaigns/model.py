@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from botkit.twilio.address import sender_problem
+
 State = Literal["queueing", "sending", "paused", "canceled", "done"]
 #: States in which the campaign's remaining recipients are still to be sent to.
 LIVE: frozenset[str] = frozenset({"queueing", "sending"})
@@ -69,6 +71,10 @@ class Campaign(BaseModel):
     def _sender(self) -> Campaign:
         if self.from_ and self.messaging_service_sid:
             raise ValueError("a campaign comes from one sender: from_ or messaging_service_sid")
+        # A sender no message can go from would stop at the feeder, every round.
+        problem = sender_problem(self.from_, self.messaging_service_sid)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property

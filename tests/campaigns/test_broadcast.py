@@ -15,6 +15,7 @@ from botkit import Bot, Context, SendError, WhatsAppTemplate
 from botkit.campaigns.audience import Audience, BadRow, Row, audience_of
 from botkit.campaigns.model import Campaign, Content, Report
 from botkit.campaigns.service import Broadcasts
+from botkit.errors import ConfigError
 from botkit.testing import TestClock, Tester
 
 TEMPLATE = "HX" + "7" * 32
@@ -204,3 +205,23 @@ async def test_an_import_cut_short_resumes_without_sending_anyone_twice(
     report = await finished(tester, "resumed", settled=60)
     sent = [m.to for m in tester.sandbox.state.messages.values() if m.body == "hello"]
     assert sorted(sent) == numbers
+
+
+@pytest.mark.parametrize(
+    ("sender", "error"),
+    [
+        ({"from_": "12"}, "cannot broadcast: cannot send from '12'"),
+        ({"messaging_service_sid": "MG12"}, "'MG12' is not a Messaging Service SID"),
+        ({"from_": "+15550002222", "messaging_service_sid": "MG" + "0" * 32},
+         "a campaign comes from one sender"),
+    ],
+    ids=["bad number", "bad service", "both"],
+)
+async def test_a_campaign_from_a_bad_sender_is_refused_before_anything_is_added(
+    tester: Tester, sender: dict[str, str], error: str
+) -> None:
+    with pytest.raises(SendError, match=error) as raised:
+        await tester.bot.broadcast(["+15550001111"], text="hi", campaign_id="bad", **sender)
+    assert "\n" not in str(raised.value)
+    with pytest.raises(ConfigError, match="no campaign 'bad'"):
+        await tester.bot.campaign("bad")

@@ -133,3 +133,28 @@ def test_send_queues_one_message(run: Callable[..., Result]) -> None:
     assert result.output.startswith("queued for 2030-01-01T09:00:00+00:00: job ")
     bad = run("send", "bots.echo", "--to", "12", "--text", "hi", "--from", BOT)
     assert bad.exit_code == 2 and bad.output.startswith("botkit: cannot send to '12'")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["send", "bots.echo", "--to", "+15550001111", "--text", "hi", "--from", "12"],
+         "cannot send from '12'"),
+        (["send", "bots.echo", "--to", "+15550001111", "--text", "hi",
+          "--messaging-service", "MGxx"], "'MGxx' is not a Messaging Service SID"),
+        (["broadcast", "bots.echo", "--text", "hi", "--from", "12"], "cannot send from '12'"),
+        (["broadcast", "bots.echo", "--text", "hi", "--messaging-service", "MG12"],
+         "'MG12' is not a Messaging Service SID"),
+    ],
+    ids=["send from a bad number", "send through a bad service", "broadcast from a bad number",
+         "broadcast through a bad service"],
+)
+def test_a_bad_sender_is_one_line_and_nothing_is_queued(
+    run: Callable[..., Result], audience: Path, clean_redis: str, args: list[str], error: str
+) -> None:
+    if args[0] == "broadcast":
+        args = [*args, "--csv", str(audience), "--id", "bad-sender"]
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and error in result.output, result.output
+    assert queued_in_redis(clean_redis, "bad-sender") == 0

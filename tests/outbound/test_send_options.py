@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from botkit import Bot, Context, SendError
 from botkit.testing import TestClock, Tester
 from tests.conftest import StartServer
+from tests.outbound.harness import dispatch_rig
 from tests.support.sandbox_twilio import SERVICES, SandboxTwilio
 
 USER = "+15550001111"
@@ -125,3 +126,51 @@ async def test_shorten_urls_needs_a_messaging_service(start_server: StartServer)
         await server.runtime.messenger.send(
             USER, "https://a.test", from_="+15550002222", shorten_urls=True
         )
+
+
+async def test_a_message_past_its_validity_is_dead_lettered_not_sent(
+    store_url: str | None,
+) -> None:
+    """valid_for counts from when the message is due: one queued while no worker ran, for
+    longer than it was valid, is buried as ``expired`` and never reaches Twilio; one sent in
+    time carries what is left of it as ValidityPeriod."""
+    async with dispatch_rig(store_url, workers=0) as rig:
+        stale = await rig.send(USER, "the bus leaves in 5 minutes", valid_for=0.2)
+        fresh = await rig.send(USER, "your code is 1234", valid_for=300)
+        await asyncio.sleep(0.3)
+        rig.add_worker()
+        await rig.drained()
+        [record] = rig.sandbox.state.messages.values()
+        assert record.body == "your code is 1234"
+        assert record.validity_period is not None and 290 <= record.validity_period <= 300
+        assert ((await rig.queue.status(fresh)) or {}).get("state") == "sent"
+        [letter] = await rig.queue.dead_letters(limit=10)
+        assert (letter.job.id, letter.reason) == (stale, "expired")
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"valid_for": 0}, "valid_for must be a number of seconds above 0"),
+        ({"valid_for": -5}, "valid_for must be a number of seconds above 0"),
+        ({"send_at": datetime(2030, 1, 1, 9, 0)}, "send_at"),
+        ({"status_callback": "ftp://example.com/s"}, "status_callback must be an http(s) URL"),
+        ({"shorten_urls": True}, "shorten_urls needs a Messaging Service"),
+        ({"from_": "12"}, "cannot send from '12': '12' is not an E.164 number"),
+        ({"from_": None, "messaging_service_sid": "MGxx"},
+         "'MGxx' is not a Messaging Service SID (MG + 32 hex digits)"),
+    ],
+    ids=["valid_for=0", "valid_for<0", "naive send_at", "ftp callback", "shorten from a number",
+         "bad number", "bad service"],
+)
+async def test_bad_send_options_are_one_line_errors(
+    start_server: StartServer, options: dict[str, object], error: str
+) -> None:
+    server = await start_server(Bot("bad-options"))
+    with pytest.raises(SendError) as raised:
+        await server.runtime.messenger.send(
+            USER, "https://a.test", **{"from_": "+15550002222", **options}  # type: ignore[arg-type]
+        )
+    message = str(raised.value)
+    assert error in message and "\n" not in message, message
+    assert await server.runtime.stores.queue.pending() == 0
