@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -211,7 +212,9 @@ async def converse(sandbox_url: str, until: float, every: float) -> list[tuple[s
 
 
 async def sandbox_json(sandbox_url: str, path: str, **params: str) -> Any:
-    basic = aiohttp.BasicAuth(DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN).encode()
+    # By hand, as botkit/twilio/client.py does: aiohttp deprecates BasicAuth.
+    pair = f"{DEVELOPMENT_ACCOUNT_SID}:{DEVELOPMENT_AUTH_TOKEN}".encode("latin1")
+    basic = "Basic " + base64.b64encode(pair).decode("ascii")
     async with aiohttp.ClientSession(headers={"Authorization": basic}) as http, http.get(
         sandbox_url + path, params=params
     ) as response:

@@ -40,7 +40,7 @@ from botkit.core.tasks import Outage, cancel_and_wait, ended, report_end
 from botkit.errors import SendError
 from botkit.logging import get_logger
 from botkit.outbound.limits.rates import RateTable
-from botkit.outbound.messenger import Messenger
+from botkit.outbound.messenger import Messenger, number_on_channel_of
 from botkit.outbound.quiet_hours import QuietHours
 
 log = get_logger("campaigns")
@@ -187,7 +187,11 @@ class CampaignFeeder:
                     render(content.text, recipient.columns) if content.text else None,
                     content_sid=content.content_sid,
                     content_variables=variables_for(content, recipient.columns),
-                    from_=campaign.from_,
+                    # A mixed audience: each recipient on their own channel, from the same number.
+                    from_=(
+                        number_on_channel_of(recipient.to, campaign.from_).number
+                        if campaign.from_ else None
+                    ),
                     messaging_service_sid=campaign.messaging_service_sid,
                     lane="bulk",
                     valid_for=campaign.valid_for,

@@ -20,11 +20,13 @@ CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: ``duplicates`` and ``invalid`` (CSV rows); feeding: ``queued`` (handed to the outbound queue),
 #: ``opted_out`` (skipped before queueing, or stopped later), ``quiet_hours`` (recipients held
 #: for daytime, once each); the outbound worker: ``sent`` (Twilio took it) and dead letters
-#: (``rejected``, ``expired``, ...); status callbacks: ``delivered``, ``read``, ``failed``,
+#: by their reason (``rejected``, ``expired``, ``undeliverable``: a WhatsApp recipient outside
+#: the window with no template, ...); status callbacks: ``delivered``, ``read``, ``failed``,
 #: ``undelivered``.
 COUNTS = (
     "recipients", "duplicates", "invalid", "queued", "opted_out", "quiet_hours", "sent",
-    "delivered", "read", "failed", "undelivered", "rejected", "expired", "canceled",
+    "delivered", "read", "failed", "undelivered", "rejected", "expired", "undeliverable",
+    "outside_whatsapp_window", "retries_exhausted", "canceled",
 )
 #: Statuses of Twilio's callbacks that a campaign counts (``sent`` is counted when Twilio
 #: accepts the create; its callback would count it twice).

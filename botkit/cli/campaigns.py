@@ -206,12 +206,14 @@ def _print_import(imported: Imported) -> None:
 async def _follow(broadcasts: Broadcasts, campaign_id: str) -> None:
     """A live bar of the campaign's recipients dealt with (sent or given up on, or skipped
     before queueing), until all are or the campaign is canceled (or Ctrl-C)."""
+    # The counts come last and only when not 0: on an 80-column terminal the bar, the
+    # recipients dealt with and the time must not be cut off by them.
     with Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=24),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
         console=console,
     ) as bar:
         task = bar.add_task(f"sending {campaign_id}", total=None, detail="")
@@ -233,8 +235,10 @@ def dealt_with(counts: dict[str, int]) -> int:
 
 
 def _detail(counts: dict[str, int]) -> str:
-    shown = ("sent", "delivered", "failed", "opted_out", "quiet_hours")
-    return "  ".join(f"{name.replace('_', ' ')} {counts.get(name, 0)}" for name in shown)
+    shown = ("sent", "delivered", "failed", "undelivered", "opted_out", "quiet_hours")
+    return "  ".join(
+        f"{name.replace('_', ' ')} {counts[name]}" for name in shown if counts.get(name)
+    )
 
 
 @click.command()

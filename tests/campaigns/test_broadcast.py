@@ -177,6 +177,20 @@ async def test_whatsapp_recipients_outside_the_window_get_the_template(
     await silent.expect_reply(equals="News: new teas are in", template=TEMPLATE)
 
 
+async def test_a_mixed_audience_gets_the_number_on_each_ones_channel(tester: Tester) -> None:
+    tester.add_template(SHIPPED, sid=TEMPLATE)
+    sms = tester.phone("+15550001111")
+    whatsapp = tester.phone("+15550002323", whatsapp=True)
+    await tester.bot.broadcast(
+        [sms.number, whatsapp.address], text="new teas are in", from_=tester.bot_number
+    )
+    by_sms = await sms.expect_reply(equals="new teas are in")
+    by_whatsapp = await whatsapp.expect_reply(equals="News: new teas are in", template=TEMPLATE)
+    messages = tester.sandbox.state.messages
+    assert messages[by_sms.sid].from_ == tester.bot_number
+    assert messages[by_whatsapp.sid].from_ == "whatsapp:" + tester.bot_number
+
+
 def cut_short(audience: Audience, after: int) -> Audience:
     """The audience as an import that crashed after ``after`` rows saw it."""
 

@@ -5,15 +5,18 @@ and one-line errors with exit status 2."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from botkit import Bot
 from botkit.cli.main import main
 from botkit.runtime.stores import open_stores
 from botkit.settings import Settings
+from botkit.testing import Tester
 
 PEPPER = "cli-campaign-pepper-0123456789"
 BOT = "+15550002222"
@@ -158,3 +161,33 @@ def test_a_bad_sender_is_one_line_and_nothing_is_queued(
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1 and error in result.output, result.output
     assert queued_in_redis(clean_redis, "bad-sender") == 0
+
+
+async def test_follow_shows_the_sending_live_until_the_campaign_is_done(
+    clean_redis: str, audience: Path
+) -> None:
+    """``botkit broadcast --follow`` against the running bot (a Tester on the same Redis,
+    under the echo bot's name, whose feeder and outbound worker send the campaign): the bar
+    ends when every recipient is dealt with."""
+    settings = {"consent_pepper": PEPPER}
+    async with Tester(Bot("echo"), redis_url=clean_redis, settings=settings) as tester:
+        runner = CliRunner(env={"REDIS_URL": clean_redis, "BOTKIT_CONSENT_PEPPER": PEPPER,
+                                "TWILIO_ACCOUNT_SID": None})
+        args = ["broadcast", "bots.echo", "--csv", str(audience), "--text", "Hi {name}",
+                "--from", tester.bot_number, "--id", "followed", "--follow"]
+        async with asyncio.timeout(30):
+            result = await asyncio.to_thread(runner.invoke, main, args)
+        assert result.exit_code == 0, result.output
+        assert "campaign followed sending: 3 recipients added" in result.output
+        # CliRunner's terminal is 80 columns wide: the bar, the count and the time all fit.
+        [bar] = [line for line in result.output.splitlines() if "sending followed" in line]
+        assert re.search(r"━+ 3/3 0:00:\d\d sent 2", bar), bar
+        bodies = sorted(m.body for m in tester.sandbox.state.messages.values())
+        assert bodies == ["Hi Ann", "Hi Bob"]
+        # Dan is on WhatsApp, had not written and the echo bot has no template: not sent, and
+        # counted as such.
+        [letter] = await tester.runtime.stores.queue.dead_letters()
+        assert (letter.job.message.from_, letter.reason) == (
+            "whatsapp:" + tester.bot_number, "undeliverable"
+        )
+        assert (await tester.bot.campaign("followed")).counts["undeliverable"] == 1
