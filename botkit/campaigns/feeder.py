@@ -167,22 +167,24 @@ class CampaignFeeder:
         await self.store.hold(campaign.id, holds)
         gate = asyncio.Semaphore(CONCURRENCY)
         results = await asyncio.gather(*(self._send(campaign, r, gate) for r in sends))
-        queued = sum(results)
+        queued = results.count(1)
+        refused = results.count(-1)
         self.counter.add(campaign.id, "queued", queued)
         self.counter.add(campaign.id, "opted_out", opted_out)
         self.counter.add(campaign.id, "quiet_hours", len(holds))
-        self.counter.add(campaign.id, "invalid", len(sends) - queued)
+        self.counter.add(campaign.id, "invalid", refused)
         # Recipients dealt with without a message in line (what a progress bar adds to settled).
-        self.counter.add(campaign.id, "skipped", opted_out + len(sends) - queued)
+        self.counter.add(campaign.id, "skipped", opted_out + refused)
         await self.counter.flush()  # the next round's room is judged on these
         return queued
 
     async def _send(self, campaign: Campaign, recipient: Recipient, gate: asyncio.Semaphore) -> int:
+        """1: queued; 0: in line already (fed again after a crash); -1: refused (invalid)."""
         content = campaign.content
         key = f"campaign:{campaign.id}:{digest_of(self.hasher, recipient.to)}"
         async with gate:
             try:
-                await self.messenger.send(
+                handle = await self.messenger.send(
                     recipient.to,
                     render(content.text, recipient.columns) if content.text else None,
                     content_sid=content.content_sid,
@@ -200,5 +202,7 @@ class CampaignFeeder:
                 )
             except SendError as exc:
                 log.warning("campaign message not queued", campaign=campaign.id, error=str(exc))
-                return 0
-        return 1
+                return -1
+        # Fed again after a crash, it was in line already: counted once, or the campaign's
+        # messages in line would never seem to settle.
+        return 1 if handle.created else 0

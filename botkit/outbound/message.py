@@ -127,12 +127,18 @@ class OutboundMessage(BaseModel):
 
 
 class OutboundHandle(BaseModel):
-    """What submitting a message returns: our id, its idempotency key, Twilio's SID once known."""
+    """What submitting a message returns: our id, its idempotency key, Twilio's SID once known.
+
+    ``created`` is False when the idempotency key had been seen: the message was in line (or
+    sent) already and nothing new was queued. A campaign's feeder that feeds a round again
+    after a crash counts only what it really added.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     id: str
     idempotency_key: str
     twilio_sid: str | None = None
+    created: bool = True
 
 

@@ -41,10 +41,10 @@ class QueueOutbox:
             check_consent=not message.compliance,
             valid_for=message.valid_for,
         )
-        owner, _created = await self.queue.enqueue(job, not_before_us=self._not_before(message))
+        owner, created = await self.queue.enqueue(job, not_before_us=self._not_before(message))
         if self._wake is not None:
             self._wake()
-        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key)
+        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key, created=created)
 
     def _not_before(self, message: OutboundMessage) -> int | None:
         """A message for later (``send_at``, held by botkit) and bulk sends queued during quiet
