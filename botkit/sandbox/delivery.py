@@ -145,6 +145,11 @@ class Delivery:
         yield "sent", None
         yield ("undelivered", failure) if failure is not None else ("delivered", None)
 
+    async def read(self, record: MessageRecord) -> None:
+        """A delivered WhatsApp message its recipient opened: ``read``, and the callback."""
+        if record.status == "delivered":
+            await self._advance(record, "read")
+
     def cancel(self, record: MessageRecord) -> None:
         """Cancel a not-yet-sent message; its lifecycle stops and the callback says canceled.
 

@@ -239,3 +239,36 @@ async def test_a_campaign_from_a_bad_sender_is_refused_before_anything_is_added(
     assert "\n" not in str(raised.value)
     with pytest.raises(ConfigError, match="no campaign 'bad'"):
         await tester.bot.campaign("bad")
+
+
+async def test_status_callbacks_count_delivered_read_failed_and_undelivered(
+    store_url: str | None,
+) -> None:
+    """Each campaign message's StatusCallback carries the campaign: the sandbox's callbacks
+    are counted against it, and by minute."""
+    bot = Bot("callbacks", whatsapp_template=WhatsAppTemplate(content_sid=TEMPLATE))
+    async with Tester(bot, redis_url=store_url, status_callbacks=True) as tester:
+        tester.add_template(SHIPPED, sid=TEMPLATE)
+        fine, unreachable = tester.phone("+15550001111"), tester.phone("+15550002323")
+        reader = tester.phone("+15550003333", whatsapp=True)
+        gone = tester.phone("+15550004444", whatsapp=True)
+        unreachable.fail_deliveries(30003)
+        gone.leave_whatsapp()  # 63003: failed
+        imported = await tester.bot.broadcast(
+            [fine.number, unreachable.number, reader.address, gone.address], text="tea",
+            from_=tester.bot_number,
+        )
+        await fine.expect_reply(equals="tea")
+        await reader.expect_reply(equals="News: tea", template=TEMPLATE)
+        wanted = {"sent": 4, "delivered": 2, "read": 1, "undelivered": 1, "failed": 1}
+        async with asyncio.timeout(10):
+            while True:
+                if await reader.read() == 0:  # once delivered
+                    await asyncio.sleep(0.05)
+                report = await tester.bot.campaign(imported.campaign.id)
+                counts = {name: report.counts.get(name, 0) for name in wanted}
+                if counts == wanted:
+                    break
+                await asyncio.sleep(0.1)
+        by_minute = {name: sum(m.get(name, 0) for m in report.series.values()) for name in wanted}
+        assert by_minute == wanted

@@ -1,5 +1,6 @@
 """The sandbox honours Twilio's delivery options of a Messages create, through the official SDK:
-ValidityPeriod (and its expiry, 30036), Attempt, SmartEncoded and ShortenUrls."""
+ValidityPeriod (and its expiry, 30036), Attempt, SmartEncoded and ShortenUrls; and WhatsApp's
+read status, for what counts a campaign's reads."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from twilio.rest import Client
 
 from botkit.sandbox import Sandbox, SandboxConfig
 from botkit.sandbox.config import MessagingService
+from botkit.testing.sandbox_client import SandboxClient, SandboxRefused
 
 BOT = "+15550002222"
 USER = "+15550001111"
@@ -104,3 +106,27 @@ async def test_shorten_urls_uses_the_services_domain_and_needs_a_service(
     with pytest.raises(TwilioRestException) as refused:
         await client.messages.create_async(to=USER, from_=BOT, body=body, shorten_urls=True)
     assert (refused.value.status, refused.value.code) == (400, 20001)
+
+
+async def test_a_whatsapp_user_reading_the_chat_marks_delivered_messages_read(
+    client: Client, sandbox: Sandbox
+) -> None:
+    """``POST /sandbox/phones/{address}/read``: WhatsApp's blue ticks, as a ``read`` status
+    (the campaign counts take it from the status callback). SMS reports no reads."""
+    phones = SandboxClient(sandbox.url, sandbox.config.account_sid, sandbox.config.auth_token)
+    try:
+        await phones.text("whatsapp:" + USER, "whatsapp:" + BOT, "hi")  # opens the window
+        sent = await client.messages.create_async(
+            to="whatsapp:" + USER, from_="whatsapp:" + BOT, body="your order shipped"
+        )
+        await asyncio.wait_for(sandbox.settle(), 10)
+        assert sandbox.state.messages[sent.sid].status == "delivered"
+        assert await phones.read("whatsapp:" + USER) == 1
+        await asyncio.wait_for(sandbox.settle(), 10)
+        fetched = await client.messages(sent.sid).fetch_async()
+        assert fetched.status == "read"
+        assert await phones.read("whatsapp:" + USER) == 0  # read once
+        with pytest.raises(SandboxRefused, match="Only WhatsApp reports"):
+            await phones.read(USER)
+    finally:
+        await phones.close()
