@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from botkit import Bot, Context
 from tests.conftest import StartServer
+from tests.support.logs import JsonLogs
 from tests.support.sandbox_twilio import SandboxTwilio
 
 BOT = "+15550002222"
@@ -61,3 +62,33 @@ async def test_timers_fire_once_across_processes(
     await asyncio.sleep(1.0)  # a second firing would have come by now
     assert len(twilio.sandbox.state.messages) == len(people)
     assert fired == dict.fromkeys(people, 1)
+
+
+async def test_a_timer_whose_intent_is_gone_after_a_deploy_is_dropped_once(
+    start_server: StartServer, twilio: SandboxTwilio, clean_redis: str, logs: JsonLogs
+) -> None:
+    """Armed by a version of the bot that had the intent, due in one that has not: one error
+    line naming it, nothing sent, and the timer is not tried again and again."""
+    fired: Counter[str] = Counter()
+    first = await start_server(counting_bot(fired), redis_url=clean_redis)
+    timer_id = await first.runtime.bot.schedule(
+        "+15550001111", intent="nudge", from_=BOT, in_=timedelta(seconds=0.5)
+    )
+    await first.stop()
+    logs.take()
+
+    renamed = Bot("durable")
+
+    @renamed.intent("poke", keywords=["poke-never-typed"])
+    async def poke(ctx: Context) -> None:
+        await ctx.reply("still there?")
+
+    again = await start_server(renamed, redis_url=clean_redis)
+    async with asyncio.timeout(10):
+        while await again.runtime.stores.timers.pending():
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert twilio.sandbox.state.messages == {}
+    lines = logs.take()
+    errors = [line for line in lines if line.get("event") == "timer fired for an unknown intent"]
+    assert [(e["timer"], e["intent"]) for e in errors] == [(timer_id, "nudge")]
