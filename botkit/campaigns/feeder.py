@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from datetime import UTC, datetime
 
 from botkit.campaigns.counter import CampaignCounter
@@ -49,6 +50,9 @@ log = get_logger("campaigns")
 #: seconds of the sender's rate; at least MIN_IN_LINE.
 WINDOW = 2.0
 MIN_IN_LINE = 20
+#: Seconds a campaign's messages may be in line with no outcome counted before the feeder takes
+#: them as lost (their process died before it wrote their counts).
+STALL = 60.0
 #: Rows fed per round at most, and enqueues in flight at once.
 ROUND = 1000
 CONCURRENCY = 64
@@ -73,6 +77,7 @@ class CampaignFeeder:
         tick: float = 0.25,
         lease: float = 10.0,
         window: float = WINDOW,
+        stall: float = STALL,
     ) -> None:
         self.store = store
         self.messenger = messenger
@@ -84,6 +89,9 @@ class CampaignFeeder:
         self.tick = tick
         self.lease = lease
         self.window = window
+        self.stall = stall
+        #: Per campaign: its (queued, settled) counts, since when, how long to wait for them.
+        self._progress: dict[str, tuple[tuple[int, int], float, float]] = {}
         self._owner = secrets.token_hex(6)
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -145,8 +153,32 @@ class CampaignFeeder:
         wanted = max(MIN_IN_LINE, int(rate * self.window))
         report = await self.store.report(campaign.id)
         counts = report.counts if report else {}
-        in_line = counts.get("queued", 0) - counts.get("settled", 0)
+        queued, settled = counts.get("queued", 0), counts.get("settled", 0)
+        in_line = queued - settled - counts.get("unaccounted", 0)
+        if in_line > 0 and self._stalled(campaign.id, (queued, settled)):
+            # A process that died took its last half second of outcomes with it: those
+            # messages would seem in line for ever, and enough of them would stop the campaign.
+            log.warning("campaign messages in line for long without an outcome: counted lost",
+                        campaign=campaign.id, messages=in_line)
+            self.counter.add(campaign.id, "unaccounted", in_line)
+            await self.counter.flush()
+            in_line = 0
         return min(ROUND, wanted - max(0, in_line))
+
+    def _stalled(self, campaign_id: str, progress: tuple[int, int]) -> bool:
+        """Whether the campaign's counts have not moved for ``stall`` seconds (doubled after
+        each time they had, so that a sender down for an hour gains a window now and then,
+        not one a minute)."""
+        now = time.monotonic()
+        seen = self._progress.get(campaign_id)
+        if seen is None or seen[0] != progress:
+            self._progress[campaign_id] = (progress, now, self.stall)
+            return False
+        _, since, patience = seen
+        if now - since < patience:
+            return False
+        self._progress[campaign_id] = (progress, now, patience * 2)
+        return True
 
     async def _feed_rows(self, campaign: Campaign, held: list[str], head: list[str]) -> int:
         now = datetime.fromtimestamp(clock.now(), UTC)

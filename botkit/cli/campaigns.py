@@ -230,8 +230,9 @@ async def _follow(broadcasts: Broadcasts, campaign_id: str) -> None:
 
 def dealt_with(counts: dict[str, int]) -> int:
     """Recipients the campaign is through with: their message settled (sent or dead-lettered),
-    or skipped before it was queued (opted out)."""
-    return counts.get("settled", 0) + counts.get("skipped", 0)
+    skipped before it was queued (opted out), or taken as settled by a process whose counts
+    were lost (``unaccounted``, see the feeder)."""
+    return counts.get("settled", 0) + counts.get("skipped", 0) + counts.get("unaccounted", 0)
 
 
 def _detail(counts: dict[str, int]) -> str:

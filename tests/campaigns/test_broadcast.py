@@ -39,12 +39,14 @@ def bot() -> Bot:
 
 
 async def finished(tester: Tester, campaign_id: str, settled: int) -> Report:
-    """The campaign's report once ``settled`` of its messages were sent or given up on."""
+    """The campaign's report once ``settled`` of its messages were sent or given up on, and
+    the feeder found it fed in full (its next round after the last row: ``done``)."""
     async with asyncio.timeout(15):
         while True:
             await tester.settle()
             report = await tester.bot.campaign(campaign_id)
-            if report.counts.get("settled", 0) >= settled and report.remaining == 0:
+            fed = report.remaining == 0 and report.campaign.state == "done"
+            if report.counts.get("settled", 0) >= settled and fed:
                 return report
             await asyncio.sleep(0.05)
 

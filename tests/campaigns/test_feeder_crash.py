@@ -1,7 +1,8 @@
 """A feeder that dies mid-round (after queueing a round's recipients, before dropping their rows
 from the audience): another process takes the campaign over when the lease lapses, feeds the
 same rows again, and nobody gets a message twice; the campaign's counts and its pace are not
-thrown off by the rows fed twice. On memory and on Redis."""
+thrown off by the rows fed twice. A process that died before it counted its outcomes does not
+stop the campaign either. On memory and on Redis."""
 
 from __future__ import annotations
 
@@ -88,3 +89,28 @@ async def test_a_round_fed_again_after_a_crash_sends_nobody_twice(tester: Tester
     # the campaign would wait forever for 20 messages to settle that were never there).
     assert fed == len(AUDIENCE) - 20
     assert (report.counts.get("queued"), report.counts.get("settled")) == (40, 40)
+
+
+async def test_messages_whose_outcomes_died_with_a_process_do_not_stop_the_campaign(
+    tester: Tester,
+) -> None:
+    """A process that sent 20 of the campaign's messages died before it counted them settled:
+    to the feeder they seem in line for ever. Once the counts have not moved for ``stall``
+    seconds it takes them as lost, and the campaign goes on."""
+    imported = await tester.bot.broadcast(
+        AUDIENCE, text="spring sale", from_=tester.bot_number, campaign_id="lost", paused=True
+    )
+    store = tester.runtime.stores.campaigns
+    await store.count({"lost": {"queued": 20}}, minute=0)  # and never settled
+    counter = CampaignCounter(store)
+    survivor = CampaignFeeder(
+        store, tester.runtime.messenger, tester.runtime.stores.ledger,
+        tester.runtime.stores.hasher, counter, RateTable(long_code=10), stall=0.5,
+    )
+    assert await survivor.feed(imported.campaign) == 0  # 20 seem in line: no room
+    await asyncio.sleep(0.3)
+    assert await survivor.feed(imported.campaign) == 0  # not for long enough yet
+    await asyncio.sleep(0.3)
+    assert await survivor.feed(imported.campaign) == 20  # taken as lost: fed on
+    report = await tester.bot.campaign("lost")
+    assert report.counts.get("unaccounted") == 20
