@@ -48,6 +48,27 @@ FOLLOW_EVERY = 0.5
 console = Console(stderr=True)
 
 
+class AwareTime(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 only
+    """An ISO 8601 time with its UTC offset: a time without one would be read in whatever zone
+    the machine running the command is set to, which is rarely the recipient's."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a time (e.g. 2027-03-01T09:00+01:00)", param, ctx)
+        if moment.tzinfo is None:
+            self.fail(f"{value!r} needs its UTC offset (e.g. {value}+01:00 or {value}Z)",
+                      param, ctx)
+        return moment
+
+
 def _variables(pairs: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for pair in pairs:
@@ -248,8 +269,8 @@ def _detail(counts: dict[str, int]) -> str:
 @_sender_options
 @click.option(
     "--at",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]),
-    help="Send at this time (with its offset, e.g. 2027-03-01T09:00:00+01:00).",
+    type=AwareTime(),
+    help="Send at this time (with its offset, e.g. 2027-03-01T09:00+01:00).",
 )
 def send(
     target: str,

@@ -139,6 +139,24 @@ def test_send_queues_one_message(run: Callable[..., Result]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("at", "error"),
+    [
+        ("tomorrow", "Invalid value for '--at': 'tomorrow' is not a time"),
+        ("2030-01-01T09:00", "Invalid value for '--at': '2030-01-01T09:00' needs its UTC offset"),
+    ],
+)
+def test_a_time_to_send_at_needs_its_offset(
+    run: Callable[..., Result], at: str, error: str
+) -> None:
+    result = run("send", "bots.echo", "--to", "+15550001111", "--text", "hi", "--from", BOT,
+                 "--at", at)
+    assert result.exit_code == 2 and error in result.output, result.output
+    good = run("send", "bots.echo", "--to", "+15550001111", "--text", "hi", "--from", BOT,
+               "--at", "2030-01-01T09:00Z")
+    assert good.output.startswith("queued for 2030-01-01T09:00:00+00:00: job "), good.output
+
+
+@pytest.mark.parametrize(
     ("args", "error"),
     [
         (["send", "bots.echo", "--to", "+15550001111", "--text", "hi", "--from", "12"],
