@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from botkit.twilio.address import sender_problem
 
@@ -59,7 +59,7 @@ class Content(BaseModel):
 class Campaign(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(default_factory=new_campaign_id, pattern=CAMPAIGN_ID.pattern)
+    id: str = Field(default_factory=new_campaign_id)
     name: str = ""
     content: Content
     from_: str | None = None
@@ -68,6 +68,16 @@ class Campaign(BaseModel):
     valid_for: float | None = None
     state: State = "queueing"
     created: float = Field(default_factory=time.time)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        # It is part of Redis keys and of the status callback URL.
+        if not CAMPAIGN_ID.match(value):
+            raise ValueError(
+                f"{value[:70]!r} is not a campaign id (letters, digits, - and _, at most 64)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _sender(self) -> Campaign:

@@ -109,6 +109,8 @@ def test_a_broadcast_reports_bad_rows_by_line_and_resumes_without_doubles(
         (["--template", "HX12"], "'HX12' is not a Content SID"),
         (["--text", "hi", "--template", TEMPLATE], "either a text or a template"),
         ([], "either a text or a template"),
+        (["--text", "hi", "--id", "spring sale!"],
+         "'spring sale!' is not a campaign id (letters, digits, - and _, at most 64)"),
     ],
 )
 def test_bad_broadcasts_are_one_line_errors(
