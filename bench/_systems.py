@@ -183,8 +183,10 @@ def botkit_run(
     sandbox_url: str,
     bots_dir: Path,
     workdir: Path,
+    settings: Mapping[str, str] | None = None,
 ) -> contextlib.AbstractContextManager[Server]:
-    """``botkit run bench_BOT`` in production mode; ``workers`` > 1 adds ``--workers``."""
+    """``botkit run bench_BOT`` in production mode; ``workers`` > 1 adds ``--workers``;
+    ``settings``: more environment (``BOTKIT_SHARDS``, say)."""
     argv = [BOTKIT, "run", f"bench_{bot}", "--port", str(port)]
     if workers > 1:
         argv += ["--workers", str(workers)]
@@ -198,6 +200,7 @@ def botkit_run(
         BOTKIT_CONSENT_PEPPER=PEPPER,
         BOTKIT_RATES=UNLIMITED_RATES,
         BOTKIT_LOG_FORMAT="json",
+        **(settings or {}),
     )
     label = f"botkit {bot}, {workers} process{'es' if workers > 1 else ''}"
     log = workdir / f"botkit-{bot}-{workers}-{port}.log"

@@ -191,8 +191,9 @@ class Settings(BaseSettings):
         ge=1,
         le=1024,
         alias="BOTKIT_SHARDS",
-        description="Shards of the inbound stream and the sessions, each in its own hash slot: "
-        "raise it (e.g. 16) to spread them over a Redis Cluster's masters.",
+        description="Shards of the inbound stream, the sessions, the outbound queue and its "
+        "rate state, each in its own hash slot: raise it (e.g. 16) to spread them over a Redis "
+        "Cluster's masters. Drain the queues before changing it (docs/deployment.md).",
     )
     accept_replicas: int | None = Field(
         None,

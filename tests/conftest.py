@@ -53,12 +53,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("store_url", kinds, indirect=True)
 
 
+#: On a cluster, tests run as a cluster deployment would: with the queues and sessions spread
+#: over shards, one per master (BOTKIT_SHARDS, read by every Settings the test makes).
+CLUSTER_SHARDS = 3
+
+
 @pytest.fixture
-def store_url(request: pytest.FixtureRequest) -> str | None:
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
     """The memory stores (None), or the URL of a clean Redis or Redis Cluster."""
     if request.param == "memory":
         return None
     if request.param == "cluster":
+        monkeypatch.setenv("BOTKIT_SHARDS", str(CLUSTER_SHARDS))
         return str(request.getfixturevalue("clean_cluster"))
     return str(request.getfixturevalue("clean_redis"))
 

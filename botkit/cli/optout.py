@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import click
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from botkit.cli.commands import run_command
 from botkit.compliance.hashing import NumberHasher, normalize_number
+from botkit.compliance.ledger.keys import ConsentShards
 from botkit.compliance.ledger.protocol import (
     GLOBAL_SCOPE,
     SOURCE_OPERATOR,
@@ -29,6 +29,7 @@ from botkit.compliance.ledger.protocol import (
 )
 from botkit.compliance.ledger.redis import RedisConsentLedger
 from botkit.errors import ConfigError
+from botkit.runtime.redis import connect
 from botkit.settings import load_settings
 
 PEPPER_ENV = "BOTKIT_CONSENT_PEPPER"
@@ -48,9 +49,10 @@ async def open_ledger() -> AsyncIterator[ConsentLedger]:
         hasher = NumberHasher(settings.pepper())
     except ValueError as exc:
         raise ConfigError(f"{PEPPER_ENV}: {exc}") from None
-    redis = Redis.from_url(settings.redis_url)
+    # The bots' own client kind (cluster, Sentinel) and shards, whose copies a change reaches.
+    redis = await connect(settings)
     try:
-        yield RedisConsentLedger(redis, hasher)
+        yield RedisConsentLedger(redis, hasher, ConsentShards(settings.shards))
     except RedisError as exc:
         raise ConfigError(f"Redis at REDIS_URL failed: {exc}") from None
     finally:

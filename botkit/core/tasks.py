@@ -52,6 +52,15 @@ def report_end(task: asyncio.Task[None]) -> None:
         log.error("background loop ended", loop=task.get_name(), exc_info=task.exception())
 
 
+def raise_if_cancelled() -> None:
+    """Re-raise a cancellation a library swallowed: redis-py can, in a read it was cancelled in,
+    and a loop that then carries on would never end. A loop calls this each turn, so that
+    ``cancel()`` ends it all the same (the task's cancel count stays up until it is handled)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[None]], within: float = 5.0) -> None:
     """Cancel tasks and wait for them to finish, at most ``within`` seconds."""
     pending = [task for task in tasks if not task.done()]

@@ -10,7 +10,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict
 
 from botkit.compliance.hashing import NumberHasher
-from botkit.compliance.ledger.keys import DEFAULT_TAG, consent_check_keys
+from botkit.compliance.ledger.keys import ConsentShards, consent_check_keys
 from botkit.outbound.limits.rates import RateTable, cost_of, sender_of
 from botkit.outbound.message import Lane, OutboundMessage
 from botkit.outbound.scheduling import lead
@@ -45,10 +45,13 @@ def consent_scopes(message: OutboundMessage) -> list[str]:
 
 
 class JobFactory:
-    def __init__(self, rates: RateTable, hasher: NumberHasher, tag: str = DEFAULT_TAG) -> None:
+    def __init__(
+        self, rates: RateTable, hasher: NumberHasher, shards: ConsentShards | None = None
+    ) -> None:
+        """shards: the outbound queue's, whose copy of consent a job's claim checks."""
         self.rates = rates
         self.hasher = hasher
-        self.tag = tag
+        self.shards = shards or ConsentShards()
 
     def build(
         self,
@@ -65,7 +68,8 @@ class JobFactory:
         # their opt-outs; opted-out authors are kept out by the onMessageAdd gate.
         if check_consent and message.conversation_sid is None:
             digest = self.hasher.digest(message.to)
-            keys = tuple(consent_check_keys(digest, consent_scopes(message), self.tag))
+            tag = self.shards.tag_for(sender)
+            keys = tuple(consent_check_keys(digest, consent_scopes(message), tag))
         return Job(
             id=uuid.uuid4().hex,
             message=message,

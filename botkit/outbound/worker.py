@@ -10,6 +10,7 @@ some run late, so every sender with work is kept at its limit and none waits for
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import math
@@ -25,7 +26,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from botkit.compliance.ledger.protocol import SOURCE_TWILIO_21610, ConsentLedger
-from botkit.core.tasks import Outage, cancel_and_wait, ended, report_end
+from botkit.core.tasks import Outage, cancel_and_wait, ended, raise_if_cancelled, report_end
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
 from botkit.outbound.errors import Deferred, FormError, Verdict, classify
@@ -140,11 +141,13 @@ class OutboundWorker:
         self._settlements = Settlements(queue)
         self._pacer = Pacer(policy.catch_up, policy.catch_up_per_send)
         self._holds: dict[str, int] = {}  # for the queue with the next claim
-        #: The ledger's change counter as last read (by a claim or on its own), and a moment
-        #: (this process's clock) no later than when it was read.
-        self._consent_seen: tuple[int, float] | None = None
-        #: A read of the counter on its own, shared by every send that needs a fresh one.
-        self._consent_read: tuple[float, asyncio.Future[int | None]] | None = None
+        #: Per queue shard: its consent change counter as last read (by a claim or on its own),
+        #: and a moment (this process's clock) no later than when it was read.
+        self._consent_seen: dict[int, tuple[int, float]] = {}
+        #: Per shard: a read of the counter on its own, shared by every send that needs one.
+        self._consent_read: dict[int, tuple[float, asyncio.Future[int | None]]] = {}
+        #: Per shard: how many claimed sends this worker holds (whose counter is kept fresh).
+        self._held: collections.Counter[int] = collections.Counter()
         self._name = secrets.token_hex(6)  # this worker, to the queue
 
     def trouble(self) -> str | None:
@@ -180,6 +183,7 @@ class OutboundWorker:
         catch_up_us = int(self.policy.catch_up * 1_000_000)
         outage = Outage("outbound queue")
         while not self._stopping:
+            raise_if_cancelled()
             # Wait for one free place, then take up to claim_batch - 1 more that are free now.
             await self._claimed.acquire()
             taken = 1
@@ -207,14 +211,15 @@ class OutboundWorker:
                 continue
             outage.over()
             self._clock.observe(batch.now_us, before, time.time())
-            if batch.consent_changes is not None:
-                self._saw_consent_changes(batch.consent_changes, before)
+            for shard, changes in batch.consent_changes.items():
+                self._saw_consent_changes(shard, changes, before)
             self._release(taken - len(batch.claims))
             for job_id in batch.suppressed:
                 self.metrics.sent("opted_out")
                 log.info("not sent: recipient opted out", job=job_id)
             for claim in batch.claims:
                 self._pacer.join(claim.job.sender, claim.send_at_us)
+                self._held[claim.shard] += 1
                 task = asyncio.create_task(self._send(claim))
                 self._sends.add(task)
                 task.add_done_callback(self._sends.discard)
@@ -265,6 +270,9 @@ class OutboundWorker:
         finally:
             self._pacer.leave(claim.job.sender, claim.send_at_us)
             self._claimed.release()
+            self._held[claim.shard] -= 1
+            if not self._held[claim.shard]:
+                del self._held[claim.shard]
 
     async def _deliver(self, claim: Claim) -> None:
         job = claim.job
@@ -331,48 +339,51 @@ class OutboundWorker:
         now, fresh = time.time(), self.policy.consent_recheck_after
         if now - self._clock.local(claim.claimed_us) <= fresh:
             return False  # as good as the claim's own check
-        changes = claim.consent_changes
-        if changes is not None and await self._consent_changes_since(now - fresh) == changes:
+        changes, shard = claim.consent_changes, claim.shard
+        if changes is not None and await self._consent_changes_since(shard, now - fresh) == changes:
             return False  # nobody opted out or in between the claim and a recent read
         return await self.ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
     async def _keep_consent_fresh(self) -> None:
-        """While this worker holds claimed sends, make sure the ledger's change counter was read
-        within the last half of consent_recheck_after (a claim's reading counts), so that a send
-        that starts late finds a fresh reading instead of waiting for one: that read queues in
-        Redis behind the next claim (bench/dispatch.py: a WhatsApp send waited up to 15 ms)."""
+        """While this worker holds claimed sends, make sure the consent change counter of each
+        shard they came from was read within the last half of consent_recheck_after (a claim's
+        reading counts), so that a send that starts late finds a fresh reading instead of waiting
+        for one: that read queues in Redis behind the next claim (bench/dispatch.py: a WhatsApp send
+        waited up to 15 ms)."""
         every = self.policy.consent_recheck_after / 2
         while True:
             if not self._sends:
                 self._holding.clear()
                 await self._holding.wait()
             await asyncio.sleep(every)
-            try:
-                await self._consent_changes_since(time.time() - every)
-            except Exception:
-                continue  # a send that needs the reading reads again, and reports what fails
+            since = time.time() - every
+            with contextlib.suppress(Exception):  # a send that needs it reads and reports again
+                await asyncio.gather(*(self._consent_changes_since(s, since) for s in self._held))
 
-    async def _consent_changes_since(self, since: float) -> int | None:
-        """The ledger's change counter as read no earlier than ``since``: the latest claim's
-        reading when it is that recent, else one read shared by every send that needs it now
-        (in a burst a worker holds many claimed sends and claims rarely)."""
-        seen = self._consent_seen
+    async def _consent_changes_since(self, shard: int, since: float) -> int | None:
+        """A shard's consent change counter as read no earlier than ``since``: the latest
+        claim's reading when it is that recent, else one read shared by every send that needs
+        it now (in a burst a worker holds many claimed sends and claims rarely)."""
+        seen = self._consent_seen.get(shard)
         if seen is not None and seen[1] >= since:
             return seen[0]
-        if self._consent_read is None or self._consent_read[0] < since:
+        reading = self._consent_read.get(shard)
+        if reading is None or reading[0] < since:
             began = time.time()
-            self._consent_read = (began, asyncio.ensure_future(self._read_consent_changes(began)))
-        return await asyncio.shield(self._consent_read[1])
+            reading = (began, asyncio.ensure_future(self._read_consent_changes(shard, began)))
+            self._consent_read[shard] = reading
+        return await asyncio.shield(reading[1])
 
-    async def _read_consent_changes(self, began: float) -> int | None:
-        value = await self.queue.consent_changes()
+    async def _read_consent_changes(self, shard: int, began: float) -> int | None:
+        value = await self.queue.consent_changes(shard)
         if value is not None:
-            self._saw_consent_changes(value, began)
+            self._saw_consent_changes(shard, value, began)
         return value
 
-    def _saw_consent_changes(self, value: int, began: float) -> None:
-        if self._consent_seen is None or began >= self._consent_seen[1]:
-            self._consent_seen = (value, began)
+    def _saw_consent_changes(self, shard: int, value: int, began: float) -> None:
+        seen = self._consent_seen.get(shard)
+        if seen is None or began >= seen[1]:
+            self._consent_seen[shard] = (value, began)
 
     def _move_slot(self, claim: Claim, job: Job) -> None:
         """When the pacer holds this sender back, the queue's schedule for it runs ahead of its

@@ -16,6 +16,7 @@ from botkit.campaigns.memory import MemoryCampaignStore
 from botkit.campaigns.protocol import CampaignStore
 from botkit.campaigns.redis import RedisCampaignStore
 from botkit.compliance.hashing import NumberHasher
+from botkit.compliance.ledger.keys import ConsentShards
 from botkit.compliance.ledger.memory import MemoryConsentLedger
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.compliance.ledger.redis import RedisConsentLedger
@@ -92,6 +93,7 @@ class Stores:
 
     async def close(self) -> None:
         await self.inbound.close()
+        await self.queue.close()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -106,6 +108,7 @@ async def open_stores(settings: Settings, namespace: str) -> Stores:
     try:
         stores = build_stores(settings, namespace, redis)
         await stores.inbound.prepare()
+        await stores.ledger.prepare()
     except (RedisError, OSError) as exc:
         await redis.aclose()
         raise ConfigError(f"REDIS_URL: cannot reach Redis ({exc})") from None
@@ -115,7 +118,9 @@ async def open_stores(settings: Settings, namespace: str) -> Stores:
 def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) -> Stores:
     """Every store, in memory (``redis`` None) or on ``redis``, which the stores then own."""
     hasher = NumberHasher(settings.pepper())
-    jobs = JobFactory(settings.rates, hasher)
+    # The outbound queue's shards, which consent is checked in (and so copied to).
+    consent = ConsentShards(settings.shards)
+    jobs = JobFactory(settings.rates, hasher, consent)
     if redis is None:
         ledger = MemoryConsentLedger(hasher)
         memory_sessions = MemorySessionStore()
@@ -149,8 +154,8 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         sessions=sessions,
         inbound=RedisInboundQueue(redis, sessions, durability=durable),
         statuses=RedisStatusStore(redis),
-        queue=RedisOutboundQueue(redis, namespace, durability=durable),
-        ledger=RedisConsentLedger(redis, hasher),
+        queue=RedisOutboundQueue(redis, namespace, consent, durability=durable),
+        ledger=RedisConsentLedger(redis, hasher, consent),
         windows=RedisWindowStore(redis),
         mirror=RedisParticipantMirror(redis, prefix=namespace),
         handoffs=RedisHandoffStore(redis, prefix=namespace),

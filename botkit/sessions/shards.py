@@ -6,13 +6,15 @@ lets a worker take a message, lock its session and load it in one script, and la
 session, unlock it and acknowledge the message in one more: three round trips per message from
 webhook to saved session, acceptance included, on one Redis or on a Cluster (a multi-key script
 may only touch one slot). A session key picks its shard by CRC32; an inbound 1:1 message is
-queued on the shard of its session. Shard 0's tag is the one the inbound stream always had.
+queued on the shard of its session. The tags spread evenly over a cluster's masters, and shard
+0's is the one the inbound stream always had (botkit/core/sharding.py).
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
+
+from botkit.core.sharding import shard_of, spread_tags
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,10 @@ class Shards:
 
     def of(self, key: str) -> int:
         """The shard of a session key (or of any key an event is queued by)."""
-        if self.count == 1:
-            return 0
-        return zlib.crc32(key.encode()) % self.count
+        return shard_of(key, self.count)
 
     def tag(self, shard: int) -> str:
-        base = f"{self.prefix}:inbound:{self.namespace}"
-        return "{" + (base if shard == 0 else f"{base}:{shard}") + "}"
+        return "{" + spread_tags(f"{self.prefix}:inbound:{self.namespace}", self.count)[shard] + "}"
 
     def session_keys(self, key: str) -> list[str]:
         """A session's lock, data and expiry keys, in its shard's slot."""

@@ -214,7 +214,7 @@ def test_another_pepper_does_not_find_the_number(run: Callable[..., Result]) -> 
 def test_unreachable_redis_is_one_line(run: Callable[..., Result]) -> None:
     result = run("list", env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     assert result.exit_code == 2
-    assert "Redis at REDIS_URL failed" in result.output
+    assert "REDIS_URL: cannot reach Redis" in result.output
     assert "Traceback" not in result.output
 
 

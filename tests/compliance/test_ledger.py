@@ -8,7 +8,7 @@ import hmac
 import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,16 @@ from redis.asyncio import Redis
 
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.keywords import classify
-from botkit.compliance.ledger.keys import CONSENT_LUA, DEFAULT_TAG, consent_check_keys, consent_key
+from botkit.compliance.ledger.keys import (
+    CONSENT_LUA,
+    DEFAULT_TAG,
+    ConsentShards,
+    consent_changes_key,
+    consent_check_keys,
+    consent_key,
+    copy_counts_key,
+    copy_filled_key,
+)
 from botkit.compliance.ledger.memory import MemoryConsentLedger
 from botkit.compliance.ledger.protocol import (
     GLOBAL_SCOPE,
@@ -461,14 +470,31 @@ async def test_every_key_shares_one_hash_tag(redis_client: Redis) -> None:
     assert str(await redis_client.get(consent_key(digest, SENDER))).startswith("b'out:")
 
 
-async def test_the_tag_is_configurable_for_the_dispatcher(redis_client: Redis) -> None:
-    ledger = RedisConsentLedger(redis_client, NumberHasher(PEPPER), tag="botkit:dispatch")
+async def test_the_tag_is_configurable(redis_client: Redis) -> None:
+    shards = ConsentShards(base="botkit:dispatch")
+    ledger = RedisConsentLedger(redis_client, NumberHasher(PEPPER), shards)
     await stop(ledger, SENDER)
     keys = [k.decode() async for k in redis_client.scan_iter()]
     assert keys and all(k.startswith("{botkit:dispatch}:") for k in keys)
     digest = ledger.hasher.digest(USER)
     assert consent_key(digest, SENDER, tag="botkit:dispatch") in keys
     assert await ledger.is_opted_out(USER, [SENDER])
+
+
+async def through_every_kind_of_change(
+    ledger: ConsentLedger, agree: Callable[[], Awaitable[None]]
+) -> None:
+    """Scoped and global opt-outs, an exemption and the lifting of each, five changes in all:
+    ``agree`` checks a send-time reading against the ledger after each step."""
+    await agree()
+    await stop(ledger, SERVICE)
+    await agree()
+    await stop(ledger, GLOBAL_SCOPE, keyword="STOPALL")
+    await start(ledger, SENDER)
+    await agree()
+    await start(ledger, SERVICE)
+    await start(ledger, GLOBAL_SCOPE, keyword="START")
+    await agree()
 
 
 async def test_a_dispatcher_script_embedding_consent_lua_agrees(redis_client: Redis) -> None:
@@ -486,18 +512,102 @@ async def test_a_dispatcher_script_embedding_consent_lua_agrees(redis_client: Re
             verdict = await claim(keys=consent_check_keys(digest, scopes))
             assert (verdict == b"skip") == await ledger.is_opted_out(USER, scopes)
 
-    await agree()
-    await stop(ledger, SERVICE)
-    await agree()
-    await stop(ledger, GLOBAL_SCOPE, keyword="STOPALL")
-    await start(ledger, SENDER)
-    await agree()
-    await start(ledger, SERVICE)
-    await agree()
+    await through_every_kind_of_change(ledger, agree)
     assert consent_check_keys(digest, [SENDER, GLOBAL_SCOPE, SENDER]) == [
         consent_key(digest, GLOBAL_SCOPE),
         consent_key(digest, SENDER),
     ]
+
+
+async def test_a_change_returns_once_every_shards_copy_agrees(redis_client: Redis) -> None:
+    # The outbound queue's shards each check consent in their own slot (ConsentShards).
+    shards = ConsentShards(4)
+    ledger = RedisConsentLedger(redis_client, NumberHasher(PEPPER), shards)
+    claim = redis_client.register_script(
+        CONSENT_LUA + "return botkit_consent_blocked(redis.call('MGET', unpack(KEYS))) and 1 or 0"
+    )
+    digest = ledger.hasher.digest(USER)
+    counters = [consent_changes_key(tag) for tag in shards.tags]
+
+    async def agree() -> None:
+        for tag in shards.tags:
+            for scopes in ([SENDER], [SERVICE], [SENDER, SERVICE], [OTHER_SENDER]):
+                verdict = await claim(keys=consent_check_keys(digest, scopes, tag))
+                assert bool(verdict) == await ledger.is_opted_out(USER, scopes), (tag, scopes)
+
+    await through_every_kind_of_change(ledger, agree)
+    # Every copy counted every change, as the ledger's own counter did.
+    assert [int(await redis_client.get(key)) for key in counters] == [5, 5, 5, 5]
+
+
+async def test_a_copy_that_comes_late_leaves_a_newer_change_alone(redis_client: Redis) -> None:
+    # Two processes change one number at once, and their copies reach a shard out of order.
+    shards = ConsentShards(2)
+    ledger = RedisConsentLedger(redis_client, NumberHasher(PEPPER), shards)
+    digest = ledger.hasher.digest(USER)
+    await stop(ledger, SENDER)  # change 1
+    await start(ledger, SENDER)  # change 2
+    copy_tag = shards.tags[1]
+    await ledger._copy(copy_tag, digest, SENDER, 1, [b"out:1", b""])  # change 1, again, late
+    assert await redis_client.get(consent_key(digest, SENDER, copy_tag)) is None
+    assert not await ledger.is_opted_out(USER, [SENDER])
+
+
+async def copies_agree(redis: Redis, ledger: RedisConsentLedger, shards: ConsentShards) -> None:
+    """Every slot a claim of these shards checks gives the ledger's own verdict, for two people."""
+    claim = redis.register_script(
+        CONSENT_LUA + "return botkit_consent_blocked(redis.call('MGET', unpack(KEYS))) and 1 or 0"
+    )
+    for number in (USER, OTHER_USER):
+        digest = ledger.hasher.digest(number)
+        for tag in shards.tags:
+            for scopes in ([SENDER], [SERVICE], [OTHER_SENDER]):
+                verdict = await claim(keys=consent_check_keys(digest, scopes, tag))
+                expected = await ledger.is_opted_out(number, scopes)
+                assert bool(verdict) == expected, (number, tag, scopes)
+
+
+async def test_raising_the_shard_count_keeps_every_opt_out(redis_client: Redis) -> None:
+    # Opt-outs recorded with one shard, then BOTKIT_SHARDS=3: before the new process serves,
+    # its copies hold every state, exemptions from a STOPALL included.
+    before = RedisConsentLedger(redis_client, NumberHasher(PEPPER))
+    await stop(before, SENDER)
+    await stop(before, GLOBAL_SCOPE, OTHER_USER, keyword="STOPALL")
+    await start(before, SERVICE, OTHER_USER)
+    shards = ConsentShards(3)
+    after = RedisConsentLedger(redis_client, NumberHasher(PEPPER), shards)
+    assert await after.is_opted_out(USER, [SENDER])  # the ledger itself did not move
+    await after.prepare()
+    await copies_agree(redis_client, after, shards)
+    assert await redis_client.smembers(copy_counts_key()) == {b"3"}
+
+
+async def test_a_process_with_the_old_count_keeps_the_new_copies_current(
+    redis_client: Redis,
+) -> None:
+    # A rolling change: a process still running with one shard records a STOP after a process
+    # with three registered its copies. The change reaches them all the same.
+    shards = ConsentShards(3)
+    await RedisConsentLedger(redis_client, NumberHasher(PEPPER), shards).prepare()
+    old = RedisConsentLedger(redis_client, NumberHasher(PEPPER))
+    await stop(old, SENDER)
+    await stop(old, GLOBAL_SCOPE, OTHER_USER, keyword="STOPALL")
+    await copies_agree(redis_client, old, shards)
+    await start(old, SENDER)
+    await copies_agree(redis_client, old, shards)
+
+
+async def test_a_copy_is_filled_once(redis_client: Redis) -> None:
+    # A second process with the same count finds the copies filled and does not walk the ledger
+    # again, which would cost a scan of every state at each start.
+    shards = ConsentShards(2)
+    await stop(RedisConsentLedger(redis_client, NumberHasher(PEPPER)), SENDER)
+    await RedisConsentLedger(redis_client, NumberHasher(PEPPER), shards).prepare()
+    counters = [consent_changes_key(tag) for tag in shards.copies]
+    filled = [await redis_client.get(key) for key in counters]
+    await RedisConsentLedger(redis_client, NumberHasher(PEPPER), shards).prepare()
+    assert [await redis_client.get(key) for key in counters] == filled
+    assert [await redis_client.exists(copy_filled_key(tag)) for tag in shards.copies] == [1, 1]
 
 
 async def test_each_operation_is_one_round_trip(redis_client: Redis) -> None:

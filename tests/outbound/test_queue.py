@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from botkit.compliance.hashing import NumberHasher
+from botkit.compliance.ledger.keys import ConsentShards
 from botkit.compliance.ledger.memory import MemoryConsentLedger
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.compliance.ledger.redis import RedisConsentLedger
@@ -61,7 +62,9 @@ class Rig:
 @pytest.fixture
 async def rig(store_url: str | None) -> AsyncIterator[Rig]:
     hasher = NumberHasher(PEPPER)
-    factory = JobFactory(RateTable(senders={FAST: 10}), hasher)
+    settings = Settings(redis_url=store_url)
+    shards = ConsentShards(settings.shards)  # 3 on a cluster (tests/conftest.py)
+    factory = JobFactory(RateTable(senders={FAST: 10}), hasher, shards)
     t0 = int(time.time() * S)
     if store_url is None:
         memory_ledger = MemoryConsentLedger(hasher)
@@ -72,8 +75,10 @@ async def rig(store_url: str | None) -> AsyncIterator[Rig]:
         queue = MemoryOutboundQueue(blocked, consent_changes=lambda: memory_ledger.changes)
         yield Rig(queue, memory_ledger, factory, t0)
         return
-    redis = await connect(Settings(redis_url=store_url))
-    yield Rig(RedisOutboundQueue(redis), RedisConsentLedger(redis, hasher), factory, t0)
+    redis = await connect(settings)
+    queue = RedisOutboundQueue(redis, shards=shards)
+    yield Rig(queue, RedisConsentLedger(redis, hasher, shards), factory, t0)
+    await queue.close()
     await redis.aclose()
 
 
@@ -233,6 +238,20 @@ async def test_claim_many_stops_at_its_limit(rig: Rig) -> None:
     assert {c.job.sender for c in (*batch.claims, *rest.claims)} == set(senders)
 
 
+async def test_an_opt_out_stops_the_queued_jobs_of_every_shard(rig: Rig) -> None:
+    # A sender's jobs live in its shard, each shard checks its own copy of consent, and a STOP
+    # must reach them all before it returns (3 shards on a cluster, 1 elsewhere).
+    shards = rig.factory.shards
+    senders = {shards.of(s): s for s in (f"+1555080{n:04}" for n in range(100))}
+    assert len(senders) == shards.count
+    jobs = [rig.job("+15550004444", sender=sender) for sender in senders.values()]
+    await rig.add(*jobs)
+    await rig.ledger.opt_out("+15550004444", "*", keyword="STOPALL", source="keyword")
+    batch = await rig.queue.claim_many(30, 10, now_us=rig.t0)
+    assert batch.claims == ()
+    assert sorted(batch.suppressed) == sorted(job.id for job in jobs)
+
+
 async def test_claim_many_reports_suppressed_jobs(rig: Rig) -> None:
     stopped, fine = rig.job("+15550001111"), rig.job("+15550002222", sender=FAST)
     await rig.add(stopped, fine)
@@ -331,26 +350,35 @@ async def test_a_late_claim_may_take_a_slot_a_little_in_the_past(rig: Rig) -> No
     assert claim.send_at_us == much_later - 5_000
 
 
-async def test_a_claim_reads_the_ledgers_change_counter_with_its_consent_check(rig: Rig) -> None:
-    # The worker compares it with what later claims read, to know nobody opted out meanwhile.
+async def test_a_claim_reads_its_shards_consent_counter_with_its_consent_check(rig: Rig) -> None:
+    # The worker compares it with what later reads say, to know nobody opted out meanwhile.
     await rig.add(rig.job("+15550001111"), rig.job("+15550002222", sender=FAST))
     first = await rig.queue.claim_many(30, 1, now_us=rig.t0)
     await rig.ledger.opt_out("+15550009999", SLOW, keyword="STOP", source="keyword")
     second = await rig.queue.claim_many(30, 1, now_us=rig.t0)
     idle = await rig.queue.claim_many(30, 1, now_us=rig.t0)
-    assert first.consent_changes is not None
-    assert second.consent_changes == idle.consent_changes == first.consent_changes + 1
-    assert await rig.queue.consent_changes() == idle.consent_changes  # read on its own
-    assert [c.consent_changes for c in first.claims + second.claims] == [
-        first.consent_changes,
-        second.consent_changes,
-    ]
+    assert first.consent_changes  # the shards the claim asked
+    # The change reached the consent of every shard: each counter moved by one. (With nothing
+    # left to claim, the last claim asked every shard.)
+    for shard, changes in first.consent_changes.items():
+        assert idle.consent_changes[shard] == changes + 1
+    for shard, changes in second.consent_changes.items():
+        assert idle.consent_changes[shard] == changes
+    for shard, changes in idle.consent_changes.items():
+        assert await rig.queue.consent_changes(shard) == changes  # read on its own
+    for batch in (first, second):
+        for claim in batch.claims:
+            assert claim.consent_changes == batch.consent_changes[claim.shard]
 
 
 async def test_of_the_senders_whose_slot_has_come_the_fastest_go_first(rig: Rig) -> None:
     # A late send costs its sender that much of its rate for good: a 10/s sender loses ten
     # times as many sends per second late as a 1/s one, so it goes first, though queued last.
-    slow = [rig.job(f"+1555000{n:04}", sender=f"+1555070{n:04}") for n in range(3)]
+    # (An order within one shard: on a sharded queue a claim asks the shards in turn.)
+    shards = rig.factory.shards
+    senders = [f"+1555070{n:04}" for n in range(100)]
+    senders = [s for s in senders if shards.of(s) == shards.of(FAST)][:3]
+    slow = [rig.job(f"+1555000{n:04}", sender=sender) for n, sender in enumerate(senders)]
     await rig.add(*slow)
     await rig.add(rig.job("+15550009999", sender=FAST), at=1_000)
     batch = await rig.queue.claim_many(30, 2, now_us=rig.t0 + 2_000)

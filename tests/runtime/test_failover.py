@@ -189,15 +189,7 @@ def _cluster_master_of_the_stream(cluster: Topology) -> int:
     """The master serving the slot of the bot's inbound stream (and its sessions)."""
     any_port = next(iter(cluster.servers))
     slot = int(cluster.cli(any_port, "cluster", "keyslot", "{botkit:inbound:failover}").strip())
-    for line in cluster.cli(any_port, "cluster", "nodes").splitlines():
-        fields = line.split()
-        if "master" not in fields[2]:
-            continue
-        for span in fields[8:]:
-            low, _, high = span.partition("-")
-            if low.isdigit() and int(low) <= slot <= int(high or low):
-                return int(fields[1].split(":")[1].split("@")[0])
-    raise AssertionError(f"no master serves slot {slot}")
+    return cluster.master_of(slot)[1]
 
 
 def _sentinel_master(sentinels: Topology) -> int:

@@ -33,6 +33,19 @@ class Topology:
         )
         return done.stdout
 
+    def master_of(self, slot: int) -> tuple[str, int]:
+        """The id and port of the master serving ``slot``, from CLUSTER NODES."""
+        any_port = next(iter(self.servers))
+        for line in self.cli(any_port, "cluster", "nodes").splitlines():
+            fields = line.split()
+            if "master" not in fields[2]:
+                continue
+            for span in fields[8:]:
+                low, _, high = span.partition("-")
+                if low.isdigit() and int(low) <= slot <= int(high or low):
+                    return fields[0], int(fields[1].split(":")[1].split("@")[0])
+        raise AssertionError(f"no master serves slot {slot}")
+
     def stop(self) -> None:
         for proc in self.servers.values():
             if proc.poll() is None:

@@ -44,6 +44,9 @@ class MemoryConsentLedger:
         check, the way the Redis queue reads the ledger's ``seq`` key in its claim script."""
         return self._seq
 
+    async def prepare(self) -> None:
+        """Nothing to make ready: one process, one copy."""
+
     async def opt_out(self, number: str, scope: str, *, keyword: str | None, source: str) -> bool:
         return self._apply("opt_out", number, scope, keyword, source)
 

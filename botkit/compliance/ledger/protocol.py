@@ -167,6 +167,10 @@ class ConsentLedger(Protocol):
     def hasher(self) -> NumberHasher:
         """The HMAC used for keys; the outbound worker needs it to build consent keys itself."""
 
+    async def prepare(self) -> None:
+        """Make ready before serving: the Redis ledger fills the copies the outbound queue's
+        shards check consent in."""
+
     async def opt_out(self, number: str, scope: str, *, keyword: str | None, source: str) -> bool:
         """Record that number wants nothing from scope. True if that changed whether messages
         from scope reach the number."""

@@ -1,8 +1,10 @@
 """ConsentLedger on Redis. The key layout and the consent rule it shares with the outbound
-queue's claim script are in keys.py."""
+queue's claim script are in keys.py; the copies of the states in the other shards' slots, and
+why a change returns only once every copy has it, in keys.ConsentShards."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
@@ -11,10 +13,13 @@ from typing import Any
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.keys import (
     CONSENT_LUA,
-    DEFAULT_TAG,
+    ConsentShards,
     consent_changes_key,
     consent_check_keys,
     consent_key,
+    copied_versions_key,
+    copy_counts_key,
+    copy_filled_key,
     hash_tag,
 )
 from botkit.compliance.ledger.protocol import (
@@ -36,8 +41,10 @@ if botkit_consent_blocked(redis.call('MGET', unpack(KEYS))) then return 1 end
 return 0
 """
 
-# KEYS: state(H, scope), state(H, *), optouts, numbers, audit(H), seq.
-# ARGV: action, H, scope, keyword, source, masked. Returns 1 when the scope's verdict changed.
+# KEYS: state(H, scope), state(H, *), optouts, numbers, audit(H), seq, copy counts.
+# ARGV: action, H, scope, keyword, source, masked. Returns {1 when the scope's verdict changed,
+# the change's sequence number, both states after it ('' for none), then every shard count
+# registered, whose copies the change must reach}.
 _APPLY = CONSENT_LUA + """
 local action, hash, scope, keyword, source, masked = unpack(ARGV)
 local is_global = KEYS[1] == KEYS[2]
@@ -71,17 +78,31 @@ end
 redis.call('HSET', KEYS[4], hash, masked)
 redis.call('XADD', KEYS[5], '*', 'seq', seq, 'at', at, 'action', action, 'scope', scope,
   'keyword', keyword, 'source', source)
-if before ~= verdict() then return 1 end
-return 0
+local states = redis.call('MGET', KEYS[1], KEYS[2])
+return {before ~= verdict() and 1 or 0, seq, states[1] or '', states[2] or '',
+  unpack(redis.call('SMEMBERS', KEYS[7]))}
 """
 
+# In a copy's slot. KEYS: copied versions, copy counter, then state keys. ARGV: for each state
+# key, the sequence number of the change it comes from and the state ('' for none). A change
+# that arrives after a later one to the same key leaves the key alone.
+_COPY = """
+for i = 3, #KEYS do
+  local seq, state = tonumber(ARGV[2 * i - 5]), ARGV[2 * i - 4]
+  if seq > tonumber(redis.call('HGET', KEYS[1], KEYS[i]) or '0') then
+    redis.call('HSET', KEYS[1], KEYS[i], seq)
+    if state == '' then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('SET', KEYS[i], state)
+    end
+  end
+end
+return redis.call('INCR', KEYS[2])
+"""
 
-
-
-
-
-
-
+#: State keys filled into a new copy per script call.
+_FILL_BATCH = 500
 
 
 def _text(value: Any) -> str:
@@ -95,15 +116,22 @@ def _time(at: str) -> datetime:
 class RedisConsentLedger:
     """ConsentLedger on Redis: each operation is one script, one round trip, one slot."""
 
-    def __init__(self, redis: RedisClient, hasher: NumberHasher, tag: str = DEFAULT_TAG) -> None:
+    def __init__(
+        self, redis: RedisClient, hasher: NumberHasher, shards: ConsentShards | None = None
+    ) -> None:
+        """shards: the outbound queue's (BOTKIT_SHARDS); every process that writes the ledger
+        must use the same, so that each change reaches every copy."""
         self.hasher = hasher
         self._redis = redis
-        self._tag = tag
+        self._shards = shards or ConsentShards()
+        self._tag = tag = self._shards.base
+        self._copy_counts = copy_counts_key(tag)
         self._optouts = f"{hash_tag(tag)}:optouts"
         self._numbers = f"{hash_tag(tag)}:numbers"
         self._seq = consent_changes_key(tag)
         self._check = redis.register_script(_CHECK)
         self._apply_script = redis.register_script(_APPLY)
+        self._copy_script = redis.register_script(_COPY)
 
     async def opt_out(self, number: str, scope: str, *, keyword: str | None, source: str) -> bool:
         return await self._apply("opt_out", number, scope, keyword, source)
@@ -179,9 +207,58 @@ class RedisConsentLedger:
             self._numbers,
             self._audit(digest),
             self._seq,
+            self._copy_counts,
         ]
         args = [action, digest, scope, keyword or "", source, self.hasher.mask(number)]
-        return bool(await self._apply_script(keys=keys, args=args))
+        changed, seq, state, global_state, *counts = await self._apply_script(keys=keys, args=args)
+        copies = self._shards.copies_for({self._shards.count, *map(int, counts)})
+        states = [state, global_state]
+        await asyncio.gather(*(self._copy(tag, digest, scope, seq, states) for tag in copies))
+        return bool(changed)
+
+    async def _copy(self, tag: str, digest: str, scope: str, seq: int, states: list[Any]) -> None:
+        keys = [
+            copied_versions_key(tag),
+            consent_changes_key(tag),
+            consent_key(digest, scope, tag),
+            consent_key(digest, GLOBAL_SCOPE, tag),
+        ]
+        await self._copy_script(keys=keys, args=[seq, states[0], seq, states[1]])
+
+    async def prepare(self) -> None:
+        """Register this process's shard count, and fill each of its copies from the ledger
+        unless one was filled before (keys.ConsentShards says why). Registering comes first:
+        a change made after it is copied by its writer, one made before it is in the ledger
+        when the fill reads it, and the copy's version check lets both meet in any order."""
+        if not self._shards.copies:
+            return
+        await self._redis.sadd(self._copy_counts, self._shards.count)
+        for tag in self._shards.copies:
+            if not await self._redis.exists(copy_filled_key(tag)):
+                await self._fill(tag)
+                await self._redis.set(copy_filled_key(tag), 1)
+
+    async def _fill(self, tag: str) -> None:
+        prefix = f"{hash_tag(self._tag)}:state:"
+        batch: list[str] = []
+        async for key in self._redis.scan_iter(match=prefix + "*", count=_FILL_BATCH):
+            batch.append(_text(key))
+            if len(batch) == _FILL_BATCH:
+                await self._fill_batch(tag, prefix, batch)
+                batch = []
+        if batch:
+            await self._fill_batch(tag, prefix, batch)
+
+    async def _fill_batch(self, tag: str, prefix: str, keys: list[str]) -> None:
+        copy_keys, args = [copied_versions_key(tag), consent_changes_key(tag)], list[str | int]()
+        for key, value in zip(keys, await self._redis.mget(keys), strict=True):
+            if value is None:
+                continue  # gone since the scan: its writer copies the change itself
+            state = _text(value)
+            copy_keys.append(f"{hash_tag(tag)}:state:{key.removeprefix(prefix)}")
+            args += [int(state.partition(":")[2]), state]
+        if len(copy_keys) > 2:
+            await self._copy_script(keys=copy_keys, args=args)
 
     def _audit(self, digest: str) -> str:
         return f"{hash_tag(self._tag)}:audit:{digest}"

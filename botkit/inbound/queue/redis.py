@@ -19,14 +19,13 @@ with XAUTOCLAIM, without their sessions: their handler takes the lock the usual 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from typing import Any
 
-from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from botkit.core.redis_client import Durability, RedisClient, run_durably
 from botkit.core.units import milliseconds
+from botkit.core.wake import ShardWakes
 from botkit.inbound.queue.protocol import Delivery
 from botkit.sessions.protocol import SessionSave
 from botkit.sessions.redis import SESSION_LUA, RedisSessionStore, loaded, save_args
@@ -104,13 +103,12 @@ class RedisInboundQueue:
         self._sessions = sessions
         self.shards = shards = sessions.shards
         self._streams = [f"{shards.tag(s)}:stream" for s in range(shards.count)]
-        self._wake_channel = f"{shards.prefix}:inbound:{shards.namespace}:wake"
+        # One channel per shard, so that a worker woken by an accept asks that shard alone.
+        self._wake_channels = [f"{shards.tag(s)}:wake" for s in range(shards.count)]
         self._accept = redis.register_script(_ACCEPT)
         self._take = redis.register_script(_TAKE)
         self._finish = redis.register_script(_FINISH)
-        self._pubsub: PubSub | None = None
-        self._drained = False
-        self._next_shard = itertools.cycle(range(shards.count))
+        self._wakes = ShardWakes(redis, self._wake_channels)
 
     async def prepare(self) -> None:
         """Create each consumer group from its stream's start, so nothing accepted is skipped."""
@@ -127,7 +125,7 @@ class RedisInboundQueue:
         shard = self.shards.of(session_key or dedup_id)
         keys = [f"{self.shards.tag(shard)}:seen:{dedup_id}", self._streams[shard]]
         args: list[str | int] = [
-            milliseconds(dedup_ttl), payload, session_key or "", self._wake_channel
+            milliseconds(dedup_ttl), payload, session_key or "", self._wake_channels[shard]
         ]
         accepted = await run_durably(self._redis, self._accept, keys, args, self._durability)
         return bool(accepted)
@@ -135,36 +133,31 @@ class RedisInboundQueue:
     async def take(
         self, consumer: str, count: int, wait: float, session_lease: float
     ) -> list[Delivery]:
-        if not self._drained:
-            taken = await self._take_now(consumer, count, session_lease)
-            if taken or wait <= 0:
-                return taken
-        # The streams were empty when last asked: wait for an accept's notification instead
-        # of asking again for nothing, but ask anyway once ``wait`` has passed, since a
+        taken = await self._take_due(consumer, count, session_lease)
+        if taken or wait <= 0:
+            return taken
+        # The shards were empty when last asked: wait for an accept's notification instead of
+        # asking again for nothing. ShardWakes asks every shard anyway once a second, since a
         # notification can be lost (one published before this connection subscribed, or
         # during a reconnect).
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            woken = await self._wait_for_wake(deadline - loop.time())
-            taken = await self._take_now(consumer, count, session_lease)
+            woken = await self._wakes.wait(deadline - loop.time())
+            taken = await self._take_due(consumer, count, session_lease)
             # A notification can also come for work another worker took first: wait on.
             if taken or not woken or loop.time() >= deadline:
                 return taken
 
-    async def _take_now(self, consumer: str, count: int, lease: float) -> list[Delivery]:
-        await self._subscribed()  # before the take, so that no later accept goes unheard
-        await self._drain_wakes()  # this take covers everything accepted until now
-        taken = await self._take_any(consumer, count, lease)
-        self._drained = len(taken) < count
-        return taken
-
-    async def _take_any(self, consumer: str, count: int, lease: float) -> list[Delivery]:
-        """From the shards in turn, starting at a rotating one so that none is starved."""
+    async def _take_due(self, consumer: str, count: int, lease: float) -> list[Delivery]:
+        """From the shards that may have work (signalled, not emptied when last asked, or all
+        of them once a second), starting at a rotating one so that none is starved."""
         taken: list[Delivery] = []
-        for _ in range(self.shards.count):
-            shard = next(self._next_shard)
-            taken += await self._take_shard(shard, consumer, count - len(taken), lease)
+        for shard in await self._wakes.due():
+            wanted = count - len(taken)
+            found = await self._take_shard(shard, consumer, wanted, lease)
+            self._wakes.found(shard, 0.0 if len(found) >= wanted else None)
+            taken += found
             if len(taken) >= count:
                 break
         return taken
@@ -186,34 +179,6 @@ class RedisInboundQueue:
             delivery_id = f"{shard}/{ident}"
             deliveries.append(Delivery(id=delivery_id, payload=_text(payload), session=session))
         return deliveries
-
-    async def _wait_for_wake(self, wait: float) -> bool:
-        """Until an accept anywhere publishes (True), or ``wait`` seconds passed (False): no
-        round trip while idle. A notification that came meanwhile counts at once."""
-        pubsub = await self._subscribed()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        # get_message answers None for the subscription's own confirmation too: wait on.
-        while (left := deadline - loop.time()) > 0:
-            if await pubsub.get_message(timeout=left) is not None:
-                return True
-        return False
-
-    async def _subscribed(self) -> PubSub:
-        """The pub/sub connection the accept script's notifications come on; made by the first
-        take, so that processes that only accept webhooks never subscribe."""
-        if self._pubsub is None:
-            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            await self._pubsub.subscribe(self._wake_channel)
-        return self._pubsub
-
-    async def _drain_wakes(self) -> None:
-        """Read the notifications that came while this worker was busy, so they neither pile up
-        in Redis' buffer for this connection nor wake it for work it already took."""
-        if self._pubsub is None:
-            return
-        while await self._pubsub.get_message(timeout=0) is not None:
-            pass
 
     async def reclaim(self, consumer: str, idle: float, count: int) -> list[Delivery]:
         reclaimed: list[Delivery] = []
@@ -254,9 +219,7 @@ class RedisInboundQueue:
         return total
 
     async def close(self) -> None:
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-            self._pubsub = None
+        await self._wakes.close()
 
 
 def _split(delivery_id: str) -> tuple[int, str]:

@@ -135,7 +135,7 @@ class MemoryOutboundQueue:
             next_us=next_us,
             suppressed=tuple(suppressed),
             now_us=now,
-            consent_changes=await self.consent_changes(),
+            consent_changes=_counters(await self.consent_changes()),
         )
 
     async def _claim(
@@ -238,8 +238,11 @@ class MemoryOutboundQueue:
         entry.token = None
         return entry
 
-    async def consent_changes(self) -> int | None:
+    async def consent_changes(self, shard: int = 0) -> int | None:
         return None if self._consent_changes is None else self._consent_changes()
+
+    async def close(self) -> None:
+        pass
 
     async def wait_for_work(self, within: float) -> bool:
         try:
@@ -352,3 +355,8 @@ class _Owner:
 def _interval(cost: int, rate: float) -> int:
     """Microseconds a cost takes at rate, rounded up as the Redis script does."""
     return math.ceil(cost * 1_000_000 / rate)
+
+
+def _counters(changes: int | None) -> dict[int, int]:
+    """One shard's counter, as Batch carries the counters of all."""
+    return {} if changes is None else {0: changes}

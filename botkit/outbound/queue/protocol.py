@@ -55,8 +55,9 @@ class OutboundQueue(Protocol):
         burst tolerance), so a worker a few milliseconds behind does not push the sender's
         whole schedule back; its pacer decides how soon the send may really follow the last."""
 
-    async def consent_changes(self) -> int | None:
-        """The consent ledger's change counter, as claims read it (None: not known)."""
+    async def consent_changes(self, shard: int = 0) -> int | None:
+        """The consent change counter a shard's claims read (``Claim.shard``; None: not
+        known). It changes whenever a consent change reaches the consent a shard checks."""
 
     async def wait_for_work(self, within: float) -> bool:
         """Until jobs are put in line outside a claim (enqueued, promoted or replayed, by any
@@ -103,6 +104,9 @@ class OutboundQueue(Protocol):
     async def pending(self) -> int:
         """Jobs queued, delayed or in flight."""
 
+    async def close(self) -> None:
+        """Let go of what waiting for work holds (a pub/sub connection)."""
+
 
 class Claim(BaseModel):
     """A job handed to one worker, under a lease, with what scheduling it cost.
@@ -129,6 +133,8 @@ class Claim(BaseModel):
     #: A send that starts late needs no second look at the ledger if the counter, read again
     #: recently enough, is the same (OutboundWorker._opted_out_since_claim).
     consent_changes: int | None = None
+    #: The queue shard the job lives in (whose consent counter ``consent_changes`` is).
+    shard: int = 0
 
 
 class Idle(BaseModel):
@@ -152,8 +158,8 @@ class Batch(BaseModel):
     suppressed: tuple[str, ...] = ()
     #: The queue's clock when the claim ended (Redis TIME), for workers on another clock.
     now_us: int = 0
-    #: The consent ledger's change counter, read in the same atomic step as the claims.
-    consent_changes: int | None = None
+    #: Each shard's consent change counter, read in the same atomic step as its claims.
+    consent_changes: dict[int, int] = {}
 
 
 class DeadLetter(BaseModel):

@@ -1,7 +1,9 @@
 """OutboundQueue on Redis: sorted sets and hashes driven by Lua, one round trip per operation.
 
-Key layout, all under one hash tag ``T`` shared with the consent ledger (see
-botkit/compliance/ledger/redis.py for why consent must live in the queue's slot):
+The queue is split into shards (BOTKIT_SHARDS, ConsentShards): a sender's jobs and its rate
+state live in its shard, all under the shard's hash tag ``T``, beside the copy of the consent
+states its claims check (botkit/compliance/ledger/keys.py says why consent must live in the
+queue's slot). Each shard's key layout:
 
 =========================  ======  ========================================================
 ``{T}:out:job:<id>``       hash    d (job JSON), s (sender), l (lane r/b), to, c (cost),
@@ -16,12 +18,16 @@ botkit/compliance/ledger/redis.py for why consent must live in the queue's slot)
 ``{T}:out:delayed``        zset    job ids by due time (µs): backoff, quiet hours
 ``{T}:out:inflight``       zset    job ids by lease expiry (µs)
 ``{T}:out:dead``           zset    dead-lettered job ids by time (µs)
-``{T}:out:wake``           list    at most one token for an idle worker, pushed when jobs are put
-                                   in line outside a claim (enqueue, promote, replay)
+``{T}:out:pending``        string  jobs queued, delayed or in flight
+``{T}:out:own``            hash    sender -> the worker it stays with, and until when (µs)
+``{T}:out:sid:<sid>``      string  the job Twilio knows as sid, for a day
 =========================  ======  ========================================================
 
-A claim also reads the ledger's change counter ``{T}:seq`` and hands it to the worker with the
-claims, so that a worker can tell later, without asking the ledger, that no opt-out happened since.
+Jobs put in line outside a claim (enqueue, promote, replay) PUBLISH on the channel
+``{T}:out:wake``, which idle workers listen on. A claim also reads the consent change counter
+``{T}:seq`` of its slot and hands it to the worker with the claims, so that a worker can tell
+later, without asking the ledger, that no opt-out happened since. An idempotency key is one per
+shard: the replies of a re-run handler come from the same senders, so they land in the same one.
 
 Times are whole microseconds, read from Redis' own clock (TIME) unless a test passes one, so
 every process on every machine schedules against the same clock.
@@ -29,12 +35,16 @@ every process on every machine schedules against the same clock.
 
 from __future__ import annotations
 
+import asyncio
+import math
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from botkit.compliance.ledger.keys import CONSENT_LUA, DEFAULT_TAG, consent_changes_key
+from botkit.compliance.ledger.keys import CONSENT_LUA, ConsentShards, consent_changes_key
 from botkit.core.redis_client import Durability, RedisClient, run_durably
+from botkit.core.wake import ShardWakes
 from botkit.outbound.job import Job
 from botkit.outbound.queue.protocol import Batch, Claim, DeadLetter, Idle
 
@@ -74,11 +84,10 @@ local function hold(s, untl)
   local score = redis.call('ZSCORE', P .. 'senders', s)
   if score and tonumber(score) < untl then redis.call('ZADD', P .. 'senders', fmt(untl), s) end
 end
--- Jobs were put in line outside a claim: one token for an idle worker waiting on it
--- (wait_for_work); one is enough.
+-- Jobs were put in line outside a claim: wake an idle worker (wait_for_work). The channel is
+-- the shard's, so that the worker knows which shard to look at.
 local function signal()
-  redis.call('RPUSH', P .. 'wake', '1')
-  redis.call('LTRIM', P .. 'wake', -1, -1)
+  redis.call('PUBLISH', P .. 'wake', '1')
 end
 local function leave(id, token)
   local j = P .. 'job:' .. id
@@ -343,12 +352,32 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+@dataclass(frozen=True)
+class _Shard:
+    """One slot's queue: its key prefix and the consent change counter its claims read."""
+
+    index: int
+    prefix: str
+    consent_changes: str
+
+    @property
+    def wake(self) -> str:
+        return self.prefix + "wake"
+
+
 class RedisOutboundQueue:
+    """The queue over ``shards`` slots (BOTKIT_SHARDS): a sender's jobs and rate state live in
+    the slot of the sender's shard, beside a copy of the consent states (ConsentShards), so
+    every script stays in one slot and the senders spread over a cluster's masters. A claim
+    asks the shards in turn, starting at a rotating one so that none is starved, until it has
+    as many jobs as it may take; any worker asks every shard, so a new one needs no
+    configuration."""
+
     def __init__(
         self,
         redis: RedisClient,
         namespace: str = "bot",
-        tag: str = DEFAULT_TAG,
+        shards: ConsentShards | None = None,
         *,
         durability: Durability | None = None,
     ) -> None:
@@ -356,8 +385,13 @@ class RedisOutboundQueue:
         (Redis WAIT), so that a message a handler queued survives a failover."""
         self._redis = redis
         self._durability = durability
-        self._prefix = "{" + tag + "}:out:" + namespace + ":"
-        self._consent_changes = consent_changes_key(tag)
+        self.shards = shards = shards or ConsentShards()
+        self._shards = [
+            _Shard(i, "{" + tag + "}:out:" + namespace + ":", consent_changes_key(tag))
+            for i, tag in enumerate(shards.tags)
+        ]
+        self._by_wake = {shard.wake: shard.index for shard in self._shards}
+        self._wakes = ShardWakes(redis, list(self._by_wake))
         self._scripts = {
             name: redis.register_script(source)
             for name, source in {
@@ -372,21 +406,32 @@ class RedisOutboundQueue:
             }.items()
         }
 
-    async def _run(self, name: str, *args: Any, now_us: int | None = None) -> Any:
-        argv = [self._prefix, -1 if now_us is None else now_us, *args]
-        return await self._scripts[name](keys=[self._prefix + "senders"], args=argv)
+    def _of(self, sender: str) -> _Shard:
+        return self._shards[self.shards.of(sender)]
 
-    async def _run_durably(self, name: str, *args: Any, now_us: int | None = None) -> Any:
+    def _argv(self, shard: _Shard, args: Sequence[Any], now_us: int | None) -> list[Any]:
+        return [shard.prefix, -1 if now_us is None else now_us, *args]
+
+    async def _run(
+        self, shard: _Shard, name: str, *args: Any, now_us: int | None = None
+    ) -> Any:
+        keys = [shard.prefix + "senders"]
+        return await self._scripts[name](keys=keys, args=self._argv(shard, args, now_us))
+
+    async def _run_durably(
+        self, shard: _Shard, name: str, *args: Any, now_us: int | None = None
+    ) -> Any:
         """As _run, and on as many replicas as the queue must reach (ReplicaTimeout if not)."""
-        argv = [self._prefix, -1 if now_us is None else now_us, *args]
-        keys = [self._prefix + "senders"]
-        script = self._scripts[name]
-        return await run_durably(self._redis, script, keys, argv, self._durability)
+        keys = [shard.prefix + "senders"]
+        argv = self._argv(shard, args, now_us)
+        return await run_durably(self._redis, self._scripts[name], keys, argv, self._durability)
 
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
     ) -> tuple[str, bool]:
+        shard = self._of(job.sender)
         owner, created = await self._run_durably(
+            shard,
             "enqueue",
             job.id,
             job.message.idempotency_key,
@@ -401,6 +446,7 @@ class RedisOutboundQueue:
             IDEMPOTENCY_TTL,
             now_us=now_us,
         )
+        self._wakes.signal(shard.index)  # this process's own workers need not wait for the echo
         return _text(owner), bool(created)
 
     async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
@@ -421,83 +467,133 @@ class RedisOutboundQueue:
         catch_up_us: int = 0,
         now_us: int | None = None,
     ) -> Batch:
-        token = secrets.token_hex(8)
-        held = [x for sender, until in (holds or {}).items() for x in (sender, until)]
-        reply: Any = await self._run(
-            "claim",
-            int(lease * 1_000_000),
-            token,
-            limit,
-            limit + 64,
-            lookahead_us,
-            worker,
-            affinity_us,
-            catch_up_us,
-            self._consent_changes,
-            *held,
-            now_us=now_us,
-        )
-        next_us = int(float(_text(reply[0])))
-        claimed_us = int(float(_text(reply[2])))
-        changes = int(reply[3])
-        fields = reply[4:]
-        claims = tuple(
-            Claim(
-                job=Job.model_validate_json(_text(fields[i + 1])),
-                token=f"{token}:{i // _FIELDS + 1}",
-                attempts=int(fields[i + 2]),
-                allowed_us=int(float(_text(fields[i + 3]))),
-                claimed_us=claimed_us,
-                reclaimed=_text(fields[i + 4]) == "1",
-                send_at_us=int(float(_text(fields[i + 5]))),
-                consent_changes=changes,
+        # Times the caller gives (tests) are not this process's clock: then ask every shard.
+        within = lookahead_us / 1_000_000 if now_us is None else math.inf
+        due = await self._wakes.due(within)
+        asked = due or [self._wakes.earliest()]  # none due: learn when one will be
+        held: dict[int, list[Any]] = {}
+        for sender, until in (holds or {}).items():
+            held.setdefault(self.shards.of(sender), []).extend((sender, until))
+        claims: list[Claim] = []
+        suppressed: list[str] = []
+        changes: dict[int, int] = {}
+        next_us: int | None = None
+        clock = 0
+        for index in asked:
+            shard = self._shards[index]
+            if len(claims) >= limit:
+                next_us = clock  # not asked: it may have work due now
+                break
+            wanted = limit - len(claims)
+            reply: Any = await self._run(
+                shard,
+                "claim",
+                int(lease * 1_000_000),
+                token := secrets.token_hex(8),
+                wanted,
+                wanted + 64,
+                lookahead_us,
+                worker,
+                affinity_us,
+                catch_up_us,
+                shard.consent_changes,
+                *held.get(shard.index, ()),
+                now_us=now_us,
             )
-            for i in range(0, len(fields), _FIELDS)
-        )
+            shard_next = int(float(_text(reply[0])))
+            shard_clock = int(float(_text(reply[2])))
+            clock = max(clock, shard_clock)
+            changes[shard.index] = int(reply[3])
+            suppressed += [_text(i) for i in reply[1]]
+            found = _claims(shard, token, reply)
+            claims += found
+            if len(found) >= wanted:
+                self._wakes.found(index, 0.0)  # there may be more
+            elif shard_next < 0:
+                self._wakes.found(index, None)
+            else:
+                self._wakes.found(index, (shard_next - shard_clock) / 1e6)
+            if shard_next >= 0:
+                next_us = shard_next if next_us is None else min(next_us, shard_next)
+        for index in set(range(len(self._shards))) - set(asked):
+            later = self._wakes.due_in(index)  # a shard not asked: when it said it would be due
+            if later is not None:
+                at = clock + int(later * 1_000_000)
+                next_us = at if next_us is None else min(next_us, at)
         return Batch(
-            claims=claims,
-            next_us=None if next_us < 0 else next_us,
-            suppressed=tuple(_text(i) for i in reply[1]),
-            now_us=claimed_us,
+            claims=tuple(claims),
+            next_us=next_us,
+            suppressed=tuple(suppressed),
+            now_us=clock,
             consent_changes=changes,
         )
 
-    async def consent_changes(self) -> int | None:
-        return int(await self._redis.get(self._consent_changes) or 0)
+    async def consent_changes(self, shard: int = 0) -> int | None:
+        return int(await self._redis.get(self._shards[shard].consent_changes) or 0)
 
     async def wait_for_work(self, within: float) -> bool:
-        return await self._redis.blpop([self._prefix + "wake"], timeout=within) is not None
+        return await self._wakes.wait(within)
 
     async def complete(self, claim: Claim, twilio_sid: str) -> bool:
         [done] = await self.complete_many([(claim, twilio_sid)])
         return done
 
     async def complete_many(self, done: Sequence[tuple[Claim, str]]) -> list[bool]:
-        args = [x for claim, sid in done for x in (claim.job.id, claim.token, sid)]
-        replies: Any = await self._run("complete", FINISHED_TTL, *args)
-        return [bool(r) for r in replies]
+        by_shard: dict[int, list[int]] = {}
+        for i, (claim, _) in enumerate(done):
+            by_shard.setdefault(claim.shard, []).append(i)
+
+        async def settle(shard: int, which: list[int]) -> list[Any]:
+            args = [x for i in which for x in (done[i][0].job.id, done[i][0].token, done[i][1])]
+            return list(await self._run(self._shards[shard], "complete", FINISHED_TTL, *args))
+
+        replies = await asyncio.gather(*(settle(s, w) for s, w in by_shard.items()))
+        results = [False] * len(done)
+        for which, reply in zip(by_shard.values(), replies, strict=True):
+            for i, r in zip(which, reply, strict=True):
+                results[i] = bool(r)
+        return results
 
     async def retry(self, claim: Claim, at_us: int, error: str) -> bool:
-        return bool(await self._run("retry", claim.job.id, claim.token, at_us, error))
+        shard = self._shards[claim.shard]
+        self._wakes.signal(shard.index)  # the shard's next work may be this job, again
+        return bool(await self._run(shard, "retry", claim.job.id, claim.token, at_us, error))
 
     async def bury(self, claim: Claim, reason: str, error: str | None) -> bool:
-        return bool(await self._run("bury", claim.job.id, claim.token, reason, error or ""))
+        shard = self._shards[claim.shard]
+        args = (claim.job.id, claim.token, reason, error or "")
+        return bool(await self._run(shard, "bury", *args))
 
     async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
-        return int(await self._run("promote", due_by_us, now_us=now_us))
+        promoted = 0
+        for shard in self._shards:
+            here = int(await self._run(shard, "promote", due_by_us, now_us=now_us))
+            if here:
+                self._wakes.signal(shard.index)
+            promoted += here
+        return promoted
 
     async def hold_sender(self, sender: str, until_us: int) -> None:
-        await self._run("hold", sender, until_us)
+        shard = self._of(sender)
+        await self._run(shard, "hold", sender, until_us)
+        self._wakes.signal(shard.index)  # its time changed: ask it again
 
     async def update(self, claim: Claim, job: Job) -> None:
-        await self._redis.hset(self._prefix + "job:" + job.id, "d", job.model_dump_json())
+        key = self._shards[claim.shard].prefix + "job:" + job.id
+        await self._redis.hset(key, "d", job.model_dump_json())
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        ids: Any = await self._redis.zrevrange(self._prefix + "dead", 0, limit - 1, withscores=True)
+        letters: list[DeadLetter] = []
+        for shard in self._shards:
+            letters += await self._dead_letters(shard, limit)
+        return sorted(letters, key=lambda letter: letter.at_us, reverse=True)[:limit]
+
+    async def _dead_letters(self, shard: _Shard, limit: int) -> list[DeadLetter]:
+        ids: Any = await self._redis.zrevrange(shard.prefix + "dead", 0, limit - 1, withscores=True)
         letters = []
         for raw_id, score in ids:
             fields = await self._redis.hmget(
-                self._prefix + "job:" + _text(raw_id), "d", "reason", "err", "a"
+                shard.prefix + "job:" + _text(raw_id), "d", "reason", "err", "a"
             )
             if fields[0] is None:
                 continue
@@ -513,22 +609,57 @@ class RedisOutboundQueue:
         return letters
 
     async def replay(self, job_id: str) -> bool:
-        return bool(await self._run("replay", job_id))
+        for shard in self._shards:
+            if await self._run(shard, "replay", job_id):
+                self._wakes.signal(shard.index)
+                return True
+        return False
 
     async def find_by_sid(self, twilio_sid: str) -> Job | None:
-        job_id = await self._redis.get(self._prefix + "sid:" + twilio_sid)
-        if job_id is None:
-            return None
-        data = await self._redis.hget(self._prefix + "job:" + _text(job_id), "d")
-        return None if data is None else Job.model_validate_json(_text(data))
+        for shard in self._shards:
+            job_id = await self._redis.get(shard.prefix + "sid:" + twilio_sid)
+            if job_id is not None:
+                data = await self._redis.hget(shard.prefix + "job:" + _text(job_id), "d")
+                return None if data is None else Job.model_validate_json(_text(data))
+        return None
 
     async def status(self, job_id: str) -> dict[str, str] | None:
-        fields = await self._redis.hgetall(self._prefix + "job:" + job_id)
-        if not fields:
-            return None
-        wanted = {"st": "state", "a": "attempts", "sid": "sid", "reason": "reason", "err": "error"}
-        found = {_text(k): _text(v) for k, v in fields.items()}
-        return {name: found[key] for key, name in wanted.items() if found.get(key)}
+        for shard in self._shards:
+            fields = await self._redis.hgetall(shard.prefix + "job:" + job_id)
+            if fields:
+                wanted = {
+                    "st": "state", "a": "attempts", "sid": "sid", "reason": "reason", "err": "error"
+                }
+                found = {_text(k): _text(v) for k, v in fields.items()}
+                return {name: found[key] for key, name in wanted.items() if found.get(key)}
+        return None
 
     async def pending(self) -> int:
-        return int(await self._redis.get(self._prefix + "pending") or 0)
+        total = 0
+        for shard in self._shards:
+            total += int(await self._redis.get(shard.prefix + "pending") or 0)
+        return total
+
+    async def close(self) -> None:
+        await self._wakes.close()
+
+
+def _claims(shard: _Shard, token: str, reply: Any) -> list[Claim]:
+    """The claims in a claim script's reply (see _CLAIM for its layout)."""
+    claimed_us = int(float(_text(reply[2])))
+    changes = int(reply[3])
+    fields = reply[4:]
+    return [
+        Claim(
+            job=Job.model_validate_json(_text(fields[i + 1])),
+            token=f"{token}:{i // _FIELDS + 1}",
+            attempts=int(fields[i + 2]),
+            allowed_us=int(float(_text(fields[i + 3]))),
+            claimed_us=claimed_us,
+            reclaimed=_text(fields[i + 4]) == "1",
+            send_at_us=int(float(_text(fields[i + 5]))),
+            consent_changes=changes,
+            shard=shard.index,
+        )
+        for i in range(0, len(fields), _FIELDS)
+    ]
