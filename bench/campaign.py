@@ -183,11 +183,11 @@ async def queue_audience(redis_url: str, count: int) -> dict[str, float]:
 
 async def outbound_job_bytes(redis: Redis) -> float:
     """What one job in the outbound queue costs (the feeder keeps seconds of them in line)."""
-    jobs = [k async for k in redis.scan_iter(match="{botkit:consent}:out:echo:job:*", count=1000)]
+    jobs = [k async for k in redis.scan_iter(match="{*}:out:echo:job:*", count=1000)]
     if not jobs:
         return 0.0
     sizes = [int(await redis.memory_usage(k) or 0) for k in jobs[:200]]
-    idem = [k async for k in redis.scan_iter(match="{botkit:consent}:out:echo:idem:*", count=1000)]
+    idem = [k async for k in redis.scan_iter(match="{*}:out:echo:idem:*", count=1000)]
     idem_sizes = [int(await redis.memory_usage(k) or 0) for k in idem[:200]]
     return statistics.mean(sizes) + (statistics.mean(idem_sizes) if idem_sizes else 0)
 

@@ -1,9 +1,10 @@
 """The campaign feeder: recipients go from a campaign's audience into the outbound queue about
 as fast as the campaign's sender can send them, never all at once.
 
-Why feed rather than queue a whole audience up front: a queued message costs a job record in
-the outbound queue's Redis slot (the one slot that also holds the consent ledger); a campaign
-row costs a tenth of that in a slot of its own. Feeding keeps about ``window`` seconds of the
+Why feed rather than queue a whole audience up front: a queued message costs a job record of
+about 1.5 kB in its outbound queue shard (a Redis slot that also holds the consent copies every
+claim checks, so the busiest slots there are); a campaign row costs a tenth of that, in a slot
+of its own. Feeding keeps about ``window`` seconds of the
 sender's rate in line, so replies on that sender still go first (they take the reply lane,
 ahead of the bulk lane), a pause or a cancel stops the campaign within that window, and an
 opt-out is checked again just before each recipient is queued.
