@@ -38,6 +38,11 @@ class WakeListener:
         self._redis = redis
         self._channels = list(channels)
         self._pubsub: PubSub | None = None
+        #: One reader of the connection at a time: outbound workers sharing a queue object (in
+        #: one process) would otherwise read it at once, which asyncio refuses (RuntimeError).
+        #: The one reading hears for all of them: a signal it reads marks its shard due in the
+        #: ShardWakes they share.
+        self._reading = asyncio.Lock()
 
     @property
     def hearing(self) -> bool:
@@ -66,18 +71,23 @@ class WakeListener:
         if not await self.listen():
             await asyncio.sleep(min(within, DEAF_WAIT))
             return self._channels[0]
-        assert self._pubsub is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while (left := deadline - loop.time()) > 0:
-            try:
-                message = await self._pubsub.get_message(timeout=left)
-            except (RedisError, OSError):
-                await self._lost()
-                return self._channels[0]
-            if _is_signal(message):
-                return _text(message["channel"])
-        return None
+        if self._reading.locked():  # another caller is listening: look again shortly
+            await asyncio.sleep(min(within, DEAF_WAIT))
+            return None
+        async with self._reading:
+            pubsub = self._pubsub
+            assert pubsub is not None
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + within
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    message = await pubsub.get_message(timeout=left)
+                except (RedisError, OSError):
+                    await self._lost()
+                    return self._channels[0]
+                if _is_signal(message):
+                    return _text(message["channel"])
+            return None
 
     async def drain(self) -> set[str]:
         """The channels that signalled while the caller was busy, read off the buffer so that
@@ -86,13 +96,17 @@ class WakeListener:
         signalled: set[str] = set()
         if self._pubsub is None:
             return signalled if await self.listen() else set(self._channels)
-        try:
-            while (message := await self._pubsub.get_message(timeout=0)) is not None:
-                if _is_signal(message):
-                    signalled.add(_text(message["channel"]))
-        except (RedisError, OSError):
-            await self._lost()
-            return set(self._channels)
+        if self._reading.locked():
+            return signalled  # the caller listening reads them
+        async with self._reading:
+            pubsub = self._pubsub
+            try:
+                while (message := await pubsub.get_message(timeout=0)) is not None:
+                    if _is_signal(message):
+                        signalled.add(_text(message["channel"]))
+            except (RedisError, OSError):
+                await self._lost()
+                return set(self._channels)
         return signalled
 
     async def _lost(self) -> None:
