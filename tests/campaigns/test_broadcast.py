@@ -4,6 +4,7 @@ outbound queue to the sandbox, and the counts follow."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from botkit import Bot, Context, SendError, WhatsAppTemplate
 from botkit.campaigns.audience import Audience, BadRow, Row, audience_of
 from botkit.campaigns.model import Campaign, Content, Report
 from botkit.campaigns.service import Broadcasts
+from botkit.core.sharding import shard_of
 from botkit.errors import ConfigError
 from botkit.testing import TestClock, Tester
 
@@ -274,3 +276,31 @@ async def test_status_callbacks_count_delivered_read_failed_and_undelivered(
                 await asyncio.sleep(0.1)
         by_minute = {name: sum(m.get(name, 0) for m in report.series.values()) for name in wanted}
         assert by_minute == wanted
+
+
+@pytest.mark.botkit(settings={"shards": 4})
+async def test_stop_mid_campaign_on_a_sharded_outbound_queue(tester: Tester) -> None:
+    """BOTKIT_SHARDS=4: the bot's number queues in a shard of its own (not the ledger's slot),
+    whose copy of consent each claim checks. The campaign is all in line, its sender held back
+    (as after Twilio's 429), when Ann sends STOP: her message is never sent, and the rest go
+    once each."""
+    assert shard_of(tester.bot_number, 4) != 0  # the test means a shard other than the first
+    queue = tester.runtime.stores.queue
+    await queue.hold_sender(tester.bot_number, int((time.time() + 1.5) * 1_000_000))
+    people = [tester.phone(f"+1555030{n:04d}") for n in range(10)]
+    ann = people[4]
+    imported = await tester.bot.broadcast(
+        [p.number for p in people], text="autumn teas", from_=tester.bot_number
+    )
+    async with asyncio.timeout(1):  # one round feeds everyone
+        while (await tester.bot.campaign(imported.campaign.id)).remaining:
+            await asyncio.sleep(0.02)
+    await ann.send("STOP")
+    others = [p for p in people if p is not ann]
+    for person in others:
+        await person.expect_reply(equals="autumn teas", within=5)
+    await asyncio.sleep(0.3)
+    sent = [m.to for m in tester.sandbox.state.messages.values() if m.body == "autumn teas"]
+    assert sorted(sent) == sorted(p.number for p in others)
+    letters = [d for d in await queue.dead_letters() if d.job.message.body == "autumn teas"]
+    assert [(d.job.message.to, d.reason) for d in letters] == [(ann.number, "opted_out")]
