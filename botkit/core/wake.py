@@ -38,11 +38,10 @@ class WakeListener:
         self._redis = redis
         self._channels = list(channels)
         self._pubsub: PubSub | None = None
-        #: One reader of the connection at a time: outbound workers sharing a queue object (in
-        #: one process) would otherwise read it at once, which asyncio refuses (RuntimeError).
-        #: The one reading hears for all of them: a signal it reads marks its shard due in the
-        #: ShardWakes they share.
+        # One connection, shared by every loop of the process that uses this queue: one reader
+        # at a time (redis-py refuses a second), one subscription.
         self._reading = asyncio.Lock()
+        self._subscribing = asyncio.Lock()
 
     @property
     def hearing(self) -> bool:
@@ -53,16 +52,19 @@ class WakeListener:
         """Subscribe, once: a caller does this before it looks for work, so that no signal
         given after the look goes unheard. Made on first use, so that processes that only
         put work in line never subscribe. False while the subscription cannot be made."""
-        if self._pubsub is None:
-            # Subscription confirmations are read and skipped here: redis-py's own skipping
-            # answers None for them, which drain() would take for an empty buffer.
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(*self._channels)
-            except (RedisError, OSError):
-                await _close_quietly(pubsub)
-                return False
-            self._pubsub = pubsub
+        if self._pubsub is not None:
+            return True
+        async with self._subscribing:
+            if self._pubsub is None:
+                # Subscription confirmations are read and skipped here: redis-py's own
+                # skipping answers None for them, which drain() would take for an empty buffer.
+                pubsub = self._redis.pubsub()
+                try:
+                    await pubsub.subscribe(*self._channels)
+                except (RedisError, OSError):
+                    await _close_quietly(pubsub)
+                    return False
+                self._pubsub = pubsub
         return True
 
     async def wait(self, within: float) -> str | None:
@@ -71,23 +73,27 @@ class WakeListener:
         if not await self.listen():
             await asyncio.sleep(min(within, DEAF_WAIT))
             return self._channels[0]
-        if self._reading.locked():  # another caller is listening: look again shortly
-            await asyncio.sleep(min(within, DEAF_WAIT))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        try:
+            async with asyncio.timeout(within):  # behind another loop's wait, at most this long
+                await self._reading.acquire()
+        except TimeoutError:
             return None
-        async with self._reading:
-            pubsub = self._pubsub
-            assert pubsub is not None
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + within
+        try:
             while (left := deadline - loop.time()) > 0:
+                if self._pubsub is None:  # lost while this waited for its turn
+                    return self._channels[0]
                 try:
-                    message = await pubsub.get_message(timeout=left)
+                    message = await self._pubsub.get_message(timeout=left)
                 except (RedisError, OSError):
                     await self._lost()
                     return self._channels[0]
                 if _is_signal(message):
                     return _text(message["channel"])
             return None
+        finally:
+            self._reading.release()
 
     async def drain(self) -> set[str]:
         """The channels that signalled while the caller was busy, read off the buffer so that
@@ -97,11 +103,14 @@ class WakeListener:
         if self._pubsub is None:
             return signalled if await self.listen() else set(self._channels)
         if self._reading.locked():
-            return signalled  # the caller listening reads them
+            # Another loop of this process is waiting on the connection: what it hears, it
+            # hands on through the shared ShardWakes.
+            return signalled
         async with self._reading:
-            pubsub = self._pubsub
             try:
-                while (message := await pubsub.get_message(timeout=0)) is not None:
+                while self._pubsub is not None and (
+                    message := await self._pubsub.get_message(timeout=0)
+                ) is not None:
                     if _is_signal(message):
                         signalled.add(_text(message["channel"]))
             except (RedisError, OSError):

@@ -465,7 +465,14 @@ class OutboundWorker:
             await self.ledger.opt_out(
                 job.message.to, scope, keyword=None, source=SOURCE_TWILIO_21610
             )
-            await self._bury(claim, "opted_out", error)
+            if job.message.compliance:
+                # botkit's STOP confirmation (or HELP reply) refused because Twilio's own
+                # opt-out handling already answered the keyword: done, not a failure.
+                await self.queue.drop(claim, "answered_by_twilio")
+                self.metrics.sent("answered_by_twilio")
+                log.info("compliance reply left to Twilio's own", job=job.id, error=error)
+            else:
+                await self._bury(claim, "opted_out", error)
         elif verdict is Verdict.WINDOW_CLOSED:
             await self._as_template(claim, job, error)
         else:

@@ -82,3 +82,20 @@ async def test_a_listener_whose_server_died_hears_everything_and_recovers() -> N
         await listener.close()
         await client.aclose()
         stop_redis(server)
+
+
+async def test_loops_of_one_process_share_a_listener(redis: Redis) -> None:
+    # Several claim loops of one process use one queue, so one listener: one reads at a time
+    # (redis-py refuses a second reader on a connection), and none fails for it.
+    listener = WakeListener(redis, CHANNELS)
+    try:
+        assert await listener.listen()
+        first = asyncio.create_task(listener.wait(2))
+        second = asyncio.create_task(listener.wait(2))
+        await asyncio.sleep(0.05)
+        assert await listener.drain() == set()  # another loop is reading: no error
+        await redis.publish(CHANNELS[1], "1")
+        await redis.publish(CHANNELS[2], "1")
+        assert sorted(await asyncio.gather(first, second)) == [CHANNELS[1], CHANNELS[2]]
+    finally:
+        await listener.close()

@@ -157,6 +157,22 @@ async def test_twilio_21610_records_the_opt_out_and_dead_letters(store_url: str 
         assert await rig.ledger.is_opted_out(USER, [SLOW])
 
 
+async def test_a_stop_confirmation_twilio_refuses_is_not_a_dead_letter(
+    store_url: str | None,
+) -> None:
+    # Twilio's own opt-out handling answered the STOP and refuses botkit's confirmation
+    # (21610): nothing failed, and there is nothing for an operator to replay.
+    async with dispatch_rig(store_url) as rig:
+        rig.sandbox.state.opted_out.add((USER, SLOW))
+        job = await rig.send(USER, "You are unsubscribed.", compliance=True)
+        await rig.drained()
+        assert await rig.queue.dead_letters() == []
+        status = await rig.queue.status(job) or {}
+        assert (status.get("state"), status.get("reason")) == ("dropped", "answered_by_twilio")
+        assert await rig.queue.pending() == 0
+        assert await rig.ledger.is_opted_out(USER, [SLOW])
+
+
 async def test_a_permanent_error_dead_letters_at_once(store_url: str | None) -> None:
     async with dispatch_rig(store_url) as rig:
         await rig.send(USER, "x" * 1601)  # Twilio: 21617, over the 1600-character limit

@@ -280,6 +280,13 @@ class MemoryOutboundQueue:
         entry.state, entry.reason, entry.error, entry.dead_us = "dead", reason, error, _now_us()
         return True
 
+    async def drop(self, claim: Claim, reason: str) -> bool:
+        entry = self._leave(claim)
+        if entry is None:
+            return False
+        entry.state, entry.reason = "dropped", reason
+        return True
+
     async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
         now = _now_us() if now_us is None else now_us
         due = [job_id for job_id, at in self._delayed.items() if at <= due_by_us]

@@ -78,6 +78,11 @@ class OutboundQueue(Protocol):
     async def bury(self, claim: Claim, reason: str, error: str | None) -> bool:
         """Dead-letter the job: it will not be sent unless an operator replays it."""
 
+    async def drop(self, claim: Claim, reason: str) -> bool:
+        """Finish the job unsent, and not as a failure (no dead letter): Twilio refused a
+        compliance reply with 21610 because its own opt-out handling already answered the
+        person, so there is nothing for an operator to replay."""
+
     async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
         """Delayed jobs due by ``due_by_us`` go back in line now; how many did. For a test
         clock that jumped ahead: whatever is still early is held again by the outbound worker's

@@ -316,6 +316,16 @@ redis.call('ZADD', P .. 'dead', now, ARGV[3])
 return 1
 """
 
+# ARGV: prefix, now, id, token, reason, ttl
+_DROP = _PRELUDE + """
+if not leave(ARGV[3], ARGV[4]) then return 0 end
+local j = P .. 'job:' .. ARGV[3]
+redis.call('HSET', j, 'st', 'dropped', 'reason', ARGV[5])
+redis.call('DECR', P .. 'pending')
+redis.call('EXPIRE', j, ARGV[6])
+return 1
+"""
+
 # ARGV: prefix, now, due by
 _PROMOTE = _PRELUDE + """
 local now = clock(tonumber(ARGV[2]))
@@ -400,6 +410,7 @@ class RedisOutboundQueue:
                 "complete": _COMPLETE,
                 "retry": _RETRY,
                 "bury": _BURY,
+                "drop": _DROP,
                 "hold": _HOLD,
                 "promote": _PROMOTE,
                 "replay": _REPLAY,
@@ -563,6 +574,11 @@ class RedisOutboundQueue:
         shard = self._shards[claim.shard]
         args = (claim.job.id, claim.token, reason, error or "")
         return bool(await self._run(shard, "bury", *args))
+
+    async def drop(self, claim: Claim, reason: str) -> bool:
+        shard = self._shards[claim.shard]
+        args = (claim.job.id, claim.token, reason, FINISHED_TTL)
+        return bool(await self._run(shard, "drop", *args))
 
     async def promote_delayed(self, due_by_us: int, *, now_us: int | None = None) -> int:
         promoted = 0
