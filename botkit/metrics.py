@@ -78,6 +78,20 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.campaign_messages = Gauge(
+            "botkit_campaign_messages",
+            "Each recent campaign's counts (recipients, queued, sent, delivered, read, failed, "
+            "undelivered, opted_out, quiet_hours...), read from the store when scraped.",
+            ["campaign", "count"],
+            registry=self.registry,
+        )
+        self.campaign_remaining = Gauge(
+            "botkit_campaign_remaining",
+            "Recipients each recent campaign has still to feed to the outbound queue.",
+            ["campaign", "state"],
+            registry=self.registry,
+        )
+
     def sent(self, outcome: str) -> None:
         # One labelled child per outcome, looked up once: this runs for every message sent.
         child = self._sent_by_outcome.get(outcome)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar, Unpack
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, Unpack
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from botkit.app.agent_commands import BUILT_IN, DEFAULT_AGENT_COMMANDS, command_pattern
 from botkit.app.flow_table import check_keywords
@@ -15,10 +16,14 @@ from botkit.app.handlers import Handler
 from botkit.app.lifecycle import Lifecycle, ShutdownHook, StartupHook
 from botkit.app.records import Records
 from botkit.app.router import Router, Routes
+from botkit.campaigns.audience import audience_of
+from botkit.campaigns.model import Campaign, Content, Report
+from botkit.campaigns.service import Broadcasts, Imported
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.keywords import DEFAULT_POLICY, KeywordPolicy
 from botkit.contexts.handoff_closed import CloseHook
 from botkit.contexts.privacy import Eraser, Exporter, PrivacyHooks
+from botkit.contexts.reminders import Reminders
 from botkit.conversations.client import ConversationsClient
 from botkit.core.person import Pseudonym
 from botkit.errors import SendError
@@ -27,7 +32,7 @@ from botkit.handoff.pool import AgentPool, HandoffTexts
 from botkit.handoff.service import Handoff
 from botkit.handoff.store.protocol import Presence
 from botkit.outbound.message import OutboundHandle, SendOptions
-from botkit.outbound.messenger import Messenger
+from botkit.outbound.messenger import Messenger, first_problem
 from botkit.outbound.shaping import WhatsAppTemplate
 from botkit.records.memory import MemoryRecordBackend
 from botkit.records.protocol import RecordBackend
@@ -53,6 +58,8 @@ class Serving:
     records: RecordBackend
     #: Names a person in keys: the pepper-HMAC of their number (``Records.person_key``).
     pseudonym: Pseudonym
+    reminders: Reminders
+    broadcasts: Broadcasts
 
 
 class Bot(Router):
@@ -262,6 +269,92 @@ class Bot(Router):
         """
         options.setdefault("lane", "bulk")
         return await self._running("bot.send").messenger.send(to, text, **options)
+
+    async def broadcast(
+        self,
+        recipients: Iterable[str | Mapping[str, str]],
+        *,
+        text: str | None = None,
+        template: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+        name: str = "",
+        campaign_id: str | None = None,
+        valid_for: float | None = None,
+        paused: bool = False,
+    ) -> Imported:
+        """Start a campaign: ``text`` (or the Content ``template`` with ``variables``) to
+        every recipient, ``{column}`` filled in from each (a number, or a mapping with a
+        ``phone`` column and others). Recipients are deduplicated, opted-out people skipped,
+        quiet hours kept in each one's time zone, and the messages go in the bulk lane behind
+        replies (botkit/campaigns/). Returns the campaign and how its audience was taken;
+        ``bot.campaign(id)`` reports on it, ``pause``/``resume``/``cancel`` steer it. The same
+        ``campaign_id`` again resumes an import that was cut short, adding nobody twice."""
+        try:
+            campaign = Campaign(
+                **({"id": campaign_id} if campaign_id else {}),
+                name=name,
+                content=Content(
+                    text=text, content_sid=template, variables=dict(variables or {})
+                ),
+                from_=from_,
+                messaging_service_sid=messaging_service_sid,
+                valid_for=valid_for,
+            )
+        except ValidationError as exc:
+            raise SendError(f"cannot broadcast: {first_problem(exc)}") from None
+        broadcasts = self._running("bot.broadcast").broadcasts
+        return await broadcasts.start(campaign, audience_of(recipients), paused=paused)
+
+    async def campaign(self, campaign_id: str) -> Report:
+        """A campaign's counts, in total and by minute, and how many recipients are left."""
+        return await self._running("bot.campaign").broadcasts.report(campaign_id)
+
+    async def pause(self, campaign_id: str) -> Campaign:
+        """Stop feeding a campaign (what is already in line, seconds of it, still goes)."""
+        return await self._running("bot.pause").broadcasts.steer(campaign_id, "paused")
+
+    async def resume(self, campaign_id: str) -> Campaign:
+        return await self._running("bot.resume").broadcasts.steer(campaign_id, "sending")
+
+    async def cancel(self, campaign_id: str) -> Campaign:
+        """End a campaign for good: its remaining recipients are dropped."""
+        return await self._running("bot.cancel").broadcasts.steer(campaign_id, "canceled")
+
+    async def schedule(
+        self,
+        to: str,
+        *,
+        intent: str,
+        from_: str,
+        at: datetime | None = None,
+        in_: timedelta | None = None,
+        every: timedelta | None = None,
+        key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Run ``intent``'s handler for the person ``to`` later (``at``, or ``in_`` from now),
+        with their session, as if they had written to ``from_`` (the bot's number, with
+        ``whatsapp:`` for WhatsApp); again ``every`` so often if given. Durable, and run once
+        across processes (botkit/timers/). ``key`` names it for that person: scheduling the
+        same key again replaces it. Returns the timer's id, for ``cancel_timer``."""
+        return await self._running("bot.schedule").reminders.arm(
+            sender=to, recipient=from_, intent=intent, at=at, in_=in_, every=every, key=key,
+            data=data,
+        )
+
+    async def cancel_timer(
+        self, timer_id: str | None = None, *, to: str | None = None, key: str | None = None
+    ) -> bool:
+        """Disarm a timer by its id, or by the person and key it was armed with (False: there
+        was none). An occurrence already running is not stopped."""
+        reminders = self._running("bot.cancel_timer").reminders
+        if timer_id is None:
+            if to is None or key is None:
+                raise SendError("cancel_timer needs the timer's id, or both to= and key=")
+            timer_id = reminders.timer_id(to, key)
+        return await reminders.cancel(timer_id)
 
     def _running(self, what: str) -> Serving:
         if self._serving is None:

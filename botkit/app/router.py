@@ -66,6 +66,10 @@ class Routes:
     def names(self) -> list[str]:
         return [r.name for r in self._routes]
 
+    def named(self, name: str) -> Route | None:
+        """The intent called ``name`` (a timer runs its handler without matching a message)."""
+        return next((r for r in self._routes if r.name == name), None)
+
     async def resolve(self, message: RoutedMessage) -> Resolution | None:
         for route in self._routes:
             assert route.matcher is not None
@@ -139,6 +143,11 @@ class Router:
             return func
 
         return register
+
+    def on_timer(self, name: str) -> Callable[[H], H]:
+        """Register a handler that only timers run (``ctx.remind(intent=name)``,
+        ``bot.schedule(intent=name)``): an intent that no message matches."""
+        return self.intent(name, when=_no_message)
 
     def fallback(self, func: H) -> H:
         """Register the handler for messages no intent matches."""
@@ -294,3 +303,8 @@ class Router:
                     )
                 )
         return fallback
+
+
+async def _no_message(message: RoutedMessage) -> bool:
+    """The matcher of a timer's intent: no message runs it."""
+    return False

@@ -12,6 +12,7 @@ from aiohttp import web
 from botkit.app.bot import Bot
 from botkit.app.loader import load_bot
 from botkit.cli import devserver
+from botkit.cli.campaigns import broadcast, campaigns, send
 from botkit.cli.chat import chat as run_chat
 from botkit.cli.commands import (
     bind_errors,
@@ -339,6 +340,9 @@ async def _serve(
         await runner.cleanup()
 
 
+main.add_command(broadcast)
+main.add_command(send)
+main.add_command(campaigns)
 main.add_command(optout)
 main.add_command(privacy)
 main.add_command(worker)

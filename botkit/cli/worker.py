@@ -11,14 +11,17 @@ from aiohttp import web
 
 from botkit.app.bot import Bot
 from botkit.app.loader import load_bot
+from botkit.campaigns.counter import CampaignCounter
+from botkit.campaigns.figures import report_campaigns
 from botkit.cli import devserver
 from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signalled
 from botkit.core.net import local_url
 from botkit.errors import ConfigError
 from botkit.logging import configure_logging, get_logger, mask_phone
 from botkit.metrics import Metrics
+from botkit.outbound.messenger import From, Messenger
 from botkit.outbound.worker import OutboundWorker
-from botkit.runtime.outbound import start_outbound_worker
+from botkit.runtime.outbound import open_outbox, start_campaign_feeder, start_outbound_worker
 from botkit.runtime.stores import Stores, open_stores
 from botkit.runtime.twilio import twilio_client
 from botkit.server.probes import Probes
@@ -36,7 +39,7 @@ DEAD_LETTERS_NEED_REDIS = (
 
 
 @asynccontextmanager
-async def _redis_stores(
+async def redis_stores(
     target: str, why: str = WORKERS_NEED_REDIS
 ) -> AsyncIterator[tuple[Settings, Stores, Bot]]:
     settings = load_settings()
@@ -80,7 +83,7 @@ def worker(target: str, concurrency: int | None, port: int | None, host: str) ->
     """Run outbound workers only, to scale sending apart from the webhook processes."""
 
     async def work() -> None:
-        async with _redis_stores(target) as (found, stores, bot):
+        async with redis_stores(target) as (found, stores, bot):
             settings = await devserver.shared_development_settings(found)
             if concurrency is not None:
                 settings = settings.model_copy(update={"dispatch_concurrency": concurrency})
@@ -94,7 +97,18 @@ async def _send_until_signalled(
     settings: Settings, stores: Stores, bot: Bot, host: str, port: int | None
 ) -> None:
     metrics = Metrics()
-    outbound_worker = start_outbound_worker(stores, settings, bot.whatsapp_template, metrics)
+    counter = CampaignCounter(stores.campaigns)
+    counter.start()
+    outbound_worker = start_outbound_worker(
+        stores, settings, bot.whatsapp_template, metrics, outcomes=counter.observe
+    )
+    # Campaigns are fed where they are sent: a deployment that runs only `botkit worker`
+    # processes besides its webhooks still sends its campaigns.
+    messenger = Messenger(
+        open_outbox(stores, settings, outbound_worker.wake),
+        From(messaging_service_sid=settings.messaging_service_sid),
+    )
+    feeder = start_campaign_feeder(stores, settings, messenger, counter)
     try:
         async with _probes_served(_probes(outbound_worker, stores, metrics), host, port):
             log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
@@ -102,8 +116,10 @@ async def _send_until_signalled(
             await until_signalled()
             log.info("shutting down")
     finally:
+        await feeder.stop()
         await outbound_worker.stop()
         await outbound_worker.client.http_client.close()
+        await counter.stop()
 
 
 def _probes(outbound_worker: OutboundWorker, stores: Stores, metrics: Metrics) -> Probes:
@@ -112,6 +128,7 @@ def _probes(outbound_worker: OutboundWorker, stores: Stores, metrics: Metrics) -
 
     async def refresh(_: web.Request) -> None:
         metrics.outbound_pending.set(await stores.queue.pending())
+        await report_campaigns(stores.campaigns, metrics)
 
     return Probes(metrics, lambda _: outbound_worker.trouble(), ping, refresh)
 
@@ -155,7 +172,7 @@ def list_letters(target: str, limit: int, reveal: bool) -> None:
     unless --reveal: an operator's terminal, and its scrollback, are not a place for numbers."""
 
     async def work() -> None:
-        async with _redis_stores(target, DEAD_LETTERS_NEED_REDIS) as (_, stores, _bot):
+        async with redis_stores(target, DEAD_LETTERS_NEED_REDIS) as (_, stores, _bot):
             letters = await stores.queue.dead_letters(limit)
             if not letters:
                 click.echo("no dead letters")
@@ -180,7 +197,7 @@ def replay(target: str, job_ids: tuple[str, ...]) -> None:
     """Put dead letters back in line, with fresh attempts."""
 
     async def work() -> None:
-        async with _redis_stores(target, DEAD_LETTERS_NEED_REDIS) as (_, stores, _bot):
+        async with redis_stores(target, DEAD_LETTERS_NEED_REDIS) as (_, stores, _bot):
             missing = [j for j in job_ids if not await stores.queue.replay(j)]
             for job_id in job_ids:
                 click.echo(f"{job_id}: {'not a dead letter' if job_id in missing else 'queued'}")

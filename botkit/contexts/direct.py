@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, Protocol, Unpack
 
 from botkit.contexts.once import EventEffects, RunsOnce
+from botkit.contexts.reminders import Reminders
 from botkit.contexts.sending import EventSends
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.info import ConversationInfo
@@ -16,6 +18,7 @@ from botkit.handoff.service import Ask, Handoff, HandoffResult, running
 from botkit.handoff.store.protocol import DEFAULT_SKILL
 from botkit.outbound.message import OutboundHandle, SendOptions
 from botkit.outbound.messenger import From, Messenger, number_on_channel_of, reply_sender
+from botkit.timers.protocol import Timer
 from botkit.twilio.inbound import InboundMessage
 
 
@@ -56,8 +59,15 @@ class Context(RunsOnce):
         handoff: Handoff | None = None,
         flows: FlowControl | None = None,
         effects: EffectStore | None = None,
+        reminders: Reminders | None = None,
+        timer: Timer | None = None,
     ) -> None:
+        """timer: the timer this handler runs for (``ctx.remind``, ``bot.schedule``), whose
+        ``data`` it was armed with; None when the person wrote."""
         self.message = message
+        self.timer = timer
+        self._reminders = reminders
+        self._armed = 0
         self.session = session
         self.intent = intent
         self.slots: dict[str, str] = slots or {}
@@ -69,6 +79,45 @@ class Context(RunsOnce):
         self._turns = handoff.turns(message) if handoff is not None else None
         if self._turns is not None:
             self._turns.heard(message.text)
+
+    async def remind(
+        self,
+        *,
+        intent: str,
+        in_: timedelta | None = None,
+        at: datetime | None = None,
+        every: timedelta | None = None,
+        key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Run ``intent``'s handler for this person later (``in_`` from now, or ``at``), with
+        their session, as if they had written; then again ``every`` so often, if given. It
+        survives restarts and runs once however many processes serve the bot. ``key`` names
+        it for this person: arming the same key again replaces it, and ``cancel_reminder(key)``
+        disarms it. The handler finds ``data`` in ``ctx.timer.data``. Returns the timer's id."""
+        if self._reminders is None:
+            raise SendError("this bot runs without timers (no runtime built its reminders)")
+        self._armed += 1
+        message = self.message
+        return await self._reminders.arm(
+            sender=str(message.sender),
+            recipient=str(message.recipient),
+            messaging_service_sid=message.messaging_service_sid,
+            intent=intent,
+            at=at,
+            in_=in_,
+            every=every,
+            key=key,
+            data=data,
+            default_id=f"{message.sid}:timer:{self._armed}",
+        )
+
+    async def cancel_reminder(self, key: str) -> bool:
+        """Disarm this person's reminder named ``key`` (False: there was none)."""
+        if self._reminders is None:
+            return False
+        reminders = self._reminders
+        return await reminders.cancel(reminders.timer_id(str(self.message.sender), key))
 
     async def start_flow(self, flow: str | NamedFlow, **answers: Any) -> None:
         """Start a registered flow (by name, or the Flow) for this user, replacing any flow in

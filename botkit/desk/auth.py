@@ -50,7 +50,7 @@ class DeskAuth:
 
     def agent(self, request: web.Request) -> str:
         """The agent whose token the request carries; Refused(401) otherwise."""
-        given = _token_of(request)
+        given = token_of(request)
         if not given:
             raise Refused(401, "sign in: an agent token is required")
         found = None
@@ -62,7 +62,7 @@ class DeskAuth:
         return found
 
 
-def _token_of(request: web.Request) -> str:
+def token_of(request: web.Request) -> str:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()

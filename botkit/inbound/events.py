@@ -1,5 +1,6 @@
-"""What the inbound queue carries: a user's message, a status callback to apply, or a
-Conversations post-event (a message added to a conversation, a participant joining...).
+"""What the inbound queue carries: a user's message, a status callback to apply, a
+Conversations post-event (a message added to a conversation, a participant joining...), or a
+timer that came due.
 
 All kinds of webhook are accepted the same way (durably queued, then answered) and handled by
 the same workers, so a status callback gets the guarantees of a message: processed at least
@@ -14,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
 
+from botkit.timers.protocol import Timer
+from botkit.twilio.address import parse_address
 from botkit.twilio.conversation_events import PostEventField
 from botkit.twilio.inbound import InboundMessage
 from botkit.twilio.status import StatusCallback
@@ -28,6 +31,8 @@ class StatusEvent(BaseModel):
     kind: Literal["status"] = "status"
     callback: StatusCallback
     at: float
+    #: The campaign the message belongs to, as its StatusCallback URL says (?campaign=...).
+    campaign: str | None = None
 
     @property
     def dedup_id(self) -> str:
@@ -49,7 +54,36 @@ class ConversationEvent(BaseModel):
         return self.event.dedup_id
 
 
-InboundEvent = InboundMessage | StatusEvent | ConversationEvent
+class TimerEvent(BaseModel):
+    """A timer that came due (botkit/timers/): its handler runs for the person it names, with
+    their session, as if they had written. ``message`` is what the handler sees as
+    ``ctx.message``: from the person to the bot's address, with no text, and an id of its own
+    (the timer's id, revision and occurrence), which also keys the handler's replies."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["timer"] = "timer"
+    timer: Timer
+
+    @property
+    def dedup_id(self) -> str:
+        return self.message.sid
+
+    @property
+    def message(self) -> InboundMessage:
+        timer = self.timer
+        sender, recipient = parse_address(timer.sender), parse_address(timer.recipient)
+        return InboundMessage(
+            sid=f"timer:{timer.id}:{timer.rev}:{timer.occurrence}",
+            channel="whatsapp" if sender.is_whatsapp else "sms",
+            sender=sender,
+            recipient=recipient,
+            messaging_service_sid=timer.messaging_service_sid,
+            params={},
+        )
+
+
+InboundEvent = InboundMessage | StatusEvent | ConversationEvent | TimerEvent
 
 
 def _kind(value: Any) -> str:
@@ -62,7 +96,8 @@ _EVENT: TypeAdapter[InboundEvent] = TypeAdapter(
     Annotated[
         Annotated[InboundMessage, Tag("message")]
         | Annotated[StatusEvent, Tag("status")]
-        | Annotated[ConversationEvent, Tag("conversation")],
+        | Annotated[ConversationEvent, Tag("conversation")]
+        | Annotated[TimerEvent, Tag("timer")],
         Discriminator(_kind),
     ]
 )

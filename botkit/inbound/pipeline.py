@@ -30,16 +30,19 @@ from botkit.app.routes import Resolution, Route
 from botkit.compliance.keywords import KeywordKind
 from botkit.contexts.conversation import HandlerContext
 from botkit.contexts.direct import Context
+from botkit.contexts.reminders import Reminders
 from botkit.core.redis_client import ReplicaTimeout
 from botkit.core.renewals import Renewals
 from botkit.effects.protocol import EffectStore, owned_by
 from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
+from botkit.inbound.events import TimerEvent
 from botkit.logging import get_logger
 from botkit.outbound.messenger import Messenger
 from botkit.sessions.keys import SessionKeys
 from botkit.sessions.locking import SessionPolicy, acquire_session
 from botkit.sessions.protocol import SessionLease, SessionSave, SessionStore
+from botkit.timers.protocol import Timer
 from botkit.twilio.inbound import InboundMessage
 
 log = get_logger("pipeline")
@@ -84,12 +87,17 @@ class DirectTurn:
         held: SessionLease | None = None,
         deferred: bool = False,
         effects: EffectStore | None = None,
+        reminders: Reminders | None = None,
+        timer: Timer | None = None,
     ) -> None:
         """held: the session, locked as the message was taken; deferred: leave the session's
         save to the caller (``save``) instead of making it here; effects: where ``ctx.once``
-        keeps its results."""
+        keeps its results; reminders: what ``ctx.remind`` arms; timer: the timer this turn
+        runs for (None: a message the person wrote)."""
         self.keys = keys
         self.message = message
+        self.reminders = reminders
+        self.timer = timer
         self.sender = sender
         self.handoff = handoff
         self.flows = flows
@@ -108,24 +116,17 @@ class DirectTurn:
         return self.keys.direct(self.message)
 
     async def context(self, session: dict[str, Any], found: Resolution | None) -> Context:
-        if found is None:
-            return Context(
-                self.message,
-                session,
-                self.sender,
-                handoff=self.handoff,
-                flows=self.flows,
-                effects=self.effects,
-            )
         return Context(
             self.message,
             session,
             self.sender,
-            intent=found.route.name,
-            slots=found.slots,
+            intent=found.route.name if found is not None else None,
+            slots=found.slots if found is not None else None,
             handoff=self.handoff,
             flows=self.flows,
             effects=self.effects,
+            reminders=self.reminders,
+            timer=self.timer,
         )
 
 
@@ -142,11 +143,13 @@ class Pipeline:
         compliance: Compliance | None = None,
         handoff: Handoff | None = None,
         effects: EffectStore | None = None,
+        reminders: Reminders | None = None,
     ) -> None:
         """handoff: what ``ctx.handoff`` and ``ctx.conversations`` use (None: a pipeline run
         without Conversations, as some tests build it); effects: where ``ctx.once`` keeps its
-        results."""
+        results; reminders: what ``ctx.remind`` arms (None: it cannot)."""
         self.keys = keys
+        self.reminders = reminders
         self.routes = routes
         self.sessions = sessions
         self.sender = sender
@@ -161,12 +164,18 @@ class Pipeline:
         )
 
     async def process(
-        self, message: InboundMessage, held: SessionLease | None = None, *, deferred: bool = False
+        self,
+        event: InboundMessage | TimerEvent,
+        held: SessionLease | None = None,
+        *,
+        deferred: bool = False,
     ) -> Handled:
-        """Run the message through its handler. ``held``: its session, already locked;
-        ``deferred``: the caller saves the session (``Handled.save``) as it finishes the
-        message. Otherwise the session is saved here."""
+        """Run the message (or the timer that came due) through its handler. ``held``: its
+        session, already locked; ``deferred``: the caller saves the session (``Handled.save``)
+        as it finishes the event. Otherwise the session is saved here."""
         started = time.perf_counter()
+        timer = event.timer if isinstance(event, TimerEvent) else None
+        message = event.message if isinstance(event, TimerEvent) else event
         turn = DirectTurn(
             self.keys,
             message,
@@ -176,9 +185,14 @@ class Pipeline:
             held=held,
             deferred=deferred,
             effects=self.effects,
+            reminders=self.reminders,
+            timer=timer,
         )
         try:
-            outcome, route = await self._process(turn)
+            if timer is not None:
+                outcome, route = await self._fire(turn, timer)
+            else:
+                outcome, route = await self._process(turn)
         except BaseException:
             if turn.held is not None:  # never used: let the next attempt have it at once
                 await self.sessions.commit(turn.held, None, self.policy.ttl)
@@ -197,6 +211,22 @@ class Pipeline:
                 await self._after_keyword(turn, keyword.kind)
                 return f"keyword:{keyword.kind}", None
         return await self.run(turn)
+
+    async def _fire(self, turn: DirectTurn, timer: Timer) -> tuple[str, Route | None]:
+        """A timer came due: run its intent's handler with the person's session, without
+        matching (there is no text), and without the keyword step (they wrote nothing)."""
+        route = self.routes.named(timer.intent)
+        if route is None:
+            log.error("timer fired for an unknown intent", timer=timer.id, intent=timer.intent)
+            return "unknown_intent", None
+        lease = await self._lease(turn, turn.session_key(route))
+
+        async def invoke(ctx: HandlerContext) -> Route | None:
+            await _with_middleware(route, ctx)
+            return route
+
+        with self._renewals.hold(lease, since=lease.taken_at):
+            return await self._run(turn, Resolution(route=route, slots={}), lease, invoke)
 
     async def _after_keyword(self, turn: DirectTurn, kind: KeywordKind) -> None:
         """A flow waiting for an answer hears of HELP (it asks again) and STOP (it ends)."""
@@ -328,6 +358,6 @@ async def _with_middleware(route: Route, ctx: HandlerContext) -> None:
 
 #: Handles a 1:1 message whose session may already be locked, leaving the session's save to
 #: the caller (Pipeline.process with deferred=True).
-Processor = Callable[[InboundMessage, SessionLease | None], Awaitable[Handled]]
+Processor = Callable[[InboundMessage | TimerEvent, SessionLease | None], Awaitable[Handled]]
 #: Runs what a message should run with its context; returns the route that ran (None: none).
 Invoke = Callable[[HandlerContext], Awaitable[Route | None]]

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from botkit.app.status_hooks import StatusHooks
+from botkit.campaigns.counter import CampaignCounter
+from botkit.campaigns.model import CALLBACK_COUNTS
 from botkit.contexts.status import StatusContext
 from botkit.inbound.events import StatusEvent
 from botkit.logging import get_logger
@@ -43,7 +45,10 @@ class StatusTracker:
         hooks: StatusHooks,
         sender: Messenger,
         reactions: Sequence[BuiltinReaction] = (),
+        campaigns: CampaignCounter | None = None,
     ) -> None:
+        """campaigns: where a campaign message's delivery statuses are counted."""
+        self.campaigns = campaigns
         self.store = store
         self.hooks = hooks
         self.sender = sender
@@ -62,6 +67,8 @@ class StatusTracker:
                 status=callback.status,
             )
             return "stale"
+        if event.campaign and self.campaigns is not None and change.new in CALLBACK_COUNTS:
+            self.campaigns.add(event.campaign, change.new)
         for react in self.reactions:
             await react(callback, change)
         failed = await self.hooks.run(StatusContext(callback, change, self.sender))

@@ -13,6 +13,7 @@ from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.keys import ConsentShards, consent_check_keys
 from botkit.outbound.limits.rates import RateTable, cost_of, sender_of
 from botkit.outbound.message import Lane, OutboundMessage
+from botkit.outbound.scheduling import lead
 
 MICROS = 1_000_000
 
@@ -82,5 +83,10 @@ class JobFactory:
             consent_keys=keys,
             recipient=self.hasher.pseudonym(message.to),
             created_us=now_us,
-            expires_us=None if valid_for is None else now_us + int(valid_for * 1_000_000),
+            expires_us=None if valid_for is None else _expiry_us(message, now_us, valid_for),
         )
+
+
+def _expiry_us(message: OutboundMessage, now_us: int, valid_for: float) -> int:
+    """A message for later is valid for ``valid_for`` from the time it is due, not from now."""
+    return now_us + int((max(0.0, lead(message)) + valid_for) * MICROS)

@@ -17,8 +17,13 @@ from pydantic import ValidationError
 from botkit.errors import SendError
 from botkit.outbound.message import OutboundHandle, OutboundMessage, SendOptions
 from botkit.outbound.outbox import Outbox
-from botkit.twilio.address import parse_address
+from botkit.twilio.address import parse_address, sender_problem
 from botkit.twilio.inbound import InboundMessage
+
+#: SendOptions that become OutboundMessage fields unchanged.
+PASSED_AS_IS = (
+    "valid_for", "send_at", "status_callback", "smart_encoded", "shorten_urls", "campaign"
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ class Messenger:
                 "no sender: pass from_ or messaging_service_sid, "
                 "or set BOTKIT_MESSAGING_SERVICE_SID"
             )
+        problem = sender_problem(chosen.number, chosen.messaging_service_sid)
+        if problem:
+            raise SendError(problem)
         return await self._submit(
             to,
             text,
@@ -128,14 +136,19 @@ class Messenger:
                 content_variables=json.dumps(dict(variables)) if variables else None,
                 idempotency_key=options.get("idempotency_key") or uuid.uuid4().hex,
                 lane=options.get("lane", "reply"),
-                valid_for=options.get("valid_for"),
+                **{name: options[name] for name in PASSED_AS_IS if name in options},  # type: ignore[literal-required]
                 **fields,
             )
         except ValidationError as exc:
-            raise SendError(f"cannot send to {to!r}: {_first_problem(exc)}") from None
+            raise SendError(f"cannot send to {to!r}: {first_problem(exc)}") from None
         return await self.outbox.submit(message)
 
 
-def _first_problem(error: ValidationError) -> str:
-    """A model check's message as one line, without pydantic's "Value error, " prefix."""
-    return str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+def first_problem(error: ValidationError) -> str:
+    """A model check's message as one line, without pydantic's "Value error, " prefix, and
+    naming the option when one field is wrong ("send_at: Input should have timezone info"):
+    pydantic's own messages do not say which of a dozen options they are about."""
+    first = error.errors()[0]
+    problem = str(first["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in first["loc"])
+    return f"{field}: {problem}" if field else problem

@@ -18,6 +18,7 @@ from botkit.outbound.job import JobFactory
 from botkit.outbound.message import OutboundHandle, OutboundMessage
 from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.outbound.quiet_hours import QuietHours
+from botkit.outbound.scheduling import held_until_us
 
 
 class QueueOutbox:
@@ -40,14 +41,18 @@ class QueueOutbox:
             check_consent=not message.compliance,
             valid_for=message.valid_for,
         )
-        owner, _created = await self.queue.enqueue(job, not_before_us=self._not_before(message))
+        owner, created = await self.queue.enqueue(job, not_before_us=self._not_before(message))
         if self._wake is not None:
             self._wake()
-        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key)
+        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key, created=created)
 
     def _not_before(self, message: OutboundMessage) -> int | None:
-        """Bulk sends queued during quiet hours wait in the delayed set, costing no sender time.
-        (The outbound worker checks again at send time, for jobs that were queued in daytime.)"""
+        """A message for later (``send_at``, held by botkit) and bulk sends queued during quiet
+        hours wait in the delayed set, costing no sender time. (The outbound worker checks quiet
+        hours again at send time, for jobs that were queued in daytime or held until later.)"""
+        scheduled = held_until_us(message)
+        if scheduled is not None:
+            return scheduled
         quiet = self._quiet
         if quiet is None or (message.lane != "bulk" and not quiet.apply_to_replies):
             return None

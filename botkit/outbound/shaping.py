@@ -3,6 +3,8 @@
 - WhatsApp outside the 24-hour window: a free-form message becomes the bot's fallback template
   (ContentSid + ContentVariables, no Body); with no template configured it fails fast.
 - Quiet hours: a bulk send waits for daytime in the recipient's zone.
+- A message for later (``send_at``): held by botkit until it is due, unless Twilio holds it
+  (botkit/outbound/scheduling.py); then quiet hours are judged at the time it is due.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from botkit.outbound.errors import Deferred, FormError
 from botkit.outbound.job import Job
 from botkit.outbound.message import OutboundMessage
 from botkit.outbound.quiet_hours import QuietHours
+from botkit.outbound.scheduling import held_until_us, twilio_schedules
 
 
 class WhatsAppTemplate(BaseModel):
@@ -61,10 +64,22 @@ class Shaper:
         message = job.message
         if message.conversation_sid is not None:
             return job  # posted into a conversation: Twilio shapes each participant's delivery
-        if self.quiet is not None and (job.lane == "bulk" or self.quiet.apply_to_replies):
-            until_us = self.quiet.held_until_us(message.to)
-            if until_us is not None:
-                raise Deferred(until_us, "quiet hours")
+        later = held_until_us(message)
+        if later is not None:
+            raise Deferred(later, "scheduled")
+        quiet = self.quiet
+        if quiet is not None and (job.lane == "bulk" or quiet.apply_to_replies):
+            if twilio_schedules(message) and message.send_at is not None:
+                allowed = quiet.next_allowed(message.to, message.send_at)
+                if allowed is not None:
+                    job = job.model_copy(
+                        update={"message": message.model_copy(update={"send_at": allowed})}
+                    )
+                    message = job.message
+            else:
+                until_us = quiet.held_until_us(message.to)
+                if until_us is not None:
+                    raise Deferred(until_us, "quiet hours")
         free_form_whatsapp = message.to.lower().startswith("whatsapp:") and not message.content_sid
         if free_form_whatsapp and not await self._window_open(window_key(job), message.to):
             return self.to_template(job)

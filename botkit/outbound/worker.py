@@ -17,8 +17,10 @@ import math
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
@@ -31,15 +33,19 @@ from botkit.outbound.errors import Deferred, FormError, Verdict, classify
 from botkit.outbound.job import Job, consent_scopes
 from botkit.outbound.limits.pacing import Pacer
 from botkit.outbound.limits.priority_gate import PriorityGate
-from botkit.outbound.message import OutboundMessage
+from botkit.outbound.message import MAX_VALIDITY, OutboundMessage
 from botkit.outbound.queue.clock import QueueClock
 from botkit.outbound.queue.protocol import Claim, OutboundQueue
 from botkit.outbound.retention import DeadLetterRetention
+from botkit.outbound.scheduling import send_at_param, twilio_schedules
 from botkit.outbound.settlements import Settlements
 from botkit.outbound.shaping import Shaper
 from botkit.twilio.client import ANSWERED_AT, RETRY_AFTER
 
 log = get_logger("dispatch")
+
+#: Told how a job ended: "sent", or a dead letter's reason.
+Outcomes = Callable[[Job, str], None]
 
 #: What the SDK's Messages resource sends with a create.
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
@@ -103,9 +109,13 @@ class OutboundWorker:
         shape: Shaper | None = None,
         metrics: Metrics | None = None,
         retention: DeadLetterRetention | None = None,
+        outcomes: Outcomes | None = None,
     ) -> None:
+        """outcomes: told how each job ended (sent, or the dead letter's reason), for the
+        counts of the campaign it belongs to."""
         self.queue = queue
         self.retention = retention
+        self.outcomes = outcomes
         self.client = client
         # Creates go through the SDK's API version (auth, http client, TwilioRestException) but
         # not its MessageInstance, whose 30 fields and three RFC 2822 dates cost more CPU than
@@ -301,6 +311,8 @@ class OutboundWorker:
         if sid is None:
             return
         self.metrics.sent("sent")
+        if self.outcomes is not None:
+            self.outcomes(job, "sent")
         log.info("message sent", job=job.id, sid=sid, to=job.message.to, attempt=claim.attempts)
         # Recorded in the queue with the next batch; the send is over now.
         self._settlements.complete(claim, sid)
@@ -314,7 +326,7 @@ class OutboundWorker:
         RETRY_AFTER.set(None)
         ANSWERED_AT.set(None)
         try:
-            created = await self._create(job)
+            created = await self._create(job, claim.attempts)
             self._pacer.answered(flight, ANSWERED_AT.get() or time.time())
         except TwilioRestException as exc:
             await self._failed(claim, job, exc.status, exc.code, f"{exc.code}: {exc.msg}")
@@ -395,7 +407,7 @@ class OutboundWorker:
         if claim.send_at_us and until > claim.send_at_us + (waiting + 1) * interval_us:
             self._holds[job.sender] = max(self._holds.get(job.sender, 0), until)
 
-    async def _create(self, job: Job) -> dict[str, Any]:
+    async def _create(self, job: Job, attempt: int) -> dict[str, Any]:
         """One request to Twilio: a Messages create, or a post into a conversation."""
         conversation_sid = job.message.conversation_sid
         if conversation_sid is not None:
@@ -409,13 +421,14 @@ class OutboundWorker:
         created = await self._api.create_async(
             method="POST",
             uri=self._messages_uri,
-            data=self._form(job),
+            data=self._form(job, attempt),
             headers=dict(FORM_HEADERS),  # the SDK adds its own to the dict it is given
         )
         return created
 
-    def _form(self, job: Job) -> dict[str, object]:
-        """The create request's form, in Twilio's parameter names."""
+    def _form(self, job: Job, attempt: int = 1) -> dict[str, object]:
+        """The create request's form, in Twilio's parameter names. ``attempt``: this job's
+        attempts so far, this one included (Twilio's Attempt)."""
         message = job.message
         form: dict[str, object] = {"To": message.to}
         if message.messaging_service_sid:
@@ -429,8 +442,14 @@ class OutboundWorker:
                 form["Body"] = message.body
             if message.media_urls:
                 form["MediaUrl"] = list(message.media_urls)
-        if self.policy.status_callback:
-            form["StatusCallback"] = self.policy.status_callback
+        callback = message.status_callback or self.policy.status_callback
+        if callback and message.campaign and not message.status_callback:
+            # Its statuses count for its campaign: the tracker reads the campaign from the URL,
+            # which costs no look-up of the job when Twilio calls.
+            callback = f"{callback}?{urlencode({'campaign': message.campaign})}"
+        if callback:
+            form["StatusCallback"] = callback
+        form.update(_delivery_options(job, attempt))
         return form
 
     async def _failed(
@@ -489,6 +508,8 @@ class OutboundWorker:
     async def _bury(self, claim: Claim, reason: str, error: str | None) -> None:
         await self.queue.bury(claim, reason, error)
         self.metrics.sent(reason)
+        if self.outcomes is not None:
+            self.outcomes(claim.job, reason)
         log.warning("message dead-lettered", job=claim.job.id, reason=reason, error=error)
 
     def _backoff(self, attempts: int) -> float:
@@ -555,6 +576,26 @@ def _date(moment: time.struct_time) -> Any:
     import datetime
 
     return datetime.datetime(moment.tm_year, moment.tm_mon, moment.tm_mday, tzinfo=datetime.UTC)
+
+
+def _delivery_options(job: Job, attempt: int) -> dict[str, object]:
+    """Twilio's options for when and how a message is delivered, as the message asks."""
+    message = job.message
+    form: dict[str, object] = {"Attempt": attempt}
+    if job.expires_us is not None:
+        # What is left of the message's validity, so Twilio drops it rather than send it late
+        # from its own queue (30036). Twilio's default is its maximum.
+        left = math.ceil((job.expires_us - _now_us()) / 1_000_000)
+        if left < MAX_VALIDITY:
+            form["ValidityPeriod"] = max(1, left)
+    if message.send_at is not None and twilio_schedules(message):
+        form["ScheduleType"] = "fixed"
+        form["SendAt"] = send_at_param(message)
+    switches = (("SmartEncoded", message.smart_encoded), ("ShortenUrls", message.shorten_urls))
+    for name, value in switches:
+        if value is not None:
+            form[name] = "true" if value else "false"  # as the SDK writes a boolean
+    return form
 
 
 def _post_form(message: OutboundMessage) -> dict[str, object]:

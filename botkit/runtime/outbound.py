@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from botkit.campaigns.counter import CampaignCounter
+from botkit.campaigns.feeder import CampaignFeeder
 from botkit.metrics import Metrics
+from botkit.outbound.messenger import Messenger
 from botkit.outbound.outbox import QueueOutbox
 from botkit.outbound.retention import DeadLetterRetention
 from botkit.outbound.shaping import Shaper, WhatsAppTemplate
-from botkit.outbound.worker import OutboundWorker, SendPolicy
+from botkit.outbound.worker import OutboundWorker, Outcomes, SendPolicy
 from botkit.runtime.stores import Stores
 from botkit.runtime.twilio import twilio_client
 from botkit.settings import Settings
@@ -27,6 +30,7 @@ def start_outbound_worker(
     settings: Settings,
     template: WhatsAppTemplate | None,
     metrics: Metrics | None = None,
+    outcomes: Outcomes | None = None,
 ) -> OutboundWorker:
     """A running outbound worker with its own SDK client; the caller ``stop()``s it, which
     also closes the client."""
@@ -49,6 +53,24 @@ def start_outbound_worker(
             redacted=settings.redacted_dead_letter_retention,
             every=settings.retention_sweep_interval,
         ),
+        outcomes=outcomes,
     )
     worker.start()
     return worker
+
+
+def start_campaign_feeder(
+    stores: Stores, settings: Settings, messenger: Messenger, counter: CampaignCounter
+) -> CampaignFeeder:
+    """A running feeder of the campaigns that are sending (botkit/campaigns/feeder.py)."""
+    feeder = CampaignFeeder(
+        stores.campaigns,
+        messenger,
+        stores.ledger,
+        stores.hasher,
+        counter,
+        settings.rates,
+        settings.quiet_hours,
+    )
+    feeder.start()
+    return feeder

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from twilio.rest import Client
 
 from botkit.app.bot import Bot, Serving
+from botkit.campaigns.counter import CampaignCounter
+from botkit.campaigns.feeder import CampaignFeeder
+from botkit.campaigns.service import Broadcasts
 from botkit.contexts.handoff_closed import close_hooks
+from botkit.contexts.reminders import Reminders
 from botkit.conversations.client import ConversationsClient
 from botkit.conversations.writer import ConversationWriter
 from botkit.errors import ConfigError
@@ -26,16 +30,18 @@ from botkit.handoff.service import Handoff
 from botkit.inbound.agent_command_intake import AgentCommandIntake
 from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.conversation_pipeline import ConversationPipeline
+from botkit.inbound.events import TimerEvent
 from botkit.inbound.message_add_gate import MessageAddGate
 from botkit.inbound.pipeline import Handled, Pipeline
 from botkit.inbound.status_tracker import StatusTracker
+from botkit.inbound.timer_feed import TimerFeed
 from botkit.inbound.worker import InboundWorker
 from botkit.metrics import Metrics
 from botkit.outbound.messenger import From, Messenger
 from botkit.outbound.outbox import QueueOutbox
 from botkit.outbound.window_fallback import WindowClosedFallback
 from botkit.outbound.worker import OutboundWorker
-from botkit.runtime.outbound import open_outbox, start_outbound_worker
+from botkit.runtime.outbound import open_outbox, start_campaign_feeder, start_outbound_worker
 from botkit.runtime.privacy import Privacy
 from botkit.runtime.stores import Stores, open_stores
 from botkit.runtime.twilio import twilio_client
@@ -79,6 +85,12 @@ class Runtime:
     inbound_worker: InboundWorker
     #: None when this process leaves sending to `botkit worker` processes.
     outbound_worker: OutboundWorker | None
+    #: Turns due timers into inbound events (running where inbound workers run).
+    timer_feed: TimerFeed
+    #: Counts campaigns' outcomes, and feeds their audiences to the outbound queue (None: this
+    #: process does not feed).
+    campaign_counter: CampaignCounter
+    campaign_feeder: CampaignFeeder | None
     #: How long stop() lets memory-mode sends drain. A test harness shortens it: a message held
     #: for quiet hours would otherwise hold every test's teardown for the full grace.
     drain_grace: float = 10.0
@@ -94,7 +106,13 @@ class Runtime:
     def trouble(self) -> str | None:
         """Why this process is not healthy now (a worker loop that ended or keeps failing)."""
         worker = self.outbound_worker
-        return self.inbound_worker.trouble() or (worker.trouble() if worker else None)
+        feeder = self.campaign_feeder
+        return (
+            self.inbound_worker.trouble()
+            or self.timer_feed.trouble()
+            or (feeder.trouble() if feeder else None)
+            or (worker.trouble() if worker else None)
+        )
 
     async def idle(self) -> None:
         """Wait until every accepted inbound event has been handled and every message it sent
@@ -112,6 +130,9 @@ class Runtime:
         other processes. Then the bot's shutdown hooks run."""
         grace = self.drain_grace if grace is None else grace
         self.bot.serve(None)
+        if self.campaign_feeder is not None:
+            await self.campaign_feeder.stop()
+        await self.timer_feed.stop()
         await self.inbound_worker.stop()
         worker = self.outbound_worker
         if worker is not None and self.stores.redis is None:
@@ -122,6 +143,7 @@ class Runtime:
         if worker is not None:
             await worker.stop()
             await worker.client.http_client.close()
+        await self.campaign_counter.stop()
         await self.outbox.close()
         await self.twilio.http_client.close()
         await self.stores.close()
@@ -154,8 +176,11 @@ async def start_runtime(
         await stores.close()
         raise
     outbound_worker = None
+    counter = CampaignCounter(stores.campaigns)
     if workers and dispatch:
-        outbound_worker = start_outbound_worker(stores, settings, bot.whatsapp_template, metrics)
+        outbound_worker = start_outbound_worker(
+            stores, settings, bot.whatsapp_template, metrics, outcomes=counter.observe
+        )
     outbox = open_outbox(stores, settings, outbound_worker.wake if outbound_worker else None)
     messenger = Messenger(outbox, From(messaging_service_sid=settings.messaging_service_sid))
     compliance = Compliance(bot.keywords, stores.ledger, stores.windows)
@@ -181,9 +206,11 @@ async def start_runtime(
         transcript_ttl=settings.transcript_retention,
     )
     apology = bot.apology or settings.apology
+    routes = bot.compile()
+    reminders = Reminders(stores.timers, stores.hasher, routes.names)
     pipeline = Pipeline(
         stores.session_keys,
-        bot.compile(),
+        routes,
         stores.sessions,
         messenger,
         policy,
@@ -191,6 +218,7 @@ async def start_runtime(
         compliance=compliance,
         handoff=handoff,
         effects=stores.effects,
+        reminders=reminders,
     )
     agent_commands = Pipeline(
         stores.session_keys,
@@ -233,9 +261,10 @@ async def start_runtime(
         bot.compile_status_hooks(),
         messenger,
         reactions=[WindowClosedFallback(stores.queue, outbox, bot.whatsapp_template)],
+        campaigns=counter,
     )
-    async def process(message: InboundMessage, held: SessionLease | None) -> Handled:
-        return await pipeline.process(message, held, deferred=True)
+    async def process(event: InboundMessage | TimerEvent, held: SessionLease | None) -> Handled:
+        return await pipeline.process(event, held, deferred=True)
 
     inbound_worker = InboundWorker(
         stores.inbound,
@@ -246,14 +275,22 @@ async def start_runtime(
         process_status=statuses.process,
         process_conversation=conversations.pipeline.process,
     )
+    timer_feed = TimerFeed(stores.timers, stores.inbound, stores.session_keys, settings.dedup_ttl)
+    feeder = None
     if workers:
         inbound_worker.start()
+        timer_feed.start()
+        counter.start()
+        feeder = start_campaign_feeder(stores, settings, messenger, counter)
+    broadcasts = Broadcasts(stores.campaigns, stores.hasher, feeder.wake if feeder else None)
     bot.serve(
         Serving(
             messenger=messenger,
             handoff=handoff,
             records=stores.records,
             pseudonym=stores.hasher.pseudonym,
+            reminders=reminders,
+            broadcasts=broadcasts,
         )
     )
     return Runtime(
@@ -267,4 +304,7 @@ async def start_runtime(
         conversations=conversations,
         inbound_worker=inbound_worker,
         outbound_worker=outbound_worker,
+        timer_feed=timer_feed,
+        campaign_counter=counter,
+        campaign_feeder=feeder,
     )

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
+from botkit.campaigns.memory import MemoryCampaignStore
+from botkit.campaigns.protocol import CampaignStore
+from botkit.campaigns.redis import RedisCampaignStore
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.keys import ConsentShards
 from botkit.compliance.ledger.memory import MemoryConsentLedger
@@ -54,6 +57,9 @@ from botkit.sessions.protocol import SessionStore
 from botkit.sessions.redis import RedisSessionStore
 from botkit.sessions.shards import Shards
 from botkit.settings import Settings
+from botkit.timers.memory import MemoryTimerStore
+from botkit.timers.protocol import TimerStore
+from botkit.timers.redis import RedisTimerStore
 
 
 @dataclass
@@ -73,6 +79,8 @@ class Stores:
     history: HistoryStore
     effects: EffectStore
     records: RecordBackend
+    timers: TimerStore
+    campaigns: CampaignStore
     jobs: JobFactory
     hasher: NumberHasher
     session_keys: SessionKeys
@@ -136,6 +144,8 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
             history=MemoryHistoryStore(ttl=settings.handoff_history_retention),
             effects=MemoryEffectStore(),
             records=MemoryRecordBackend(),
+            timers=MemoryTimerStore(),
+            campaigns=MemoryCampaignStore(),
             jobs=jobs,
             hasher=hasher,
             session_keys=SessionKeys(namespace, hasher.pseudonym),
@@ -159,6 +169,8 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         ),
         effects=RedisEffectStore(redis, prefix=namespace),
         records=RedisRecordBackend(redis),
+        timers=RedisTimerStore(redis, prefix=namespace),
+        campaigns=RedisCampaignStore(redis, prefix=namespace),
         jobs=jobs,
         hasher=hasher,
         session_keys=SessionKeys(namespace, hasher.pseudonym),

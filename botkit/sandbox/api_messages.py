@@ -19,9 +19,11 @@ from botkit.sandbox.errors import ApiError, not_found
 from botkit.sandbox.ids import new_sid
 from botkit.sandbox.messages import NOT_YET_SENT, MessageRecord, now
 from botkit.sandbox.paging import page_of
+from botkit.sandbox.send_options import read_options, shorten_links
 from botkit.sandbox.state import SandboxState
 from botkit.twilio.address import Address, parse_address
 from botkit.twilio.segments import GSM7_BASIC, GSM7_EXTENSION, GSM7_SINGLE, count_segments
+from botkit.twilio.smart_encoding import smart_encode
 
 Form = MultiDictProxy[Any]
 BASE = "/2010-04-01/Accounts/{account}/Messages"
@@ -112,12 +114,17 @@ class MessagesApi:
         if self._opted_out(to_address, from_address, service_sid):
             raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
         send_at = self._send_at(form, service_sid)
+        options = read_options(form, service_sid)
         actions: list[dict[str, str]] = []
         if content_sid:
             channel = "whatsapp" if to_address.is_whatsapp else "sms"
             content_variables = _text(form, "ContentVariables") or None
             rendered = render_message(self.state.contents, content_sid, channel, content_variables)
             body, media, actions = rendered.body, rendered.media_urls, rendered.actions
+        if options.smart_encoded:
+            body = smart_encode(body)
+        if options.shorten_urls and service is not None and service.link_domain:
+            body = shorten_links(body, service.link_domain, self.state.short_links)
         # WhatsApp and MMS messages are one unit whatever their length.
         units = 1 if to_address.is_whatsapp or media else _segments(body)
         prefix = "MM" if media else "SM"
@@ -139,6 +146,8 @@ class MessagesApi:
             actions=actions,
             sender_assigned=not pool_picks,
             send_at=send_at,
+            validity_period=options.validity_period,
+            attempt=options.attempt,
         )
 
     def _service(self, service_sid: str) -> MessagingService:

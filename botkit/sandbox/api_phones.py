@@ -80,6 +80,7 @@ class PhonesApi:
             web.post("/sandbox/phones", self.create_phone),
             web.post("/sandbox/phones/{address}/messages", self.send),
             web.get("/sandbox/phones/{address}/messages", self.transcript),
+            web.post("/sandbox/phones/{address}/read", self.read),
             web.get("/sandbox/numbers", self.list_numbers),
             web.put("/sandbox/numbers/{number}", self.put_number),
             web.get("/sandbox/sends", self.sends),
@@ -225,6 +226,20 @@ class PhonesApi:
             if address in (r.to, r.from_)
         ]
         return web.json_response({"messages": records})
+
+    async def read(self, request: web.Request) -> web.Response:
+        """The WhatsApp user opens their chat: what was delivered to them is ``read``, with a
+        status callback each, as WhatsApp's blue ticks are reported. SMS reports no reads."""
+        address = _parse(request.match_info["address"], "phone address")
+        if not address.is_whatsapp:
+            raise ApiError(400, 20001, "Only WhatsApp reports that a message was read")
+        delivered = [
+            r for r in self.state.messages.values()
+            if r.to == str(address) and r.status == "delivered"
+        ]
+        for record in delivered:
+            self.delivery.spawn(self.delivery.read(record))
+        return web.json_response({"read": len(delivered)})
 
     async def list_numbers(self, request: web.Request) -> web.Response:
         return web.json_response(

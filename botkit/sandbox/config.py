@@ -21,6 +21,9 @@ class MessagingService(BaseModel):
     sid: str
     numbers: list[str] = Field(default_factory=list)
     inbound_url: str | None = None
+    #: The service's link shortening domain (``https://go.example.com``): with ShortenUrls=true
+    #: the body's links become this domain and ten characters. None: links are left as they are.
+    link_domain: str | None = None
 
 
 class SandboxConfig(BaseModel):

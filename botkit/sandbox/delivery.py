@@ -21,6 +21,7 @@ Step = tuple[str, tuple[int, str] | None]
 InboundRouter = Callable[[MessageRecord], Awaitable[bool]]
 
 ERROR_MESSAGES = {
+    30036: "Validity Period Expired",
     30003: "Unreachable destination handset",
     30006: "Landline or unreachable carrier",
     30007: "Message filtered",
@@ -106,6 +107,7 @@ class Delivery:
     async def _when_due(self, record: MessageRecord, send_at: datetime) -> None:
         await asyncio.sleep(max((send_at - now()).total_seconds(), 0.0))
         if record.status == "scheduled":
+            record.queued_at = time.time()  # its validity counts from now
             # A scheduled message is sent (and recorded against its sender) when it is due.
             sender = record.messaging_service_sid or record.from_ or ""
             self.state.rates.record(sender, record.num_segments, record.sid)
@@ -115,7 +117,8 @@ class Delivery:
         """The lifecycle of an outbound message, one status_step apart:
 
         scheduled (once due) or accepted (Messaging Service) → queued → sending → sent →
-        delivered; failed (63003, 63016) or undelivered (failing numbers) instead. Twilio posts
+        delivered; failed (63003, 63016) or undelivered (failing numbers) instead, and failed
+        (30036) for a message whose ValidityPeriod ran out before it started sending. Twilio posts
         no callback for the initial status. A canceled message goes no further."""
         for status, error in self._outbound_steps(record):
             await asyncio.sleep(self.state.config.status_step)
@@ -128,6 +131,11 @@ class Delivery:
         move is refused (canceled)."""
         if record.status in ("scheduled", "accepted"):
             yield "queued", None
+        # Each step is decided a status_step before it is taken: judged at the time it would
+        # start sending.
+        if record.expired(time.time() + self.state.config.status_step):
+            yield "failed", (30036, ERROR_MESSAGES[30036])
+            return
         failure = self._failure_for(record)
         yield "sending", None
         if failure is not None and failure[0] in (63003, 63016):
@@ -136,6 +144,11 @@ class Delivery:
             return
         yield "sent", None
         yield ("undelivered", failure) if failure is not None else ("delivered", None)
+
+    async def read(self, record: MessageRecord) -> None:
+        """A delivered WhatsApp message its recipient opened: ``read``, and the callback."""
+        if record.status == "delivered":
+            await self._advance(record, "read")
 
     def cancel(self, record: MessageRecord) -> None:
         """Cancel a not-yet-sent message; its lifecycle stops and the callback says canceled.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from email.utils import format_datetime
@@ -80,6 +81,13 @@ class MessageRecord:
     sender_assigned: bool = True
     #: When a scheduled message (ScheduleType=fixed) is due.
     send_at: datetime | None = None
+    #: ValidityPeriod (seconds): fail with 30036 rather than start sending later than this
+    #: after the message entered the queue (its creation, or when a scheduled one was due).
+    validity_period: int | None = None
+    #: Attempt, as the caller gave it (kept, as Twilio keeps it; changes nothing).
+    attempt: int | None = None
+    #: When the message entered Twilio's outgoing queue (Unix time).
+    queued_at: float = field(default_factory=time.time)
     history: list[tuple[str, datetime]] = field(default_factory=list)
     #: Buttons of a Content template message (sandbox-only: Twilio's JSON has no such field).
     actions: list[dict[str, str]] = field(default_factory=list)
@@ -90,6 +98,10 @@ class MessageRecord:
     #: A location a WhatsApp phone shared: latitude, longitude, label, address (sandbox-only:
     #: the handset shows it; Twilio's JSON has no such field).
     location: dict[str, str] | None = None
+
+    def expired(self, at: float) -> bool:
+        """Its ValidityPeriod will have run out at ``at`` (Unix time), still unsent."""
+        return self.validity_period is not None and at - self.queued_at > self.validity_period
 
     def set_status(self, status: str, error: tuple[int, str] | None = None) -> None:
         self.status = status

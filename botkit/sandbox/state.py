@@ -47,6 +47,8 @@ class SandboxState:
     last_inbound: dict[tuple[str, str], float] = field(default_factory=dict)
     #: Content templates (HX...) that messages may be sent with.
     contents: dict[str, ContentTemplate] = field(default_factory=dict)
+    #: Short links made for ShortenUrls=true -> the link they stand for.
+    short_links: dict[str, str] = field(default_factory=dict)
     rates: RateBook = field(init=False)
     #: Pool number (no channel prefix) -> its Messaging Service.
     _service_of: dict[str, MessagingService] = field(init=False, default_factory=dict)

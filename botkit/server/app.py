@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from botkit.app.bot import Bot
+from botkit.campaigns.figures import report_campaigns
 from botkit.desk.app import desk_app
+from botkit.desk.reports import reports_app
 from botkit.errors import ConfigError
 from botkit.logging import get_logger
 from botkit.metrics import Metrics
@@ -112,6 +114,7 @@ def create_app(
         metrics.outbound_pending.set(await stores.queue.pending())
         metrics.inbound_backlog.set(await stores.inbound.backlog())
         await runtime(request).conversations.handoff.report(metrics)
+        await report_campaigns(stores.campaigns, metrics)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/twilio/messages", _guarded(messages, metrics))
@@ -146,6 +149,9 @@ def create_app(
     desk = desk_app(bot.agents, settings, lambda r: r.config_dict[RUNTIME])
     if desk is not None:
         app.add_subapp("/desk/", desk)
+    reports = reports_app(settings, lambda r: r.config_dict[RUNTIME])
+    if reports is not None:
+        app.add_subapp("/campaigns/", reports)
     return app
 
 

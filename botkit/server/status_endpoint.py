@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from botkit.campaigns.model import CAMPAIGN_ID
 from botkit.inbound.events import StatusEvent
 from botkit.inbound.queue.protocol import InboundQueue
 from botkit.server.webhook import Acceptance, Endpoint, Rejection, WebhookReader
@@ -34,7 +35,10 @@ def status_endpoint(
             callback = parse_status_callback(params)
         except MalformedStatusCallback as exc:
             raise Rejection(400, str(exc)) from None
-        event = StatusEvent(callback=callback, at=time.time())
+        campaign = request.query.get("campaign") or None
+        if campaign is not None and not CAMPAIGN_ID.match(campaign):
+            raise Rejection(400, f"campaign {campaign[:70]!r} is not a campaign id")
+        event = StatusEvent(callback=callback, at=time.time(), campaign=campaign)
         return await acceptance.once(
             queue(request),
             event.dedup_id,

@@ -51,6 +51,11 @@ class TestPhone:
         """This number is no longer a WhatsApp user: WhatsApp messages to it fail with 63003."""
         self._stage.sandbox.config.non_whatsapp_numbers.add(self.number)
 
+    async def read(self) -> int:
+        """Open the chat (WhatsApp): every message delivered to this phone becomes ``read``,
+        and the bot's status callbacks say so. Returns how many were."""
+        return await self._stage.client.read(self.address)
+
     # Sending -------------------------------------------------------------------------------
 
     async def send(

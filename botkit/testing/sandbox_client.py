@@ -53,6 +53,11 @@ class SandboxClient:
             "POST", f"/sandbox/phones/{quote(phone, safe='')}/messages", json=payload
         )
 
+    async def read(self, phone: str) -> int:
+        """The WhatsApp phone opens its chat: how many delivered messages became read."""
+        data = await self._json("POST", f"/sandbox/phones/{quote(phone, safe='')}/read")
+        return int(data["read"])
+
     async def configure_conversation_webhooks(self, url: str, filters: Sequence[str]) -> None:
         """Account-level pre- and post-event webhooks, as the Console would set them."""
         form: list[tuple[str, str]] = [

@@ -160,8 +160,9 @@ class Tester:
         )
 
     def _release_held(self, ahead: float) -> None:
-        """The clock jumped: messages held in the queue (quiet hours) whose time has come on the
-        test clock go back in line, as they would have by waiting."""
+        """The clock jumped: messages held in the queue (quiet hours, send_at) whose time has
+        come on the test clock go back in line, as they would have by waiting, and timers that
+        came due fire."""
         if self._runner is None or RUNTIME not in self._runner.app:
             return
         task = asyncio.get_running_loop().create_task(self._promote(ahead))
@@ -172,6 +173,7 @@ class Tester:
         if self._runner is None:
             return
         runtime = self._runner.app[RUNTIME]
+        runtime.timer_feed.wake()  # timers are due by the rule clock: look at once
         due_by_us = int((time.time() + ahead) * 1_000_000)
         released = await runtime.stores.queue.promote_delayed(due_by_us)
         if released and runtime.outbound_worker is not None:

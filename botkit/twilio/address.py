@@ -7,12 +7,14 @@ never has to strip it by hand, and so that a reply can rebuild exactly the addre
 from __future__ import annotations
 
 import functools
+import re
 from typing import Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict
 
 ChannelPrefix = Literal["", "whatsapp"]
+SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 
 
 class Address(BaseModel):
@@ -62,3 +64,19 @@ def parse_address(raw: str) -> Address:
     if e164 != text:
         raise ValueError(f"{raw!r} is not in E.164 form (expected {e164})")
     return Address(number=e164, prefix=prefix)
+
+
+def sender_problem(number: str | None, messaging_service_sid: str | None) -> str | None:
+    """Why a message cannot be sent from this sender (None: it can). Checked where a send is
+    asked for, so that a mistyped ``from_`` is the caller's one-line error, not a job that
+    fails in a worker later (or a campaign that can never be fed)."""
+    if number:
+        try:
+            parse_address(number)
+        except ValueError as exc:
+            return f"cannot send from {number!r}: {exc}"
+    if messaging_service_sid and not SERVICE_SID.match(messaging_service_sid):
+        return (
+            f"{messaging_service_sid!r} is not a Messaging Service SID (MG + 32 hex digits)"
+        )
+    return None

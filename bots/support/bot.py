@@ -54,10 +54,9 @@ def build(
         agents=AgentPool(agents or config.agents()),
         handoff_texts=HANDOFF_TEXTS,
     )
-    records = SupportRecords.of(
-        bot, survey_window or config.survey_window(), config.record_retention()
-    )
-    bot.on_handoff_closed(survey_hook(records, knowledge))
+    window = survey_window or config.survey_window()
+    records = SupportRecords.of(bot, window, config.record_retention())
+    bot.on_handoff_closed(survey_hook(bot, records, knowledge, window))
     bot.include(escalation_router(records, knowledge))
     bot.include(orders_router())
     bot.include(tickets_router(records))

@@ -4,7 +4,7 @@ buttons, adding, removing, viewing and emptying the cart."""
 from __future__ import annotations
 
 from botkit import Context, Router
-from bots.whatsapp_shop.cart import Cart
+from bots.whatsapp_shop.cart import CART_REMINDER, CART_WAIT, Cart
 from bots.whatsapp_shop.catalog import CATALOG, Product, after, find_product, money
 from bots.whatsapp_shop.templates import ShopTemplates
 from bots.whatsapp_shop.words import argument, command
@@ -68,6 +68,7 @@ def browsing_router(templates: ShopTemplates) -> Router:
         if product is None:
             return
         count = Cart(ctx.session).add(product)
+        await ctx.remind(in_=CART_WAIT, intent=CART_REMINDER, key=CART_REMINDER)
         await ctx.reply(
             f"Added {product.name} to your cart (you have {count}). "
             "Text CART to see it or CHECKOUT to order."
@@ -90,7 +91,17 @@ def browsing_router(templates: ShopTemplates) -> Router:
     @router.intent("empty", when=command("empty"))
     async def empty(ctx: Context) -> None:
         Cart(ctx.session).clear()
+        await ctx.cancel_reminder(CART_REMINDER)
         await ctx.reply("Your cart is empty now. Text CATALOG to start again.")
+
+    @router.on_timer(CART_REMINDER)
+    async def cart_waiting(ctx: Context) -> None:
+        cart = Cart(ctx.session)
+        if cart:
+            await ctx.reply(
+                f"Your cart is waiting: {cart.listing()}, {money(cart.total_cents)} in all. "
+                "Text CHECKOUT to order, or EMPTY to clear it."
+            )
 
     @router.fallback
     async def not_understood(ctx: Context) -> None:

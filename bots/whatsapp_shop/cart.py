@@ -3,12 +3,18 @@ messages and processes, and expires with the session."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bots.whatsapp_shop.catalog import BY_SKU, Product, money
 from bots.whatsapp_shop.records import OrderLine
 
 CART_KEY = "cart"
+#: "Your cart is waiting": a durable timer per customer, armed again on every addition (so it
+#: counts from the last one) and disarmed by an order or an emptied cart. Inside WhatsApp's
+#: 24-hour window, so it can be free text.
+CART_REMINDER = "cart_waiting"
+CART_WAIT = timedelta(hours=4)
 
 
 class Cart:

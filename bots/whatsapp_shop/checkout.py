@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from botkit import Ask, Context, Flow, InboundMessage, Invalid, Location, Router
-from bots.whatsapp_shop.cart import Cart
+from bots.whatsapp_shop.cart import CART_REMINDER, Cart
 from bots.whatsapp_shop.catalog import money
 from bots.whatsapp_shop.records import PlacedOrder, ShopRecords
 from bots.whatsapp_shop.templates import ShopTemplates
@@ -110,6 +110,7 @@ def checkout_router(templates: ShopTemplates, records: ShopRecords) -> Router:
         )
         await records.orders.put(order.id, order)
         cart.clear()
+        await ctx.cancel_reminder(CART_REMINDER)
         await ctx.reply(
             f"Thank you! Order {order.id} is confirmed: {money(order.total_cents)}, delivered "
             f"to {order.deliver_to}. We will message you here when it ships."

@@ -261,6 +261,41 @@ async def test_the_survey_takes_a_rating_only_for_a_day_after_the_close(
     await phone.expect_reply(contains="Sorry, I did not get that")
 
 
+async def test_an_unanswered_survey_is_reminded_once_halfway_through_its_window(
+    tester: Tester, clock: TestClock
+) -> None:
+    phone = tester.phone(CUSTOMER)
+    agent = tester.agent("agent")
+    await phone.send("agent")
+    await phone.expect_reply(contains="You are now chatting with agent")
+    await agent.say("/close")
+    await phone.expect_reply(contains="This chat is now closed")
+    await phone.expect_reply(contains="How did we do?")
+    clock.advance(hours=11, minutes=59)
+    await phone.expect_no_reply(within=0.3)
+    clock.advance(minutes=1)
+    await phone.expect_reply(contains="Have a moment? Rate your chat")
+    await phone.send("5")
+    await phone.expect_reply(equals="Thank you for rating us 5/5!")
+
+
+async def test_answering_the_survey_cancels_its_reminder(
+    tester: Tester, clock: TestClock
+) -> None:
+    phone = tester.phone(CUSTOMER)
+    agent = tester.agent("agent")
+    await phone.send("agent")
+    await phone.expect_reply(contains="You are now chatting with agent")
+    await agent.say("/close")
+    await phone.expect_reply(contains="This chat is now closed")
+    await phone.expect_reply(contains="How did we do?")
+    await phone.send("3")
+    await phone.expect_reply(equals="Thank you for rating us 3/5!")
+    assert await tester.runtime.stores.timers.pending() == 0
+    clock.advance(hours=13)
+    await phone.expect_no_reply(within=0.3)
+
+
 async def test_the_survey_window_is_configurable(
     botkit_redis_url: str | None, monkeypatch: pytest.MonkeyPatch, clock: TestClock
 ) -> None:
@@ -274,6 +309,7 @@ async def test_the_survey_window_is_configurable(
         await phone.expect_reply(contains="This chat is now closed")
         await phone.expect_reply(contains="How did we do?")
         clock.advance(hours=47)
+        await phone.expect_reply(contains="Have a moment?")  # halfway: 24 hours in
         await phone.send("5")
         await phone.expect_reply(equals="Thank you for rating us 5/5!")
     monkeypatch.setenv("SUPPORT_SURVEY_WINDOW", "soon")

@@ -110,6 +110,37 @@ async def test_the_cart_adds_removes_and_shows(customer: TestPhone) -> None:
 # --- checkout --------------------------------------------------------------------------------
 
 
+async def test_a_cart_left_for_four_hours_is_reminded_of_once(
+    customer: TestPhone, clock: TestClock
+) -> None:
+    await customer.send("add earl grey")
+    await customer.expect_reply(contains="Added Earl Grey")
+    clock.advance(hours=2)
+    await customer.send("add matcha")  # the wait counts from the last addition
+    await customer.expect_reply(contains="Added Ceremonial Matcha")
+    clock.advance(hours=3)
+    await customer.expect_no_reply(within=0.3)
+    clock.advance(hours=1)
+    await customer.expect_reply(
+        equals="Your cart is waiting: 1 x Earl Grey - $8.99\n1 x Ceremonial Matcha - $24.00, "
+        "$32.99 in all. Text CHECKOUT to order, or EMPTY to clear it."
+    )
+    clock.advance(hours=8)
+    await customer.expect_no_reply(within=0.3)
+
+
+async def test_an_order_or_an_emptied_cart_is_not_reminded_of(
+    customer: TestPhone, clock: TestClock
+) -> None:
+    await order_a_tea(customer)
+    await customer.send("add matcha")
+    await customer.expect_reply(contains="Added Ceremonial Matcha")
+    await customer.send("empty")
+    await customer.expect_reply(contains="Your cart is empty now")
+    clock.advance(hours=5)
+    await customer.expect_no_reply(within=0.3)
+
+
 async def test_checkout_with_an_empty_cart_is_refused(customer: TestPhone) -> None:
     await customer.send("checkout")
     await customer.expect_reply(equals="Your cart is empty. Text CATALOG to see our teas.")

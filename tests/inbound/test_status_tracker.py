@@ -695,6 +695,24 @@ async def test_malformed_callbacks_are_400_with_one_line(
     assert await t.server.runtime.stores.inbound.backlog() == 0
 
 
+async def test_a_campaign_callback_naming_no_campaign_id_is_400_with_one_line(
+    start_server: StartServer, logs: JsonLogs
+) -> None:
+    """A campaign message's StatusCallback carries ``?campaign=<id>``; a URL whose id could
+    not be a campaign's (it is part of Redis keys) is refused, signature and all correct."""
+    t = await start_tracked(start_server)
+    logs.take()
+    path = f"{PATH}?campaign=spring%20sale"
+    response = await post_signed(
+        t.server.client, status_params("SM" + "e" * 32, "sent"), token=AUTH_TOKEN, path=path
+    )
+    reason = "campaign 'spring sale' is not a campaign id"
+    assert (response.status, await response.text()) == (400, reason + "\n")
+    logs.take_rejection(status=400, reason=reason, path=PATH)
+    await t.server.idle()
+    assert t.changes == []
+
+
 async def test_hooks_can_send_from_the_tracked_sender(
     start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
 ) -> None:

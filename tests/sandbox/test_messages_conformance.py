@@ -225,13 +225,22 @@ async def test_create_responses_conform(recorder: Recorder, sandbox: Sandbox) ->
         | {"SendAt": send_at},
         {"To": "whatsapp:" + USER, "From": "whatsapp:" + BOT, "Body": "WhatsApp"},
         {"To": USER, "From": BOT, "Body": "callback", "StatusCallback": "https://x.test/s"},
+        # The delivery options botkit's SendOptions map to (botkit/outbound/worker.py).
+        {"To": USER, "From": BOT, "Body": "valid 10 min", "ValidityPeriod": "600"},
+        {"To": USER, "From": BOT, "Body": "\u201csmart\u201d", "SmartEncoded": "true"},
+        {"To": USER, "MessagingServiceSid": SERVICE, "Body": "https://a.test/x"}
+        | {"ShortenUrls": "true"},
+        {"To": USER, "From": BOT, "Body": "third try", "Attempt": "3"},
     ]
     for form in kinds:
         exchange = await recorder.create(**form)
         assert exchange.status == 201, exchange.body
     assert_all_conform(recorder)
     statuses = [e.json()["status"] for e in recorder.exchanges]
-    assert statuses == ["queued", "queued", "queued", "accepted", "scheduled", "queued", "queued"]
+    assert statuses == [
+        "queued", "queued", "queued", "accepted", "scheduled", "queued", "queued",
+        "queued", "queued", "accepted", "queued",
+    ]
 
 
 async def test_fetch_responses_conform_in_every_status(
@@ -315,6 +324,12 @@ async def test_error_documents_conform(recorder: Recorder, sandbox: Sandbox) -> 
     await expect(400, 21603, await recorder.create(To=USER, Body="x"))
     await expect(400, 21602, await recorder.create(To=USER, From=BOT))
     await expect(400, 21211, await recorder.create(To="+1", From=BOT, Body="x"))
+    await expect(400, 90007, await recorder.create(To=USER, From=BOT, Body="x",
+                                                   ValidityPeriod="36001"))
+    await expect(400, 90014, await recorder.create(To=USER, From=BOT, Body="x",
+                                                   ValidityPeriod="0"))
+    await expect(400, 20001, await recorder.create(To=USER, From=BOT, Body="x",
+                                                   ShortenUrls="true"))
     await expect(404, 20404, await recorder.call("GET", message_path("SM" + "9" * 32)))
     await expect(400, 20001, await recorder.call("GET", MESSAGES, params={"PageSize": "0"}))
     queued = await recorder.create(To=USER, From=BOT, Body="x")
@@ -331,7 +346,7 @@ async def test_error_documents_conform(recorder: Recorder, sandbox: Sandbox) -> 
         stranger = Recorder(anonymous)
         await expect(401, 20003, await stranger.call("GET", MESSAGES))
         recorder.exchanges.extend(stranger.exchanges)
-    assert len(expected) == 9
+    assert len(expected) == 12
     recorder.exchanges = [e for e in recorder.exchanges if e.status >= 400]
     assert_all_conform(recorder)
 

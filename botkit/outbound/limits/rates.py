@@ -16,6 +16,7 @@ from botkit.outbound.message import OutboundMessage
 from botkit.twilio.inbound import Channel
 from botkit.twilio.segments import count_segments
 from botkit.twilio.senders import SENDER_KINDS, SenderKind, sender_kind
+from botkit.twilio.smart_encoding import smart_encode
 
 __all__ = [
     "SENDER_KINDS",
@@ -145,4 +146,7 @@ def cost_of(message: OutboundMessage) -> int:
     if message.conversation_sid is not None:
         return 1
     channel = message_channel(message.to, len(message.media_urls))
-    return message_cost(channel, message.body)
+    body = message.body
+    if body and message.smart_encoded:
+        body = smart_encode(body)  # what Twilio will count, and so what the sender spends
+    return message_cost(channel, body)

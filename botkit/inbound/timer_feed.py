@@ -1,0 +1,102 @@
+"""The timer feed: timers that came due become inbound events, handled like a message.
+
+Each process that runs inbound workers runs one feed. It takes due timers from the timer store
+(a lease each, so only one process fires a timer: botkit/timers/protocol.py), queues each as a
+``TimerEvent`` in the inbound queue (deduplicated on the timer's id, revision and occurrence,
+and with the person's session key, so the worker locks and loads it as it takes the event) and
+then marks it done (a recurring timer moves to its next occurrence). From there a timer is an
+inbound event: at least once, its replies keyed so that none goes twice.
+
+Due is judged on the rule clock (botkit.core.clock), so a test that moves the clock makes timers
+due; ``wake`` has the feed look at once instead of at its next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from botkit.core import clock
+from botkit.core.tasks import Outage, cancel_and_wait, ended, report_end
+from botkit.inbound.events import TimerEvent
+from botkit.inbound.queue.protocol import InboundQueue
+from botkit.logging import get_logger
+from botkit.sessions.keys import SessionKeys
+from botkit.timers.protocol import Timer, TimerStore
+
+log = get_logger("timers")
+
+#: Timers taken at most per look.
+BATCH = 200
+
+
+class TimerFeed:
+    def __init__(
+        self,
+        timers: TimerStore,
+        inbound: InboundQueue,
+        keys: SessionKeys,
+        dedup_ttl: float,
+        *,
+        poll: float = 0.5,
+        lease: float = 30.0,
+    ) -> None:
+        self.timers = timers
+        self.inbound = inbound
+        # The session a timer's turn runs in: the person's own, as their messages' are.
+        self.keys = keys
+        self.dedup_ttl = dedup_ttl
+        self.poll = poll
+        self.lease = lease
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        self._loops = [asyncio.create_task(self._loop(), name="timer-feed")]
+        self._loops[0].add_done_callback(report_end)
+
+    def trouble(self) -> str | None:
+        return None if self._stopping else ended(self._loops)
+
+    def wake(self) -> None:
+        """Look for due timers now (the rule clock jumped, in a test)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await cancel_and_wait(self._loops)
+
+    async def _loop(self) -> None:
+        outage = Outage("timer store")
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                fired = await self.fire_due()
+                outage.over()
+            except Exception:
+                await outage.failed()
+                continue
+            if fired < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll):
+                        await self._wake.wait()
+
+    async def fire_due(self) -> int:
+        """Queue every timer due now; how many."""
+        due = await self.timers.take_due(clock.now(), BATCH, self.lease)
+        for timer in due:
+            await self._fire(timer)
+        return len(due)
+
+    async def _fire(self, timer: Timer) -> None:
+        event = TimerEvent(timer=timer)
+        message = event.message
+        await self.inbound.accept(
+            event.dedup_id,
+            event.model_dump_json(),
+            self.dedup_ttl,
+            self.keys.direct(message),
+        )
+        await self.timers.done(timer, timer.following(clock.now()))
+        log.info("timer fired", timer=timer.id, intent=timer.intent, occurrence=timer.occurrence)

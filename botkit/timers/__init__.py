@@ -1,0 +1,1 @@
+"""Durable timers: a handler run later for one person, as if they had written (reminders)."""
