@@ -80,6 +80,7 @@ class Privacy:
             "handoff_history": s.history,
             "delivery_statuses": s.statuses,
             "side_effects": s.effects,
+            "timers": s.timers,
         }
 
     async def find(self, number: str) -> tuple[Person, dict[str, Found]]:

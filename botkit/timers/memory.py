@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from botkit.timers.protocol import Timer
+from botkit.core.person import Found, Person
+from botkit.timers.protocol import Timer, is_theirs, timer_rows
 
 
 class MemoryTimerStore:
@@ -37,3 +38,10 @@ class MemoryTimerStore:
 
     async def pending(self) -> int:
         return len(self._timers)
+
+    async def export_person(self, person: Person) -> Found:
+        return timer_rows(self._timers.values(), person)
+
+    async def erase_person(self, person: Person) -> int:
+        theirs = [t.id for t in self._timers.values() if is_theirs(t, person)]
+        return sum([int(await self.cancel(timer_id)) for timer_id in theirs])

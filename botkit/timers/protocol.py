@@ -12,15 +12,21 @@ the inbound queue, deduplicated on the timer's id, revision and occurrence, and 
 process that dies in between leaves the timer to be taken again; the inbound queue drops the
 repeat. ``done`` and ``cancel`` act only on the revision that was taken: a timer replaced
 meanwhile (the same key armed again) is left as it now is.
+
+A timer holds its person's address while it is armed, and loses it when it fires for the last
+time or is cancelled; ``botkit privacy`` exports and disarms a person's timers.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from botkit.core.person import Found, Person
 
 
 class Timer(BaseModel):
@@ -71,3 +77,20 @@ class TimerStore(Protocol):
 
     async def pending(self) -> int:
         """Timers armed (leased ones included)."""
+
+    async def export_person(self, person: Person) -> Found:
+        """The timers armed for ``person`` (a reminder to them, a scheduled turn of theirs)."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Disarm them; how many there were."""
+
+
+def is_theirs(timer: Timer, person: Person) -> bool:
+    """Whether ``timer`` runs a turn of ``person``'s (either of its addresses is theirs)."""
+    return person.is_address(timer.sender) or person.is_address(timer.recipient)
+
+
+def timer_rows(timers: Iterable[Timer], person: Person) -> Found:
+    """What an export shows of the person's timers."""
+    ordered = sorted(timers, key=lambda t: t.id)
+    return [t.model_dump(mode="json") for t in ordered if is_theirs(t, person)]

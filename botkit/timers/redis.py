@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from botkit.core.person import Found, Person
 from botkit.core.redis_client import RedisClient
-from botkit.timers.protocol import Timer
+from botkit.timers.protocol import Timer, is_theirs, timer_rows
 
 # KEYS: due zset, timers hash. ARGV: now, limit, lease.
 _TAKE = """
@@ -92,3 +93,17 @@ class RedisTimerStore:
 
     async def pending(self) -> int:
         return int(await self._redis.hlen(self._keys[1]))
+
+    async def export_person(self, person: Person) -> Found:
+        return timer_rows(await self._all(), person)
+
+    async def erase_person(self, person: Person) -> int:
+        theirs = [t.id for t in await self._all() if is_theirs(t, person)]
+        return sum([int(await self.cancel(timer_id)) for timer_id in theirs])
+
+    async def _all(self) -> list[Timer]:
+        """Every armed timer (a walk of the hash, for an operator's export or erase)."""
+        return [
+            Timer.model_validate_json(_text(body))
+            async for _, body in self._redis.hscan_iter(self._keys[1], count=500)
+        ]

@@ -64,3 +64,20 @@ async def test_cancelled_or_replaced_timers_are_left_alone_by_done(stores: Store
     await timers.done(taken, None)
     assert await timers.get("cart") == replacement
     assert await timers.take_due(400.0, 10, lease=30) == []
+
+
+async def test_a_persons_timers_are_exported_and_disarmed(stores: Stores) -> None:
+    """``botkit privacy``: a person's armed timers (their address is in them) are exported and
+    erased; other people's stay armed."""
+    timers = stores.timers
+    await timers.add(timer("mine", due=100.0))
+    await timers.add(Timer(id="wa", due=100.0, intent="survey", sender=f"whatsapp:{USER}",
+                           recipient=f"whatsapp:{BOT}"))
+    await timers.add(Timer(id="theirs", due=100.0, intent="survey", sender="+15550009999",
+                           recipient=BOT))
+    person = stores.hasher.person(USER)
+    assert [row["id"] for row in await timers.export_person(person)] == ["mine", "wa"]
+    assert await timers.erase_person(person) == 2
+    assert await timers.erase_person(person) == 0
+    assert await timers.export_person(person) == []
+    assert [t.id for t in await timers.take_due(1000.0, 10, lease=30)] == ["theirs"]
