@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from botkit.campaigns.counter import CampaignCounter
 from botkit.campaigns.model import Campaign, Recipient
 from botkit.campaigns.personalize import render, variables_for
-from botkit.campaigns.protocol import CampaignStore
+from botkit.campaigns.protocol import ERASED_ROW, CampaignStore
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.core import clock
@@ -186,7 +186,11 @@ class CampaignFeeder:
         holds: dict[str, float] = {}
         sends: list[Recipient] = []
         opted_out = 0
+        erased = 0
         for row in [*held, *head]:
+            if row == ERASED_ROW:  # the person was erased (botkit privacy) before it was fed
+                erased += 1
+                continue
             recipient = Recipient.model_validate_json(row)
             scopes = [s for s in (campaign.from_, campaign.messaging_service_sid) if s]
             if await self.ledger.is_opted_out(recipient.to, scopes):
@@ -207,7 +211,7 @@ class CampaignFeeder:
         self.counter.add(campaign.id, "quiet_hours", len(holds))
         self.counter.add(campaign.id, "invalid", refused)
         # Recipients dealt with without a message in line (what a progress bar adds to settled).
-        self.counter.add(campaign.id, "skipped", opted_out + refused)
+        self.counter.add(campaign.id, "skipped", opted_out + refused + erased)
         await self.counter.flush()  # the next round's room is judged on these
         return queued
 

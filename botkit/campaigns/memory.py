@@ -8,8 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from botkit.campaigns.model import Campaign, Report, State
-from botkit.campaigns.protocol import FINISHED_TTL
+from botkit.campaigns.protocol import (
+    ERASED_ROW,
+    FINISHED_TTL,
+    audience_digest,
+    person_rows,
+    row_of,
+)
 from botkit.campaigns.transitions import next_state
+from botkit.core.person import Found, Person
 
 
 @dataclass
@@ -140,3 +147,27 @@ class MemoryCampaignStore:
             series={m: dict(c) for m, c in kept.series.items()},
             remaining=len(kept.rows) + len(kept.held),
         )
+
+    async def export_person(self, person: Person) -> Found:
+        found: Found = []
+        for campaign_id in list(self._kept):
+            kept = self._find(campaign_id)
+            if kept is not None:
+                found += person_rows(campaign_id, kept.rows, kept.held, person)
+        return found
+
+    async def erase_person(self, person: Person) -> int:
+        erased = 0
+        for campaign_id in list(self._kept):
+            kept = self._find(campaign_id)
+            if kept is None:
+                continue
+            for index, raw in enumerate(kept.rows):
+                if row_of(raw, person):
+                    kept.rows[index] = ERASED_ROW
+                    erased += 1
+            for raw in [raw for raw in kept.held if row_of(raw, person)]:
+                del kept.held[raw]
+                erased += 1
+            kept.seen.discard(audience_digest(person))
+        return erased

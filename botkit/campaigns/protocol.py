@@ -15,6 +15,10 @@ gives them back. Counts are kept in total and by minute (the report's chart).
 Lifetimes: the audience rows (which hold the number, to send to it) exist only until they are
 fed; a campaign that is done or canceled drops what is left of them at once. Everything else
 (the campaign, its digests, its counts) expires ``FINISHED_TTL`` after it ended.
+
+A person erased (``botkit privacy erase``) before their row was fed keeps no row: it becomes
+``ERASED_ROW`` in place (the feeder may hold the head of the audience, so the rows keep their
+places and their count) and the feeder skips it; their held row and their digest go.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from botkit.campaigns.model import Campaign, Report, State
+from botkit.campaigns.model import Campaign, Recipient, Report, State
+from botkit.core.person import Found, Person
 
 #: How long a finished campaign's record and counts are kept (30 days).
 FINISHED_TTL = 30 * 24 * 3600
+#: What an erased person's row becomes: no address, and skipped when fed.
+ERASED_ROW = '{"erased": true}'
 
 
 class CampaignStore(Protocol):
@@ -69,3 +76,40 @@ class CampaignStore(Protocol):
         """Add to campaigns' counts (campaign -> count -> n), in total and at ``minute``."""
 
     async def report(self, campaign_id: str) -> Report | None: ...
+
+    async def export_person(self, person: Person) -> Found:
+        """The person's rows still waiting in any campaign's audience (held ones too)."""
+
+    async def erase_person(self, person: Person) -> int:
+        """Make those rows ``ERASED_ROW``, drop their held rows and their digest; how many
+        rows went."""
+
+
+def row_of(raw: str, person: Person) -> Recipient | None:
+    """The recipient of an audience row, if the row is ``person``'s."""
+    if raw == ERASED_ROW:
+        return None
+    recipient = Recipient.model_validate_json(raw)
+    return recipient if person.is_address(recipient.to) else None
+
+
+def audience_digest(person: Person) -> str:
+    """How a campaign's ``seen`` set names the person (feeder.digest_of: 80 bits of it)."""
+    return person.digest[:20]
+
+
+def person_rows(campaign_id: str, rows: Sequence[str], held: Mapping[str, float],
+                person: Person) -> Found:
+    """What an export shows of the person's rows in one campaign's audience."""
+    found: Found = []
+    for raw in rows:
+        recipient = row_of(raw, person)
+        if recipient is not None:
+            found.append({"campaign": campaign_id, **recipient.model_dump(mode="json")})
+    for raw, until in held.items():
+        recipient = row_of(raw, person)
+        if recipient is not None:
+            found.append(
+                {"campaign": campaign_id, **recipient.model_dump(mode="json"), "held_until": until}
+            )
+    return found

@@ -20,8 +20,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botkit.campaigns.model import Campaign, Report, State
-from botkit.campaigns.protocol import FINISHED_TTL
+from botkit.campaigns.protocol import (
+    ERASED_ROW,
+    FINISHED_TTL,
+    audience_digest,
+    person_rows,
+    row_of,
+)
 from botkit.campaigns.transitions import next_state
+from botkit.core.person import Found, Person
 from botkit.core.redis_client import RedisClient
 
 _PARTS = ("meta", "state", "seen", "rows", "held", "lease", "counts", "series")
@@ -38,6 +45,17 @@ if ARGV[3] == '1' then
 end
 return 1
 """
+
+# KEYS: rows. ARGV: index, the row expected there, what it becomes. 0 if the row moved.
+_ERASE_ROW = """
+if redis.call('LINDEX', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('LSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+#: Walks of an audience an erase makes before giving up on rows that keep moving (a feeder
+#: consuming the head meanwhile).
+_ERASE_PASSES = 5
 
 # KEYS: the campaign's keys. ARGV: digest, row pairs. Rows of a finished campaign are refused.
 _ADD = """
@@ -91,6 +109,7 @@ class RedisCampaignStore:
         self._lease = redis.register_script(_LEASE)
         self._consume = redis.register_script(_CONSUME)
         self._release = redis.register_script(_RELEASE)
+        self._erase_row = redis.register_script(_ERASE_ROW)
 
     def _keys(self, campaign_id: str) -> list[str]:
         tag = "{" + f"{self._prefix}:campaign:{campaign_id}" + "}"
@@ -201,3 +220,43 @@ class RedisCampaignStore:
             series=series,
             remaining=await self.remaining(campaign_id),
         )
+
+    async def export_person(self, person: Person) -> Found:
+        found: Found = []
+        for campaign_id in await self._all_ids():
+            rows: Any = await self._redis.lrange(self._key(campaign_id, "rows"), 0, -1)
+            held: Any = await self._redis.zrange(
+                self._key(campaign_id, "held"), 0, -1, withscores=True
+            )
+            found += person_rows(
+                campaign_id, [_text(r) for r in rows], {_text(r): s for r, s in held}, person
+            )
+        return found
+
+    async def erase_person(self, person: Person) -> int:
+        erased = 0
+        for campaign_id in await self._all_ids():
+            rows_key = self._key(campaign_id, "rows")
+            for _ in range(_ERASE_PASSES):
+                rows: Any = await self._redis.lrange(rows_key, 0, -1)
+                theirs = [
+                    (i, _text(raw)) for i, raw in enumerate(rows) if row_of(_text(raw), person)
+                ]
+                moved = 0
+                for index, raw in theirs:
+                    done = await self._erase_row(keys=[rows_key], args=[index, raw, ERASED_ROW])
+                    erased += int(done)
+                    moved += 1 - int(done)
+                if not moved:
+                    break
+            held_key = self._key(campaign_id, "held")
+            held: Any = await self._redis.zrange(held_key, 0, -1)
+            theirs_held = [raw for raw in held if row_of(_text(raw), person)]
+            if theirs_held:
+                erased += int(await self._redis.zrem(held_key, *theirs_held))
+            await self._redis.srem(self._key(campaign_id, "seen"), audience_digest(person))
+        return erased
+
+    async def _all_ids(self) -> list[str]:
+        ids: Any = await self._redis.zrange(self._index, 0, -1)
+        return [_text(i) for i in ids]

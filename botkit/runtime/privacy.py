@@ -81,6 +81,7 @@ class Privacy:
             "delivery_statuses": s.statuses,
             "side_effects": s.effects,
             "timers": s.timers,
+            "campaign_audiences": s.campaigns,
         }
 
     async def find(self, number: str) -> tuple[Person, dict[str, Found]]:

@@ -304,3 +304,27 @@ async def test_stop_mid_campaign_on_a_sharded_outbound_queue(tester: Tester) -> 
     assert sorted(sent) == sorted(p.number for p in others)
     letters = [d for d in await queue.dead_letters() if d.job.message.body == "autumn teas"]
     assert [(d.job.message.to, d.reason) for d in letters] == [(ann.number, "opted_out")]
+
+
+async def test_a_person_erased_before_their_row_is_fed_gets_nothing(tester: Tester) -> None:
+    """``botkit privacy erase`` while a campaign waits (paused): the export showed their row,
+    the erase leaves none, and once resumed everyone else gets the message and they do not."""
+    ann, bob = tester.phone("+15550001111"), tester.phone("+15550002323")
+    imported = await tester.bot.broadcast(
+        [{"phone": ann.number, "name": "Ann"}, {"phone": bob.number, "name": "Bob"}],
+        text="Hi {name}, our spring sale starts today.",
+        from_=tester.bot_number,
+        paused=True,
+    )
+    privacy = tester.runtime.privacy
+    exported = await privacy.export(ann.number)
+    assert [row["columns"]["name"] for row in exported["campaign_audiences"]] == ["Ann"]
+    removed = await privacy.erase(ann.number)
+    assert removed["campaign_audiences"] == 1
+    assert (await privacy.export(ann.number))["campaign_audiences"] == []
+
+    await tester.bot.resume(imported.campaign.id)
+    await bob.expect_reply(equals="Hi Bob, our spring sale starts today.")
+    report = await finished(tester, imported.campaign.id, settled=1)
+    await ann.expect_no_reply(within=0.2)
+    assert (report.counts.get("sent"), report.counts.get("skipped")) == (1, 1)

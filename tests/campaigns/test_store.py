@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from botkit.campaigns.model import Campaign, Content
+from botkit.campaigns.model import Campaign, Content, Recipient
+from botkit.campaigns.protocol import ERASED_ROW, audience_digest
 from botkit.campaigns.transitions import CampaignStateError
 from botkit.runtime.stores import Stores
 
@@ -62,3 +63,31 @@ async def test_a_finished_campaign_drops_its_rows_and_takes_no_more(stores: Stor
         await store.set_state("spring", "sending")
     assert await store.set_state("nope", "paused") is None
     assert [c.id for c in await store.recent()] == ["spring"]
+
+
+@pytest.mark.cluster
+async def test_a_persons_rows_are_exported_and_erased_in_place(stores: Stores) -> None:
+    """``botkit privacy``: their rows waiting in the audience become ERASED_ROW where they are
+    (a feeder holding the head keeps its count right), their held row and digest go."""
+    store = stores.campaigns
+    person = stores.hasher.person("+15550001111")
+    mine = Recipient(to="+15550001111", columns={"name": "Ann"}).model_dump_json()
+    mine_wa = Recipient(to="whatsapp:+15550001111").model_dump_json()
+    theirs = Recipient(to="+15550009999").model_dump_json()
+    await store.create(campaign())
+    rows = [(audience_digest(person), mine), ("d2", theirs), ("d3", mine_wa)]
+    assert await store.add("spring", rows) == 3
+    held = Recipient(to="+15550001111", columns={"x": "1"}).model_dump_json()
+    await store.hold("spring", {held: 9.0})
+
+    exported = await store.export_person(person)
+    assert [(r["to"], r.get("held_until")) for r in exported] == [
+        ("+15550001111", None), ("whatsapp:+15550001111", None), ("+15550001111", 9.0)
+    ]
+    assert await store.erase_person(person) == 3
+    assert await store.erase_person(person) == 0
+    assert await store.export_person(person) == []
+    assert await store.head("spring", 10) == [ERASED_ROW, theirs, ERASED_ROW]
+    assert await store.remaining("spring") == 3
+    # Their digest went too: added again (a new import), they would be a new recipient.
+    assert await store.add("spring", [(audience_digest(person), mine)]) == 1
