@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import platform
@@ -48,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # bench.* and tests.support, when run as bench/inbound.py
 
-from bench import _wrk  # noqa: E402
+from bench import _profile, _wrk  # noqa: E402
 from bench._http import PacedRun, paced, percentile  # noqa: E402
 from bench._lab import Failure, Lab, Running  # noqa: E402
 from bench._proc import cpu_seconds, every_process_cpu, machine_cpu_since  # noqa: E402
@@ -87,6 +88,7 @@ class Row:
     rss: dict[int, int]
     paced: PacedRun | None = None
     levels: dict[str, int] = field(default_factory=dict)
+    profile: Path | None = None  # py-spy's collapsed stacks over the run (--profile)
 
     @property
     def sustained(self) -> float:
@@ -175,15 +177,20 @@ async def _loaded(
     cpu0, redis0 = server.cpu(), await running.redis_cpu()
     box0, own0 = cpu_seconds(box) if box else 0.0, cpu_seconds(os.getpid())
     machine0, wall0 = every_process_cpu(), time.monotonic()
-    run = await _wrk.run_for(
-        server.url,
-        requests_file,
-        threads=args.threads,
-        connections=args.connections,
-        seconds=args.seconds,
-    )
-    left = await running.backlog()
-    drain = await running.drained()
+    profile = None
+    with contextlib.ExitStack() as stack:
+        if args.profile and running.stores is not None:
+            profile = Path(args.profile) / f"{key}.txt"
+            stack.enter_context(_profile.recording(server.proc.pid, profile))
+        run = await _wrk.run_for(
+            server.url,
+            requests_file,
+            threads=args.threads,
+            connections=args.connections,
+            seconds=args.seconds,
+        )
+        left = await running.backlog()
+        drain = await running.drained()
     cpu1, redis1 = server.cpu(), await running.redis_cpu()
     box1, own1 = cpu_seconds(box) if box else 0.0, cpu_seconds(os.getpid())
     machine, wall = machine_cpu_since(machine0), time.monotonic() - wall0
@@ -199,6 +206,7 @@ async def _loaded(
         left=left,
         drain_s=drain,
         rss=server.rss(),
+        profile=profile,
     )
 
 
@@ -493,6 +501,17 @@ def report(
             "replies) still queued when wrk stopped, and how long they then took. RSS: each "
             "serving process after the run.",
         )
+    for r in rows:
+        if r.profile is not None:
+            out += section(
+                f"Where the CPU goes: {r.label} (py-spy, {r.profile})",
+                _profile.table(_profile.breakdown([r.profile])[0], r.cpu_us),
+                "Samples of the system's processes while wrk ran and botkit drained, idle "
+                "stacks left out; each sample in the bucket of its innermost frame that names "
+                "one (bench/_profile.py). µs/req: the share of the row's CPU µs/req. py-spy "
+                "pauses the process to sample it, so the row's throughput is lower than "
+                "without --profile.",
+            )
     if any(r.paced is not None for r in rows):
         out += section(
             "Latency at half the saturating rate (open loop, the one-reply bot)",
@@ -653,7 +672,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         + ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in QUICK.items()),
     )
     parser.add_argument("--keep-logs", metavar="DIR", help="keep every process's log in DIR")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="run py-spy on each botkit row's processes during its wrk run and drain; write "
+        "the collapsed stacks to DIR and print where the CPU goes (the bench extra has py-spy)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     if args.quick:  # what the command line did not set
         for name, value in QUICK.items():
             if getattr(args, name) == parser.get_default(name):

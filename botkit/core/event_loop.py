@@ -17,6 +17,7 @@ in, rather than the later moment its task got to run, which on a busy loop is mi
 from __future__ import annotations
 
 import asyncio
+import os
 import select
 import selectors
 import time
@@ -74,8 +75,27 @@ def read_by() -> float:
     return time.time()
 
 
+#: Which loop new_event_loop makes: "precise" (PreciseEventLoop), "uvloop", or "auto".
+LOOP_VARIABLE = "BOTKIT_EVENT_LOOP"
+LOOPS = ("auto", "precise", "uvloop")
+
+
+def loop_choice() -> str:
+    """BOTKIT_EVENT_LOOP's value (default auto); ValueError for anything but LOOPS."""
+    choice = os.environ.get(LOOP_VARIABLE, "auto").strip().lower() or "auto"
+    if choice not in LOOPS:
+        raise ValueError(f"{LOOP_VARIABLE} must be one of {', '.join(LOOPS)}, got {choice!r}")
+    return choice
+
+
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A PreciseEventLoop (the default loop where there is no epoll)."""
+    """The loop BOTKIT_EVENT_LOOP names: a PreciseEventLoop (the default loop where there is
+    no epoll), or uvloop's."""
+    choice = loop_choice()
+    if choice == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
     if _Epoll is None:
         return asyncio.new_event_loop()
     return PreciseEventLoop()
