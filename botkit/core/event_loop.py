@@ -88,15 +88,22 @@ def loop_choice() -> str:
     return choice
 
 
+def chosen_loop() -> str:
+    """The loop new_event_loop makes: "uvloop", "precise" or "asyncio" (no epoll here)."""
+    if loop_choice() == "uvloop":
+        return "uvloop"
+    return "precise" if _Epoll is not None else "asyncio"
+
+
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """The loop BOTKIT_EVENT_LOOP names: a PreciseEventLoop (the default loop where there is
     no epoll), or uvloop's."""
-    choice = loop_choice()
-    if choice == "uvloop":
+    kind = chosen_loop()
+    if kind == "uvloop":
         import uvloop
 
         return uvloop.new_event_loop()
-    if _Epoll is None:
+    if kind == "asyncio":
         return asyncio.new_event_loop()
     return PreciseEventLoop()
 
