@@ -1,5 +1,6 @@
-"""How late asyncio timers fire: the default loop (epoll_wait counts whole milliseconds) against
-botkit.core.event_loop (select() on the epoll descriptor, to the microsecond), in the same run.
+"""How late asyncio timers fire: the default loop (epoll_wait counts whole milliseconds),
+botkit's PreciseEventLoop (select() on the epoll descriptor, to the microsecond) and uvloop
+(libuv's timers count whole milliseconds), in the same run.
 
 Run from the repository root: ``python bench/timers.py``. Prints the lateness of 500 sleeps of
 1-12 ms on an otherwise idle loop (p50, p90, max) for each loop.
@@ -8,6 +9,7 @@ Run from the repository root: ``python bench/timers.py``. Prints the lateness of
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 import time
@@ -36,9 +38,21 @@ def summary(found: list[float]) -> str:
     return f"p50 {p50:.3f} ms, p90 {p90:.3f} ms, max {found[-1]:.3f} ms"
 
 
+def on(loop: str) -> list[float]:
+    os.environ[event_loop.LOOP_VARIABLE] = loop
+    return event_loop.run(lateness_ms(1))
+
+
 if __name__ == "__main__":
     default = asyncio.run(lateness_ms(1))
-    precise = event_loop.run(lateness_ms(1))
-    print(f"default asyncio loop:  {summary(default)}")
-    print(f"botkit.core.event_loop:     {summary(precise)}")
-    print(f"p50 ratio: {default[len(default) // 2] / precise[len(precise) // 2]:.1f}x")
+    precise = on("precise")
+    print(f"default asyncio loop:        {summary(default)}")
+    print(f"botkit's PreciseEventLoop:   {summary(precise)}")
+    try:
+        uvloop = on("uvloop")
+    except ImportError:
+        print("uvloop:                      not installed")
+    else:
+        print(f"uvloop:                      {summary(uvloop)}")
+    ratio = default[len(default) // 2] / precise[len(precise) // 2]
+    print(f"p50 ratio default/precise: {ratio:.1f}x")
