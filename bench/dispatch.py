@@ -945,7 +945,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--loop",
-        choices=["precise", "uvloop"],
+        choices=["asyncio", "uvloop"],
         default=None,
         help="the workers' event loop (BOTKIT_EVENT_LOOP; default: botkit's)",
     )

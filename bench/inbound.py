@@ -752,7 +752,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--loops",
         nargs="+",
-        choices=["precise", "uvloop"],
+        choices=["asyncio", "uvloop"],
         default=[],
         help="run each botkit row on each of these event loops (BOTKIT_EVENT_LOOP), and "
         "compare the first two",
