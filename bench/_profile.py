@@ -56,6 +56,28 @@ LOOP = (
 _COMPILED = [(name, re.compile(pattern)) for name, pattern in BUCKETS]
 
 
+#: The stage a sample belongs to: the first of these any frame of its stack matches.
+STAGES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "webhook in (aiohttp handler: read, verify, accept)",
+        re.compile(r"\(aiohttp/web_protocol\.py"),
+    ),
+    ("inbound worker: take (claim, lock, load)", re.compile(r"InboundWorker\._take_loop")),
+    (
+        "inbound worker: handle (pipeline, handler, save, ack)",
+        re.compile(r"InboundWorker\._handle"),
+    ),
+    ("outbound worker (claim, send, settle)", re.compile(r"\(botkit/outbound/|OutboundWorker")),
+]
+
+
+def stage(stack: str) -> str:
+    for name, pattern in STAGES:
+        if pattern.search(stack):
+            return name
+    return "event loop and the rest"
+
+
 def frames(stack: str) -> list[str]:
     """The frames of a collapsed stack, root first. A frame is 'function (path:line)'; py-spy
     starts a stack with 'process N:"command"' and 'thread (...)' pseudo-frames."""
@@ -96,6 +118,16 @@ def breakdown(paths: Iterable[Path]) -> tuple[Counter[str], Counter[tuple[str, s
                 found[name] += count
                 by_frame[name, frame] += count
     return found, by_frame
+
+
+def by_stage(paths: Iterable[Path]) -> Counter[str]:
+    """Samples per stage (STAGES)."""
+    found: Counter[str] = Counter()
+    for path in paths:
+        with path.open(errors="replace") as lines:
+            for stack, count in samples(lines):
+                found[stage(stack)] += count
+    return found
 
 
 def table(found: Counter[str], cpu_us_per_request: float | None = None) -> str:
@@ -149,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     found, by_frame = breakdown(args.files)
     print(table(found, args.cpu_us))
+    print(table(by_stage(args.files), args.cpu_us))
     for (name, frame), count in by_frame.most_common(args.frames):
         print(f"  {count:6}  {name}: {frame}")
     return 0

@@ -569,10 +569,13 @@ def report(
         if r.profile is not None:
             out += section(
                 f"Where the CPU goes: {r.label} (py-spy, {r.profile})",
-                _profile.table(_profile.breakdown([r.profile])[0], r.cpu_us),
+                _profile.table(_profile.breakdown([r.profile])[0], r.cpu_us)
+                + "\n\n"
+                + _profile.table(_profile.by_stage([r.profile]), r.cpu_us),
                 "Samples of the system's processes while wrk ran and botkit drained, idle "
                 "stacks left out; each sample in the bucket of its innermost frame that names "
-                "one (bench/_profile.py). µs/req: the share of the row's CPU µs/req. py-spy "
+                "one (bench/_profile.py), and then in the stage its stack belongs to. "
+                "µs/req: the share of the row's CPU µs/req. py-spy "
                 "pauses the process to sample it, so the row's throughput is lower than "
                 "without --profile.",
             )
