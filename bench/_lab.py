@@ -19,7 +19,15 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench._http import Answer, send_all
-from bench._systems import PEPPER, Server, bare_aiohttp, botkit_run, quickstart, sandbox
+from bench._systems import (
+    PEPPER,
+    Server,
+    bare_aiohttp,
+    botkit_run,
+    floor,
+    quickstart,
+    sandbox,
+)
 from bench._webhooks import WebhookMaker
 from botkit.runtime.stores import Stores, build_stores
 from botkit.settings import Settings
@@ -118,10 +126,17 @@ class Lab:
 
     @contextlib.asynccontextmanager
     async def started(
-        self, system: str, workers: int = 1, *, redis_url: str | None = None
+        self,
+        system: str,
+        workers: int = 1,
+        *,
+        redis_url: str | None = None,
+        loop: str | None = None,
     ) -> AsyncIterator[Running]:
-        """system: "A", "B", or a bot ("inc", "ping"), which gets an empty Redis, a fresh
-        sandbox and ``redis_url`` (default: the run's Redis; a counting proxy's, say)."""
+        """system: "A", "B", "F" (bench/_floor.py, on an empty Redis), or a bot ("inc", "ping"),
+        which gets an empty Redis, a fresh sandbox and ``redis_url`` (default: the run's Redis;
+        a counting proxy's, say), and runs on ``loop`` (BOTKIT_EVENT_LOOP; None: botkit's
+        default)."""
         port = free_port()
         maker = self.maker_for(port)
         if system == "A":
@@ -134,6 +149,14 @@ class Lab:
             return
         redis = Redis.from_url(self.redis_url)
         await redis.flushall()
+        if system == "F":  # its backlog is read as botkit's: stores of the namespace "floor"
+            stores = build_stores(Settings(consent_pepper=PEPPER), "floor", redis)
+            try:
+                with floor(port, self.redis_url, self.workdir) as server:
+                    yield Running(server, maker, stores, redis)
+            finally:
+                await redis.aclose()
+            return
         stores = build_stores(Settings(consent_pepper=PEPPER), system, redis)
         try:
             with (
@@ -146,6 +169,7 @@ class Lab:
                     sandbox_url=sandbox_url,
                     bots_dir=self.bots_dir,
                     workdir=self.workdir,
+                    loop=loop,
                 ) as server,
             ):
                 yield Running(server, maker, stores, redis, sandbox_pid)

@@ -160,6 +160,12 @@ def bare_aiohttp(port: int, workdir: Path) -> contextlib.AbstractContextManager[
     return _process("A", argv, clean_env(), port, workdir / f"bare-{port}.log", 1)
 
 
+def floor(port: int, redis_url: str, workdir: Path) -> contextlib.AbstractContextManager[Server]:
+    argv = [sys.executable, str(BENCH / "_floor.py"), str(port), redis_url]
+    env = clean_env(PYTHONPATH=str(ROOT))
+    return _process("F", argv, env, port, workdir / f"floor-{port}.log", 1)
+
+
 def quickstart(port: int, workdir: Path) -> contextlib.AbstractContextManager[Server]:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     argv = [
@@ -183,10 +189,12 @@ def botkit_run(
     sandbox_url: str,
     bots_dir: Path,
     workdir: Path,
+    loop: str | None = None,
     settings: Mapping[str, str] | None = None,
 ) -> contextlib.AbstractContextManager[Server]:
     """``botkit run bench_BOT`` in production mode; ``workers`` > 1 adds ``--workers``;
-    ``settings``: more environment (``BOTKIT_SHARDS``, say)."""
+    ``loop``: BOTKIT_EVENT_LOOP (None: botkit's default); ``settings``: more environment
+    (``BOTKIT_SHARDS``, say)."""
     argv = [BOTKIT, "run", f"bench_{bot}", "--port", str(port)]
     if workers > 1:
         argv += ["--workers", str(workers)]
@@ -200,9 +208,12 @@ def botkit_run(
         BOTKIT_CONSENT_PEPPER=PEPPER,
         BOTKIT_RATES=UNLIMITED_RATES,
         BOTKIT_LOG_FORMAT="json",
+        **({"BOTKIT_EVENT_LOOP": loop} if loop else {}),
         **(settings or {}),
     )
     label = f"botkit {bot}, {workers} process{'es' if workers > 1 else ''}"
+    if loop:
+        label += f" [{loop}]"
     log = workdir / f"botkit-{bot}-{workers}-{port}.log"
     return _process(label, argv, env, port, log, workers + 1 if workers > 1 else 1)
 
