@@ -118,10 +118,16 @@ class Lab:
 
     @contextlib.asynccontextmanager
     async def started(
-        self, system: str, workers: int = 1, *, redis_url: str | None = None
+        self,
+        system: str,
+        workers: int = 1,
+        *,
+        redis_url: str | None = None,
+        loop: str | None = None,
     ) -> AsyncIterator[Running]:
         """system: "A", "B", or a bot ("inc", "ping"), which gets an empty Redis, a fresh
-        sandbox and ``redis_url`` (default: the run's Redis; a counting proxy's, say)."""
+        sandbox and ``redis_url`` (default: the run's Redis; a counting proxy's, say), and runs
+        on ``loop`` (BOTKIT_EVENT_LOOP; None: botkit's default)."""
         port = free_port()
         maker = self.maker_for(port)
         if system == "A":
@@ -146,6 +152,7 @@ class Lab:
                     sandbox_url=sandbox_url,
                     bots_dir=self.bots_dir,
                     workdir=self.workdir,
+                    loop=loop,
                 ) as server,
             ):
                 yield Running(server, maker, stores, redis, sandbox_pid)

@@ -183,10 +183,12 @@ def botkit_run(
     sandbox_url: str,
     bots_dir: Path,
     workdir: Path,
+    loop: str | None = None,
     settings: Mapping[str, str] | None = None,
 ) -> contextlib.AbstractContextManager[Server]:
     """``botkit run bench_BOT`` in production mode; ``workers`` > 1 adds ``--workers``;
-    ``settings``: more environment (``BOTKIT_SHARDS``, say)."""
+    ``loop``: BOTKIT_EVENT_LOOP (None: botkit's default); ``settings``: more environment
+    (``BOTKIT_SHARDS``, say)."""
     argv = [BOTKIT, "run", f"bench_{bot}", "--port", str(port)]
     if workers > 1:
         argv += ["--workers", str(workers)]
@@ -200,9 +202,12 @@ def botkit_run(
         BOTKIT_CONSENT_PEPPER=PEPPER,
         BOTKIT_RATES=UNLIMITED_RATES,
         BOTKIT_LOG_FORMAT="json",
+        **({"BOTKIT_EVENT_LOOP": loop} if loop else {}),
         **(settings or {}),
     )
     label = f"botkit {bot}, {workers} process{'es' if workers > 1 else ''}"
+    if loop:
+        label += f" [{loop}]"
     log = workdir / f"botkit-{bot}-{workers}-{port}.log"
     return _process(label, argv, env, port, log, workers + 1 if workers > 1 else 1)
 

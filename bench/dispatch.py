@@ -211,7 +211,9 @@ def sandbox_process(workdir: Path, strict: bool, status_step: float) -> Iterator
             stop(proc)
 
 
-def worker_env(redis_url: str, sandbox_url: str, limited: bool) -> dict[str, str]:
+def worker_env(
+    redis_url: str, sandbox_url: str, limited: bool, loop: str | None = None
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -229,6 +231,8 @@ def worker_env(redis_url: str, sandbox_url: str, limited: bool) -> dict[str, str
         BOTKIT_RATES=rate_table(limited).model_dump_json(),
         BOTKIT_LOG_FORMAT="json",
     )
+    if loop:
+        env["BOTKIT_EVENT_LOOP"] = loop
     return env  # no BOTKIT_PUBLIC_URL: status callbacks off
 
 
@@ -370,7 +374,11 @@ async def run_dispatch(
     with (
         sandbox as (url, sandbox_pid),
         worker_processes(
-            processes, args.concurrency, worker_env(redis_url, url, limited), workdir, label
+            processes,
+            args.concurrency,
+            worker_env(redis_url, url, limited, args.loop),
+            workdir,
+            label,
         ) as workers,
     ):
         await wait_running(workers)
@@ -679,7 +687,8 @@ def report(
     out = [
         f"Scenario: {len(senders())} senders, {runs[0].queued if runs else 0} messages queued = "
         f"{ideal:g} s of work at {limit:.0f} msg/s; botkit worker --concurrency "
-        f"{args.concurrency}; strict sandbox in its own process; {CORES} cores",
+        f"{args.concurrency}; strict sandbox in its own process; {CORES} cores; event loop: "
+        f"{args.loop or 'botkit default'}",
         "",
     ]
 
@@ -933,6 +942,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         default=60.0,
         help="seconds a configuration may take to drain its backlog",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default=None,
+        help="the workers' event loop (BOTKIT_EVENT_LOOP; default: botkit's)",
     )
     parser.add_argument(
         "--keep-logs",

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # bench.* and tests.support, when run as bench/inbound.py
 
-from bench import _wrk  # noqa: E402
+from bench import _profile, _wrk  # noqa: E402
 from bench._http import PacedRun, paced, percentile  # noqa: E402
 from bench._lab import Failure, Lab, Running  # noqa: E402
 from bench._proc import cpu_seconds, every_process_cpu, machine_cpu_since  # noqa: E402
@@ -87,6 +89,9 @@ class Row:
     rss: dict[int, int]
     paced: PacedRun | None = None
     levels: dict[str, int] = field(default_factory=dict)
+    profile: Path | None = None  # py-spy's collapsed stacks over the run (--profile)
+    loop: str | None = None  # BOTKIT_EVENT_LOOP (--loops); None: botkit's default
+    round: int = 0  # --rounds: which one
 
     @property
     def sustained(self) -> float:
@@ -142,16 +147,21 @@ class Progress:
 progress = Progress()
 
 
-async def throughput(lab: Lab, key: str, args: argparse.Namespace) -> Row:
+async def throughput(
+    lab: Lab, key: str, args: argparse.Namespace, loop: str | None = None, round_: int = 0
+) -> Row:
     system, processes, label = SYSTEMS[key]
-    async with lab.started(system, processes) as running:
+    if loop:
+        label += f" [{loop}]"
+    async with lab.started(system, processes, loop=loop) as running:
         requests_file = lab.workdir / f"wrk-{running.port}.req"
         write_requests(
             requests_file, running.maker.batch(math.ceil(args.seconds * CEILINGS[system]))
         )
         try:
             await running.warm_up()
-            row = await _loaded(running, key, label, requests_file, args)
+            row = await _loaded(running, key, label, requests_file, args, f"{loop or ''}{round_}")
+            row.loop, row.round = loop, round_
         finally:
             requests_file.unlink()
         if system == "ping" and args.paced_seconds > 0:
@@ -166,7 +176,12 @@ async def throughput(lab: Lab, key: str, args: argparse.Namespace) -> Row:
 
 
 async def _loaded(
-    running: Running, key: str, label: str, requests_file: Path, args: argparse.Namespace
+    running: Running,
+    key: str,
+    label: str,
+    requests_file: Path,
+    args: argparse.Namespace,
+    tag: str = "",
 ) -> Row:
     """wrk against a warmed-up system, and what its processes and Redis spent until they had
     done everything the load gave them."""
@@ -175,15 +190,20 @@ async def _loaded(
     cpu0, redis0 = server.cpu(), await running.redis_cpu()
     box0, own0 = cpu_seconds(box) if box else 0.0, cpu_seconds(os.getpid())
     machine0, wall0 = every_process_cpu(), time.monotonic()
-    run = await _wrk.run_for(
-        server.url,
-        requests_file,
-        threads=args.threads,
-        connections=args.connections,
-        seconds=args.seconds,
-    )
-    left = await running.backlog()
-    drain = await running.drained()
+    profile = None
+    with contextlib.ExitStack() as stack:
+        if args.profile and running.stores is not None:
+            profile = Path(args.profile) / f"{key}{'-' + tag if tag else ''}.txt"
+            stack.enter_context(_profile.recording(server.proc.pid, profile))
+        run = await _wrk.run_for(
+            server.url,
+            requests_file,
+            threads=args.threads,
+            connections=args.connections,
+            seconds=args.seconds,
+        )
+        left = await running.backlog()
+        drain = await running.drained()
     cpu1, redis1 = server.cpu(), await running.redis_cpu()
     box1, own1 = cpu_seconds(box) if box else 0.0, cpu_seconds(os.getpid())
     machine, wall = machine_cpu_since(machine0), time.monotonic() - wall0
@@ -199,6 +219,7 @@ async def _loaded(
         left=left,
         drain_s=drain,
         rss=server.rss(),
+        profile=profile,
     )
 
 
@@ -271,8 +292,9 @@ def header(args: argparse.Namespace) -> str:
 
 
 def throughput_table(rows: Sequence[Row]) -> str:
-    a = next((r for r in rows if r.key == "A"), None)
-    b = next((r for r in rows if r.key == "B"), None)
+    def base(key: str, row: Row) -> Row | None:
+        """The row of A or B measured in the same round as row."""
+        return next((r for r in rows if r.key == key and r.round == row.round), None)
 
     def botkit_only(text: str, row: Row) -> str:
         return "-" if row.key in ("A", "B") else text
@@ -283,8 +305,8 @@ def throughput_table(rows: Sequence[Row]) -> str:
             ("system", lambda r: r.label),
             ("wrk req/s", lambda r: f"{r.wrk.rate:,.0f}"),
             ("handled/s", lambda r: f"{r.sustained:,.0f}"),
-            ("x A", lambda r: _ratio(r.sustained, a)),
-            ("x B", lambda r: _ratio(r.sustained, b)),
+            ("x A", lambda r: _ratio(r.sustained, base("A", r))),
+            ("x B", lambda r: _ratio(r.sustained, base("B", r))),
             ("p50 / p99 ms", lambda r: f"{r.wrk.p50_ms:.1f} / {r.wrk.p99_ms:.1f}"),
             ("CPU µs/req", lambda r: f"{r.cpu_us:.0f}"),
             ("Redis µs/req", lambda r: botkit_only(f"{r.redis_us:.0f}", r)),
@@ -294,6 +316,56 @@ def throughput_table(rows: Sequence[Row]) -> str:
             ("left / drained in s", lambda r: botkit_only(f"{r.left:,} / {r.drain_s:.1f}", r)),
             ("RSS MB", lambda r: "+".join(f"{v / MB:.0f}" for v in r.rss.values())),
         ],
+    )
+
+
+def loops_table(rows: Sequence[Row], loops: Sequence[str]) -> str:
+    """Per botkit system and round: each loop's handled/s and CPU µs/req, and the second loop's
+    over the first's; then the median of those ratios over the rounds."""
+    first, second = loops[0], loops[1]
+    lines = []
+    for key in dict.fromkeys(r.key for r in rows if r.loop):
+        ratios: list[tuple[float, float]] = []
+        for round_ in sorted({r.round for r in rows if r.key == key}):
+            pair = {r.loop: r for r in rows if r.key == key and r.round == round_}
+            if first not in pair or second not in pair:
+                continue
+            one, two = pair[first], pair[second]
+            ratios.append((two.sustained / one.sustained, two.cpu_us / one.cpu_us))
+            lines.append(
+                (
+                    SYSTEMS[key][2],
+                    f"{round_ + 1}",
+                    f"{one.sustained:,.0f} / {two.sustained:,.0f}",
+                    f"{one.cpu_us:.0f} / {two.cpu_us:.0f}",
+                    f"{ratios[-1][0]:.2f}x",
+                    f"{ratios[-1][1]:.2f}x",
+                    f"{one.others:.2f} / {two.others:.2f}",
+                )
+            )
+        if ratios:
+            lines.append(
+                (
+                    SYSTEMS[key][2],
+                    "median",
+                    "",
+                    "",
+                    f"{statistics.median(x for x, _ in ratios):.2f}x",
+                    f"{statistics.median(y for _, y in ratios):.2f}x",
+                    "",
+                )
+            )
+    return table(
+        [
+            "system",
+            "round",
+            f"handled/s {first} / {second}",
+            f"CPU µs/req {first} / {second}",
+            f"handled/s {second} / {first}",
+            f"CPU/req {second} / {first}",
+            "others",
+        ],
+        lines,
     )
 
 
@@ -493,6 +565,27 @@ def report(
             "replies) still queued when wrk stopped, and how long they then took. RSS: each "
             "serving process after the run.",
         )
+    for r in rows:
+        if r.profile is not None:
+            out += section(
+                f"Where the CPU goes: {r.label} (py-spy, {r.profile})",
+                _profile.table(_profile.breakdown([r.profile])[0], r.cpu_us)
+                + "\n\n"
+                + _profile.table(_profile.by_stage([r.profile]), r.cpu_us),
+                "Samples of the system's processes while wrk ran and botkit drained, idle "
+                "stacks left out; each sample in the bucket of its innermost frame that names "
+                "one (bench/_profile.py), and then in the stage its stack belongs to. "
+                "µs/req: the share of the row's CPU µs/req. py-spy "
+                "pauses the process to sample it, so the row's throughput is lower than "
+                "without --profile.",
+            )
+    if len(args.loops) == 2 and any(r.loop for r in rows):
+        out += section(
+            f"Event loops: {args.loops[0]} against {args.loops[1]}",
+            loops_table(rows, args.loops),
+            "Each botkit row run on each loop (BOTKIT_EVENT_LOOP) in every round, the order "
+            "of the loops swapped each round; ratios compare the two runs of one round.",
+        )
     if any(r.paced is not None for r in rows):
         out += section(
             "Latency at half the saturating rate (open loop, the one-reply bot)",
@@ -559,9 +652,15 @@ async def run(args: argparse.Namespace) -> int:
         write_bots(bots_dir)
         lab = Lab(workdir, redis_url, bots_dir, args.status_callbacks)
         try:
-            for key in args.systems:
-                progress(f"throughput: {SYSTEMS[key][2]}")
-                rows.append(await throughput(lab, key, args))
+            for round_ in range(args.rounds):
+                for key in args.systems:
+                    loops: list[str | None] = [None]
+                    if args.loops and SYSTEMS[key][0] not in ("A", "B"):
+                        loops = list(args.loops if round_ % 2 == 0 else reversed(args.loops))
+                    for loop in loops:
+                        shown = f" [{loop}]" if loop else ""
+                        progress(f"throughput: {SYSTEMS[key][2]}{shown}, round {round_ + 1}")
+                        rows.append(await throughput(lab, key, args, loop, round_))
             for bot in ("inc", "ping") if args.sequential else ():
                 progress(f"Redis round trips and memory: botkit {bot}")
                 costs.append(
@@ -653,7 +752,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         + ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in QUICK.items()),
     )
     parser.add_argument("--keep-logs", metavar="DIR", help="keep every process's log in DIR")
+    parser.add_argument(
+        "--loops",
+        nargs="+",
+        choices=["asyncio", "uvloop"],
+        default=[],
+        help="run each botkit row on each of these event loops (BOTKIT_EVENT_LOOP), and "
+        "compare the first two",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure the throughput rows this many times (the loops' order swapped each time)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="run py-spy on each botkit row's processes during its wrk run and drain; write "
+        "the collapsed stacks to DIR and print where the CPU goes (the bench extra has py-spy)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     if args.quick:  # what the command line did not set
         for name, value in QUICK.items():
             if getattr(args, name) == parser.get_default(name):

@@ -180,6 +180,14 @@ class Settings(BaseSettings):
         description="auto (JSON unless a terminal), json or console.",
     )
     log_level: str = Field("info", alias="BOTKIT_LOG_LEVEL", description="debug, info, warning.")
+    # Read from the environment by botkit/core/event_loop.py, which makes the loop before the
+    # settings are loaded; a field here documents and checks it.
+    event_loop: str = Field(
+        "auto",
+        alias="BOTKIT_EVENT_LOOP",
+        description="The event loop commands run on: auto (uvloop where it is installed, else "
+        "asyncio's), uvloop or asyncio.",
+    )
     redis_mode: RedisMode = Field(
         "auto",
         alias="BOTKIT_REDIS_MODE",
@@ -295,6 +303,13 @@ class Settings(BaseSettings):
                 )
         if len(set(value.values())) != len(value):
             raise ValueError("two agents share a token: give each its own")
+        return value
+
+    @field_validator("event_loop")
+    @classmethod
+    def _check_event_loop(cls, value: str) -> str:
+        if value not in ("auto", "uvloop", "asyncio"):
+            raise ValueError("must be auto, uvloop or asyncio")
         return value
 
     @field_validator("log_format")

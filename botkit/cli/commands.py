@@ -50,6 +50,9 @@ def one_line_errors() -> Iterator[None]:
 @asynccontextmanager
 async def bind_errors(option: str, host: str, port: int) -> AsyncIterator[None]:
     """A port in use or a host that cannot be bound is the user's to fix: one line, no traceback."""
+    # asyncio's loop refuses a port past 65535 (OverflowError); uvloop's binds it modulo 65536.
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{option}: {port} is not a port (allowed: 0 to 65535)")
     try:
         yield
     except OverflowError:

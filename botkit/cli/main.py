@@ -145,7 +145,13 @@ def _run_workers(
         return create_app(bot, wired, dispatch=dispatch)
 
     base = local_url(host, port, "")
-    log.info("listening", url=base, webhook=f"{base}/twilio/messages", workers=count)
+    log.info(
+        "listening",
+        url=base,
+        webhook=f"{base}/twilio/messages",
+        workers=count,
+        loop=event_loop.chosen_loop(),
+    )
     serve_with_workers(app, host, port, count, grace=SHUTDOWN_GRACE)
 
 
@@ -320,7 +326,9 @@ async def _serve(
         async with bind_errors("--port", host, port):
             await web.TCPSite(runner, host, port).start()
         base = local_url(host, port, "")
-        log.info("listening", url=base, webhook=f"{base}/twilio/messages")
+        log.info(
+            "listening", url=base, webhook=f"{base}/twilio/messages", loop=event_loop.chosen_loop()
+        )
         if sandbox_url is not None:
             await devserver.wire_conversations(settings, f"{base}/twilio/conversations")
         if box is not None:

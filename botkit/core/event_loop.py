@@ -1,84 +1,74 @@
-"""The asyncio event loop botkit's commands run on: epoll, with timers to the microsecond.
+"""The asyncio event loop botkit's commands run on: uvloop's where it is installed.
 
-asyncio waits for I/O and timers with ``epoll_wait``, which counts whole milliseconds and rounds a
-timeout up, so a timer due in 11.3 ms fires after 12 ms when nothing else wakes the loop. The
-outbound worker sends on timers at its senders' slots: at a WhatsApp sender's 12.5 ms interval, half
-a millisecond late on every send is 4% of its rate lost (bench/timers.py measures the lateness of
-both loops). So when a wait has a timeout, this selector first waits on the epoll descriptor itself
-with ``select()``, whose timeout has microseconds, and then collects what is ready with a zero
-timeout. An epoll descriptor is readable exactly when one of its descriptors has events, so I/O
-wakes the loop as before; the price is one more system call per wait.
+uvloop (libuv, in C) runs the same asyncio programs on less CPU: bench/inbound.py, alternating
+runs, measured about 0.9x the CPU per webhook of the loop botkit used before for the bot that
+only keeps a session, and no difference that stood out of the noise for a bot that replies
+(bench/README.md). It is a dependency of botkit; where it is missing (it does not install on
+Windows), commands run on asyncio's own loop.
 
-The loop also remembers when its last two selections returned (``read_by``): a pacer charging
-a send from when Twilio's answer came back can then use the moment the answer was known to be
-in, rather than the later moment its task got to run, which on a busy loop is milliseconds on.
+``BOTKIT_EVENT_LOOP`` picks the loop: ``auto`` (the default: uvloop if installed, else
+asyncio's), ``uvloop`` (refuses to start without it) or ``asyncio``.
+
+botkit used to run on a loop of its own whose timers kept to the microsecond (asyncio's epoll
+waits count whole milliseconds), because the outbound worker's pacing was judged to 1 ms. Twilio
+queues messages sent over a sender's rate rather than refusing them, so pacing is judged to
+10 ms now (issue 16), and bench/dispatch.py found no send closer than its interval less 10 ms
+and no 429 from the strict sandbox on either loop: the custom loop was dropped. uvloop's timers
+count milliseconds too, and fire about 0.2 ms late at the median (``python bench/timers.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import select
-import selectors
-import time
+import os
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from botkit.errors import ConfigError
+
 T = TypeVar("T")
 
-#: select() takes descriptors below this only; the epoll descriptor is made when the loop is,
-#: early in a process, but past it the selector waits as plain epoll does.
-FD_SETSIZE = 1024
+#: The environment variable that picks the loop, and its values.
+LOOP_VARIABLE = "BOTKIT_EVENT_LOOP"
+LOOPS = ("auto", "uvloop", "asyncio")
 
 
-# Only Linux has epoll; elsewhere (macOS, Windows) commands run on asyncio's default loop.
-_Epoll: Any = getattr(selectors, "EpollSelector", None)
+def loop_choice() -> str:
+    """BOTKIT_EVENT_LOOP's value (default auto); a one-line ConfigError for anything else."""
+    choice = os.environ.get(LOOP_VARIABLE, "auto").strip().lower() or "auto"
+    if choice not in LOOPS:
+        raise ConfigError(f"{LOOP_VARIABLE} must be one of {', '.join(LOOPS)}, got {choice!r}")
+    return choice
 
 
-if _Epoll is not None:
-
-    class PreciseEpollSelector(_Epoll):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            #: time.time() when the selection before the last one, and the last one, returned
-            self.returned_at = (0.0, 0.0)
-
-        def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-            poller = self._selector
-            if timeout is not None and timeout > 0 and poller.fileno() < FD_SETSIZE:
-                select.select([poller.fileno()], [], [], timeout)
-                timeout = 0
-            found: list[tuple[selectors.SelectorKey, int]] = super().select(timeout)
-            self.returned_at = (self.returned_at[1], time.time())
-            return found
+def _uvloop() -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
 
 
-class PreciseEventLoop(asyncio.SelectorEventLoop):
-    """A selector event loop on PreciseEpollSelector."""
-
-    def __init__(self) -> None:
-        self.precise_selector = PreciseEpollSelector()
-        super().__init__(self.precise_selector)
-
-
-def read_by() -> float:
-    """A moment (time.time()) by which the data that woke the running task had arrived, when it
-    was read by an I/O callback and handed over through a future, as aiohttp hands over a
-    response: that callback ran in an earlier turn of the loop than the task (a future wakes
-    its task with call_soon), so the data was in when that turn's selection returned, no later
-    than the one before the current turn's. time.time() off this loop."""
-    loop = asyncio.get_running_loop()
-    if isinstance(loop, PreciseEventLoop):
-        previous = loop.precise_selector.returned_at[0]
-        if previous:
-            return previous
-    return time.time()
+def chosen_loop() -> str:
+    """The loop new_event_loop makes: "uvloop" or "asyncio"."""
+    choice = loop_choice()
+    if choice == "asyncio":
+        return "asyncio"
+    if _uvloop() is not None:
+        return "uvloop"
+    if choice == "uvloop":
+        raise ConfigError(
+            f"{LOOP_VARIABLE}=uvloop, but uvloop is not installed (pip install uvloop)"
+        )
+    return "asyncio"
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A PreciseEventLoop (the default loop where there is no epoll)."""
-    if _Epoll is None:
-        return asyncio.new_event_loop()
-    return PreciseEventLoop()
+    """A loop of the kind chosen_loop() names."""
+    if chosen_loop() == "uvloop":
+        loop: asyncio.AbstractEventLoop = _uvloop().new_event_loop()
+        return loop
+    return asyncio.new_event_loop()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

@@ -12,6 +12,7 @@ person debugging a proxy needs to see the URL we tried.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -103,9 +104,16 @@ class WebhookReader:
         if declared is not None and declared > self.max_body_bytes:
             raise Rejection(400, f"body of {declared} bytes exceeds {self.max_body_bytes} bytes")
         # read(n) returns whatever has arrived (up to n), not n bytes: loop until the end.
+        # When the whole body came with the headers (nearly always) no read below waits, and
+        # no timer is needed.
         raw = bytearray()
+        deadline = (
+            contextlib.nullcontext()
+            if request.content.is_eof()
+            else asyncio.timeout(self.body_timeout)
+        )
         try:
-            async with asyncio.timeout(self.body_timeout):
+            async with deadline:
                 while len(raw) <= self.max_body_bytes:
                     chunk = await request.content.read(self.max_body_bytes + 1 - len(raw))
                     if not chunk:

