@@ -97,8 +97,19 @@ async def _broadcasts(target: str) -> AsyncIterator[Broadcasts]:
 
 
 def _lines(path: Path) -> int:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return max(0, sum(1 for _ in handle) - 1)
+    """The CSV's rows, for the progress bar; read before anything is created, so that a file
+    that is not UTF-8 is one line here, not a campaign left half imported."""
+    lines = 0
+    with path.open("rb") as handle:
+        for lines, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError(
+                    f"{path.name} is not UTF-8 text (line {lines}): save it as UTF-8 "
+                    '("CSV UTF-8" in Excel)'
+                ) from None
+    return max(0, lines - 1)
 
 
 def _sender_options(func: Callable[..., None]) -> Callable[..., None]:

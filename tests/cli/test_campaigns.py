@@ -213,3 +213,17 @@ async def test_follow_shows_the_sending_live_until_the_campaign_is_done(
             "whatsapp:" + tester.bot_number, "undeliverable"
         )
         assert (await tester.bot.campaign("followed")).counts["undeliverable"] == 1
+
+
+def test_a_csv_that_is_not_utf8_is_one_line_naming_its_line(
+    run: Callable[..., Result], tmp_path: Path, clean_redis: str
+) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("phone,name\n+15550001111,Ann\n+15550001112,René\n".encode("latin-1"))
+    result = run("broadcast", "bots.echo", "--csv", str(latin), "--text", "hi {name}",
+                 "--from", BOT, "--id", "latin")
+    assert (result.exit_code, result.output) == (
+        2, 'botkit: latin.csv is not UTF-8 text (line 3): save it as UTF-8 ("CSV UTF-8" in '
+        "Excel)\n"
+    )
+    assert run("campaigns", "list", "bots.echo").output == "no campaigns\n"
