@@ -304,3 +304,18 @@ async def test_stop_mid_campaign_on_a_sharded_outbound_queue(tester: Tester) -> 
     assert sorted(sent) == sorted(p.number for p in others)
     letters = [d for d in await queue.dead_letters() if d.job.message.body == "autumn teas"]
     assert [(d.job.message.to, d.reason) for d in letters] == [(ann.number, "opted_out")]
+
+
+async def test_columns_given_in_code_may_be_numbers_and_a_missing_phone_is_one_line(
+    tester: Tester,
+) -> None:
+    ann = tester.phone("+15550001111")
+    await tester.bot.broadcast([{"phone": ann.number, "table": 7, "note": None}],
+                               text="Table {table} is ready{note}", from_=tester.bot_number)
+    await ann.expect_reply(equals="Table 7 is ready")
+    with pytest.raises(ConfigError) as raised:
+        await tester.bot.broadcast([{"name": "Ann"}], text="hi", from_=tester.bot_number)
+    assert str(raised.value) == (
+        "the audience has no phone column (phone or to or number or mobile or whatsapp); "
+        "its columns are name"
+    )
