@@ -19,7 +19,15 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench._http import Answer, send_all
-from bench._systems import PEPPER, Server, bare_aiohttp, botkit_run, quickstart, sandbox
+from bench._systems import (
+    PEPPER,
+    Server,
+    bare_aiohttp,
+    botkit_run,
+    floor,
+    quickstart,
+    sandbox,
+)
 from bench._webhooks import WebhookMaker
 from botkit.runtime.stores import Stores, build_stores
 from botkit.settings import Settings
@@ -125,9 +133,10 @@ class Lab:
         redis_url: str | None = None,
         loop: str | None = None,
     ) -> AsyncIterator[Running]:
-        """system: "A", "B", or a bot ("inc", "ping"), which gets an empty Redis, a fresh
-        sandbox and ``redis_url`` (default: the run's Redis; a counting proxy's, say), and runs
-        on ``loop`` (BOTKIT_EVENT_LOOP; None: botkit's default)."""
+        """system: "A", "B", "F" (bench/_floor.py, on an empty Redis), or a bot ("inc", "ping"),
+        which gets an empty Redis, a fresh sandbox and ``redis_url`` (default: the run's Redis;
+        a counting proxy's, say), and runs on ``loop`` (BOTKIT_EVENT_LOOP; None: botkit's
+        default)."""
         port = free_port()
         maker = self.maker_for(port)
         if system == "A":
@@ -140,6 +149,14 @@ class Lab:
             return
         redis = Redis.from_url(self.redis_url)
         await redis.flushall()
+        if system == "F":  # its backlog is read as botkit's: stores of the namespace "floor"
+            stores = build_stores(Settings(consent_pepper=PEPPER), "floor", redis)
+            try:
+                with floor(port, self.redis_url, self.workdir) as server:
+                    yield Running(server, maker, stores, redis)
+            finally:
+                await redis.aclose()
+            return
         stores = build_stores(Settings(consent_pepper=PEPPER), system, redis)
         try:
             with (

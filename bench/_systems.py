@@ -160,6 +160,12 @@ def bare_aiohttp(port: int, workdir: Path) -> contextlib.AbstractContextManager[
     return _process("A", argv, clean_env(), port, workdir / f"bare-{port}.log", 1)
 
 
+def floor(port: int, redis_url: str, workdir: Path) -> contextlib.AbstractContextManager[Server]:
+    argv = [sys.executable, str(BENCH / "_floor.py"), str(port), redis_url]
+    env = clean_env(PYTHONPATH=str(ROOT))
+    return _process("F", argv, env, port, workdir / f"floor-{port}.log", 1)
+
+
 def quickstart(port: int, workdir: Path) -> contextlib.AbstractContextManager[Server]:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     argv = [
