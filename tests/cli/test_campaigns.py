@@ -5,14 +5,18 @@ and one-line errors with exit status 2."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 
 from botkit import Bot
+from botkit.campaigns.model import Campaign, Content
+from botkit.cli.campaigns import LISTED, listing
 from botkit.cli.main import main
 from botkit.runtime.stores import open_stores
 from botkit.settings import Settings
@@ -92,6 +96,9 @@ def test_a_broadcast_reports_bad_rows_by_line_and_resumes_without_doubles(
     assert counted == {"recipients": "3", "duplicates": "1", "invalid": "2"}  # once, not twice
     listed = run("campaigns", "list", "bots.echo")
     assert listed.output.split("\n")[1].split()[:3] == ["spring", "spring", "paused"]
+    assert listed.output.split("\n")[0].split() == [
+        "ID", "NAME", "STATE", "RCPTS", "QUEUED", "SENT", "DELIV.", "FAILED", "OPT-OUT"
+    ]
 
     assert run("campaigns", "resume", "bots.echo", "spring").output == "campaign spring sending\n"
     assert run("campaigns", "cancel", "bots.echo", "spring").output == "campaign spring canceled\n"
@@ -227,3 +234,17 @@ def test_a_csv_that_is_not_utf8_is_one_line_naming_its_line(
         "Excel)\n"
     )
     assert run("campaigns", "list", "bots.echo").output == "no campaigns\n"
+
+
+def test_the_campaign_list_fits_an_80_column_terminal() -> None:
+    # A long name and six-digit counts: the name is cut, nothing wraps.
+    campaign = Campaign(
+        id="c20261207-abc123", name="spring sale for every customer", content=Content(text="x"),
+        state="canceled",
+    )
+    counts = {name: 100_000 for name in LISTED}
+    out = io.StringIO()
+    Console(width=200, file=out).print(listing([(campaign, counts)]))
+    lines = out.getvalue().splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, lines
+    assert lines[1].split()[:3] == ["c20261207-abc123", "spring", "sal…"]
