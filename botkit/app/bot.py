@@ -272,7 +272,7 @@ class Bot(Router):
 
     async def broadcast(
         self,
-        recipients: Iterable[str | Mapping[str, str]],
+        recipients: Iterable[str | Mapping[str, object]],
         *,
         text: str | None = None,
         template: str | None = None,

@@ -65,10 +65,15 @@ def read_audience(lines: Iterable[str], phone_column: str | None = None) -> Audi
     return Audience(header, _recipients(numbered(), column))
 
 
-def audience_of(items: Iterable[str | Mapping[str, str]]) -> Audience:
+def audience_of(items: Iterable[str | Mapping[str, object]]) -> Audience:
     """An audience given in code: numbers, or mappings with a phone column (``bot.broadcast``);
     item N is reported as line N. The columns are the first mapping's."""
-    listed = [{"phone": item} if isinstance(item, str) else dict(item) for item in items]
+    # Values as the text will show them: a number as its digits, None as nothing.
+    listed = [
+        {"phone": item} if isinstance(item, str)
+        else {str(k): "" if v is None else str(v) for k, v in item.items()}
+        for item in items
+    ]
     header = list(listed[0]) if listed else ["phone"]
     column = _phone_column(header, None)
     numbered = ((n, row) for n, row in enumerate(listed, start=1))
@@ -108,12 +113,14 @@ def _parse(raw: str) -> Address:
 def _phone_column(header: list[str], wanted: str | None) -> str:
     if wanted is not None:
         if wanted not in header:
-            raise ConfigError(f"the CSV has no column {wanted!r} (it has {', '.join(header)})")
+            raise ConfigError(
+                f"the audience has no column {wanted!r} (its columns are {', '.join(header)})"
+            )
         return wanted
     for name in PHONE_COLUMNS:
         if name in header:
             return name
     raise ConfigError(
-        f"the CSV's header names no phone column ({' or '.join(PHONE_COLUMNS)}); "
-        f"it has {', '.join(header) or 'nothing'}"
+        f"the audience has no phone column ({' or '.join(PHONE_COLUMNS)}); "
+        f"its columns are {', '.join(header) or 'none'}"
     )

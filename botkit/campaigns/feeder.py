@@ -26,7 +26,6 @@ retried and dead-lettered there, with the outcomes counted against the campaign.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from datetime import UTC, datetime
@@ -38,7 +37,7 @@ from botkit.campaigns.protocol import ERASED_ROW, CampaignStore
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.core import clock
-from botkit.core.tasks import Outage, cancel_and_wait, ended, report_end
+from botkit.core.tasks import PollingLoop
 from botkit.errors import SendError
 from botkit.logging import get_logger
 from botkit.outbound.limits.rates import RateTable
@@ -64,7 +63,7 @@ def digest_of(hasher: NumberHasher, to: str) -> str:
     return hasher.digest(to)[:20]
 
 
-class CampaignFeeder:
+class CampaignFeeder(PollingLoop):
     def __init__(
         self,
         store: CampaignStore,
@@ -87,46 +86,19 @@ class CampaignFeeder:
         self.counter = counter
         self.rates = rates
         self.quiet = quiet
-        self.tick = tick
         self.lease = lease
         self.window = window
         self.stall = stall
         #: Per campaign: its (queued, settled) counts, since when, how long to wait for them.
         self._progress: dict[str, tuple[tuple[int, int], float, float]] = {}
         self._owner = secrets.token_hex(6)
-        self._wake = asyncio.Event()
-        self._loops: list[asyncio.Task[None]] = []
-        self._stopping = False
+        super().__init__("campaign-feeder", "campaign store", tick)
 
-    def start(self) -> None:
-        self._loops = [asyncio.create_task(self._loop(), name="campaign-feeder")]
-        self._loops[0].add_done_callback(report_end)
-
-    def trouble(self) -> str | None:
-        return None if self._stopping else ended(self._loops)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping = True
-        await cancel_and_wait(self._loops)
-
-    async def _loop(self) -> None:
-        outage = Outage("campaign store")
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                for campaign in await self.store.recent(200):
-                    if campaign.state == "sending":
-                        await self.feed(campaign)
-                outage.over()
-            except Exception:
-                await outage.failed()
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.tick):
-                    await self._wake.wait()
+    async def round(self) -> bool:
+        for campaign in await self.store.recent(200):
+            if campaign.state == "sending":
+                await self.feed(campaign)
+        return False
 
     async def feed(self, campaign: Campaign) -> int:
         """One round for one campaign; how many messages it queued."""

@@ -96,13 +96,15 @@ class Broadcasts:
                 await self._add(result, batch, progress)
                 batch = []
         await self._add(result, batch, progress)
-        duplicates = result.duplicates
-        await self.store.count(
-            {campaign.id: {"duplicates": duplicates, "invalid": len(result.bad) - duplicates}},
-            int(clock.now() // 60),
-        )
         current = await self.store.get(campaign.id)
         if current is not None and current.state == "queueing":
+            # The first import to get through the whole audience counts its bad rows; one run
+            # again after it finds the same rows, which are no news.
+            duplicates = result.duplicates
+            await self.store.count(
+                {campaign.id: {"duplicates": duplicates, "invalid": len(result.bad) - duplicates}},
+                int(clock.now() // 60),
+            )
             current = await self.store.set_state(campaign.id, "paused" if paused else "sending")
         result.campaign = current or campaign
         self._changed()

@@ -15,7 +15,7 @@ goes, until the campaign is done or Ctrl-C.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,8 +97,19 @@ async def _broadcasts(target: str) -> AsyncIterator[Broadcasts]:
 
 
 def _lines(path: Path) -> int:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return max(0, sum(1 for _ in handle) - 1)
+    """The CSV's rows, for the progress bar; read before anything is created, so that a file
+    that is not UTF-8 is one line here, not a campaign left half imported."""
+    lines = 0
+    with path.open("rb") as handle:
+        for lines, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError(
+                    f"{path.name} is not UTF-8 text (line {lines}): save it as UTF-8 "
+                    '("CSV UTF-8" in Excel)'
+                ) from None
+    return max(0, lines - 1)
 
 
 def _sender_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -324,23 +335,40 @@ def list_campaigns(target: str, limit: int) -> None:
             if not found:
                 click.echo("no campaigns")
                 return
-            table = Table("ID", "NAME", "STATE", "CREATED (UTC)", *LISTED, box=None)
-            for campaign in found:
-                counts = (await broadcasts.report(campaign.id)).counts
-                table.add_row(
-                    campaign.id,
-                    campaign.name,
-                    campaign.state,
-                    _when(campaign.created),
-                    *(str(counts.get(name, 0)) for name in LISTED),
-                )
-            Console(width=200).print(table)
+            rows = [(c, (await broadcasts.report(c.id)).counts) for c in found]
+            Console(width=200).print(listing(rows))
 
     run_command(work())
 
 
-#: The counts ``campaigns list`` shows (``show`` shows them all).
-LISTED = ("recipients", "queued", "sent", "delivered", "failed", "opted_out")
+def listing(rows: Sequence[tuple[Campaign, Mapping[str, int]]]) -> Table:
+    """``campaigns list``'s table. It fits 80 columns with six-digit counts: a long name is cut
+    (``show`` has it whole, with the creation time)."""
+    table = Table(box=None, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    table.add_column("ID", no_wrap=True)
+    table.add_column("NAME", no_wrap=True, overflow="ellipsis", max_width=11)
+    table.add_column("STATE", no_wrap=True)
+    for header in LISTED.values():
+        table.add_column(header, no_wrap=True, justify="right")
+    for campaign, counts in rows:
+        table.add_row(
+            campaign.id,
+            campaign.name,
+            campaign.state,
+            *(str(counts.get(name, 0)) for name in LISTED),
+        )
+    return table
+
+
+#: The counts ``campaigns list`` shows (``show`` shows them all), with their headers.
+LISTED = {
+    "recipients": "RCPTS",
+    "queued": "QUEUED",
+    "sent": "SENT",
+    "delivered": "DELIV.",
+    "failed": "FAILED",
+    "opted_out": "OPT-OUT",
+}
 
 
 @campaigns.command("show")

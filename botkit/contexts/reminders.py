@@ -10,6 +10,7 @@ again rather than a second one.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
@@ -60,9 +61,13 @@ class Reminders:
             if period < MIN_EVERY:
                 raise SendError(f"every= must be at least {MIN_EVERY:.0f} seconds")
         try:
-            person, bot = str(parse_address(sender)), str(parse_address(recipient))
+            person = str(parse_address(sender))
         except ValueError as exc:
             raise SendError(f"cannot schedule for {sender!r}: {exc}") from None
+        try:
+            bot = str(parse_address(recipient))
+        except ValueError as exc:
+            raise SendError(f"cannot schedule from {recipient!r}: {exc}") from None
         timer_id = self.timer_id(person, key) if key else default_id or uuid.uuid4().hex
         timer = Timer(
             id=timer_id,
@@ -71,7 +76,7 @@ class Reminders:
             sender=person,
             recipient=bot,
             messaging_service_sid=messaging_service_sid,
-            data=dict(data or {}),
+            data=_as_json(data),
             every=period,
         )
         await self.store.add(timer)
@@ -79,6 +84,16 @@ class Reminders:
 
     async def cancel(self, timer_id: str) -> bool:
         return await self.store.cancel(timer_id)
+
+
+def _as_json(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``data`` as the handler will find it: stored as JSON in Redis, so in memory too (the
+    twins must not differ), and refused here, not when Redis is written to, if it is not."""
+    try:
+        loaded: dict[str, Any] = json.loads(json.dumps(dict(data or {})))
+    except (TypeError, ValueError) as exc:
+        raise SendError(f"data= must be JSON (strings, numbers, lists, dicts): {exc}") from None
+    return loaded
 
 
 def _due(at: datetime | None, in_: timedelta | None) -> float:

@@ -9,6 +9,7 @@ corner cases), leaving a loop that never ends. The wait for it is bounded as wel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from botkit.logging import get_logger
@@ -72,3 +73,52 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[None]], within: float = 5
     for task in stuck:
         task.cancel()  # once more: a swallowed cancellation gets another chance
         log.warning("background task did not stop in time", task=task.get_name())
+
+
+class PollingLoop:
+    """A component with one background loop: a round of work, then a pause until ``wake()`` or
+    ``poll`` seconds, riding out its store's outages (Outage). A subclass writes ``round``;
+    start, stop, wake and the /healthz check (``trouble``) are the same for every such loop."""
+
+    def __init__(self, name: str, store: str, poll: float) -> None:
+        """name: the task's (what /healthz names if it ends); store: what an outage names."""
+        self.poll = poll
+        self._name, self._store = name, store
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def round(self) -> bool:
+        """One round of work; True when there is more to do at once (no pause)."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._loops = [asyncio.create_task(self._run(), name=self._name)]
+        self._loops[0].add_done_callback(report_end)
+
+    def trouble(self) -> str | None:
+        return None if self._stopping else ended(self._loops)
+
+    def wake(self) -> None:
+        """Do a round now rather than at the end of the pause."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await cancel_and_wait(self._loops)
+
+    async def _run(self) -> None:
+        outage = Outage(self._store)
+        while not self._stopping:
+            raise_if_cancelled()
+            self._wake.clear()
+            try:
+                more = await self.round()
+                outage.over()
+            except Exception:
+                await outage.failed()
+                continue
+            if not more:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll):
+                        await self._wake.wait()

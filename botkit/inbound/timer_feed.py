@@ -13,11 +13,8 @@ due; ``wake`` has the feed look at once instead of at its next poll.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from botkit.core import clock
-from botkit.core.tasks import Outage, cancel_and_wait, ended, report_end
+from botkit.core.tasks import PollingLoop
 from botkit.inbound.events import TimerEvent
 from botkit.inbound.queue.protocol import InboundQueue
 from botkit.logging import get_logger
@@ -30,7 +27,7 @@ log = get_logger("timers")
 BATCH = 200
 
 
-class TimerFeed:
+class TimerFeed(PollingLoop):
     def __init__(
         self,
         timers: TimerStore,
@@ -46,41 +43,12 @@ class TimerFeed:
         # The session a timer's turn runs in: the person's own, as their messages' are.
         self.keys = keys
         self.dedup_ttl = dedup_ttl
-        self.poll = poll
         self.lease = lease
-        self._wake = asyncio.Event()
-        self._loops: list[asyncio.Task[None]] = []
-        self._stopping = False
+        # wake(): look for due timers now (the rule clock jumped, in a test).
+        super().__init__("timer-feed", "timer store", poll)
 
-    def start(self) -> None:
-        self._loops = [asyncio.create_task(self._loop(), name="timer-feed")]
-        self._loops[0].add_done_callback(report_end)
-
-    def trouble(self) -> str | None:
-        return None if self._stopping else ended(self._loops)
-
-    def wake(self) -> None:
-        """Look for due timers now (the rule clock jumped, in a test)."""
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping = True
-        await cancel_and_wait(self._loops)
-
-    async def _loop(self) -> None:
-        outage = Outage("timer store")
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                fired = await self.fire_due()
-                outage.over()
-            except Exception:
-                await outage.failed()
-                continue
-            if fired < BATCH:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll):
-                        await self._wake.wait()
+    async def round(self) -> bool:
+        return await self.fire_due() >= BATCH
 
     async def fire_due(self) -> int:
         """Queue every timer due now; how many."""

@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from botkit import Bot, ConfigError, KnowledgeError
-from botkit.testing import TestClock, Tester
+from botkit.testing import TestClock, Tester, TestPhone
 from bots.support import Support, build
 from tests.inbound.test_crash_recovery import _crash_env as crash_env
 from tests.support.crashes import kill_mid_handler, serving, until
@@ -246,16 +246,21 @@ def support_greeting() -> str:
     return build(agents=["agent"]).knowledge.text("greeting")
 
 
+async def surveyed_after_a_handoff(tester: Tester) -> TestPhone:
+    """The customer, handed to the agent, who closes the chat: the survey has just been asked."""
+    phone = tester.phone(CUSTOMER)
+    await phone.send("agent")
+    await phone.expect_reply(contains="You are now chatting with agent")
+    await tester.agent("agent").say("/close")
+    await phone.expect_reply(contains="This chat is now closed")
+    await phone.expect_reply(contains="How did we do?")
+    return phone
+
+
 async def test_the_survey_takes_a_rating_only_for_a_day_after_the_close(
     tester: Tester, clock: TestClock
 ) -> None:
-    phone = tester.phone(CUSTOMER)
-    agent = tester.agent("agent")
-    await phone.send("agent")
-    await phone.expect_reply(contains="You are now chatting with agent")
-    await agent.say("/close")
-    await phone.expect_reply(contains="This chat is now closed")
-    await phone.expect_reply(contains="How did we do?")
+    phone = await surveyed_after_a_handoff(tester)
     clock.advance(hours=25)
     await phone.send("4")  # too late: an ordinary message
     await phone.expect_reply(contains="Sorry, I did not get that")
@@ -264,13 +269,7 @@ async def test_the_survey_takes_a_rating_only_for_a_day_after_the_close(
 async def test_an_unanswered_survey_is_reminded_once_halfway_through_its_window(
     tester: Tester, clock: TestClock
 ) -> None:
-    phone = tester.phone(CUSTOMER)
-    agent = tester.agent("agent")
-    await phone.send("agent")
-    await phone.expect_reply(contains="You are now chatting with agent")
-    await agent.say("/close")
-    await phone.expect_reply(contains="This chat is now closed")
-    await phone.expect_reply(contains="How did we do?")
+    phone = await surveyed_after_a_handoff(tester)
     clock.advance(hours=11, minutes=59)
     await phone.expect_no_reply(within=0.3)
     clock.advance(minutes=1)
@@ -282,13 +281,7 @@ async def test_an_unanswered_survey_is_reminded_once_halfway_through_its_window(
 async def test_answering_the_survey_cancels_its_reminder(
     tester: Tester, clock: TestClock
 ) -> None:
-    phone = tester.phone(CUSTOMER)
-    agent = tester.agent("agent")
-    await phone.send("agent")
-    await phone.expect_reply(contains="You are now chatting with agent")
-    await agent.say("/close")
-    await phone.expect_reply(contains="This chat is now closed")
-    await phone.expect_reply(contains="How did we do?")
+    phone = await surveyed_after_a_handoff(tester)
     await phone.send("3")
     await phone.expect_reply(equals="Thank you for rating us 3/5!")
     assert await tester.runtime.stores.timers.pending() == 0
@@ -302,12 +295,7 @@ async def test_the_survey_window_is_configurable(
     monkeypatch.setenv("SUPPORT_SURVEY_WINDOW", "48")
     support = build(agents=["agent"])
     async with Tester(support.bot, redis_url=botkit_redis_url, clock=clock) as tester:
-        phone = tester.phone(CUSTOMER)
-        await phone.send("agent")
-        await phone.expect_reply(contains="You are now chatting with agent")
-        await tester.agent("agent").say("/close")
-        await phone.expect_reply(contains="This chat is now closed")
-        await phone.expect_reply(contains="How did we do?")
+        phone = await surveyed_after_a_handoff(tester)
         clock.advance(hours=47)
         await phone.expect_reply(contains="Have a moment?")  # halfway: 24 hours in
         await phone.send("5")

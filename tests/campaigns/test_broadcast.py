@@ -328,3 +328,18 @@ async def test_a_person_erased_before_their_row_is_fed_gets_nothing(tester: Test
     report = await finished(tester, imported.campaign.id, settled=1)
     await ann.expect_no_reply(within=0.2)
     assert (report.counts.get("sent"), report.counts.get("skipped")) == (1, 1)
+
+
+async def test_columns_given_in_code_may_be_numbers_and_a_missing_phone_is_one_line(
+    tester: Tester,
+) -> None:
+    ann = tester.phone("+15550001111")
+    await tester.bot.broadcast([{"phone": ann.number, "table": 7, "note": None}],
+                               text="Table {table} is ready{note}", from_=tester.bot_number)
+    await ann.expect_reply(equals="Table 7 is ready")
+    with pytest.raises(ConfigError) as raised:
+        await tester.bot.broadcast([{"name": "Ann"}], text="hi", from_=tester.bot_number)
+    assert str(raised.value) == (
+        "the audience has no phone column (phone or to or number or mobile or whatsapp); "
+        "its columns are name"
+    )

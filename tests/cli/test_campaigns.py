@@ -5,14 +5,18 @@ and one-line errors with exit status 2."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 
 from botkit import Bot
+from botkit.campaigns.model import Campaign, Content
+from botkit.cli.campaigns import LISTED, listing
 from botkit.cli.main import main
 from botkit.runtime.stores import open_stores
 from botkit.settings import Settings
@@ -85,11 +89,16 @@ def test_a_broadcast_reports_bad_rows_by_line_and_resumes_without_doubles(
     shown = run("campaigns", "show", "bots.echo", "spring")
     assert shown.exit_code == 0, shown.output
     assert "campaign spring (spring): paused" in shown.output
-    assert [line.split() for line in shown.output.splitlines() if "recipients" in line] == [
-        ["recipients", "3"]
-    ]
+    counted = {
+        line.split()[0]: line.split()[1] for line in shown.output.splitlines()
+        if line.split()[:1] in (["recipients"], ["duplicates"], ["invalid"])
+    }
+    assert counted == {"recipients": "3", "duplicates": "1", "invalid": "2"}  # once, not twice
     listed = run("campaigns", "list", "bots.echo")
     assert listed.output.split("\n")[1].split()[:3] == ["spring", "spring", "paused"]
+    assert listed.output.split("\n")[0].split() == [
+        "ID", "NAME", "STATE", "RCPTS", "QUEUED", "SENT", "DELIV.", "FAILED", "OPT-OUT"
+    ]
 
     assert run("campaigns", "resume", "bots.echo", "spring").output == "campaign spring sending\n"
     assert run("campaigns", "cancel", "bots.echo", "spring").output == "campaign spring canceled\n"
@@ -211,3 +220,31 @@ async def test_follow_shows_the_sending_live_until_the_campaign_is_done(
             "whatsapp:" + tester.bot_number, "undeliverable"
         )
         assert (await tester.bot.campaign("followed")).counts["undeliverable"] == 1
+
+
+def test_a_csv_that_is_not_utf8_is_one_line_naming_its_line(
+    run: Callable[..., Result], tmp_path: Path, clean_redis: str
+) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("phone,name\n+15550001111,Ann\n+15550001112,René\n".encode("latin-1"))
+    result = run("broadcast", "bots.echo", "--csv", str(latin), "--text", "hi {name}",
+                 "--from", BOT, "--id", "latin")
+    assert (result.exit_code, result.output) == (
+        2, 'botkit: latin.csv is not UTF-8 text (line 3): save it as UTF-8 ("CSV UTF-8" in '
+        "Excel)\n"
+    )
+    assert run("campaigns", "list", "bots.echo").output == "no campaigns\n"
+
+
+def test_the_campaign_list_fits_an_80_column_terminal() -> None:
+    # A long name and six-digit counts: the name is cut, nothing wraps.
+    campaign = Campaign(
+        id="c20261207-abc123", name="spring sale for every customer", content=Content(text="x"),
+        state="canceled",
+    )
+    counts = {name: 100_000 for name in LISTED}
+    out = io.StringIO()
+    Console(width=200, file=out).print(listing([(campaign, counts)]))
+    lines = out.getvalue().splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, lines
+    assert lines[1].split()[:3] == ["c20261207-abc123", "spring", "sal…"]

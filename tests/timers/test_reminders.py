@@ -4,7 +4,7 @@ on Redis."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -134,3 +134,11 @@ async def test_bad_schedules_are_one_line_errors(tester: Tester, clock: TestCloc
     with pytest.raises(SendError, match="every= must be at least 60 seconds"):
         await bot.schedule(USER, intent="tip", from_=tester.bot_number,
                            in_=timedelta(hours=1), every=timedelta(seconds=1))
+    with pytest.raises(SendError, match="cannot schedule from '12'"):
+        await bot.schedule(USER, intent="tip", from_="12", in_=timedelta(hours=1))
+    with pytest.raises(SendError, match=r"data= must be JSON .*set is not JSON serializable"):
+        await bot.schedule(USER, intent="tip", from_=tester.bot_number, in_=timedelta(hours=1),
+                           data={"items": {"tea"}})
+    with pytest.raises(SendError, match=r"at=2030-01-01T09:00:00 has no time zone"):
+        await bot.schedule(USER, intent="tip", from_=tester.bot_number,
+                           at=datetime(2030, 1, 1, 9, 0))
