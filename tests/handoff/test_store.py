@@ -9,11 +9,16 @@ import itertools
 from collections import Counter
 
 import pytest
-from redis.asyncio import Redis
 
+from botkit.core.redis_client import RedisClient
 from botkit.handoff.store.protocol import HandoffRecord, HandoffStore, Member, Roster
 from botkit.handoff.store.redis import RedisHandoffStore
+from botkit.runtime.redis import connect
 from botkit.runtime.stores import Stores
+from botkit.settings import Settings
+
+# Every handoff decision is one script in the bot's slot: on a cluster too.
+pytestmark = pytest.mark.cluster
 
 TEAM = Roster(
     (
@@ -228,12 +233,12 @@ async def test_fifty_customers_and_ten_agents_freeing_up_at_once(
         await store.route(asking(sid, at=float(n)), team, 1000.0)
     assert len(await store.waiting("general")) == 50
 
-    clients: list[Redis] = []
+    clients: list[RedisClient] = []
 
-    def own_store() -> HandoffStore:
+    async def own_store() -> HandoffStore:
         if store_url is None:
             return store
-        client = Redis.from_url(store_url)
+        client = await connect(Settings(redis_url=store_url))  # a cluster's client on a cluster
         clients.append(client)
         return RedisHandoffStore(client, prefix="contract")
 
@@ -241,7 +246,7 @@ async def test_fifty_customers_and_ten_agents_freeing_up_at_once(
     loads_seen: list[int] = []
 
     async def agent(name: str) -> None:
-        mine = own_store()
+        mine = await own_store()
         for record in await mine.set_presence(name, "available", team, 2000.0):
             assignments[record.conversation_sid] += 1
         # Then finish conversations one by one, each finish taking the next in line.

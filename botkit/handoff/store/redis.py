@@ -355,7 +355,11 @@ class RedisHandoffStore:
         return await erase_records(self, person)
 
     async def _run(self, script: Any, roster: Roster, now: float, *args: str) -> dict[str, Any]:
-        raw = await script(args=[self._prefix, roster.json, repr(now), self._ttl_ms, *args])
+        # The scripts build their keys from the prefix; KEYS[1] (a key of the bot's slot, which
+        # the scripts do not read) is what routes them to that slot's node on a cluster.
+        keys = [self._prefix + "skills"]
+        args_ = [self._prefix, roster.json, repr(now), self._ttl_ms, *args]
+        raw = await script(keys=keys, args=args_)
         found: dict[str, Any] = json.loads(_text(raw))
         return found
 
