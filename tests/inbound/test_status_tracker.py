@@ -20,10 +20,11 @@ from typing import Any, get_args
 import pytest
 from aiohttp import ClientResponse
 from pydantic import ValidationError
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from botkit import Bot, MessageStatus, Router, StatusContext
 from botkit.core.person import Person
+from botkit.core.redis_client import RedisClient
 from botkit.inbound.events import StatusEvent, decode_event
 from botkit.inbound.status_tracker import StatusTracker
 from botkit.outbound.message import OutboundHandle, OutboundMessage
@@ -185,23 +186,30 @@ def test_inbound_events_are_a_union_told_apart_by_kind() -> None:
 # --- the StatusStore contract ------------------------------------------------------------------
 
 
+# Status records on a 3-master cluster too (each status is one script on its message's key).
+pytestmark = pytest.mark.cluster
+
+
 @pytest.fixture
-async def redis_client(store_url: str | None) -> AsyncIterator[Redis | None]:
+async def redis_client(store_url: str | None) -> AsyncIterator[RedisClient | None]:
     if store_url is None:
         yield None
         return
     # The concurrency test has 300 calls in flight: more than redis-py's default pool of 100.
-    client = Redis.from_url(store_url, max_connections=512)
+    client: RedisClient = Redis.from_url(store_url, max_connections=512)
+    if (await client.info("cluster")).get("cluster_enabled"):
+        await client.aclose()
+        client = RedisCluster.from_url(store_url, max_connections=512)
     yield client
     await client.aclose()
 
 
-def make_store(redis: Redis | None, ttl: float = STATUS_TTL) -> StatusStore:
+def make_store(redis: RedisClient | None, ttl: float = STATUS_TTL) -> StatusStore:
     return MemoryStatusStore(ttl=ttl) if redis is None else RedisStatusStore(redis, ttl=ttl)
 
 
 @pytest.fixture
-def store(redis_client: Redis | None) -> StatusStore:
+def store(redis_client: RedisClient | None) -> StatusStore:
     return make_store(redis_client)
 
 
