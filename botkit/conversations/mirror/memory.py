@@ -27,6 +27,7 @@ from botkit.conversations.mirror.entries import (
     version_of,
     with_order,
 )
+from botkit.conversations.mirror.protocol import erase_participations
 from botkit.conversations.models import Participant
 from botkit.core.person import Found, Person, Pseudonym
 
@@ -184,11 +185,7 @@ class MemoryParticipantMirror:
         return found
 
     async def erase_person(self, person: Person) -> int:
-        erased = 0
-        for row in await self.export_person(person):
-            sid = row["participant"]["sid"]
-            erased += int(await self.apply_removed(row["conversation_sid"], sid))
-        return erased
+        return await erase_participations(self, person)
 
     async def synced(self, conversation_sid: str) -> bool:
         conversation = self._live(conversation_sid, time.time())

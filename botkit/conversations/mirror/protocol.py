@@ -86,3 +86,13 @@ __all__ = [
     "DEFAULT_TOMBSTONE_TTL",
     "ParticipantMirror",
 ]
+
+
+async def erase_participations(mirror: ParticipantMirror, person: Person) -> int:
+    """Erase what ``export_person`` finds, as if Twilio had removed each participant (both twins
+    erase this way, so a tombstone keeps only the SIDs)."""
+    erased = 0
+    for row in await mirror.export_person(person):
+        sid = row["participant"]["sid"]
+        erased += int(await mirror.apply_removed(row["conversation_sid"], sid))
+    return erased

@@ -41,6 +41,7 @@ from botkit.conversations.mirror.entries import (
     seconds,
     version_of,
 )
+from botkit.conversations.mirror.protocol import erase_participations
 from botkit.conversations.models import Participant
 from botkit.core.person import Found, Person, Pseudonym
 from botkit.core.redis_client import RedisClient
@@ -272,11 +273,7 @@ class RedisParticipantMirror:
         return found
 
     async def erase_person(self, person: Person) -> int:
-        erased = 0
-        for row in await self.export_person(person):
-            sid = row["participant"]["sid"]
-            erased += int(await self.apply_removed(row["conversation_sid"], sid))
-        return erased
+        return await erase_participations(self, person)
 
     async def _conversations_of(self, person: Person) -> list[str]:
         """The conversations whose author index names ``person`` (a walk of every mirror)."""
