@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 import click
 from redis.exceptions import RedisError
 
-from botkit.cli.commands import run_command
+from botkit.cli.commands import output_option, run_command
 from botkit.compliance.hashing import NumberHasher, normalize_number
 from botkit.compliance.ledger.keys import ConsentShards
 from botkit.compliance.ledger.protocol import (
@@ -225,13 +225,7 @@ def history(number: str) -> None:
 @optout.command()
 @click.option("--scope", callback=_scope_option, help="Only this scope. " + SCOPE_HELP)
 @click.option("--history", "with_history", is_flag=True, help="Every audit event instead.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    help="File to write (default: standard output).",
-)
+@output_option
 def export(scope: str | None, with_history: bool, output: str) -> None:
     """Write standing opt-outs (or the whole audit trail) as JSON lines."""
     # Lazy: a command that fails before its first row (no REDIS_URL) leaves no file behind.

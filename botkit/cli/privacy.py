@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from twilio.base.exceptions import TwilioRestException
 
 from botkit.app.loader import load_bot
-from botkit.cli.commands import run_command
+from botkit.cli.commands import output_option, run_command
 from botkit.compliance.hashing import normalize_number
 from botkit.errors import ConfigError
 from botkit.logging import configure_logging
@@ -122,13 +122,7 @@ def privacy() -> None:
 @click.argument("number")
 @bot_option
 @twilio_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    help="File to write (default: standard output).",
-)
+@output_option
 def export(number: str, target: str, with_twilio: bool, output: str) -> None:
     """Everything held about NUMBER, as one JSON document."""
 
