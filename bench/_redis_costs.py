@@ -12,6 +12,10 @@ measured stretch is subtracted. Server-side commands (Redis's commandstats, whic
 commands Lua scripts run) are measured the same way, less the commands of the benchmark's own
 polling, which goes through a second proxy to be counted.
 
+The same count over a burst sent 32 at a time (``loaded_messages``) shows what a message costs
+once the workers' batched reads, claims and settlements are shared, the amortised figure issue 16
+counts the dispatcher's claim and settlement in.
+
 Memory is INFO's used_memory before and after a batch of messages, each batch waited for until
 every message is handled and every reply sent, divided by the messages.
 """
@@ -31,6 +35,10 @@ from bench._redis_proxy import CountingProxy, Counts
 from bench._systems import PEPPER
 from botkit.runtime.stores import build_stores
 from botkit.settings import Settings
+
+
+#: Webhooks in flight at once in the loaded window: enough that workers read and claim batches.
+LOADED_CONCURRENCY = 32
 
 
 @dataclass
@@ -55,6 +63,10 @@ class RedisCosts:
     memory_messages: int = 0
     memory_before: int = 0
     memory_after: int = 0
+    #: A burst sent many at a time (``loaded_messages``): what the workers' batched reads and
+    #: the dispatcher's batched claims and settlements cost each message once they are shared.
+    loaded_messages: int = 0
+    loaded: Window = field(default_factory=Window)
 
     def _net(self, measured: float, idle: float) -> float:
         expected_idle = idle / self.idle.seconds * self.measured.seconds if self.idle.seconds else 0
@@ -71,6 +83,14 @@ class RedisCosts:
     @property
     def server_commands(self) -> float:
         return self._net(self.measured.server_commands, self.idle.server_commands)
+
+    @property
+    def loaded_round_trips(self) -> float:
+        if not self.loaded_messages:
+            return float("nan")
+        idle = self.idle.proxied.round_trips / self.idle.seconds if self.idle.seconds else 0.0
+        net = self.loaded.proxied.round_trips - idle * self.loaded.seconds
+        return net / self.loaded_messages
 
     @property
     def in_flight_round_trips(self) -> float:
@@ -112,7 +132,13 @@ class _Meter:
 
 
 async def measure(
-    lab: Lab, bot: str, *, messages: int, idle_seconds: float, memory_messages: int
+    lab: Lab,
+    bot: str,
+    *,
+    messages: int,
+    idle_seconds: float,
+    memory_messages: int,
+    loaded_messages: int = 0,
 ) -> RedisCosts:
     upstream = urlsplit(lab.redis_url)
     host, port = upstream.hostname or "127.0.0.1", upstream.port or 6379
@@ -131,6 +157,11 @@ async def measure(
             start = await meter.start()
             handled, in_flight = await _one_at_a_time(running, messages, bot_proxy)
             costs = RedisCosts(bot, messages, idle, await meter.since(start), handled, in_flight)
+            if loaded_messages:
+                start = await meter.start()
+                await running.send(running.maker.batch(loaded_messages), LOADED_CONCURRENCY)
+                await running.drained()
+                costs.loaded, costs.loaded_messages = await meter.since(start), loaded_messages
             if memory_messages:
                 await _memory(running, memory_messages, costs)
             return costs
