@@ -36,7 +36,6 @@ from bench._systems import PEPPER
 from botkit.runtime.stores import build_stores
 from botkit.settings import Settings
 
-
 #: Webhooks in flight at once in the loaded window: enough that workers read and claim batches.
 LOADED_CONCURRENCY = 32
 

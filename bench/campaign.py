@@ -93,7 +93,10 @@ def sandbox_process(workdir: Path, bot_url: str) -> Iterator[str]:
     with (workdir / "sandbox.log").open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, str(BENCH / "_sandbox.py"), str(spec)],
-            stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=ROOT,
         )
         try:
             assert proc.stdout is not None
@@ -107,7 +110,8 @@ def sandbox_process(workdir: Path, bot_url: str) -> Iterator[str]:
 
 def env_for(redis_url: str, sandbox_url: str, bot_url: str) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("BOTKIT_", "TWILIO_")) and k != "REDIS_URL"
     }
     env.update(
@@ -132,9 +136,11 @@ def botkit_processes(
     try:
         for n, command in enumerate(args):
             with (workdir / f"botkit-{n}.log").open("wb") as out:
-                procs.append(subprocess.Popen(
-                    [botkit, *command], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
-                ))
+                procs.append(
+                    subprocess.Popen(
+                        [botkit, *command], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+                    )
+                )
         yield procs
     finally:
         for proc in procs:
@@ -166,7 +172,9 @@ async def queue_audience(redis_url: str, count: int) -> dict[str, float]:
     stores = build_stores(Settings(consent_pepper=PEPPER), NAMESPACE, redis)
     broadcasts = Broadcasts(stores.campaigns, stores.hasher)
     campaign = Campaign(
-        id="bench", name="bench", content=Content(text="Hi {name}, our sale starts today."),
+        id="bench",
+        name="bench",
+        content=Content(text="Hi {name}, our sale starts today."),
         messaging_service_sid=SERVICE,
     )
     audience = audience_of(numbers(count))
@@ -215,9 +223,10 @@ async def sandbox_json(sandbox_url: str, path: str, **params: str) -> Any:
     # By hand, as botkit/twilio/client.py does: aiohttp deprecates BasicAuth.
     pair = f"{DEVELOPMENT_ACCOUNT_SID}:{DEVELOPMENT_AUTH_TOKEN}".encode("latin1")
     basic = "Basic " + base64.b64encode(pair).decode("ascii")
-    async with aiohttp.ClientSession(headers={"Authorization": basic}) as http, http.get(
-        sandbox_url + path, params=params
-    ) as response:
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": basic}) as http,
+        http.get(sandbox_url + path, params=params) as response,
+    ):
         return await response.json()
 
 
@@ -247,7 +256,8 @@ def rate_limited_in_logs(workdir: Path) -> int:
     """How many times a botkit process logged Twilio's (the sandbox's) 429."""
     return sum(
         line.count('"sender rate limited by Twilio"')
-        for path in workdir.glob("botkit-*.log") for line in path.read_text().splitlines()
+        for path in workdir.glob("botkit-*.log")
+        for line in path.read_text().splitlines()
     )
 
 
@@ -288,21 +298,35 @@ async def main(args: argparse.Namespace) -> None:
     counts = report.counts if report else {}
     p50, p99 = (percentile(latencies, 50), percentile(latencies, 99)) if latencies else (0, 0)
     rows = [
-        ("queueing rate", f"{queueing['rate']:,.0f} recipients/s", f">= {TARGET_RATE:,}",
-         "yes" if queueing["rate"] >= TARGET_RATE else "NO"),
-        ("Redis memory per queued recipient", f"{queueing['bytes']:.0f} B",
-         f"<= {TARGET_BYTES} B", "yes" if queueing["bytes"] <= TARGET_BYTES else "NO"),
+        (
+            "queueing rate",
+            f"{queueing['rate']:,.0f} recipients/s",
+            f">= {TARGET_RATE:,}",
+            "yes" if queueing["rate"] >= TARGET_RATE else "NO",
+        ),
+        (
+            "Redis memory per queued recipient",
+            f"{queueing['bytes']:.0f} B",
+            f"<= {TARGET_BYTES} B",
+            "yes" if queueing["bytes"] <= TARGET_BYTES else "NO",
+        ),
         ("outbound queue job (the feeder's window)", f"{job_bytes:.0f} B", "", ""),
         ("sender utilization", f"{utilization:.1%}", "", ""),
         ("429s from the sandbox", str(limited), "0", "yes" if limited == 0 else "NO"),
         ("reply latency p50", f"{p50 * 1000:.0f} ms", "", ""),
-        ("reply latency p99", f"{p99 * 1000:.0f} ms", f"<= {TARGET_REPLY_P99 * 1000:.0f} ms",
-         "yes" if latencies and p99 <= TARGET_REPLY_P99 else "NO"),
+        (
+            "reply latency p99",
+            f"{p99 * 1000:.0f} ms",
+            f"<= {TARGET_REPLY_P99 * 1000:.0f} ms",
+            "yes" if latencies and p99 <= TARGET_REPLY_P99 else "NO",
+        ),
         ("replies measured", f"{len(latencies)} of {len(sent)}", "", ""),
         ("campaign counts", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), "", ""),
     ]
-    print(f"\nbench/campaign.py: {args.recipients:,} recipients, {args.workers} worker "
-          f"processes, {end - start:.0f} s of sending (logs in {workdir})\n")
+    print(
+        f"\nbench/campaign.py: {args.recipients:,} recipients, {args.workers} worker "
+        f"processes, {end - start:.0f} s of sending (logs in {workdir})\n"
+    )
     print(table(("measure", "value", "target", "met"), rows))
 
 

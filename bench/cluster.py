@@ -151,8 +151,14 @@ async def bot(
     with (
         sandbox(workdir, status_callbacks=False) as (sandbox_url, sandbox_pid),
         botkit_run(
-            BOT, 1, port, redis_url=url, sandbox_url=sandbox_url, bots_dir=bots_dir,
-            workdir=workdir, settings={"BOTKIT_SHARDS": str(mode.shards)},
+            BOT,
+            1,
+            port,
+            redis_url=url,
+            sandbox_url=sandbox_url,
+            bots_dir=bots_dir,
+            workdir=workdir,
+            settings={"BOTKIT_SHARDS": str(mode.shards)},
         ) as server,
     ):
         running = Running(server, maker, stores, None, sandbox_pid)
@@ -186,7 +192,9 @@ def announced(mode: Mode, proxies: dict[int, int]) -> Iterator[None]:
     def config(port: int, announce: int) -> None:
         subprocess.run(
             ["redis-cli", "-p", str(port), "config", "set", "cluster-announce-port", str(announce)],
-            capture_output=True, check=True, timeout=10,
+            capture_output=True,
+            check=True,
+            timeout=10,
         )
 
     for port, proxy in proxies.items():
@@ -198,7 +206,10 @@ def announced(mode: Mode, proxies: dict[int, int]) -> Iterator[None]:
             maps = [
                 subprocess.run(
                     ["redis-cli", "-p", str(port), "cluster", "slots"],
-                    capture_output=True, text=True, check=True, timeout=10,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=10,
                 ).stdout.split()
                 for port in proxies
             ]
@@ -300,9 +311,12 @@ def report(results: Sequence[Result]) -> str:
             (f"master :{port}", f"{result.commands[port]:,}", f"{share:.1%}")
             for port, share in sorted(result.shares.items())
         ]
-        lines += [f"Commands per master ({result.mode.name}):", "", table(
-            ["master", "commands", "share"], rows
-        ), ""]
+        lines += [
+            f"Commands per master ({result.mode.name}):",
+            "",
+            table(["master", "commands", "share"], rows),
+            "",
+        ]
         largest = max(result.shares.values())
         verdict = "met" if largest <= TARGET_SHARE else "NOT met"
         lines.append(

@@ -32,9 +32,22 @@ def main() -> int:
             "BOTKIT_FUZZ_SEED": str(seed),
         }
         run = subprocess.run(
-            [sys.executable, "-m", "pytest", SUITE, "-q", "-s", "-p", "no:cacheprovider",
-             "-o", "timeout=3600"],
-            cwd=ROOT, env=env, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                SUITE,
+                "-q",
+                "-s",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "timeout=3600",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         figures = [line for line in run.stdout.splitlines() if " requests in " in line]
         print(f"seed {seed}: {figures[-1] if figures else 'no figures'}", flush=True)

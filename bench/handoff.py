@@ -153,8 +153,11 @@ async def run(queued: int, agents: int, cycles: int, redis_url: str | None) -> N
             await handoff.set_presence(f"agent-{n}", "available")
         await tester.settle(60.0)
         waiting = len(await handoff.store.waiting("general"))
-        print(f"queue filled: {waiting} waiting, {agents} agents busy "
-              f"({time.perf_counter() - started:.1f} s)", flush=True)
+        print(
+            f"queue filled: {waiting} waiting, {agents} agents busy "
+            f"({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
 
         timed = Timed(handoff)
         one: list[float] = []

@@ -95,8 +95,12 @@ async def send_to_all(queue: RedisOutboundQueue, factory: JobFactory, numbers: l
     for start in range(0, len(numbers), CONCURRENCY):
         jobs = [
             factory.build(
-                OutboundMessage(to=to, body="Your order has shipped.", from_=SENDER,
-                                idempotency_key=f"bench:{to}"),
+                OutboundMessage(
+                    to=to,
+                    body="Your order has shipped.",
+                    from_=SENDER,
+                    idempotency_key=f"bench:{to}",
+                ),
                 lane="bulk",
             )
             for to in numbers[start : start + CONCURRENCY]
