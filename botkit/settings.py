@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     dedup_ttl: float = Field(
         86400.0, gt=0, alias="BOTKIT_DEDUP_TTL", description="How long a MessageSid is remembered."
     )
+    reply_hold: float = Field(
+        0.05,
+        ge=0,
+        alias="BOTKIT_REPLY_HOLD",
+        description=(
+            "How long a 1:1 message's replies may wait, while its handler runs, to be queued in "
+            "the same Redis round trip as the message's acknowledgement (0: each is queued as "
+            "it is sent)."
+        ),
+    )
     lock_lease: float = Field(
         30.0, gt=0, alias="BOTKIT_LOCK_LEASE", description="Session lock lease, renewed while held."
     )
@@ -147,8 +157,10 @@ class Settings(BaseSettings):
         description="Seconds before another worker reclaims a send that never reported back.",
     )
     max_attempts: int = Field(
-        6, ge=1, alias="BOTKIT_MAX_ATTEMPTS", description="Tries before a transient failure "
-        "becomes a dead letter."
+        6,
+        ge=1,
+        alias="BOTKIT_MAX_ATTEMPTS",
+        description="Tries before a transient failure becomes a dead letter.",
     )
     rates: RateTable = Field(
         default_factory=RateTable,
@@ -171,7 +183,7 @@ class Settings(BaseSettings):
     desk_tokens: dict[str, str] = Field(
         default_factory=dict,
         alias="BOTKIT_DESK_TOKENS",
-        description='Agent desk sign-in (/desk/): a JSON object of agent -> secret token (16+ '
+        description="Agent desk sign-in (/desk/): a JSON object of agent -> secret token (16+ "
         'characters), e.g. {"ann": "..."}; unset: the desk is off, except in development mode, '
         "where each agent's token is its name.",
         repr=False,

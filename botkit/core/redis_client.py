@@ -13,6 +13,8 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+from botkit.core.script_call import ScriptCall
+
 RedisClient = Redis | RedisCluster
 
 
@@ -103,3 +105,42 @@ async def run_durably(
         durability.forget(keys[0])  # perhaps the replica is gone (a failover): look again
         raise ReplicaTimeout(f"the write reached {acked} of {replicas} replicas in {within:g} s")
     return result
+
+
+async def run_in_one_trip(
+    client: Redis, calls: Sequence[ScriptCall], durability: Durability | None = None
+) -> list[Any]:
+    """Run ``calls`` in order in one pipeline on one server: one round trip instead of one
+    each. Then WAIT, as ``run_durably`` does, for as many replicas as the first call's key
+    must reach. Scripts the server does not have are loaded and the trip made again, which
+    the calls must bear (each is idempotent or guarded by a proof). Raises the first call's
+    error, or ReplicaTimeout. Not for a cluster: its pipelines split by node, in no order."""
+    replicas = 0 if durability is None else await durability.replicas_for(calls[0].keys[0])
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        for call in calls:
+            pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+        if replicas > 0:
+            assert durability is not None
+            pipe.execute_command("WAIT", replicas, max(1, int(durability.within * 1000)))
+        answers = await pipe.execute(raise_on_error=False)
+        missing = [c for c, a in zip(calls, answers, strict=False) if isinstance(a, NoScriptError)]
+        if missing and attempt == 1:
+            for call in missing:
+                await client.script_load(call.script.script)
+            continue
+        failed = next((a for a in answers if isinstance(a, Exception)), None)
+        if failed is not None:
+            raise failed
+        if replicas > 0 and int(answers[-1]) < replicas:
+            assert durability is not None
+            durability.forget(calls[0].keys[0])
+            raise ReplicaTimeout(
+                f"the write reached {answers[-1]} of {replicas} replicas in {durability.within:g} s"
+            )
+        results = list(answers[: len(calls)])
+        for call, result in zip(calls, results, strict=True):
+            if call.done is not None:
+                call.done(result)
+        return results
+    raise AssertionError("unreachable: the second attempt returns or raises")

@@ -37,8 +37,11 @@ from botkit.effects.protocol import EffectStore, owned_by
 from botkit.handoff.service import Handoff
 from botkit.inbound.compliance_step import Compliance
 from botkit.inbound.events import TimerEvent
+from botkit.inbound.queue.protocol import NONE
 from botkit.logging import get_logger
+from botkit.outbound.held_outbox import HeldOutbox, HeldReplies
 from botkit.outbound.messenger import Messenger
+from botkit.outbound.outbox import QueueOutbox
 from botkit.sessions.keys import SessionKeys
 from botkit.sessions.locking import SessionPolicy, acquire_session
 from botkit.sessions.protocol import SessionLease, SessionSave, SessionStore
@@ -54,10 +57,13 @@ STORE_TROUBLE = (RedisError, ReplicaTimeout)
 @dataclass(frozen=True)
 class Handled:
     """How a message went (the outcome logged), and the session save its worker makes with the
-    message's acknowledgement (None: nothing left to save)."""
+    message's acknowledgement (None: nothing left to save), with the replies it queues in the
+    same step."""
 
     outcome: str
     save: SessionSave | None = None
+    #: Replies held to be queued with the acknowledgement (botkit/outbound/held_outbox.py).
+    replies: HeldReplies = NONE
 
 
 class Turn(Protocol):
@@ -144,10 +150,13 @@ class Pipeline:
         handoff: Handoff | None = None,
         effects: EffectStore | None = None,
         reminders: Reminders | None = None,
+        hold: float = 0.0,
     ) -> None:
         """handoff: what ``ctx.handoff`` and ``ctx.conversations`` use (None: a pipeline run
         without Conversations, as some tests build it); effects: where ``ctx.once`` keeps its
-        results; reminders: what ``ctx.remind`` arms (None: it cannot)."""
+        results; reminders: what ``ctx.remind`` arms (None: it cannot); hold: how long a
+        deferred turn's replies may wait to be queued with its acknowledgement (0: each is
+        queued as it is sent; BOTKIT_REPLY_HOLD)."""
         self.keys = keys
         self.reminders = reminders
         self.routes = routes
@@ -158,6 +167,7 @@ class Pipeline:
         self.compliance = compliance
         self.handoff = handoff
         self.effects = effects
+        self.hold = hold
         # Renew the session lock while a slow handler runs, so no one else gets in.
         self._renewals: Renewals[SessionLease] = Renewals(
             policy.lease / 3, lambda lease: sessions.renew(lease, policy.lease)
@@ -176,10 +186,11 @@ class Pipeline:
         started = time.perf_counter()
         timer = event.timer if isinstance(event, TimerEvent) else None
         message = event.message if isinstance(event, TimerEvent) else event
+        outbox = self._holding(message, deferred)
         turn = DirectTurn(
             self.keys,
             message,
-            self.sender,
+            self.sender if outbox is None else Messenger(outbox, self.sender.default),
             self.handoff,
             self.routes.flows,
             held=held,
@@ -194,13 +205,23 @@ class Pipeline:
             else:
                 outcome, route = await self._process(turn)
         except BaseException:
+            if outbox is not None:
+                outbox.discard()
             if turn.held is not None:  # never used: let the next attempt have it at once
                 await self.sessions.commit(turn.held, None, self.policy.ttl)
             raise
         if turn.held is not None:  # nothing ran with it: released with the acknowledgement
             await self._save(turn, turn.held, None)
         self._log(message, route, outcome, started)
-        return Handled(outcome, turn.save)
+        return Handled(outcome, turn.save, await outbox.take() if outbox else NONE)
+
+    def _holding(self, message: InboundMessage, deferred: bool) -> HeldOutbox | None:
+        """The turn's own outbox when its replies can wait for its acknowledgement: only when
+        the inbound worker finishes the message (deferred), and they are queued then."""
+        outbox = self.sender.outbox
+        if not deferred or self.hold <= 0 or not isinstance(outbox, QueueOutbox):
+            return None
+        return HeldOutbox(outbox, f"{message.sid}:", self.hold)
 
     async def _process(self, turn: DirectTurn) -> tuple[str, Route | None]:
         message = turn.message

@@ -21,7 +21,7 @@ from botkit.core.renewals import Renewals
 from botkit.core.tasks import Outage, cancel_and_wait, ended, report_end
 from botkit.inbound.events import ConversationEvent, InboundEvent, StatusEvent, decode_event
 from botkit.inbound.pipeline import Processor
-from botkit.inbound.queue.protocol import Delivery, InboundQueue
+from botkit.inbound.queue.protocol import NONE, Delivery, InboundQueue
 from botkit.logging import get_logger
 from botkit.sessions.protocol import SessionSave
 
@@ -153,13 +153,15 @@ class InboundWorker:
             event = None
         # A session locked with the event and not used is released with its acknowledgement.
         save = SessionSave(delivery.session, None, 0.0) if delivery.session else None
+        replies = NONE
         try:
             if isinstance(event, StatusEvent):
                 await self.process_status(event)
             elif isinstance(event, ConversationEvent):
                 await self.process_conversation(event)
             elif event is not None:
-                save = (await self.process(event, delivery.session)).save
+                handled = await self.process(event, delivery.session)
+                save, replies = handled.save, handled.replies
         except Exception:
             # Left unfinished on purpose: the lease expires and another attempt is made.
             log.exception("inbound event failed; it will be retried", entry=delivery.id)
@@ -167,7 +169,7 @@ class InboundWorker:
         finally:
             self._slots.release()
         try:
-            if not await self.queue.finish(delivery, save):
+            if not await self.queue.finish(delivery, save, replies):
                 log.error("session lock lost; session update dropped", entry=delivery.id)
         except Exception:
             log.exception("could not finish inbound event", entry=delivery.id)

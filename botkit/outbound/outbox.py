@@ -12,13 +12,22 @@ sender's limits allow. The idempotency key decides identity: submitting the same
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from botkit.outbound.job import JobFactory
+from botkit.outbound.job import Job, JobFactory
 from botkit.outbound.message import OutboundHandle, OutboundMessage
 from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.outbound.quiet_hours import QuietHours
 from botkit.outbound.scheduling import held_until_us
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A message's job, built and not queued yet, and when it may go (None: now)."""
+
+    job: Job
+    not_before_us: int | None
 
 
 class QueueOutbox:
@@ -35,16 +44,26 @@ class QueueOutbox:
         self._quiet = quiet
 
     async def submit(self, message: OutboundMessage) -> OutboundHandle:
+        held = self.prepare(message)
+        owner, created = await self.queue.enqueue(held.job, not_before_us=held.not_before_us)
+        self.written()
+        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key, created=created)
+
+    def prepare(self, message: OutboundMessage) -> PreparedJob:
+        """The job for message, ready to be queued (by ``submit``, or with a turn's
+        settlement: botkit/outbound/held_outbox.py)."""
         job = self.factory.build(
             message,
             lane=message.lane,
             check_consent=not message.compliance,
             valid_for=message.valid_for,
         )
-        owner, created = await self.queue.enqueue(job, not_before_us=self._not_before(message))
+        return PreparedJob(job, self._not_before(message))
+
+    def written(self) -> None:
+        """Jobs were queued: tell this process's idle worker at once."""
         if self._wake is not None:
             self._wake()
-        return OutboundHandle(id=owner, idempotency_key=message.idempotency_key, created=created)
 
     def _not_before(self, message: OutboundMessage) -> int | None:
         """A message for later (``send_at``, held by botkit) and bulk sends queued during quiet

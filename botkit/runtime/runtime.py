@@ -217,6 +217,7 @@ async def start_runtime(
         apology,
         compliance=compliance,
         handoff=handoff,
+        hold=settings.reply_hold,
         effects=stores.effects,
         reminders=reminders,
     )

@@ -8,7 +8,9 @@ import itertools
 import time
 from collections import OrderedDict, deque
 
-from botkit.inbound.queue.protocol import Delivery
+from botkit.inbound.queue.protocol import NONE, Delivery, queue_replies, release_unsaved
+from botkit.outbound.held_outbox import HeldReplies
+from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionSave
 
@@ -17,7 +19,9 @@ class MemoryInboundQueue:
     """InboundQueue in a deque, with leases and reclaim like a Redis consumer group, locking
     sessions in the memory session store it shares a process with."""
 
-    def __init__(self, sessions: MemorySessionStore) -> None:
+    def __init__(self, sessions: MemorySessionStore, outbound: OutboundQueue | None = None) -> None:
+        """outbound: where the replies a finish carries are queued."""
+        self._outbound = outbound
         self._sessions = sessions
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._queue: deque[tuple[Delivery, str | None]] = deque()
@@ -73,11 +77,19 @@ class MemoryInboundQueue:
         if delivery.id in self._in_flight:
             self._in_flight[delivery.id] = (delivery, consumer, time.monotonic())
 
-    async def finish(self, delivery: Delivery, save: SessionSave | None = None) -> bool:
+    async def finish(
+        self, delivery: Delivery, save: SessionSave | None = None, replies: HeldReplies = NONE
+    ) -> bool:
+        try:
+            await queue_replies(self._outbound, replies)
+        except Exception:
+            await release_unsaved(self._sessions, save)
+            raise
         saved = True
         if save is not None:
             saved = await self._sessions.commit(save.lease, save.data, save.ttl)
         self._in_flight.pop(delivery.id, None)
+        replies.written()
         return saved
 
     async def backlog(self) -> int:

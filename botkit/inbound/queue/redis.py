@@ -7,7 +7,11 @@ Three scripts, one round trip each, carry a 1:1 message from webhook to saved se
   and a PUBLISH that wakes an idle worker;
 - take: XREADGROUP, and for every entry that names a session, its lock taken and its data
   loaded (the session lives in the stream's slot);
-- finish: the session saved and unlocked, the entry acknowledged and deleted.
+- finish: the session saved and unlocked, the entry acknowledged and deleted, and the replies
+  the handler held queued in the same round trip (on one server: the outbound queue's enqueue
+  scripts go first in one pipeline, and finish checks that each left its idempotency key before
+  it acknowledges anything; on a cluster, whose pipelines run by node in no order, the replies
+  are queued first, one round trip each).
 
 An idle worker waits for the accept script's notification on a pub/sub connection, which costs
 no round trip, instead of blocking in XREADGROUP (a blocked read delivers entries before their
@@ -21,12 +25,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from botkit.core.redis_client import Durability, RedisClient, run_durably
+from botkit.core.redis_client import Durability, RedisClient, run_durably, run_in_one_trip
+from botkit.core.script_call import ScriptCall
 from botkit.core.units import milliseconds
 from botkit.core.wake import ShardWakes
-from botkit.inbound.queue.protocol import Delivery
+from botkit.inbound.queue.protocol import (
+    NONE,
+    Delivery,
+    RepliesNotQueued,
+    queue_replies,
+    queue_replies_steps,
+    release_unsaved,
+)
+from botkit.outbound.held_outbox import HeldReplies
+from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.sessions.protocol import SessionSave
 from botkit.sessions.redis import SESSION_LUA, RedisSessionStore, loaded, save_args
 
@@ -69,13 +84,18 @@ end
 return taken
 """
 
-# KEYS: stream [, session lock, data, expiry]. ARGV: group, id [, save args]. Returns 1 saved
-# (or nothing to save), 0 the session's lock was lost.
+# KEYS: stream [, session lock, data, expiry], then proofs. ARGV: group, id, the number of
+# proofs [, save args]. Returns 1 saved (or nothing to save), 0 the session's lock was lost, -1
+# a proof is missing (a reply queued in the same round trip was not: nothing done).
 _FINISH = SESSION_LUA + """
+local proofs = tonumber(ARGV[3])
+for i = #KEYS - proofs + 1, #KEYS do
+  if not redis.call('GET', KEYS[i]) then return -1 end
+end
 local saved = 1
-if #KEYS > 1 then
-  saved = botkit_session_save(KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[5], ARGV[6],
-    ARGV[7])
+if #KEYS - proofs > 1 then
+  saved = botkit_session_save(KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+    ARGV[8])
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
@@ -94,11 +114,13 @@ class RedisInboundQueue:
         sessions: RedisSessionStore,
         *,
         durability: Durability | None = None,
+        outbound: OutboundQueue | None = None,
     ) -> None:
         """durability: how many replicas an accepted event must reach before the accept
         returns (Redis WAIT): a 200 for an event only on a master that then dies would be a
-        lie."""
+        lie. outbound: where the replies a finish carries are queued."""
         self._redis = redis
+        self._outbound = outbound
         self._durability = durability
         self._sessions = sessions
         self.shards = shards = sessions.shards
@@ -200,7 +222,9 @@ class RedisInboundQueue:
             message_ids=[entry_id], justid=True,
         )
 
-    async def finish(self, delivery: Delivery, save: SessionSave | None = None) -> bool:
+    async def finish(
+        self, delivery: Delivery, save: SessionSave | None = None, replies: HeldReplies = NONE
+    ) -> bool:
         shard, entry_id = _split(delivery.id)
         keys = [self._streams[shard]]
         args: list[str | int] = [self.GROUP, entry_id]
@@ -210,7 +234,25 @@ class RedisInboundQueue:
             args += save_args(save)
         elif save is not None:  # another shard's session cannot share the script
             saved = await self._sessions.commit(save.lease, save.data, save.ttl)
-        return bool(await self._finish(keys=keys, args=args)) and saved
+        steps = queue_replies_steps(self._outbound, replies)
+        try:
+            if steps is not None and isinstance(self._redis, Redis):
+                proofs = [step.proof for step in steps if step.proof]
+                finish = ScriptCall(
+                    self._finish, (*keys, *proofs), (args[0], args[1], len(proofs), *args[2:])
+                )
+                trip = await run_in_one_trip(self._redis, [*steps, finish], self._durability)
+                done = trip[-1]
+            else:
+                await queue_replies(self._outbound, replies)
+                done = await self._finish(keys=keys, args=[args[0], args[1], 0, *args[2:]])
+            if done == -1:
+                raise RepliesNotQueued(f"{delivery.id}: a reply was not queued; left unfinished")
+        except Exception:
+            await release_unsaved(self._sessions, save)
+            raise
+        replies.written()
+        return bool(done) and saved
 
     async def backlog(self) -> int:
         total = 0

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from botkit.core.person import Found, Person
+from botkit.core.script_call import ScriptCall
 from botkit.outbound.job import Job
 from botkit.outbound.queue.privacy import addressed_to, is_redacted, job_row, redacted
 from botkit.outbound.queue.protocol import (
@@ -101,6 +102,9 @@ class MemoryOutboundQueue:
         self._by_sid: dict[str, str] = {}
         self._owners: dict[str, tuple[str, int]] = {}  # sender -> (worker, until µs)
         self._in_line = asyncio.Event()  # jobs were put in line outside a claim
+
+    def enqueue_step(self, job: Job, *, not_before_us: int | None = None) -> ScriptCall | None:
+        return None  # no round trips to share: ``enqueue`` it is
 
     async def enqueue(
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None

@@ -16,6 +16,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from botkit.core.person import Found, Person
+from botkit.core.script_call import ScriptCall
 from botkit.outbound.job import Job
 
 #: How long an idempotency key is remembered by default (seconds).
@@ -29,6 +30,11 @@ class OutboundQueue(Protocol):
         self, job: Job, *, not_before_us: int | None = None, now_us: int | None = None
     ) -> tuple[str, bool]:
         """Add job unless its idempotency key was seen: (the job id in charge, created)."""
+
+    def enqueue_step(self, job: Job, *, not_before_us: int | None = None) -> ScriptCall | None:
+        """``enqueue`` as a script call that another store on the same Redis server may run in
+        its own round trip (botkit/core/redis_client.run_in_one_trip), its proof the job's
+        idempotency key; None where that cannot be (memory, a cluster): then ``enqueue``."""
 
     async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
         """The next job to send now, leased for ``lease`` seconds; or when to ask again."""

@@ -51,10 +51,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
+
 from botkit.compliance.ledger.keys import CONSENT_LUA, ConsentShards, consent_changes_key
 from botkit.core.person import Found, Person
 from botkit.core.redis_client import Durability, RedisClient, run_durably
 from botkit.core.redis_scan import glob_escape, scan_keys
+from botkit.core.script_call import ScriptCall
 from botkit.core.wake import ShardWakes
 from botkit.outbound.job import Job
 from botkit.outbound.queue.privacy import addressed_to, job_row, redacted
@@ -532,8 +535,25 @@ class RedisOutboundQueue:
     ) -> tuple[str, bool]:
         shard = self._of(job.sender)
         owner, created = await self._run_durably(
-            shard,
-            "enqueue",
+            shard, "enqueue", *self._enqueue_args(job, not_before_us), now_us=now_us
+        )
+        self._wakes.signal(shard.index)  # this process's own workers need not wait for the echo
+        return _text(owner), bool(created)
+
+    def enqueue_step(self, job: Job, *, not_before_us: int | None = None) -> ScriptCall | None:
+        if isinstance(self._redis, RedisCluster):
+            return None  # a cluster runs a pipeline by node, in no order: no shared trip
+        shard = self._of(job.sender)
+        return ScriptCall(
+            self._scripts["enqueue"],
+            (shard.prefix + "senders",),
+            tuple(self._argv(shard, self._enqueue_args(job, not_before_us), None)),
+            proof=shard.prefix + "idem:" + job.message.idempotency_key,
+            done=lambda _: self._wakes.signal(shard.index),
+        )
+
+    def _enqueue_args(self, job: Job, not_before_us: int | None) -> tuple[Any, ...]:
+        return (
             job.id,
             job.message.idempotency_key,
             job.model_dump_json(),
@@ -545,10 +565,7 @@ class RedisOutboundQueue:
             repr(job.rate),
             -1 if not_before_us is None else not_before_us,
             self._idempotency_ttl,
-            now_us=now_us,
         )
-        self._wakes.signal(shard.index)  # this process's own workers need not wait for the echo
-        return _text(owner), bool(created)
 
     async def claim(self, lease: float, *, now_us: int | None = None) -> Claim | Idle:
         batch = await self.claim_many(lease, 1, now_us=now_us)
