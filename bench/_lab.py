@@ -133,10 +133,10 @@ class Lab:
         redis_url: str | None = None,
         loop: str | None = None,
     ) -> AsyncIterator[Running]:
-        """system: "A", "B", "F" (bench/_floor.py, on an empty Redis), or a bot ("inc", "ping"),
-        which gets an empty Redis, a fresh sandbox and ``redis_url`` (default: the run's Redis;
-        a counting proxy's, say), and runs on ``loop`` (BOTKIT_EVENT_LOOP; None: botkit's
-        default)."""
+        """system: "A", "B", "F" or "G" (bench/_floor.py, on an empty Redis), or a bot ("inc",
+        "ping"), which gets an empty Redis, a fresh sandbox and ``redis_url`` (default: the
+        run's Redis; a counting proxy's, say), and runs on ``loop`` (BOTKIT_EVENT_LOOP; None:
+        botkit's default)."""
         port = free_port()
         maker = self.maker_for(port)
         if system == "A":
@@ -152,8 +152,19 @@ class Lab:
         if system == "F":  # its backlog is read as botkit's: stores of the namespace "floor"
             stores = build_stores(Settings(consent_pepper=PEPPER), "floor", redis)
             try:
-                with floor(port, self.redis_url, self.workdir) as server:
+                with floor(port, self.redis_url, self.workdir, workers) as server:
                     yield Running(server, maker, stores, redis)
+            finally:
+                await redis.aclose()
+            return
+        if system == "G":  # F with a reply per message, sent to a sandbox of its own
+            stores = build_stores(Settings(consent_pepper=PEPPER), "floor", redis)
+            try:
+                with (
+                    sandbox(self.workdir, False) as (sandbox_url, sandbox_pid),
+                    floor(port, self.redis_url, self.workdir, workers, sandbox_url) as server,
+                ):
+                    yield Running(server, maker, stores, redis, sandbox_pid)
             finally:
                 await redis.aclose()
             return

@@ -160,10 +160,17 @@ def bare_aiohttp(port: int, workdir: Path) -> contextlib.AbstractContextManager[
     return _process("A", argv, clean_env(), port, workdir / f"bare-{port}.log", 1)
 
 
-def floor(port: int, redis_url: str, workdir: Path) -> contextlib.AbstractContextManager[Server]:
+def floor(
+    port: int, redis_url: str, workdir: Path, processes: int = 1, sandbox_url: str | None = None
+) -> contextlib.AbstractContextManager[Server]:
+    """bench/_floor.py: F, or G with ``sandbox_url`` (a reply per message sent there)."""
     argv = [sys.executable, str(BENCH / "_floor.py"), str(port), redis_url]
+    argv += ["--processes", str(processes)]
+    if sandbox_url is not None:
+        argv += ["--reply", sandbox_url]
     env = clean_env(PYTHONPATH=str(ROOT))
-    return _process("F", argv, env, port, workdir / f"floor-{port}.log", 1)
+    label = "G" if sandbox_url else "F"
+    return _process(label, argv, env, port, workdir / f"floor-{port}.log", processes)
 
 
 def quickstart(port: int, workdir: Path) -> contextlib.AbstractContextManager[Server]:
