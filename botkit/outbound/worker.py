@@ -220,9 +220,11 @@ class OutboundWorker:
             for shard, changes in batch.consent_changes.items():
                 self._saw_consent_changes(shard, changes, before)
             self._release(taken - len(batch.claims))
-            for job_id in batch.suppressed:
+            for job in batch.suppressed_jobs:
                 self.metrics.sent("opted_out")
-                log.info("not sent: recipient opted out", job=job_id)
+                if self.outcomes is not None:
+                    self.outcomes(job, "opted_out")
+                log.info("not sent: recipient opted out", job=job.id)
             for claim in batch.claims:
                 self._pacer.join(claim.job.sender, claim.send_at_us)
                 self._held[claim.shard] += 1

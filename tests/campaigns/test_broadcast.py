@@ -304,6 +304,11 @@ async def test_stop_mid_campaign_on_a_sharded_outbound_queue(tester: Tester) -> 
     assert sorted(sent) == sorted(p.number for p in others)
     letters = [d for d in await queue.dead_letters() if d.job.message.body == "autumn teas"]
     assert [(d.job.message.to, d.reason) for d in letters] == [(ann.number, "opted_out")]
+    # Ann's message, suppressed as it was claimed, counts for the campaign too: it finishes
+    # with everyone accounted for (it waited for her before, then called her unaccounted).
+    report = await finished(tester, imported.campaign.id, settled=10)
+    assert (report.counts.get("sent"), report.counts.get("opted_out")) == (9, 1)
+    assert "unaccounted" not in report.counts
 
 
 async def test_a_person_erased_before_their_row_is_fed_gets_nothing(tester: Tester) -> None:

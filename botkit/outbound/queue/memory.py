@@ -159,7 +159,7 @@ class MemoryOutboundQueue:
         for sender, until in (holds or {}).items():
             await self.hold_sender(sender, until)
         claims: list[Claim] = []
-        suppressed: list[str] = []
+        suppressed: list[Job] = []
         while len(claims) < limit:
             found = await self._claim(lease, now, now + lookahead_us, suppressed, owner)
             if isinstance(found, Idle):
@@ -172,7 +172,8 @@ class MemoryOutboundQueue:
         return Batch(
             claims=tuple(claims),
             next_us=next_us,
-            suppressed=tuple(suppressed),
+            suppressed=tuple(job.id for job in suppressed),
+            suppressed_jobs=tuple(suppressed),
             now_us=now,
             consent_changes=_counters(await self.consent_changes()),
         )
@@ -182,7 +183,7 @@ class MemoryOutboundQueue:
         lease: float,
         now: int,
         horizon: int,
-        suppressed: list[str],
+        suppressed: list[Job],
         owner: _Owner | None = None,
     ) -> Claim | Idle:
         """One claim at ``now`` of a slot up to ``horizon``, skipping senders another worker
@@ -212,7 +213,7 @@ class MemoryOutboundQueue:
                 picked = (name, ready)
                 break
             if picked is None:
-                return Idle(next_us=later, suppressed=tuple(suppressed))
+                return Idle(next_us=later, suppressed=tuple(job.id for job in suppressed))
             name, ready = picked
             sender = self._senders[name]
             lane = "reply" if sender.lanes["reply"] else "bulk"
@@ -227,7 +228,7 @@ class MemoryOutboundQueue:
                 entry.job
             ):
                 entry.state, entry.reason, entry.dead_us = "dead", "opted_out", now
-                suppressed.append(job_id)
+                suppressed.append(entry.job)
                 if sender.empty():
                     del self._ready[name]
                 continue
@@ -255,7 +256,7 @@ class MemoryOutboundQueue:
                 send_at_us=start,
                 consent_changes=await self.consent_changes(),
             )
-        return Idle(next_us=None, suppressed=tuple(suppressed))
+        return Idle(next_us=None, suppressed=tuple(job.id for job in suppressed))
 
     def _turn(self, now: int) -> Callable[[tuple[str, int]], tuple[int, float, int, str]]:
         """The order senders are offered in (as the Redis claim script does): those whose slot

@@ -185,6 +185,8 @@ class Batch(BaseModel):
     claims: tuple[Claim, ...]
     next_us: int | None
     suppressed: tuple[str, ...] = ()
+    #: The suppressed jobs themselves, for whoever counts how jobs end (a campaign's counts).
+    suppressed_jobs: tuple[Job, ...] = ()
     #: The queue's clock when the claim ended (Redis TIME), for workers on another clock.
     now_us: int = 0
     #: Each shard's consent change counter, read in the same atomic step as its claims.

@@ -163,8 +163,8 @@ return {id, 1}
 # before until, applied first).
 # A sender claimed by another worker ('' = none) stays with it until affinity µs after the next
 # slot it was charged; this worker skips it meanwhile.
-# Returns {next, suppressed, the clock at the end, consent changes, then per claim: id, job,
-# attempts, allowed, reclaimed, at};
+# Returns {next, suppressed (id, job pairs), the clock at the end, consent changes, then per
+# claim: id, job, attempts, allowed, reclaimed, at};
 # the n-th claim's lease token is token .. ':' .. n; at is the slot the claim was charged (when
 # to send it: now or up to lookahead later). next: when the earliest sender frees (a moment
 # within the lookahead if the batch stopped at its limit; -1: no work left).
@@ -239,6 +239,7 @@ local function take(s, ready)
     redis.call('ZADD', P .. 'dead', now, id)
     redis.call('DECR', P .. 'pending')
     suppressed[#suppressed + 1] = id
+    suppressed[#suppressed + 1] = f[4] or ''
     if left == 0 then redis.call('ZREM', P .. 'senders', s) end
     return true
   end
@@ -594,6 +595,7 @@ class RedisOutboundQueue:
             held.setdefault(self.shards.of(sender), []).extend((sender, until))
         claims: list[Claim] = []
         suppressed: list[str] = []
+        suppressed_jobs: list[Job] = []
         changes: dict[int, int] = {}
         next_us: int | None = None
         clock = 0
@@ -622,7 +624,8 @@ class RedisOutboundQueue:
             shard_clock = int(float(_text(reply[2])))
             clock = max(clock, shard_clock)
             changes[shard.index] = int(reply[3])
-            suppressed += [_text(i) for i in reply[1]]
+            suppressed += [_text(i) for i in reply[1][0::2]]
+            suppressed_jobs += [Job.model_validate_json(d) for d in reply[1][1::2] if d]
             found = _claims(shard, token, reply)
             claims += found
             if len(found) >= wanted:
@@ -642,6 +645,7 @@ class RedisOutboundQueue:
             claims=tuple(claims),
             next_us=next_us,
             suppressed=tuple(suppressed),
+            suppressed_jobs=tuple(suppressed_jobs),
             now_us=clock,
             consent_changes=changes,
         )
