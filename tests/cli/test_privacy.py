@@ -23,7 +23,14 @@ from botkit.outbound.queue.protocol import Claim
 from botkit.outbound.queue.redis import RedisOutboundQueue
 from botkit.testing import Tester
 from bots.support import build
-from tests.bots.test_privacy import BODIES, CUSTOMER, MASKED, a_full_conversation
+from tests.bots.test_privacy import (
+    AGENT,
+    BODIES,
+    CUSTOMER,
+    MASKED,
+    a_full_conversation,
+    an_agent_at_work,
+)
 from tests.support.redis_server import free_port, start_redis, stop_redis
 from tests.support.traces import redis_traces
 
@@ -87,6 +94,37 @@ def test_export_then_erase_then_export(run: Callable[..., Result], clean_redis: 
     assert after["consent"] == document["consent"]
     assert not after["sessions"] and not after["bot"]["export_person"]["tickets"]
     assert len(after["erasures"]) == 2
+
+
+def test_an_agents_handoff_records_are_exported_and_erased(
+    run: Callable[..., Result], clean_redis: str
+) -> None:
+    """The phone number of an agent finds their presence, the conversation they hold and what
+    they were told; the erase leaves their number nowhere in Redis."""
+
+    async def work() -> None:
+        async with Tester(build(agents=[AGENT]).bot, redis_url=clean_redis) as tester:
+            await an_agent_at_work(tester)
+
+    asyncio.run(work())
+    as_agent = {"SUPPORT_AGENTS": AGENT}
+    exported = run("privacy", "export", AGENT, env=as_agent)
+    assert exported.exit_code == 0, exported.output
+    document = json.loads(exported.stdout)
+    (row,) = document["handoffs"]
+    assert (row["role"], row["presence"], len(row["holding"])) == ("agent", "away", 1)
+    assert any(r["thread"].startswith("agent:") for r in document["handoff_history"])
+
+    erased = run("privacy", "erase", AGENT, env=as_agent)
+    assert erased.exit_code == 0, erased.output
+    assert "  handoffs: 2\n" in erased.stdout
+
+    async def check() -> None:
+        redis = Redis.from_url(clean_redis)
+        assert await redis_traces(redis, [AGENT.lstrip("+")]) == []
+        await redis.aclose()
+
+    asyncio.run(check())
 
 
 def test_export_writes_a_file(
