@@ -16,6 +16,10 @@ from redis.asyncio import Redis
 
 from botkit.cli.main import main
 from botkit.compliance.hashing import NumberHasher
+from botkit.handoff.history.redis import RedisHistoryStore
+from botkit.handoff.notices import Notices
+from botkit.handoff.store.protocol import Member, Roster
+from botkit.handoff.store.redis import RedisHandoffStore
 from botkit.outbound.job import Job, JobFactory
 from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.message import OutboundMessage
@@ -210,8 +214,11 @@ def test_migrate_moves_old_keys_to_pseudonyms(
         "whatsapp_windows: 1 re-keyed",
         "mirror_authors: 1 re-keyed",
         "vt_fields: 1 re-keyed",
+        "handoff_held: 0 re-keyed",
+        "handoff_presence: 0 re-keyed",
+        "agent_notices: 0 re-keyed",
     ]
-    assert run("privacy", "migrate").stdout.count(": 0 re-keyed") == 4  # idempotent
+    assert run("privacy", "migrate").stdout.count(": 0 re-keyed") == 7  # idempotent
 
     async def check() -> None:
         redis = Redis.from_url(clean_redis)
@@ -221,6 +228,73 @@ def test_migrate_moves_old_keys_to_pseudonyms(
         assert 0 < await redis.pttl(new) <= 60_000
         assert await redis.exists(f"botkit:wa-window:whatsapp:+15550002222:{digest}")
         assert await redis.hget("{support:conv:CH1}:who", digest) == b"MB1"
+        await redis.aclose()
+
+    asyncio.run(check())
+
+
+def test_migrate_moves_agent_keys_to_pseudonyms(
+    run: Callable[..., Result], clean_redis: str
+) -> None:
+    """An agent named by their number (and one by a chat identity) in the old handoff keys:
+    their held sets, presence fields and notices move to their pseudonyms; the store then finds
+    them there, and only the record of the conversation one holds still names them."""
+    hasher = NumberHasher(PEPPER)
+    tag = "{support:handoff}:"
+    record = {
+        "conversation_sid": "CH1",
+        "mode": "agent",
+        "agent": AGENT,
+        "skill": "general",
+        "queued_at": 1.0,
+        "assigned_at": 2.0,
+    }
+    notice = {"at": 2.0, "kind": "notice", "role": "system", "author": AGENT, "text": "New."}
+
+    async def old_layout() -> None:
+        redis = Redis.from_url(clean_redis)
+        await redis.set(tag + "rec:CH1", json.dumps(record), px=60_000)
+        await redis.set(tag + "rec:CH2", json.dumps({**record, "conversation_sid": "CH2"}))
+        await redis.sadd(tag + f"held:{AGENT}", "CH1", "CH9")  # CH9: long gone
+        await redis.sadd(tag + "held:alice", "CH2")  # not hers (any more): not moved
+        await redis.hset(tag + "presence", mapping={AGENT: "away", "alice": "offline"})
+        thread = f"{{support:history:agent:{AGENT}}}"
+        await redis.rpush(thread + ":log", json.dumps({**notice, "index": 1}))
+        await redis.set(thread + ":seq", "1")
+        await redis.pexpire(thread + ":log", 60_000)
+        await redis.pexpire(thread + ":seq", 60_000)
+        await redis.aclose()
+
+    asyncio.run(old_layout())
+    done = run("privacy", "migrate")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines()[-3:] == [
+        "handoff_held: 1 re-keyed",
+        "handoff_presence: 2 re-keyed",
+        "agent_notices: 1 re-keyed",
+    ]
+    assert run("privacy", "migrate").stdout.count(": 0 re-keyed") == 7  # idempotent
+
+    async def check() -> None:
+        redis = Redis.from_url(clean_redis)
+        digits = AGENT.lstrip("+")
+        assert sorted(await redis_traces(redis, [digits])) == [
+            f"{tag}rec:CH1: {digits}",
+            f"{tag}rec:CH2: {digits}",
+        ]
+        assert 0 < await redis.pttl(tag + "rec:CH1") <= 60_000  # its lifetime kept
+        store = RedisHandoffStore(redis, hasher.pseudonym, prefix="support")
+        team = Roster((Member(AGENT, ("general",), 1), Member("alice", ("general",), 1)))
+        assert [r.conversation_sid for r in await store.holding(AGENT)] == ["CH1"]
+        assert await store.presence(AGENT, team) == "away"
+        assert await store.holding("alice") == []
+        assert await store.presence("alice", team) == "offline"
+        released = await store.release("CH1", team, 3.0, to_bot=False)
+        assert released is not None and await store.holding(AGENT) == []
+        notices = Notices(RedisHistoryStore(redis, prefix="support"), hasher.pseudonym)
+        assert [(e.index, e.author, e.text) for e in await notices.of(AGENT)] == [(1, None, "New.")]
+        thread = f"{{support:history:agent:{hasher.pseudonym(AGENT)}}}:log"
+        assert 0 < await redis.pttl(thread) <= 60_000
         await redis.aclose()
 
     asyncio.run(check())

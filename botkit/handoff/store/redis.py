@@ -363,6 +363,11 @@ return cjson.encode({erased = erased})
 )
 
 
+def key_prefix(namespace: str) -> str:
+    """Where the keys of a bot's handoffs begin (``P`` above)."""
+    return f"{{{namespace}:handoff}}:"
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -390,7 +395,7 @@ class RedisHandoffStore:
         self._redis = redis
         self._key = lru_cache(maxsize=KNOWN_AGENTS)(pseudonym)
         self._roster_json = lru_cache(maxsize=KNOWN_ROSTERS)(self._encode_roster)
-        self._prefix = f"{{{prefix}:handoff}}:"
+        self._prefix = key_prefix(prefix)
         self._ttl_ms = int(ttl * 1000)
         self._route = redis.register_script(_ROUTE)
         self._assign = redis.register_script(_ASSIGN)
