@@ -11,12 +11,21 @@ a sibling layer), so they are handed its ``pseudonym`` function as a ``Pseudonym
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 #: A person's (or a chat identity's) key part: the pepper-HMAC of what names them.
 Pseudonym = Callable[[str], str]
+
+_PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
+
+
+def is_pseudonym(part: str) -> bool:
+    """Whether a key part is a pseudonym already (64 hex digits: an HMAC-SHA256), so that a
+    re-key leaves it alone."""
+    return bool(_PSEUDONYM.match(part))
 
 #: What a store holds about a person, JSON-ready: one object per record.
 Found = list[dict[str, Any]]

@@ -87,8 +87,11 @@ class DeskApi:
             await intake.submit(sid, agent, await self._participant(runtime, sid, agent), text)
             return web.json_response({"command": True}, status=202)
         client_id = str(body.get("id") or uuid.uuid4().hex)[:64]
+        # An idempotency key is a Redis key: the agent in it by pseudonym (their identity may
+        # be a phone number).
+        who = runtime.stores.hasher.pseudonym(agent)
         await runtime.messenger.post(
-            sid, text, author=agent, idempotency_key=f"desk:{sid}:{agent}:{client_id}"
+            sid, text, author=agent, idempotency_key=f"desk:{sid}:{who}:{client_id}"
         )
         return web.json_response({"command": False}, status=202)
 

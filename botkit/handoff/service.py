@@ -195,7 +195,7 @@ class Handoff:
         self.policy = policy
         self.transcript_ttl = policy.ttl if transcript_ttl is None else transcript_ttl
         self.hasher = hasher
-        self.notices = notices or Notices(history)
+        self.notices = notices or Notices(history, hasher.pseudonym)
         self.pool = pool
         self.roster = pool.roster if pool is not None else Roster()
         self.texts = texts or HandoffTexts()

@@ -94,7 +94,10 @@ class Privacy:
             "outbound_messages": await self.stores.queue.export_person(person),
         }
         conversations = {row["conversation_sid"] for row in first["conversations"]}
-        conversations |= {row["conversation_sid"] for row in first["handoffs"]}
+        # Their handoffs as a customer (not those they hold as an agent: their customers').
+        conversations |= {
+            row["conversation_sid"] for row in first["handoffs"] if "conversation_sid" in row
+        }
         messages = {row["sid"] for row in first["outbound_messages"] if row.get("sid")}
         if self.twilio is not None:
             messages |= {row["sid"] for row in await self.twilio.messages(person)}

@@ -1,7 +1,7 @@
 """The one-time re-key of data stored before keys named people by pseudonym (issue 18).
 
-Before, four kinds of key held a phone number or chat identity itself; ``botkit privacy
-migrate`` moves each to its pseudonym key, keeping value and remaining lifetime:
+Before, these keys held a phone number or chat identity itself; ``botkit privacy migrate``
+moves each to its pseudonym key, keeping value and remaining lifetime:
 
 - a session (lock, data, expiry), whose key ended with the user's number, or with a
   participant's address or identity: moved to the same key with the pseudonym, in the shard
@@ -9,11 +9,13 @@ migrate`` moves each to its pseudonym key, keeping value and remaining lifetime:
 - a WhatsApp window ``botkit:wa-window:<sender>:<user>``;
 - a field of a mirror's author index ``{...:conv:<CH>}:who``;
 - a field of a sender's virtual-time hash ``...:out:<bot>:vt:<sender>``: dropped rather than
-  moved, since it only spaces a recipient's next message and is rebuilt by it.
+  moved, since it only spaces a recipient's next message and is rebuilt by it;
+- the handoff's agent keys: an agent's held set, presence field and notices thread
+  (botkit/runtime/rekey_agents.py).
 
 Anything already keyed by pseudonym (64 hex characters) is left alone, so the migration can run
 any number of times, against a live bot, and counts only what it changed. Values that still hold
-a number (a dead letter, a handoff record) are not keys: their retention removes them
+a number (a dead letter, a handoff record's customer) are not keys: their retention removes them
 (docs/privacy.md). Memory stores need no migration: they never outlive their process.
 """
 
@@ -22,19 +24,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botkit.core.person import Pseudonym
+from botkit.core.person import Pseudonym, is_pseudonym
 from botkit.core.redis_client import RedisClient
 from botkit.core.redis_scan import glob_escape, scan_keys
+from botkit.runtime.rekey_agents import AgentRekey
 from botkit.sessions.keys import SEPARATOR
 from botkit.sessions.shards import SESSION_KINDS, Shards
 
-_PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 #: ``<sender>:<user>``, each an address with or without ``whatsapp:``.
 _WINDOW = re.compile(r"^(?P<sender>(?:whatsapp:)?[^:]+):(?P<user>(?:whatsapp:)?[^:]+)$")
-
-
-def is_pseudonym(part: str) -> bool:
-    return bool(_PSEUDONYM.match(part))
 
 
 def _text(raw: Any) -> str:
@@ -54,6 +52,7 @@ class Rekey:
             "whatsapp_windows": await self.windows(),
             "mirror_authors": await self.mirror_authors(),
             "vt_fields": await self.vt_fields(),
+            **await AgentRekey(self._redis, self._shards.namespace, self._pseudonym).run(),
         }
 
     def _renamed(self, session_key: str) -> str | None:

@@ -198,7 +198,7 @@ async def start_runtime(
         sessions=stores.sessions,
         policy=policy,
         hasher=stores.hasher,
-        notices=Notices(stores.history, messenger),
+        notices=Notices(stores.history, stores.hasher.pseudonym, messenger),
         pool=bot.agents,
         texts=bot.handoff_texts,
         on_close=close_hooks(bot.handoff_close_hooks, messenger),

@@ -141,7 +141,7 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
             ledger=ledger,
             windows=MemoryWindowStore(hasher.pseudonym),
             mirror=MemoryParticipantMirror(pseudonym=hasher.pseudonym),
-            handoffs=MemoryHandoffStore(ttl=settings.handoff_retention),
+            handoffs=MemoryHandoffStore(hasher.pseudonym, ttl=settings.handoff_retention),
             history=MemoryHistoryStore(ttl=settings.handoff_history_retention),
             effects=MemoryEffectStore(),
             records=MemoryRecordBackend(),
@@ -163,7 +163,9 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
         ledger=RedisConsentLedger(redis, hasher, consent, audit_retention=settings.audit_retention),
         windows=RedisWindowStore(redis, hasher.pseudonym),
         mirror=RedisParticipantMirror(redis, pseudonym=hasher.pseudonym, prefix=namespace),
-        handoffs=RedisHandoffStore(redis, prefix=namespace, ttl=settings.handoff_retention),
+        handoffs=RedisHandoffStore(
+            redis, hasher.pseudonym, prefix=namespace, ttl=settings.handoff_retention
+        ),
         history=RedisHistoryStore(
             redis, prefix=namespace, ttl=settings.handoff_history_retention
         ),

@@ -1,6 +1,8 @@
 """One person's data exported and erased (issue 18), end to end with the support bot: a
 customer talks to the bot, opens a ticket, is handed to an agent, rates the chat and texts
-STOP; then everything held about them is exported, erased, and looked for everywhere.
+STOP; then everything held about them is exported, erased, and looked for everywhere. An agent
+who works from their phone is a person too: their number is kept only where docs/privacy.md
+says, and found, exported and erased the same way.
 
 Runs on the memory stores and on a real Redis alike (tests/bots/conftest.py).
 """
@@ -8,6 +10,7 @@ Runs on the memory stores and on a real Redis alike (tests/bots/conftest.py).
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -25,6 +28,19 @@ from tests.support.traces import memory_traces, redis_traces
 CUSTOMER = "+15550004567"
 MASKED = "+1555***4567"
 BYSTANDER = "+15550007788"
+#: An agent who works from their phone: the pool names them by their number.
+AGENT = "+15550109000"
+#: Where an agent's number may be while they work (docs/privacy.md, "Agents"): the record of
+#: the conversation they hold, that conversation's history and participant mirror, and the
+#: notices queued to their phone. Never in a key, and nowhere else.
+AGENT_AT_WORK = {
+    "record": re.compile(r"^\{support:handoff\}:rec:CH\w+$"),
+    "history": re.compile(r"^\{support:history:conversation:CH\w+\}:log$"),
+    "mirror": re.compile(r"^\{support:conv:CH\w+\}:participants$"),
+    "notice": re.compile(r"^\{botkit:consent\}:out:support:job:\w+$"),
+}
+#: The same, as the memory stores hold it.
+AGENT_AT_WORK_IN_MEMORY = {"handoffs", "history", "mirror", "queue"}
 #: What the customer said, and was told, that only they and the agent know.
 BODIES = (
     "the lid of my teapot arrived cracked",
@@ -67,6 +83,60 @@ async def a_full_conversation(tester: Tester) -> None:
     await phone.expect_reply(contains="Thank you for rating us 4/5")
     await phone.send("STOP")
     await tester.settle()
+
+
+async def an_agent_at_work(tester: Tester) -> str:
+    """A customer handed to the phone agent, who writes to them and then goes away; the
+    conversation's SID."""
+    phone = tester.phone(CUSTOMER)
+    agent = tester.phone(AGENT)
+    await phone.send("I want a person")
+    await phone.expect_reply(contains=f"You are now chatting with {AGENT}")
+    await agent.send("Hi, Sam here. Let me look at your order.")
+    await phone.expect_reply(contains="Sam here")
+    await phone.send(BODIES[1])
+    await agent.send("/away")
+    await tester.settle()
+    told = [m.body for m in agent.replies]
+    assert BODIES[1] in told and any(t.startswith("New conversation: +1555***4567") for t in told)
+    (held,) = await tester.runtime.stores.handoffs.holding(AGENT)
+    return held.conversation_sid
+
+
+async def test_an_agents_number_is_kept_only_where_documented_and_erased(
+    botkit_redis_url: str | None,
+) -> None:
+    """Issue 18: after handoff activity of an agent named by their phone number, a full scan
+    finds their number only in the records docs/privacy.md lists (none of them a key); their
+    export shows their presence, the conversation they hold and what they were told; their
+    erase leaves no trace, and their customer waits for the next agent."""
+    async with Tester(build(agents=[AGENT]).bot, redis_url=botkit_redis_url) as tester:
+        conversation = await an_agent_at_work(tester)
+        digits = AGENT.lstrip("+")
+        found = await _traces(tester, botkit_redis_url, [digits])
+        if botkit_redis_url is None:
+            assert {hit.split(":")[0] for hit in found} <= AGENT_AT_WORK_IN_MEMORY, found
+        else:
+            keys = [hit.rsplit(": ", 1)[0] for hit in found]
+            kinds = {k for key in keys for k, where in AGENT_AT_WORK.items() if where.match(key)}
+            assert kinds == set(AGENT_AT_WORK), found
+            assert all(any(w.match(key) for w in AGENT_AT_WORK.values()) for key in keys), found
+
+        privacy = tester.runtime.privacy
+        exported = await privacy.export(AGENT)
+        assert exported["handoffs"] == [
+            {"role": "agent", "presence": "away", "holding": [conversation]}
+        ]
+        pseudonym = tester.runtime.stores.hasher.pseudonym(AGENT)
+        notices = [r for r in exported["handoff_history"] if r["thread"] == f"agent:{pseudonym}"]
+        assert notices[0]["text"].startswith("New conversation: +1555***4567")
+
+        removed = await privacy.erase(AGENT)
+        assert removed["handoffs"] == 2  # the conversation they held, and their presence
+        assert await _traces(tester, botkit_redis_url, [digits]) == []
+        record = await tester.runtime.stores.handoffs.get(conversation)
+        assert record is not None and (record.mode, record.agent) == ("queued", None)
+        assert is_empty(await privacy.export(AGENT))
 
 
 async def test_export_then_erase_then_export_leaves_only_consent(

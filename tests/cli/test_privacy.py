@@ -16,6 +16,10 @@ from redis.asyncio import Redis
 
 from botkit.cli.main import main
 from botkit.compliance.hashing import NumberHasher
+from botkit.handoff.history.redis import RedisHistoryStore
+from botkit.handoff.notices import Notices
+from botkit.handoff.store.protocol import Member, Roster
+from botkit.handoff.store.redis import RedisHandoffStore
 from botkit.outbound.job import Job, JobFactory
 from botkit.outbound.limits.rates import RateTable
 from botkit.outbound.message import OutboundMessage
@@ -23,7 +27,14 @@ from botkit.outbound.queue.protocol import Claim
 from botkit.outbound.queue.redis import RedisOutboundQueue
 from botkit.testing import Tester
 from bots.support import build
-from tests.bots.test_privacy import BODIES, CUSTOMER, MASKED, a_full_conversation
+from tests.bots.test_privacy import (
+    AGENT,
+    BODIES,
+    CUSTOMER,
+    MASKED,
+    a_full_conversation,
+    an_agent_at_work,
+)
 from tests.support.redis_server import free_port, start_redis, stop_redis
 from tests.support.traces import redis_traces
 
@@ -87,6 +98,37 @@ def test_export_then_erase_then_export(run: Callable[..., Result], clean_redis: 
     assert after["consent"] == document["consent"]
     assert not after["sessions"] and not after["bot"]["export_person"]["tickets"]
     assert len(after["erasures"]) == 2
+
+
+def test_an_agents_handoff_records_are_exported_and_erased(
+    run: Callable[..., Result], clean_redis: str
+) -> None:
+    """The phone number of an agent finds their presence, the conversation they hold and what
+    they were told; the erase leaves their number nowhere in Redis."""
+
+    async def work() -> None:
+        async with Tester(build(agents=[AGENT]).bot, redis_url=clean_redis) as tester:
+            await an_agent_at_work(tester)
+
+    asyncio.run(work())
+    as_agent = {"SUPPORT_AGENTS": AGENT}
+    exported = run("privacy", "export", AGENT, env=as_agent)
+    assert exported.exit_code == 0, exported.output
+    document = json.loads(exported.stdout)
+    (row,) = document["handoffs"]
+    assert (row["role"], row["presence"], len(row["holding"])) == ("agent", "away", 1)
+    assert any(r["thread"].startswith("agent:") for r in document["handoff_history"])
+
+    erased = run("privacy", "erase", AGENT, env=as_agent)
+    assert erased.exit_code == 0, erased.output
+    assert "  handoffs: 2\n" in erased.stdout
+
+    async def check() -> None:
+        redis = Redis.from_url(clean_redis)
+        assert await redis_traces(redis, [AGENT.lstrip("+")]) == []
+        await redis.aclose()
+
+    asyncio.run(check())
 
 
 def test_export_writes_a_file(
@@ -172,8 +214,11 @@ def test_migrate_moves_old_keys_to_pseudonyms(
         "whatsapp_windows: 1 re-keyed",
         "mirror_authors: 1 re-keyed",
         "vt_fields: 1 re-keyed",
+        "handoff_held: 0 re-keyed",
+        "handoff_presence: 0 re-keyed",
+        "agent_notices: 0 re-keyed",
     ]
-    assert run("privacy", "migrate").stdout.count(": 0 re-keyed") == 4  # idempotent
+    assert run("privacy", "migrate").stdout.count(": 0 re-keyed") == 7  # idempotent
 
     async def check() -> None:
         redis = Redis.from_url(clean_redis)
@@ -183,6 +228,73 @@ def test_migrate_moves_old_keys_to_pseudonyms(
         assert 0 < await redis.pttl(new) <= 60_000
         assert await redis.exists(f"botkit:wa-window:whatsapp:+15550002222:{digest}")
         assert await redis.hget("{support:conv:CH1}:who", digest) == b"MB1"
+        await redis.aclose()
+
+    asyncio.run(check())
+
+
+def test_migrate_moves_agent_keys_to_pseudonyms(
+    run: Callable[..., Result], clean_redis: str
+) -> None:
+    """An agent named by their number (and one by a chat identity) in the old handoff keys:
+    their held sets, presence fields and notices move to their pseudonyms; the store then finds
+    them there, and only the record of the conversation one holds still names them."""
+    hasher = NumberHasher(PEPPER)
+    tag = "{support:handoff}:"
+    record = {
+        "conversation_sid": "CH1",
+        "mode": "agent",
+        "agent": AGENT,
+        "skill": "general",
+        "queued_at": 1.0,
+        "assigned_at": 2.0,
+    }
+    notice = {"at": 2.0, "kind": "notice", "role": "system", "author": AGENT, "text": "New."}
+
+    async def old_layout() -> None:
+        redis = Redis.from_url(clean_redis)
+        await redis.set(tag + "rec:CH1", json.dumps(record), px=60_000)
+        await redis.set(tag + "rec:CH2", json.dumps({**record, "conversation_sid": "CH2"}))
+        await redis.sadd(tag + f"held:{AGENT}", "CH1", "CH9")  # CH9: long gone
+        await redis.sadd(tag + "held:alice", "CH2")  # not hers (any more): not moved
+        await redis.hset(tag + "presence", mapping={AGENT: "away", "alice": "offline"})
+        thread = f"{{support:history:agent:{AGENT}}}"
+        await redis.rpush(thread + ":log", json.dumps({**notice, "index": 1}))
+        await redis.set(thread + ":seq", "1")
+        await redis.pexpire(thread + ":log", 60_000)
+        await redis.pexpire(thread + ":seq", 60_000)
+        await redis.aclose()
+
+    asyncio.run(old_layout())
+    done = run("privacy", "migrate")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines()[-3:] == [
+        "handoff_held: 1 re-keyed",
+        "handoff_presence: 2 re-keyed",
+        "agent_notices: 1 re-keyed",
+    ]
+    assert run("privacy", "migrate").stdout.count(": 0 re-keyed") == 7  # idempotent
+
+    async def check() -> None:
+        redis = Redis.from_url(clean_redis)
+        digits = AGENT.lstrip("+")
+        assert sorted(await redis_traces(redis, [digits])) == [
+            f"{tag}rec:CH1: {digits}",
+            f"{tag}rec:CH2: {digits}",
+        ]
+        assert 0 < await redis.pttl(tag + "rec:CH1") <= 60_000  # its lifetime kept
+        store = RedisHandoffStore(redis, hasher.pseudonym, prefix="support")
+        team = Roster((Member(AGENT, ("general",), 1), Member("alice", ("general",), 1)))
+        assert [r.conversation_sid for r in await store.holding(AGENT)] == ["CH1"]
+        assert await store.presence(AGENT, team) == "away"
+        assert await store.holding("alice") == []
+        assert await store.presence("alice", team) == "offline"
+        released = await store.release("CH1", team, 3.0, to_bot=False)
+        assert released is not None and await store.holding(AGENT) == []
+        notices = Notices(RedisHistoryStore(redis, prefix="support"), hasher.pseudonym)
+        assert [(e.index, e.author, e.text) for e in await notices.of(AGENT)] == [(1, None, "New.")]
+        thread = f"{{support:history:agent:{hasher.pseudonym(AGENT)}}}:log"
+        assert 0 < await redis.pttl(thread) <= 60_000
         await redis.aclose()
 
     asyncio.run(check())

@@ -7,7 +7,9 @@ import asyncio
 from dataclasses import replace
 
 from botkit.handoff.history.protocol import HistoryEntry
+from botkit.handoff.notices import Notices
 from botkit.runtime.stores import Stores
+from tests.support.traces import store_traces
 
 
 def said(text: str) -> HistoryEntry:
@@ -77,3 +79,27 @@ async def test_a_persons_history_is_exported_and_erased_and_nothing_else(stores:
     assert await history.read("conversation:CH1") == []
     assert [e.text for e in await history.read("agent:ann")] == ["New: +1555***3333"]
     assert [e.text for e in await history.read("conversation:CH2")] == ["mentions nobody"]
+
+
+async def test_an_agents_notices_are_kept_under_their_pseudonym(stores: Stores) -> None:
+    """Issue 18: an agent who works from their phone is told things in a thread named by their
+    pseudonym, whose entries do not name them; their export finds the thread, their erase
+    deletes it."""
+    agent = "+15550109000"
+    notices = Notices(stores.history, stores.hasher.pseudonym)
+    await notices.tell(agent, "New conversation: +1555***1111 (general), waited 3 s.")
+    await notices.tell("ann", "Closed.")
+    assert [(e.index, e.author) for e in await notices.of(agent)] == [(1, None)]
+    pseudonym = stores.hasher.pseudonym(agent)
+    assert [e.text for e in await stores.history.read(f"agent:{pseudonym}")] == [
+        "New conversation: +1555***1111 (general), waited 3 s."
+    ]
+    assert await store_traces(stores, [agent.lstrip("+")]) == []
+
+    person = stores.hasher.person(agent)
+    assert [row["thread"] for row in await stores.history.export_person(person)] == [
+        f"agent:{pseudonym}"
+    ]
+    assert await stores.history.erase_person(person) == 1
+    assert await notices.of(agent) == []
+    assert [e.text for e in await notices.of("ann")] == ["Closed."]

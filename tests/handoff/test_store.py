@@ -16,6 +16,7 @@ from botkit.handoff.store.redis import RedisHandoffStore
 from botkit.runtime.redis import connect
 from botkit.runtime.stores import Stores
 from botkit.settings import Settings
+from tests.support.traces import store_traces
 
 # Every handoff decision is one script in the bot's slot: on a cluster too.
 pytestmark = pytest.mark.cluster
@@ -240,7 +241,7 @@ async def test_fifty_customers_and_ten_agents_freeing_up_at_once(
             return store
         client = await connect(Settings(redis_url=store_url))  # a cluster's client on a cluster
         clients.append(client)
-        return RedisHandoffStore(client, prefix="contract")
+        return RedisHandoffStore(client, stores.hasher.pseudonym, prefix="contract")
 
     assignments: Counter[str] = Counter()
     loads_seen: list[int] = []
@@ -293,3 +294,74 @@ async def test_a_persons_handoffs_are_exported_and_closed_by_an_erase(
     assert await store.get("CH01") is None and await store.get("CH02") is None
     assert await store.holding(agent) == []
     assert [r.conversation_sid for r in await store.waiting("general")] == ["CH03"]
+
+
+#: An agent who works from their phone: their identity is their number.
+AGENT_PHONE = "+15550109000"
+
+
+async def test_an_agent_named_by_a_phone_number_is_kept_under_their_pseudonym(
+    store: HandoffStore, stores: Stores
+) -> None:
+    """Issue 18: no key, hash field or set member names an agent; their load and presence are
+    under their pseudonym. Only the record of a conversation they hold names them (its
+    ``agent``), and only while they hold it."""
+    team = Roster((Member(AGENT_PHONE, ("general",), 2), Member("ann", ("general",), 1)))
+    digits = AGENT_PHONE.lstrip("+")
+    assert (await store.route(asking("CH1", at=1.0), team, now())).record.agent == AGENT_PHONE
+    assert (await store.route(asking("CH2", at=2.0), team, now())).record.agent == "ann"
+    moved = await store.transfer("CH2", team, now(), agent=AGENT_PHONE)
+    assert moved.record is not None and moved.record.agent == AGENT_PHONE
+    await store.set_presence(AGENT_PHONE, "away", team, now())
+    assert [r.conversation_sid for r in await store.holding(AGENT_PHONE)] == ["CH1", "CH2"]
+    assert await store.presence(AGENT_PHONE, team) == "away"
+    pseudonym = stores.hasher.pseudonym(AGENT_PHONE)
+    if stores.redis is not None:
+        tag = "{contract:handoff}:"
+        assert await stores.redis.scard(tag + "held:" + pseudonym) == 2
+        assert await stores.redis.hget(tag + "presence", pseudonym) == b"away"
+        assert sorted(await store_traces(stores, [digits])) == [
+            f"{tag}rec:CH1: {digits}",
+            f"{tag}rec:CH2: {digits}",
+        ]
+    else:
+        assert await store_traces(stores, [digits]) == [f"handoffs: {digits}"]  # the records
+
+    # Once they hold nothing, nothing names them; their presence stays, under the pseudonym.
+    await store.release("CH1", team, now(), to_bot=True)
+    await store.release("CH2", team, now(), to_bot=False)
+    await store.set_presence(AGENT_PHONE, "offline", team, now())
+    assert await store_traces(stores, [digits]) == []
+    assert await store.presence(AGENT_PHONE, team) == "offline"
+    assert (await store.route(asking("CH3", at=3.0), team, now())).record.agent == "ann"
+
+
+async def test_an_agents_presence_and_held_conversations_are_exported_and_erased(
+    store: HandoffStore, stores: Stores
+) -> None:
+    """Issue 18: asked about an agent's number, a store shows their presence and which
+    conversations they hold (not those records: their customers'); an erase puts those back in
+    line, keeping their wait, and forgets the presence. Another agent keeps theirs."""
+    team = Roster((Member(AGENT_PHONE, ("general",), 2), Member("ann", ("general",), 1)))
+    for n in (1, 2, 3):
+        await store.route(asking(f"CH{n}", at=float(n)), team, now())
+    await store.set_presence("ann", "away", team, now())
+    await store.set_presence(AGENT_PHONE, "away", team, now())
+    person = stores.hasher.person(AGENT_PHONE)
+    assert await store.export_person(person) == [
+        {"role": "agent", "presence": "away", "holding": ["CH1", "CH3"]}
+    ]
+
+    assert await store.erase_person(person) == 3  # two conversations and the presence
+    assert await store.erase_person(person) == 0
+    assert await store.export_person(person) == []
+    assert await store.holding(AGENT_PHONE) == []
+    assert await store.presence(AGENT_PHONE, team) == "available"  # the roster's again
+    waiting = await store.waiting("general")
+    assert [(r.conversation_sid, r.agent, r.queued_at) for r in waiting] == [
+        ("CH1", None, 1.0),
+        ("CH3", None, 3.0),
+    ]
+    assert [r.conversation_sid for r in await store.holding("ann")] == ["CH2"]
+    assert await store.presence("ann", team) == "away"
+    assert await store_traces(stores, [AGENT_PHONE.lstrip("+")]) == []

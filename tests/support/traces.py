@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
+from botkit.core.redis_client import RedisClient
 from botkit.runtime.privacy import ERASURES
 from botkit.runtime.stores import Stores
 
@@ -33,7 +33,14 @@ def _text(raw: Any) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
-async def redis_traces(redis: Redis, needles: Iterable[str]) -> list[str]:
+async def store_traces(stores: Stores, needles: Iterable[str]) -> list[str]:
+    """``redis_traces`` of the stores' Redis, or ``memory_traces`` of the memory stores."""
+    if stores.redis is None:
+        return memory_traces(stores, needles)
+    return await redis_traces(stores.redis, needles)
+
+
+async def redis_traces(redis: RedisClient, needles: Iterable[str]) -> list[str]:
     """``key: needle`` for every key, or value of a key, that holds one of ``needles``."""
     wanted = [n for n in needles if n]
     found = []
@@ -49,7 +56,7 @@ async def redis_traces(redis: Redis, needles: Iterable[str]) -> list[str]:
     return found
 
 
-async def _values(redis: Redis, key: str) -> list[str]:
+async def _values(redis: RedisClient, key: str) -> list[str]:
     kind = _text(await redis.type(key))
     if kind == "string":
         return [_text(await redis.get(key))]

@@ -2,18 +2,20 @@
 
 Threads are ``conversation:<CH>`` (the turns a customer had with the bot before the handoff,
 the handoff's reason and summary, then every message of the conversation and the agents'
-private notes) and ``agent:<name>`` (what only that agent is told: command results, a
-conversation given to them). The agent desk reads them, and they are what a person's data
-export and erase find for a conversation.
+private notes) and ``agent:<pseudonym>`` (what only that agent is told: command results, a
+conversation given to them; named by the pepper-HMAC of the agent's identity, which is often
+their phone number). The agent desk reads them, and they are what a person's data export and
+erase find for a conversation.
 
 Each thread keeps its newest ``limit`` entries and lives ``ttl`` seconds after its last one
 (defaults: 200 entries, 7 days: BOTKIT_HANDOFF_HISTORY_RETENTION; a customer's 1:1 turns,
 BOTKIT_TRANSCRIPT_RETENTION). Entries are numbered 1, 2, 3... per thread, so a reader can ask
 for what came after the last one it saw.
 
-A person's history is their own threads (``customer:<pseudonym>``), the threads of their
-conversations (``Person.conversations``: what was said there, by anyone, is about them), and
-every other entry that mentions them (an agent's notice naming them, masked or not).
+A person's history is their own threads (``customer:<pseudonym>``, and ``agent:<pseudonym>``
+when they are an agent), the threads of their conversations (``Person.conversations``: what
+was said there, by anyone, is about them), and every other entry that mentions them (an
+agent's notice naming them, masked or not).
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ def conversation_thread(conversation_sid: str) -> str:
     return f"conversation:{conversation_sid}"
 
 
-def agent_thread(agent: str) -> str:
-    return f"agent:{agent}"
+def agent_thread(pseudonym: str) -> str:
+    """The thread of what one agent alone is told; ``pseudonym``: the pepper-HMAC of their
+    identity (``NumberHasher.pseudonym``), never the identity, which may be a phone number."""
+    return f"agent:{pseudonym}"
 
 
 def customer_thread(digest: str) -> str:
@@ -60,7 +64,7 @@ def customer_thread(digest: str) -> str:
 
 def whole_threads(person: Person) -> set[str]:
     """The threads that are ``person``'s altogether (see the module docstring)."""
-    return {customer_thread(person.digest)} | {
+    return {customer_thread(person.digest), agent_thread(person.digest)} | {
         conversation_thread(sid) for sid in person.conversations
     }
 

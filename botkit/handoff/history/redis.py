@@ -42,6 +42,12 @@ return removed
 """
 
 
+def thread_keys(prefix: str, thread: str) -> tuple[str, str]:
+    """The log and the counter of a bot's (``prefix``) thread, under the thread's own tag."""
+    tag = f"{{{prefix}:history:{thread}}}"
+    return f"{tag}:log", f"{tag}:seq"
+
+
 class RedisHistoryStore:
     def __init__(
         self,
@@ -59,8 +65,7 @@ class RedisHistoryStore:
         self._remove = redis.register_script(_REMOVE)
 
     def _keys(self, thread: str) -> tuple[str, str]:
-        tag = f"{{{self._prefix}:history:{thread}}}"
-        return f"{tag}:log", f"{tag}:seq"
+        return thread_keys(self._prefix, thread)
 
     async def append(
         self,

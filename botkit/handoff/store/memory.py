@@ -1,12 +1,13 @@
 """HandoffStore in dicts, for one process (development, tests). Each method runs without an
 ``await`` in its decision, so it is one atomic step, as the Redis twin's Lua scripts are; the
-same contract tests run against both."""
+same contract tests run against both. Agents are kept under their pseudonym, as there."""
 
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
-from botkit.core.person import Found, Person
+from botkit.core.person import Found, Person, Pseudonym
 from botkit.handoff.store.protocol import (
     RECORD_TTL,
     HandoffRecord,
@@ -16,17 +17,24 @@ from botkit.handoff.store.protocol import (
     Roster,
     Routed,
     Transferred,
+    agent_row,
     erase_records,
 )
 
+#: Agents' pseudonyms remembered (an HMAC per agent per step would be wasted work).
+KNOWN_AGENTS = 1024
+
 
 class MemoryHandoffStore:
-    def __init__(self, ttl: float = RECORD_TTL) -> None:
+    def __init__(self, pseudonym: Pseudonym, ttl: float = RECORD_TTL) -> None:
         self._ttl = ttl
+        self._key = lru_cache(maxsize=KNOWN_AGENTS)(pseudonym)
         self._records: dict[str, tuple[HandoffRecord, float]] = {}
         #: skill -> conversation SIDs waiting (ordered on read, like a sorted set).
         self._queues: dict[str, set[str]] = {}
+        #: an agent's pseudonym -> the conversations they hold.
         self._held: dict[str, set[str]] = {}
+        #: an agent's pseudonym -> their presence, once they set one.
         self._presence: dict[str, Presence] = {}
 
     # Reading ---------------------------------------------------------------------------------
@@ -38,7 +46,8 @@ class MemoryHandoffStore:
         return self._presence_of(agent, roster)
 
     async def holding(self, agent: str) -> list[HandoffRecord]:
-        found = [r for sid in self._held.get(agent, ()) if (r := self._read(sid)) is not None]
+        held = self._held.get(self._key(agent), ())
+        found = [r for sid in held if (r := self._read(sid)) is not None]
         return sorted(found, key=lambda r: (r.assigned_at or 0.0, r.conversation_sid))
 
     async def waiting(self, skill: str, limit: int | None = None) -> list[HandoffRecord]:
@@ -74,7 +83,7 @@ class MemoryHandoffStore:
             left = self._unqueue(known)
             previous = known.agent
             if previous is not None and previous != agent:
-                self._held.get(previous, set()).discard(known.conversation_sid)
+                self._held.get(self._key(previous), set()).discard(known.conversation_sid)
             if known.mode != "bot":  # the wait counts from when it was first asked for
                 record = record.model_copy(update={"queued_at": known.queued_at})
         given = self._give(record, agent, now)
@@ -92,7 +101,7 @@ class MemoryHandoffStore:
         left = self._unqueue(record)
         agent = record.agent
         if agent is not None:
-            self._held.get(agent, set()).discard(conversation_sid)
+            self._held.get(self._key(agent), set()).discard(conversation_sid)
         if to_bot:
             self._write(record.model_copy(update={"mode": "bot", "agent": None}))
         else:
@@ -114,12 +123,13 @@ class MemoryHandoffStore:
     async def set_presence(
         self, agent: str, presence: Presence, roster: Roster, now: float
     ) -> tuple[HandoffRecord, ...]:
-        self._presence[agent] = presence
+        self._presence[self._key(agent)] = presence
         changed: list[HandoffRecord] = []
         if presence == "available":
             self._fill(agent, roster, now, changed)
         elif presence == "offline":
-            held = [r for sid in self._held.pop(agent, set()) if (r := self._read(sid))]
+            sids = self._held.pop(self._key(agent), set())
+            held = [r for sid in sids if (r := self._read(sid))]
             for record in sorted(held, key=lambda r: (r.score, r.conversation_sid)):
                 if record.agent != agent:
                     continue
@@ -151,14 +161,14 @@ class MemoryHandoffStore:
                 return Transferred(None, "unavailable")
             if self._load(agent) >= member.capacity:
                 return Transferred(None, "full")
-            self._held[former].discard(conversation_sid)
+            self._held[self._key(former)].discard(conversation_sid)
             moved = self._give(record, agent, now)
             self._fill(former, roster, now, assigned)
             return Transferred(moved, assigned=tuple(assigned))
         assert skill is not None
         if not roster.skilled(skill):
             return Transferred(None, "no_skill")
-        self._held[former].discard(conversation_sid)
+        self._held[self._key(former)].discard(conversation_sid)
         self._fill(former, roster, now, assigned)
         record = record.model_copy(update={"skill": skill})
         placed, position = await self._place(record, roster, now, excluded=former)
@@ -172,14 +182,34 @@ class MemoryHandoffStore:
         return now - record.queued_at
 
     async def export_person(self, person: Person) -> Found:
-        return [
+        theirs = [
             record.model_dump(mode="json")
             for sid in sorted(self._records)
             if (record := self._read(sid)) is not None and person.is_address(record.customer)
         ]
+        holding = [record.conversation_sid for record in self._held_by(person.digest)]
+        return theirs + agent_row(self._presence.get(person.digest), holding)
 
     async def erase_person(self, person: Person) -> int:
-        return await erase_records(self, person)
+        erased = await erase_records(self, person)
+        # As an agent (their pseudonym is their number's digest): what they hold goes back in
+        # line, and their presence is forgotten.
+        for record in self._held_by(person.digest):
+            self._queue(record)
+            erased += 1
+        self._held.pop(person.digest, None)
+        erased += int(self._presence.pop(person.digest, None) is not None)
+        return erased
+
+    def _held_by(self, key: str) -> list[HandoffRecord]:
+        """The records the agent of pseudonym ``key`` holds now."""
+        return [
+            record
+            for sid in sorted(self._held.get(key, ()))
+            if (record := self._read(sid)) is not None
+            and record.agent is not None
+            and self._key(record.agent) == key
+        ]
 
     # Steps -----------------------------------------------------------------------------------
 
@@ -194,10 +224,10 @@ class MemoryHandoffStore:
         return record
 
     def _presence_of(self, agent: str, roster: Roster) -> Presence:
-        return self._presence.get(agent, roster.presence)
+        return self._presence.get(self._key(agent), roster.presence)
 
     def _load(self, agent: str) -> int:
-        return len(self._held.get(agent, ()))
+        return len(self._held.get(self._key(agent), ()))
 
     def _ordered(self, skill: str) -> list[str]:
         """The skill's queue, best first; entries whose record expired or moved are dropped."""
@@ -208,7 +238,7 @@ class MemoryHandoffStore:
 
     def _give(self, record: HandoffRecord, agent: str, now: float) -> HandoffRecord:
         self._unqueue(record)
-        self._held.setdefault(agent, set()).add(record.conversation_sid)
+        self._held.setdefault(self._key(agent), set()).add(record.conversation_sid)
         return self._write(
             record.model_copy(update={"mode": "agent", "agent": agent, "assigned_at": now})
         )

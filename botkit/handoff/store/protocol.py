@@ -5,7 +5,11 @@ A store holds, per bot:
 - each handed-off conversation's record (its mode: ``agent`` with an agent, ``queued`` waiting
   for one, or ``bot`` again), with its skill, priority and times;
 - the queue of each skill, best first: higher priority, then longer waiting;
-- the conversations each agent holds (their load) and each agent's presence.
+- the conversations each agent holds (their load) and each agent's presence, under the agent's
+  pseudonym (the pepper-HMAC of their identity: a phone number or a chat identity, hashed as
+  every person is, botkit/core/person.py), never the identity itself. The one place an agent's
+  identity is kept is the ``agent`` of the records of the conversations they hold now: the desk
+  shows who holds each, and the agent is added to and removed from its conversation by it.
 
 Every routing decision is one atomic step that reads and changes all of these together (one
 Lua script on Redis, one uninterrupted run of Python in memory): a conversation offered to a
@@ -19,8 +23,8 @@ process; the caller passes them to each step as a ``Roster``.
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, Protocol
@@ -121,19 +125,6 @@ class Roster:
     @cached_property
     def skills(self) -> tuple[str, ...]:
         return tuple(sorted({s for m in self.members for s in m.skills}))
-
-    @cached_property
-    def json(self) -> str:
-        """What the Redis scripts read."""
-        return json.dumps(
-            {
-                "members": [
-                    {"name": m.name, "skills": list(m.skills), "capacity": m.capacity}
-                    for m in self.members
-                ],
-                "presence": self.presence,
-            }
-        )
 
 
 @dataclass(frozen=True)
@@ -239,18 +230,33 @@ class HandoffStore(Protocol):
         since it was asked for; None for any later message, or another author."""
 
     async def export_person(self, person: Person) -> Found:
-        """The handoff records whose customer is ``person``."""
+        """The handoff records whose customer is ``person``; and if ``person`` is an agent,
+        one row with their presence and the SIDs of the conversations they hold (``agent_row``:
+        not those records, which are their customers')."""
 
     async def erase_person(self, person: Person) -> int:
-        """Close those handoffs (out of their queue, off their agent) and delete the records;
-        how many. Their agents take the next in line at their next step."""
+        """Close their handoffs as a customer (out of their queue, off their agent) and delete
+        the records; as an agent, put the conversations they hold back in their queues (keeping
+        their wait, given to nobody inside the erase) and forget their presence. How many
+        records went or changed. Agents take the next in line at their next step."""
+
+
+def agent_row(presence: str | None, holding: Iterable[str]) -> Found:
+    """What a store holds about a person as an agent: their presence and the conversations they
+    hold, by SID (the records themselves hold their customers' data, which is not theirs)."""
+    held = sorted(holding)
+    if presence is None and not held:
+        return []
+    return [{"role": "agent", "presence": presence, "holding": held}]
 
 
 async def erase_records(store: HandoffStore, person: Person) -> int:
-    """What both stores' ``erase_person`` do: each of the person's handoffs released as closed,
-    with no roster, so that nobody is assigned anything inside an erase."""
+    """What both stores' ``erase_person`` do for a customer: each of the person's handoffs
+    released as closed, with no roster, so that nobody is assigned anything inside an erase."""
     erased = 0
     for row in await store.export_person(person):
+        if "conversation_sid" not in row:
+            continue  # their row as an agent
         released = await store.release(row["conversation_sid"], Roster(), 0.0, to_bot=False)
         erased += int(released is not None)
     return erased

@@ -7,13 +7,20 @@ Keys of one bot share the hash tag ``{<bot>:handoff}`` (``P``), so each script t
 
 =====================  ======  ================================================================
 ``P:rec:<CH>``         string  the conversation's HandoffRecord as JSON, expiring after its ttl
-                               after its last change
+                               after its last change; with an agent, also ``agent_key``
 ``P:queue:<skill>``    zset    conversations waiting for an agent of the skill, scored by
                                HandoffRecord.score (priority first, then waiting time)
-``P:held:<agent>``     set     the conversations the agent has: its size is the agent's load
-``P:presence``         hash    agent -> available, away or offline (absent: the roster's)
+``P:held:<A>``         set     the conversations the agent has: its size is the agent's load
+``P:presence``         hash    ``A`` -> available, away or offline (absent: the roster's)
 ``P:skills``           set     every skill that has had a queue (for the desk and /metrics)
 =====================  ======  ================================================================
+
+``A`` is the agent's pseudonym: the pepper-HMAC of their identity, which is often a phone
+number. Lua cannot compute it (the pepper never goes to Redis), so Python hands each script the
+pseudonym of every agent it may name (each roster member's ``key``, the agent an argument
+names), and a record an agent holds keeps its agent's in ``agent_key``, for the step that later
+takes it off them. The record's ``agent`` is the one place the identity itself is kept, while
+they hold it (docs/privacy.md).
 
 Each script answers one JSON document: the record it decided about, a position, a refusal, and
 ``changed``: the other records the step moved (an agent who freed up taking the next in line).
@@ -22,9 +29,10 @@ Each script answers one JSON document: the record it decided about, a position, 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, cast
 
-from botkit.core.person import Found, Person
+from botkit.core.person import Found, Person, Pseudonym
 from botkit.core.redis_client import RedisClient
 from botkit.core.redis_scan import glob_escape, scan_keys
 from botkit.handoff.store.protocol import (
@@ -37,8 +45,13 @@ from botkit.handoff.store.protocol import (
     Roster,
     Routed,
     Transferred,
+    agent_row,
     erase_records,
 )
+
+#: Agents' pseudonyms, and rosters as the scripts read them, remembered per store.
+KNOWN_AGENTS = 1024
+KNOWN_ROSTERS = 32
 
 # ARGV: prefix, roster JSON, now, record ttl ms, then each script's own. The helpers below are
 # the same rules as MemoryHandoffStore's methods of the same names.
@@ -62,15 +75,29 @@ local function has(list, value)
   end
   return false
 end
-local function presence_of(name)
-  return redis.call('HGET', P .. 'presence', name) or roster.presence
+-- An agent is named in keys by their pseudonym ``key``, never by their name.
+local function presence_of(key)
+  return redis.call('HGET', P .. 'presence', key) or roster.presence
 end
-local function load_of(name)
-  return redis.call('SCARD', P .. 'held:' .. name)
+local function load_of(key)
+  return redis.call('SCARD', P .. 'held:' .. key)
 end
 local function agent_of(rec)
   if rec.agent == nil or rec.agent == NULL then return nil end
   return rec.agent
+end
+-- The pseudonym of the record's agent (nil: none, or unknown for a record kept from before
+-- agent_key, whose agent has left the roster).
+local function key_of(rec)
+  if agent_of(rec) == nil then return nil end
+  if rec.agent_key ~= nil and rec.agent_key ~= NULL then return rec.agent_key end
+  local m = member(rec.agent)
+  if m then return m.key end
+  return nil
+end
+local function unhold(rec)
+  local key = key_of(rec)
+  if key then redis.call('SREM', P .. 'held:' .. key, rec.conversation_sid) end
 end
 local function read(sid)
   local raw = redis.call('GET', P .. 'rec:' .. sid)
@@ -95,17 +122,19 @@ local function unqueue(rec)
   if r then redis.call('ZREM', P .. 'queue:' .. rec.skill, rec.conversation_sid) end
   return r
 end
-local function give(rec, name)
+local function give(rec, name, key)
   unqueue(rec)
-  redis.call('SADD', P .. 'held:' .. name, rec.conversation_sid)
+  redis.call('SADD', P .. 'held:' .. key, rec.conversation_sid)
   rec.mode = 'agent'
   rec.agent = name
+  rec.agent_key = key
   rec.assigned_at = now
   return write(rec)
 end
 local function enqueue(rec)
   rec.mode = 'queued'
   rec.agent = NULL
+  rec.agent_key = NULL
   rec.assigned_at = NULL
   redis.call('ZADD', P .. 'queue:' .. rec.skill, score(rec), rec.conversation_sid)
   redis.call('SADD', P .. 'skills', rec.skill)
@@ -114,10 +143,10 @@ end
 local function free_agent(skill, excluded)
   local best, best_load = nil, nil
   for _, m in ipairs(roster.members) do
-    if m.name ~= excluded and has(m.skills, skill) and presence_of(m.name) == 'available' then
-      local load = load_of(m.name)
+    if m.name ~= excluded and has(m.skills, skill) and presence_of(m.key) == 'available' then
+      local load = load_of(m.key)
       if load < m.capacity and (best_load == nil or load < best_load) then
-        best, best_load = m.name, load
+        best, best_load = m, load
       end
     end
   end
@@ -143,11 +172,11 @@ local function next_for(m)
 end
 local function fill(name)
   local m = member(name)
-  if m == nil or presence_of(name) ~= 'available' then return end
-  while load_of(name) < m.capacity do
+  if m == nil or presence_of(m.key) ~= 'available' then return end
+  while load_of(m.key) < m.capacity do
     local rec = next_for(m)
     if rec == nil then return end
-    table.insert(changed, give(rec, name))
+    table.insert(changed, give(rec, m.name, m.key))
   end
 end
 local function answer(result)
@@ -155,8 +184,8 @@ local function answer(result)
   return cjson.encode(result)
 end
 local function place(rec, excluded)
-  local name = free_agent(rec.skill, excluded)
-  if name then return answer({record = give(rec, name)}) end
+  local m = free_agent(rec.skill, excluded)
+  if m then return answer({record = give(rec, m.name, m.key)}) end
   enqueue(rec)
   return answer({record = rec, position = rank(rec)})
 end
@@ -173,23 +202,21 @@ return place(rec, nil)
 """
 )
 
-# ARGV[5]: the record, ARGV[6]: the agent named.
+# ARGV[5]: the record, ARGV[6]: the agent named, ARGV[7]: their pseudonym.
 _ASSIGN = (
     _PRELUDE
     + """
 local rec = cjson.decode(ARGV[5])
-local name = ARGV[6]
+local name, key = ARGV[6], ARGV[7]
 local known = read(rec.conversation_sid)
 local left, previous = nil, nil
 if known then
   left = unqueue(known)
   previous = agent_of(known)
-  if previous and previous ~= name then
-    redis.call('SREM', P .. 'held:' .. previous, rec.conversation_sid)
-  end
+  if previous and previous ~= name then unhold(known) end
   if known.mode ~= 'bot' then rec.queued_at = known.queued_at end
 end
-give(rec, name)
+give(rec, name, key)
 if previous and previous ~= name then fill(previous) end
 return answer({record = rec, left_position = left})
 """
@@ -205,10 +232,11 @@ if rec == nil then return '{}' end
 local before = cjson.decode(cjson.encode(rec))
 local left = unqueue(rec)
 local name = agent_of(rec)
-if name then redis.call('SREM', P .. 'held:' .. name, sid) end
+unhold(rec)
 if ARGV[6] == '1' then
   rec.mode = 'bot'
   rec.agent = NULL
+  rec.agent_key = NULL
   write(rec)
 else
   redis.call('DEL', P .. 'rec:' .. sid)
@@ -222,30 +250,31 @@ return answer({record = before, left_position = left})
 _TAKE = (
     _PRELUDE
     + """
-local name = ARGV[5]
-local m = member(name)
-if m == nil or presence_of(name) == 'offline' or load_of(name) >= m.capacity then return '{}' end
+local m = member(ARGV[5])
+if m == nil or presence_of(m.key) == 'offline' or load_of(m.key) >= m.capacity then
+  return '{}'
+end
 local rec = next_for(m)
 if rec == nil then return '{}' end
-return answer({record = give(rec, name)})
+return answer({record = give(rec, m.name, m.key)})
 """
 )
 
-# ARGV[5]: agent, ARGV[6]: presence.
+# ARGV[5]: agent, ARGV[6]: their pseudonym, ARGV[7]: presence.
 _PRESENCE = (
     _PRELUDE
     + """
-local name, presence = ARGV[5], ARGV[6]
-redis.call('HSET', P .. 'presence', name, presence)
+local name, key, presence = ARGV[5], ARGV[6], ARGV[7]
+redis.call('HSET', P .. 'presence', key, presence)
 if presence == 'available' then
   fill(name)
 elseif presence == 'offline' then
   local held = {}
-  for _, sid in ipairs(redis.call('SMEMBERS', P .. 'held:' .. name)) do
+  for _, sid in ipairs(redis.call('SMEMBERS', P .. 'held:' .. key)) do
     local rec = read(sid)
-    if rec and agent_of(rec) == name then table.insert(held, rec) end
+    if rec and key_of(rec) == key then table.insert(held, rec) end
   end
-  redis.call('DEL', P .. 'held:' .. name)
+  redis.call('DEL', P .. 'held:' .. key)
   table.sort(held, function(a, b)
     local sa, sb = tonumber(score(a)), tonumber(score(b))
     if sa ~= sb then return sa < sb end
@@ -254,7 +283,7 @@ elseif presence == 'offline' then
   for _, rec in ipairs(held) do
     local other = free_agent(rec.skill, name)
     if other then
-      table.insert(changed, give(rec, other))
+      table.insert(changed, give(rec, other.name, other.key))
     else
       table.insert(changed, enqueue(rec))
     end
@@ -278,10 +307,10 @@ if to_agent ~= '' then
   if to_agent == former then return cjson.encode({refusal = 'same_agent'}) end
   local m = member(to_agent)
   if m == nil then return cjson.encode({refusal = 'unknown_agent'}) end
-  if presence_of(to_agent) ~= 'available' then return cjson.encode({refusal = 'unavailable'}) end
-  if load_of(to_agent) >= m.capacity then return cjson.encode({refusal = 'full'}) end
-  redis.call('SREM', P .. 'held:' .. former, sid)
-  give(rec, to_agent)
+  if presence_of(m.key) ~= 'available' then return cjson.encode({refusal = 'unavailable'}) end
+  if load_of(m.key) >= m.capacity then return cjson.encode({refusal = 'full'}) end
+  unhold(rec)
+  give(rec, m.name, m.key)
   fill(former)
   return answer({record = rec})
 end
@@ -290,7 +319,7 @@ for _, m in ipairs(roster.members) do
   if has(m.skills, to_skill) then skilled = true end
 end
 if not skilled then return cjson.encode({refusal = 'no_skill'}) end
-redis.call('SREM', P .. 'held:' .. former, sid)
+unhold(rec)
 fill(former)
 rec.skill = to_skill
 return place(rec, former)
@@ -312,6 +341,33 @@ return cjson.encode({waited = now - tonumber(rec.queued_at)})
 )
 
 
+# ARGV[5]: an agent's pseudonym. Erasing them: what they hold goes back to its queue, keeping
+# its wait (given to nobody: the erase passes no roster), and their presence is forgotten.
+# Answers how many records changed, plus one for a presence.
+_FORGET_AGENT = (
+    _PRELUDE
+    + """
+local key = ARGV[5]
+local erased = 0
+for _, sid in ipairs(redis.call('SMEMBERS', P .. 'held:' .. key)) do
+  local rec = read(sid)
+  if rec and key_of(rec) == key then
+    enqueue(rec)
+    erased = erased + 1
+  end
+end
+redis.call('DEL', P .. 'held:' .. key)
+erased = erased + redis.call('HDEL', P .. 'presence', key)
+return cjson.encode({erased = erased})
+"""
+)
+
+
+def key_prefix(namespace: str) -> str:
+    """Where the keys of a bot's handoffs begin (``P`` above)."""
+    return f"{{{namespace}:handoff}}:"
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -329,10 +385,17 @@ def _record(found: dict[str, Any]) -> HandoffRecord | None:
 
 class RedisHandoffStore:
     def __init__(
-        self, redis: RedisClient, *, prefix: str = "bot", ttl: float = RECORD_TTL
+        self,
+        redis: RedisClient,
+        pseudonym: Pseudonym,
+        *,
+        prefix: str = "bot",
+        ttl: float = RECORD_TTL,
     ) -> None:
         self._redis = redis
-        self._prefix = f"{{{prefix}:handoff}}:"
+        self._key = lru_cache(maxsize=KNOWN_AGENTS)(pseudonym)
+        self._roster_json = lru_cache(maxsize=KNOWN_ROSTERS)(self._encode_roster)
+        self._prefix = key_prefix(prefix)
         self._ttl_ms = int(ttl * 1000)
         self._route = redis.register_script(_ROUTE)
         self._assign = redis.register_script(_ASSIGN)
@@ -341,6 +404,7 @@ class RedisHandoffStore:
         self._presence = redis.register_script(_PRESENCE)
         self._transfer = redis.register_script(_TRANSFER)
         self._mark_replied = redis.register_script(_MARK_REPLIED)
+        self._forget_agent = redis.register_script(_FORGET_AGENT)
 
     async def export_person(self, person: Person) -> Found:
         found = []
@@ -349,16 +413,39 @@ class RedisHandoffStore:
             record = None if raw is None else HandoffRecord.model_validate_json(raw)
             if record is not None and person.is_address(record.customer):
                 found.append(record.model_dump(mode="json"))
-        return found
+        # As an agent: their pseudonym is their number's digest.
+        sids: list[Any] = list(await self._redis.smembers(self._prefix + "held:" + person.digest))
+        holding = [
+            r.conversation_sid
+            for r in await self._many(_text(sid) for sid in sids)
+            if person.is_address(r.agent)
+        ]
+        presence = await self._redis.hget(self._prefix + "presence", person.digest)
+        return found + agent_row(None if presence is None else _text(presence), holding)
 
     async def erase_person(self, person: Person) -> int:
-        return await erase_records(self, person)
+        erased = await erase_records(self, person)
+        found = await self._run(self._forget_agent, Roster(), 0.0, person.digest)
+        return erased + int(found["erased"])
+
+    def _encode_roster(self, roster: Roster) -> str:
+        """The roster as the scripts read it: each member with their pseudonym (``key``)."""
+        members = [
+            {
+                "name": m.name,
+                "key": self._key(m.name),
+                "skills": list(m.skills),
+                "capacity": m.capacity,
+            }
+            for m in roster.members
+        ]
+        return json.dumps({"members": members, "presence": roster.presence})
 
     async def _run(self, script: Any, roster: Roster, now: float, *args: str) -> dict[str, Any]:
         # The scripts build their keys from the prefix; KEYS[1] (a key of the bot's slot, which
         # the scripts do not read) is what routes them to that slot's node on a cluster.
         keys = [self._prefix + "skills"]
-        args_ = [self._prefix, roster.json, repr(now), self._ttl_ms, *args]
+        args_ = [self._prefix, self._roster_json(roster), repr(now), self._ttl_ms, *args]
         raw = await script(keys=keys, args=args_)
         found: dict[str, Any] = json.loads(_text(raw))
         return found
@@ -370,12 +457,13 @@ class RedisHandoffStore:
         return None if raw is None else HandoffRecord.model_validate_json(raw)
 
     async def presence(self, agent: str, roster: Roster) -> Presence:
-        raw = await self._redis.hget(self._prefix + "presence", agent)
+        raw = await self._redis.hget(self._prefix + "presence", self._key(agent))
         found: Any = roster.presence if raw is None else _text(raw)
         return cast(Presence, found) if found in PRESENCES else roster.presence
 
     async def holding(self, agent: str) -> list[HandoffRecord]:
-        sids: list[Any] = list(await self._redis.smembers(self._prefix + "held:" + agent))
+        held = self._prefix + "held:" + self._key(agent)
+        sids: list[Any] = list(await self._redis.smembers(held))
         found = await self._many(_text(sid) for sid in sids)
         return sorted(found, key=lambda r: (r.assigned_at or 0.0, r.conversation_sid))
 
@@ -419,7 +507,9 @@ class RedisHandoffStore:
         return Routed(routed, found.get("position"), assigned=_records(found.get("changed")))
 
     async def assign(self, record: HandoffRecord, agent: str, roster: Roster, now: float) -> Routed:
-        found = await self._run(self._assign, roster, now, record.model_dump_json(), agent)
+        found = await self._run(
+            self._assign, roster, now, record.model_dump_json(), agent, self._key(agent)
+        )
         given = _record(found)
         assert given is not None
         return Routed(
@@ -444,7 +534,7 @@ class RedisHandoffStore:
     async def set_presence(
         self, agent: str, presence: Presence, roster: Roster, now: float
     ) -> tuple[HandoffRecord, ...]:
-        found = await self._run(self._presence, roster, now, agent, presence)
+        found = await self._run(self._presence, roster, now, agent, self._key(agent), presence)
         return _records(found.get("changed"))
 
     async def transfer(
