@@ -9,9 +9,9 @@ context, logging, metrics) is what separates ``inc`` from F; what separates F fr
 plus redis-py plus the Lua, which no change inside botkit can remove.
 
 G (``--reply SANDBOX_URL``) is F plus exactly what a one-reply message adds: the reply queued
-in the acknowledging round trip (botkit's own outbound queue), then claimed in batches, sent
-through the twilio SDK to the same sandbox the ``ping`` rows use, and settled in batches;
-without pacing, the consent re-check, logging or metrics.
+in the acknowledging round trip (botkit's own outbound queue), then claimed in batches with up
+to 64 sends in flight, sent through the twilio SDK to the same sandbox the ``ping`` rows use,
+and settled in batches; without pacing, the consent re-check, logging or metrics.
 
 ``--processes 2`` serves from two processes on one port (SO_REUSEPORT), each with its own
 consumer, as ``botkit run --workers 2`` does: the floor under the ``--workers 2`` rows.
@@ -47,6 +47,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 DEDUP_TTL = 24 * 3600.0
 LEASE = 30.0
 BATCH = 64
+SETTLE_EVERY = 0.002
 
 
 def build(redis_url: str, sandbox_url: str | None) -> web.Application:
@@ -106,30 +107,52 @@ def _reply(outbox: QueueOutbox, payload: str, sandbox_url: str | None) -> HeldRe
 
 
 async def dispatch(stores: Stores, sandbox_url: str) -> None:
-    """Claim what is due in batches, send each through the SDK, settle them in batches."""
+    """Claim what is due, up to BATCH sends in flight, as the outbound worker does; send each
+    through the SDK; settle what was sent in batches, every SETTLE_EVERY seconds."""
     client = create_async_client(ACCOUNT_SID, AUTH_TOKEN, sandbox_url)
     # The request the outbound worker makes (botkit/outbound/worker.py, _create).
     api, uri = client.api.v2010, f"/Accounts/{ACCOUNT_SID}/Messages.json"
+    places = asyncio.Semaphore(BATCH)
     done: list[tuple[Claim, str]] = []
+    sends: set[asyncio.Task[None]] = set()
 
     async def send(claim: Claim) -> None:
-        message = claim.job.message
-        form = {"To": message.to, "From": message.from_, "Body": message.body}
-        created = await api.create_async(
-            method="POST", uri=uri, data=form, headers=dict(FORM_HEADERS)
-        )
-        done.append((claim, str(created["sid"])))
+        try:
+            message = claim.job.message
+            form = {"To": message.to, "From": message.from_, "Body": message.body}
+            created = await api.create_async(
+                method="POST", uri=uri, data=form, headers=dict(FORM_HEADERS)
+            )
+            done.append((claim, str(created["sid"])))
+        finally:
+            places.release()
 
+    async def settle() -> None:
+        while True:
+            await asyncio.sleep(SETTLE_EVERY)
+            if done:
+                batch, done[:] = list(done), []
+                await stores.queue.complete_many(batch)
+
+    settler = asyncio.create_task(settle())
     try:
         while True:
-            batch = await stores.queue.claim_many(LEASE, BATCH)
-            if batch.claims:
-                await asyncio.gather(*(send(claim) for claim in batch.claims))
-                settled, done[:] = list(done), []
-                await stores.queue.complete_many(settled)
-            else:
+            await places.acquire()
+            free = 1
+            while not places.locked():
+                await places.acquire()
+                free += 1
+            batch = await stores.queue.claim_many(LEASE, free)
+            for _ in range(free - len(batch.claims)):
+                places.release()
+            for claim in batch.claims:
+                task = asyncio.create_task(send(claim))
+                sends.add(task)
+                task.add_done_callback(sends.discard)
+            if not batch.claims:
                 await stores.queue.wait_for_work(0.05)
     finally:
+        settler.cancel()
         await client.http_client.close()  # type: ignore[attr-defined]
 
 

@@ -469,6 +469,7 @@ def targets_table(
         if r.paced is not None and r.key.startswith("G")
     ]
     trips = [by_bot[b].round_trips for b in ("inc", "ping") if b in by_bot]
+    loaded = [b for b in ("inc", "ping") if b in by_bot and by_bot[b].loaded_messages]
     growth = (
         [
             (after - before) / MB
@@ -515,16 +516,30 @@ def targets_table(
             "",
         ),
         (
-            "Redis round trips per message, `inc` / one-reply",
+            "Redis round trips per message, `inc` / one-reply, under load (the dispatcher's "
+            "claim and settlement amortised, as the issue counts them)",
             "≤ 3 / ≤ 4",
+            " / ".join(
+                f"{by_bot[b].loaded_round_trips:.2f}" if b in by_bot else "-"
+                for b in ("inc", "ping")
+            )
+            if loaded
+            else "not measured",
+            _verdict(
+                by_bot["inc"].loaded_round_trips <= 3 and by_bot["ping"].loaded_round_trips <= 4
+            )
+            if len(loaded) == 2
+            else "",
+        ),
+        (
+            "the same one at a time (nothing to share a claim or settlement with)",
+            "",
             " / ".join(
                 f"{by_bot[b].round_trips:.2f}" if b in by_bot else "-" for b in ("inc", "ping")
             )
             if trips
             else "not measured",
-            _verdict(by_bot["inc"].round_trips <= 3 and by_bot["ping"].round_trips <= 4)
-            if len(trips) == 2
-            else "",
+            "",
         ),
         (
             f"RSS growth per process over {args.rss_requests:,} webhooks"
