@@ -80,12 +80,16 @@ def memory_traces(stores: Stores, needles: Iterable[str]) -> list[str]:
     state (the consent ledger and the erasure audit excepted)."""
     wanted = [n for n in needles if n]
     found = []
-    for field in dataclasses.fields(stores):
-        if field.name in ("ledger", "hasher", "jobs", "session_keys", "redis"):
+    every = {field.name: getattr(stores, field.name) for field in dataclasses.fields(stores)}
+    for name, store in every.items():
+        if name in ("ledger", "hasher", "jobs", "session_keys", "redis"):
             continue
         texts: list[str] = []
-        _walk(getattr(stores, field.name), texts, set())
-        found += [f"{field.name}: {n}" for n in wanted if any(n in t for t in texts)]
+        # A store that holds another (the inbound queue its sessions and outbound queue) is
+        # searched for its own state: the other's is found, and named, as itself.
+        others = {id(other) for other_name, other in every.items() if other_name != name}
+        _walk(store, texts, others)
+        found += [f"{name}: {n}" for n in wanted if any(n in t for t in texts)]
     return found
 
 
