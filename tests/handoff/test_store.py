@@ -14,7 +14,7 @@ from botkit.core.redis_client import RedisClient
 from botkit.handoff.store.protocol import HandoffRecord, HandoffStore, Member, Roster
 from botkit.handoff.store.redis import RedisHandoffStore
 from botkit.runtime.redis import connect
-from botkit.runtime.stores import Stores
+from botkit.runtime.stores import Stores, open_stores
 from botkit.settings import Settings
 from tests.support.traces import store_traces
 
@@ -208,6 +208,29 @@ async def test_a_named_agent_gets_the_conversation_whatever_their_load(
     moved = await store.assign(asking("CH1", at=1.0), "agent-7", solo, now())
     assert moved.record.agent == "agent-7" and moved.assigned == ()
     assert await loads(store, "ann", "agent-7") == [1, 2]
+
+
+async def test_a_conversation_whose_record_expired_no_longer_counts_against_its_agent(
+    store_url: str | None,
+) -> None:
+    """A record lives BOTKIT_HANDOFF_RETENTION after its last change: a conversation an agent
+    held that went quiet for that long is gone, and must not keep the agent full for good."""
+    settings = Settings(
+        consent_pepper="contract-test-pepper-0123", redis_url=store_url, handoff_retention=0.5
+    )
+    stores = await open_stores(settings, "expiring")
+    try:
+        solo = Roster((Member("ann", ("general",), 1),))
+        held = await stores.handoffs.route(asking("CH1", at=1.0), solo, now())
+        assert held.record.agent == "ann"
+        waiting = await stores.handoffs.route(asking("CH2", at=2.0), solo, now())
+        assert waiting.record.mode == "queued"  # ann is full
+        await asyncio.sleep(0.7)  # both records expire
+        routed = await stores.handoffs.route(asking("CH3", at=3.0), solo, now())
+        assert (routed.record.mode, routed.record.agent) == ("agent", "ann")
+        assert [r.conversation_sid for r in await stores.handoffs.holding("ann")] == ["CH3"]
+    finally:
+        await stores.close()
 
 
 async def test_the_first_agent_reply_is_measured_once(store: HandoffStore) -> None:

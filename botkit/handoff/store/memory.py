@@ -227,7 +227,10 @@ class MemoryHandoffStore:
         return self._presence.get(self._key(agent), roster.presence)
 
     def _load(self, agent: str) -> int:
-        return len(self._held.get(self._key(agent), ()))
+        """The conversations the agent holds whose record has not expired (the rest leave)."""
+        held = self._held.get(self._key(agent), set())
+        held.difference_update([sid for sid in held if self._read(sid) is None])
+        return len(held)
 
     def _ordered(self, skill: str) -> list[str]:
         """The skill's queue, best first; entries whose record expired or moved are dropped."""

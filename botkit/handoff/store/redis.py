@@ -10,7 +10,8 @@ Keys of one bot share the hash tag ``{<bot>:handoff}`` (``P``), so each script t
                                after its last change; with an agent, also ``agent_key``
 ``P:queue:<skill>``    zset    conversations waiting for an agent of the skill, scored by
                                HandoffRecord.score (priority first, then waiting time)
-``P:held:<A>``         set     the conversations the agent has: its size is the agent's load
+``P:held:<A>``         set     the conversations the agent has: those whose record still
+                               exists are the agent's load (the rest leave it then)
 ``P:presence``         hash    ``A`` -> available, away or offline (absent: the roster's)
 ``P:skills``           set     every skill that has had a queue (for the desk and /metrics)
 =====================  ======  ================================================================
@@ -79,8 +80,19 @@ end
 local function presence_of(key)
   return redis.call('HGET', P .. 'presence', key) or roster.presence
 end
+-- A conversation whose record expired (nothing happened in it for the ttl) is no longer held:
+-- it leaves the set here, or it would count against the agent's capacity for good.
 local function load_of(key)
-  return redis.call('SCARD', P .. 'held:' .. key)
+  local held = P .. 'held:' .. key
+  local load = 0
+  for _, sid in ipairs(redis.call('SMEMBERS', held)) do
+    if redis.call('EXISTS', P .. 'rec:' .. sid) == 1 then
+      load = load + 1
+    else
+      redis.call('SREM', held, sid)
+    end
+  end
+  return load
 end
 local function agent_of(rec)
   if rec.agent == nil or rec.agent == NULL then return nil end
