@@ -17,6 +17,7 @@ conversation's phone participants and applies their opt-outs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Unpack
 
 from botkit.contexts.direct import Context
@@ -62,8 +63,12 @@ class ConversationContext(RunsOnce):
         self.intent = intent
         self.slots: dict[str, str] = slots or {}
         self._writer = writer
+        # Not a bound method of self: no reference cycle (contexts/direct.py says why).
         self._sends = EventSends(
-            sender, message.sid, self._default_sender_for, author=writer.identity
+            sender,
+            message.sid,
+            partial(participant_sender, participant, message),
+            author=writer.identity,
         )
         self._effects = EventEffects(effects, message.sid)
         self._handoff = handoff
@@ -159,12 +164,17 @@ class ConversationContext(RunsOnce):
         BOTKIT_MESSAGING_SERVICE_SID."""
         return await self._sends.send(to, text, **options)
 
-    def _default_sender_for(self, to: str) -> From | None:
-        if self.participant.proxy_address:
-            return number_on_channel_of(to, self.participant.proxy_address)
-        if self.message.messaging_service_sid:
-            return From(messaging_service_sid=self.message.messaging_service_sid)
-        return None
+
+
+def participant_sender(
+    participant: Participant, message: MessageAdded, to: str
+) -> From | None:
+    """Who a conversation handler's message to ``to`` comes from when it names no sender."""
+    if participant.proxy_address:
+        return number_on_channel_of(to, participant.proxy_address)
+    if message.messaging_service_sid:
+        return From(messaging_service_sid=message.messaging_service_sid)
+    return None
 
 
 #: What a handler or middleware that runs for 1:1 and conversation messages receives.

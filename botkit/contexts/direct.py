@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol, Unpack
 
 from botkit.contexts.once import EventEffects, RunsOnce
@@ -71,7 +72,10 @@ class Context(RunsOnce):
         self.session = session
         self.intent = intent
         self.slots: dict[str, str] = slots or {}
-        self._sends = EventSends(sender, message.sid, self._default_sender_for)
+        # Not a bound method of self: a context in a reference cycle waits, with its message
+        # and session, for the cycle collector (tens of ms a pass under load), not for its
+        # handler's end.
+        self._sends = EventSends(sender, message.sid, partial(default_sender_for, message))
         self._effects = EventEffects(effects, message.sid)
         self._handoff = handoff
         self._flows = flows
@@ -185,11 +189,6 @@ class Context(RunsOnce):
         """The number or Messaging Service the user wrote to: replies must come from there."""
         return reply_sender(self.message)
 
-    def _default_sender_for(self, to: str) -> From:
-        if self.message.messaging_service_sid:
-            return self.reply_from
-        return number_on_channel_of(to, self.message.recipient.number)
-
     async def reply(
         self, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
@@ -211,3 +210,10 @@ class Context(RunsOnce):
         """
         return await self._sends.send(to, text, **options)
 
+
+def default_sender_for(message: InboundMessage, to: str) -> From:
+    """Who a handler's message to ``to`` comes from when it names no sender: the Messaging
+    Service the person wrote to, else the number they wrote to, on the channel of ``to``."""
+    if message.messaging_service_sid:
+        return reply_sender(message)
+    return number_on_channel_of(to, message.recipient.number)

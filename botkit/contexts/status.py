@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Unpack
 
 from botkit.contexts.sending import EventSends
@@ -17,8 +18,8 @@ class StatusContext:
     def __init__(self, callback: StatusCallback, change: StatusChange, sender: Messenger) -> None:
         self.callback = callback
         self.change = change
-        self._sends = EventSends(
-            sender, f"status:{callback.message_sid}:{change.new}", self._default_sender_for
+        self._sends = EventSends(  # not a bound method: no reference cycle (contexts/direct.py)
+            sender, f"status:{callback.message_sid}:{change.new}", partial(status_sender, callback)
         )
 
     @property
@@ -33,15 +34,6 @@ class StatusContext:
     def error_code(self) -> int | None:
         return self.change.error_code
 
-    def _default_sender_for(self, to: str) -> From | None:
-        """The message's own sender, on the channel of ``to``: a WhatsApp message that failed
-        can be followed up by SMS from the same number."""
-        if self.callback.messaging_service_sid:
-            return From(messaging_service_sid=self.callback.messaging_service_sid)
-        if not self.callback.from_:
-            return None
-        return number_on_channel_of(to, self.callback.from_)
-
     async def send(
         self, to: str, text: str | None = None, **options: Unpack[SendOptions]
     ) -> OutboundHandle:
@@ -53,3 +45,11 @@ class StatusContext:
         return await self._sends.send(to, text, **options)
 
 
+def status_sender(callback: StatusCallback, to: str) -> From | None:
+    """The message's own sender, on the channel of ``to``: a WhatsApp message that failed can be
+    followed up by SMS from the same number."""
+    if callback.messaging_service_sid:
+        return From(messaging_service_sid=callback.messaging_service_sid)
+    if not callback.from_:
+        return None
+    return number_on_channel_of(to, callback.from_)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
@@ -367,14 +368,15 @@ class Pipeline:
         )
 
 
-async def _with_middleware(route: Route, ctx: HandlerContext) -> None:
-    async def call(index: int) -> None:
-        if index == len(route.middleware):
-            await route.handler.call(ctx)
-            return
-        await route.middleware[index](ctx, lambda: call(index + 1))
-
-    await call(0)
+async def _with_middleware(route: Route, ctx: HandlerContext, index: int = 0) -> None:
+    """The route's middleware from ``index`` on, each handed the rest as its ``next``, then the
+    handler. Not a closure that calls itself: that is a reference cycle, which kept every
+    context, with its message and session, until the cycle collector came round (passes of
+    40-85 ms under load, in the middle of webhooks)."""
+    if index == len(route.middleware):
+        await route.handler.call(ctx)
+        return
+    await route.middleware[index](ctx, partial(_with_middleware, route, ctx, index + 1))
 
 
 #: Handles a 1:1 message whose session may already be locked, leaving the session's save to

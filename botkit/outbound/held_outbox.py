@@ -85,8 +85,10 @@ class HeldOutbox:
         self._holding = False
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None  # it holds this outbox's method: no cycle left for the collector
 
     def _time_is_up(self) -> None:
+        self._timer = None
         self._holding = False
         self._flushing = asyncio.create_task(self._flush())
 
