@@ -75,13 +75,15 @@ def check_port(host: str, port: int) -> None:
             raise ConfigError(f"--port: cannot listen on {host}:{port} ({reason})") from None
 
 
-async def until_signalled() -> None:
-    """Return on SIGTERM or SIGINT, so the caller can shut down gracefully."""
+def watch_signals() -> asyncio.Event:
+    """An event set on SIGTERM or SIGINT, watched from now on. Call it before the process
+    starts serving: a signal that came while a server was up and its handlers were not yet
+    installed killed the process outright (exit -15), handlers in flight and all."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop
 
 
 #: ``-o/--output FILE`` of the commands that write a document (standard output by default).

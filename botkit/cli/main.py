@@ -20,7 +20,7 @@ from botkit.cli.commands import (
     one_line_errors,
     run_command,
     tune_gc,
-    until_signalled,
+    watch_signals,
 )
 from botkit.cli.messages import messages
 from botkit.cli.new import new
@@ -217,6 +217,7 @@ def sandbox(
         if webhook_hosts:
             allowed = (config.webhook_hosts or frozenset()) | frozenset(webhook_hosts)
             config = config.model_copy(update={"webhook_hosts": allowed})
+        signalled = watch_signals()
         box = Sandbox(config)
         for spec in numbers:
             number, _, url = spec.partition("=")
@@ -231,7 +232,7 @@ def sandbox(
                 fg="green",
             )
             tune_gc()
-            await until_signalled()
+            await signalled.wait()
         finally:
             await box.stop()
 
@@ -321,6 +322,7 @@ async def _serve(
     box is the development sandbox this process runs, if any; sandbox_url the one in use,
     which may be another process's.
     """
+    signalled = watch_signals()
     runner = GuardedRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
@@ -342,7 +344,7 @@ async def _serve(
         elif sandbox_url is not None:
             log.info("development mode: using the shared sandbox", simulator=f"{sandbox_url}/")
         tune_gc()
-        await until_signalled()
+        await signalled.wait()
         log.info("shutting down")
     finally:
         await runner.cleanup()

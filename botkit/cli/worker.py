@@ -14,7 +14,7 @@ from botkit.app.loader import load_bot
 from botkit.campaigns.counter import CampaignCounter
 from botkit.campaigns.figures import report_campaigns
 from botkit.cli import devserver
-from botkit.cli.commands import bind_errors, run_command, tune_gc, until_signalled
+from botkit.cli.commands import bind_errors, run_command, tune_gc, watch_signals
 from botkit.core.net import local_url
 from botkit.errors import ConfigError
 from botkit.logging import configure_logging, get_logger, mask_phone
@@ -96,6 +96,7 @@ def worker(target: str, concurrency: int | None, port: int | None, host: str) ->
 async def _send_until_signalled(
     settings: Settings, stores: Stores, bot: Bot, host: str, port: int | None
 ) -> None:
+    signalled = watch_signals()
     metrics = Metrics()
     counter = CampaignCounter(stores.campaigns)
     counter.start()
@@ -113,7 +114,7 @@ async def _send_until_signalled(
         async with _probes_served(_probes(outbound_worker, stores, metrics), host, port):
             log.info("dispatcher running", concurrency=settings.dispatch_concurrency)
             tune_gc()
-            await until_signalled()
+            await signalled.wait()
             log.info("shutting down")
     finally:
         await feeder.stop()

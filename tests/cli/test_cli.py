@@ -406,6 +406,28 @@ def test_sigterm_lets_a_handler_in_flight_finish(
     assert "Traceback" not in botkit.output()
 
 
+def test_sigterm_the_moment_the_port_opens_is_still_a_graceful_stop(
+    start_botkit: Callable[..., Botkit],
+) -> None:
+    """The signal handlers are in place before the port opens: a SIGTERM that came between
+    the two (a deploy stopping a process as it starts) killed it outright, exit -15."""
+    botkit = start_botkit("bots.echo", botkit_env())
+    deadline = time.monotonic() + 15
+    while not _accepts(botkit.port):
+        assert botkit.proc.poll() is None, botkit.output()
+        assert time.monotonic() < deadline, "the port never opened"
+        time.sleep(0.001)
+    assert botkit.terminate(timeout=10) == 0, botkit.output()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+            return True
+    except OSError:
+        return False
+
+
 def test_turning_signature_validation_off_is_loud(start_botkit: Callable[..., Botkit]) -> None:
     botkit = start_botkit("bots.echo", botkit_env(BOTKIT_VALIDATE_SIGNATURES="false"))
     botkit.wait_healthy()
