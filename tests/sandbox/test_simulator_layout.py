@@ -134,6 +134,9 @@ async def wait_for_answers(session: aiohttp.ClientSession, address: str, count: 
 async def assert_inside(page: Page, locator: Locator, what: str) -> None:
     size = page.viewport_size
     assert size is not None
+    # The thread is patched as messages and their statuses arrive: wait until the element is
+    # there and shown (a node being replaced has no box for a moment), then measure it.
+    await expect(locator).to_be_visible()
     box = await locator.bounding_box()
     assert box is not None, f"{what} is not rendered"
     right, bottom = box["x"] + box["width"], box["y"] + box["height"]
