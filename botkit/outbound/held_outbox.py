@@ -19,16 +19,37 @@ import asyncio
 import hashlib
 from dataclasses import dataclass, field
 
+from botkit.core.script_call import ScriptCall
 from botkit.outbound.message import OutboundHandle, OutboundMessage
 from botkit.outbound.outbox import PreparedJob, QueueOutbox
 
 
 @dataclass(frozen=True)
 class HeldReplies:
-    """What a turn held until its end: to be queued with its settlement, then ``written``."""
+    """What a turn held until its end, and the outbox whose queue takes it: queued with the
+    turn's settlement (``steps`` where that can share its round trip, else ``enqueue`` first),
+    then ``written``."""
 
     jobs: tuple[PreparedJob, ...] = ()
     outbox: QueueOutbox | None = None
+
+    def steps(self) -> list[ScriptCall] | None:
+        """The enqueues as script calls for the settlement's own round trip on the same Redis
+        (the runtime builds the inbound and outbound queues on one client); None when there is
+        nothing to queue or the queue cannot share a trip (memory, a cluster)."""
+        if not self.jobs or self.outbox is None:
+            return None
+        queue = self.outbox.queue
+        steps = [queue.enqueue_step(p.job, not_before_us=p.not_before_us) for p in self.jobs]
+        found = [step for step in steps if step is not None]
+        return found if len(found) == len(steps) else None
+
+    async def enqueue(self) -> None:
+        """Queue the jobs one by one, in order (a person gets them in the order sent)."""
+        if self.outbox is None:
+            return
+        for prepared in self.jobs:
+            await self.outbox.queue.enqueue(prepared.job, not_before_us=prepared.not_before_us)
 
     def written(self) -> None:
         if self.outbox is not None and self.jobs:
@@ -93,10 +114,10 @@ class HeldOutbox:
         self._flushing = asyncio.create_task(self._flush())
 
     async def _flush(self) -> None:
-        held, self._held = self._held, []
-        for prepared in held:
-            await self.outbox.queue.enqueue(prepared.job, not_before_us=prepared.not_before_us)
-        self.outbox.written()
+        held = HeldReplies(tuple(self._held), self.outbox)
+        self._held = []
+        await held.enqueue()
+        held.written()
 
 
 def job_id_for(idempotency_key: str) -> str:

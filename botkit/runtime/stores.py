@@ -132,12 +132,11 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
             # the ledger's keys.
             return await ledger.is_opted_out(job.message.to, consent_scopes(job.message))
 
-        memory_queue = MemoryOutboundQueue(blocked, consent_changes=lambda: ledger.changes)
         return Stores(
             sessions=memory_sessions,
-            inbound=MemoryInboundQueue(memory_sessions, outbound=memory_queue),
+            inbound=MemoryInboundQueue(memory_sessions),
             statuses=MemoryStatusStore(ttl=settings.status_retention),
-            queue=memory_queue,
+            queue=MemoryOutboundQueue(blocked, consent_changes=lambda: ledger.changes),
             ledger=ledger,
             windows=MemoryWindowStore(hasher.pseudonym),
             mirror=MemoryParticipantMirror(pseudonym=hasher.pseudonym),
@@ -154,13 +153,14 @@ def build_stores(settings: Settings, namespace: str, redis: RedisClient | None) 
     sessions = RedisSessionStore(redis, Shards(namespace, settings.shards))
     # How many replicas an accepted webhook and a queued message must reach.
     durable = Durability(redis, settings.accept_replicas, settings.accept_replica_timeout)
-    queue = RedisOutboundQueue(redis, namespace, consent, durability=durable)
     return Stores(
         sessions=sessions,
-        inbound=RedisInboundQueue(redis, sessions, durability=durable, outbound=queue),
+        inbound=RedisInboundQueue(redis, sessions, durability=durable),
         statuses=RedisStatusStore(redis, ttl=settings.status_retention),
-        queue=queue,
-        ledger=RedisConsentLedger(redis, hasher, consent, audit_retention=settings.audit_retention),
+        queue=RedisOutboundQueue(redis, namespace, consent, durability=durable),
+        ledger=RedisConsentLedger(
+            redis, hasher, consent, audit_retention=settings.audit_retention
+        ),
         windows=RedisWindowStore(redis, hasher.pseudonym),
         mirror=RedisParticipantMirror(redis, pseudonym=hasher.pseudonym, prefix=namespace),
         handoffs=RedisHandoffStore(

@@ -8,9 +8,8 @@ import itertools
 import time
 from collections import OrderedDict, deque
 
-from botkit.inbound.queue.protocol import NONE, Delivery, queue_replies, release_unsaved
+from botkit.inbound.queue.protocol import NONE, Delivery, release_unsaved
 from botkit.outbound.held_outbox import HeldReplies
-from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.sessions.memory import MemorySessionStore
 from botkit.sessions.protocol import SessionSave
 
@@ -19,9 +18,7 @@ class MemoryInboundQueue:
     """InboundQueue in a deque, with leases and reclaim like a Redis consumer group, locking
     sessions in the memory session store it shares a process with."""
 
-    def __init__(self, sessions: MemorySessionStore, outbound: OutboundQueue | None = None) -> None:
-        """outbound: where the replies a finish carries are queued."""
-        self._outbound = outbound
+    def __init__(self, sessions: MemorySessionStore) -> None:
         self._sessions = sessions
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._queue: deque[tuple[Delivery, str | None]] = deque()
@@ -81,7 +78,7 @@ class MemoryInboundQueue:
         self, delivery: Delivery, save: SessionSave | None = None, replies: HeldReplies = NONE
     ) -> bool:
         try:
-            await queue_replies(self._outbound, replies)
+            await replies.enqueue()
         except Exception:
             await release_unsaved(self._sessions, save)
             raise

@@ -14,9 +14,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from botkit.core.script_call import ScriptCall
 from botkit.outbound.held_outbox import HeldReplies
-from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.sessions.protocol import SessionLease, SessionSave, SessionStore
 
 #: A finish that carries no replies.
@@ -28,20 +26,6 @@ class RepliesNotQueued(Exception):
     runs again once its lease lapses (its replies keep their keys, so none goes twice)."""
 
 
-def queue_replies_steps(
-    outbound: OutboundQueue | None, replies: HeldReplies
-) -> list[ScriptCall] | None:
-    """The replies' enqueues as script calls a finish can run in its own round trip, or None
-    when there are none or a backend cannot share a trip (then ``queue_replies`` first)."""
-    if not replies.jobs:
-        return None
-    if outbound is None:
-        raise RepliesNotQueued("this inbound queue has no outbound queue to put replies in")
-    steps = [outbound.enqueue_step(p.job, not_before_us=p.not_before_us) for p in replies.jobs]
-    found = [step for step in steps if step is not None]
-    return found if len(found) == len(steps) else None
-
-
 async def release_unsaved(sessions: SessionStore, save: SessionSave | None) -> None:
     """A finish failed: unlock the session unsaved, so that the event's next run need not wait
     out the lock's lease (best effort: the lease lapses anyway if Redis is gone)."""
@@ -49,16 +33,6 @@ async def release_unsaved(sessions: SessionStore, save: SessionSave | None) -> N
         return
     with contextlib.suppress(Exception):
         await sessions.commit(save.lease, None, save.ttl)
-
-
-async def queue_replies(outbound: OutboundQueue | None, replies: HeldReplies) -> None:
-    """Queue the replies one by one, in order, before the event they answer is finished."""
-    if not replies.jobs:
-        return
-    if outbound is None:
-        raise RepliesNotQueued("this inbound queue has no outbound queue to put replies in")
-    for prepared in replies.jobs:
-        await outbound.enqueue(prepared.job, not_before_us=prepared.not_before_us)
 
 
 @dataclass(frozen=True)
@@ -103,9 +77,8 @@ class InboundQueue(Protocol):
         """Remove a handled event for good, and with ``save`` (of the delivery's own session)
         save and unlock that session in the same step. False when the session's lock was lost
         and the save dropped; the event is finished either way. ``replies``: what its handler
-        held, queued (in the queue's outbound queue) before the event is finished, in the same
-        round trip where the backends allow it; RepliesNotQueued (nothing finished) if one was
-        not."""
+        held, queued (in their outbox's queue) before the event is finished, in the same round
+        trip where the backends allow it; RepliesNotQueued (nothing finished) if one was not."""
 
     async def backlog(self) -> int:
         """Events accepted and not yet finished (queued or in flight)."""

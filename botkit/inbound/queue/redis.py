@@ -36,12 +36,9 @@ from botkit.inbound.queue.protocol import (
     NONE,
     Delivery,
     RepliesNotQueued,
-    queue_replies,
-    queue_replies_steps,
     release_unsaved,
 )
 from botkit.outbound.held_outbox import HeldReplies
-from botkit.outbound.queue.protocol import OutboundQueue
 from botkit.sessions.protocol import SessionSave
 from botkit.sessions.redis import SESSION_LUA, RedisSessionStore, loaded, save_args
 
@@ -114,13 +111,11 @@ class RedisInboundQueue:
         sessions: RedisSessionStore,
         *,
         durability: Durability | None = None,
-        outbound: OutboundQueue | None = None,
     ) -> None:
         """durability: how many replicas an accepted event must reach before the accept
         returns (Redis WAIT): a 200 for an event only on a master that then dies would be a
-        lie. outbound: where the replies a finish carries are queued."""
+        lie."""
         self._redis = redis
-        self._outbound = outbound
         self._durability = durability
         self._sessions = sessions
         self.shards = shards = sessions.shards
@@ -234,7 +229,7 @@ class RedisInboundQueue:
             args += save_args(save)
         elif save is not None:  # another shard's session cannot share the script
             saved = await self._sessions.commit(save.lease, save.data, save.ttl)
-        steps = queue_replies_steps(self._outbound, replies)
+        steps = replies.steps()
         try:
             if steps is not None and isinstance(self._redis, Redis):
                 proofs = [step.proof for step in steps if step.proof]
@@ -244,7 +239,7 @@ class RedisInboundQueue:
                 trip = await run_in_one_trip(self._redis, [*steps, finish], self._durability)
                 done = trip[-1]
             else:
-                await queue_replies(self._outbound, replies)
+                await replies.enqueue()
                 done = await self._finish(keys=keys, args=[args[0], args[1], 0, *args[2:]])
             if done == -1:
                 raise RepliesNotQueued(f"{delivery.id}: a reply was not queued; left unfinished")
