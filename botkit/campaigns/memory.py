@@ -93,7 +93,9 @@ class MemoryCampaignStore:
         return True
 
     def _holds(self, kept: _Kept, owner: str) -> bool:
-        return kept.lease is not None and kept.lease[0] == owner
+        """The owner's lease has not lapsed (on Redis the lease key expires)."""
+        lease = kept.lease
+        return lease is not None and lease[0] == owner and lease[1] > time.monotonic()
 
     async def head(self, campaign_id: str, limit: int) -> list[str]:
         kept = self._find(campaign_id)

@@ -169,6 +169,8 @@ class RedisCampaignStore:
         return bool(await self._lease(keys=keys, args=[owner, int(ttl * 1000)]))
 
     async def head(self, campaign_id: str, limit: int) -> list[str]:
+        if limit <= 0:
+            return []  # LRANGE 0 -1 would be every row
         rows: Any = await self._redis.lrange(self._key(campaign_id, "rows"), 0, limit - 1)
         return [_text(r) for r in rows]
 

@@ -3,6 +3,8 @@ fed from the head under a lease, held rows, final states, counts by minute."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from botkit.campaigns.model import Campaign, Content, Recipient
@@ -16,6 +18,17 @@ def campaign(campaign_id: str = "spring") -> Campaign:
 
 
 @pytest.mark.cluster
+async def test_a_lapsed_lease_lets_its_holder_consume_nothing(stores: Stores) -> None:
+    """A feeder that stalled past its lease may have been replaced: memory and Redis alike."""
+    store = stores.campaigns
+    assert await store.create(campaign())
+    assert await store.add("spring", [("d1", "r1")]) == 1
+    assert await store.lease("spring", "feeder-a", 0.1)
+    await asyncio.sleep(0.2)
+    assert not await store.consume("spring", "feeder-a", 1)
+    assert await store.head("spring", 10) == ["r1"]
+
+
 async def test_rows_are_added_once_and_fed_from_the_head_by_the_lease_holder(
     stores: Stores,
 ) -> None:
@@ -25,6 +38,8 @@ async def test_rows_are_added_once_and_fed_from_the_head_by_the_lease_holder(
     assert await store.add("spring", [("d1", "r1"), ("d2", "r2"), ("d1", "r1 again")]) == 2
     assert await store.add("spring", [("d2", "r2"), ("d3", "r3")]) == 1  # an import run again
     assert await store.head("spring", 2) == ["r1", "r2"]
+    # No room, no rows: a round whose room the due held rows filled takes none from the head.
+    assert await store.head("spring", 0) == []
     assert await store.lease("spring", "feeder-a", 5)
     assert not await store.lease("spring", "feeder-b", 5)
     assert not await store.consume("spring", "feeder-b", 2)
