@@ -303,7 +303,8 @@ class MemoryHandoffStore:
         member = roster.member(agent)
         if member is None or self._presence_of(agent, roster) != "available":
             return
-        while self._load(agent) < member.capacity:
+        room = member.capacity - self._load(agent)  # counted once: each give takes one
+        for _ in range(room):
             waiting = self._next_for(member)
             if waiting is None:
                 return

@@ -185,10 +185,12 @@ end
 local function fill(name)
   local m = member(name)
   if m == nil or presence_of(m.key) ~= 'available' then return end
-  while load_of(m.key) < m.capacity do
+  local load = load_of(m.key)  -- counted once: each give adds one
+  while load < m.capacity do
     local rec = next_for(m)
     if rec == nil then return end
     table.insert(changed, give(rec, m.name, m.key))
+    load = load + 1
   end
 end
 local function answer(result)
