@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from botkit.campaigns.counter import CampaignCounter
 from botkit.campaigns.model import Campaign, Recipient
 from botkit.campaigns.personalize import render, variables_for
-from botkit.campaigns.protocol import ERASED_ROW, CampaignStore
+from botkit.campaigns.protocol import ERASED_ROW, CampaignStore, digest_of
 from botkit.compliance.hashing import NumberHasher
 from botkit.compliance.ledger.protocol import ConsentLedger
 from botkit.core import clock
@@ -56,11 +56,6 @@ STALL = 60.0
 #: Rows fed per round at most, and enqueues in flight at once.
 ROUND = 1000
 CONCURRENCY = 64
-
-
-def digest_of(hasher: NumberHasher, to: str) -> str:
-    """How a campaign names a recipient in keys: their pepper-HMAC, shortened to 80 bits."""
-    return hasher.digest(to)[:20]
 
 
 class CampaignFeeder(PollingLoop):

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from botkit.campaigns.model import Campaign, Recipient, Report, State
+from botkit.compliance.hashing import NumberHasher
 from botkit.core.person import Found, Person
 
 #: How long a finished campaign's record and counts are kept (30 days).
@@ -93,9 +94,18 @@ def row_of(raw: str, person: Person) -> Recipient | None:
     return recipient if person.is_address(recipient.to) else None
 
 
+#: How much of a recipient's pepper-HMAC (hex) a campaign names them by in its keys: 80 bits.
+DIGEST_CHARS = 20
+
+
+def digest_of(hasher: NumberHasher, to: str) -> str:
+    """How a campaign names a recipient in keys (its ``seen`` set, its messages' keys)."""
+    return hasher.digest(to)[:DIGEST_CHARS]
+
+
 def audience_digest(person: Person) -> str:
-    """How a campaign's ``seen`` set names the person (feeder.digest_of: 80 bits of it)."""
-    return person.digest[:20]
+    """The same name for a person an erase or export is about (``digest_of`` their number)."""
+    return person.digest[:DIGEST_CHARS]
 
 
 def person_rows(campaign_id: str, rows: Sequence[str], held: Mapping[str, float],

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botkit.campaigns.audience import Audience, BadRow
-from botkit.campaigns.feeder import digest_of
 from botkit.campaigns.model import Campaign, Report, State
 from botkit.campaigns.personalize import check_columns
-from botkit.campaigns.protocol import CampaignStore
+from botkit.campaigns.protocol import CampaignStore, digest_of
 from botkit.compliance.hashing import NumberHasher
 from botkit.core import clock
 from botkit.errors import ConfigError
