@@ -1,7 +1,7 @@
 """One person's data, exported or erased: what ``botkit privacy export|erase`` runs.
 
 It lives in the composition root because it needs every store, and ``Stores`` is the one list
-of them: a store added there without a part here is caught by tests/runtime/test_privacy.py,
+of them: a store added there without a part here is caught by tests/bots/test_privacy.py,
 which scans all of Redis (and every memory store) for the person after an erase.
 
 A person is found in two passes. First the stores keyed by conversation or message SID are
@@ -99,8 +99,9 @@ class Privacy:
             row["conversation_sid"] for row in first["handoffs"] if "conversation_sid" in row
         }
         messages = {row["sid"] for row in first["outbound_messages"] if row.get("sid")}
-        if self.twilio is not None:
-            messages |= {row["sid"] for row in await self.twilio.messages(person)}
+        if self.twilio is not None:  # listed once, for the export or the erase too
+            first["twilio_messages"] = await self.twilio.messages(person)
+            messages |= {row["sid"] for row in first["twilio_messages"]}
         found = replace(
             person, conversations=tuple(sorted(conversations)), messages=tuple(sorted(messages))
         )
@@ -122,7 +123,7 @@ class Privacy:
         }
         if self.twilio is not None:
             document["twilio"] = {
-                "messages": await self.twilio.messages(person),
+                "messages": first["twilio_messages"],
                 "conversations": list(person.conversations),
             }
         document["erasures"] = await self._erasure_rows(person)
@@ -136,7 +137,9 @@ class Privacy:
         removed: dict[str, int] = {}
         if self.twilio is not None:
             # Twilio first: the participants to remove are the mirror's, erased below.
-            removed["twilio_messages"] = await self.twilio.delete_messages(person)
+            removed["twilio_messages"] = await self.twilio.delete_messages(
+                first["twilio_messages"]
+            )
             removed["twilio_participants"] = await self.twilio.leave_conversations(
                 person, first["conversations"]
             )

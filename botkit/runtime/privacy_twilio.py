@@ -48,10 +48,11 @@ class TwilioRecords:
                     }
         return sorted(found.values(), key=lambda m: str(m["date_created"]), reverse=True)
 
-    async def delete_messages(self, person: Person) -> int:
-        """Delete them; how many went (those still on their way stay, and are logged)."""
+    async def delete_messages(self, messages: Found) -> int:
+        """Delete the messages ``messages`` listed; how many went (those still on their way
+        stay, and are logged)."""
         deleted = 0
-        for message in await self.messages(person):
+        for message in messages:
             try:
                 deleted += int(await self._client.messages(message["sid"]).delete_async())
             except TwilioRestException as exc:
