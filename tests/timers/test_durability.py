@@ -7,10 +7,13 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+from redis.exceptions import RedisError
+
 from botkit import Bot, Context
 from tests.conftest import StartServer
 from tests.support.logs import JsonLogs
 from tests.support.sandbox_twilio import SandboxTwilio
+from tests.support.webhooks import inbound_params
 
 BOT = "+15550002222"
 
@@ -92,3 +95,33 @@ async def test_a_timer_whose_intent_is_gone_after_a_deploy_is_dropped_once(
     lines = logs.take()
     errors = [line for line in lines if line.get("event") == "timer fired for an unknown intent"]
     assert [(e["timer"], e["intent"]) for e in errors] == [(timer_id, "nudge")]
+
+
+async def test_a_handler_run_again_after_a_failure_arms_its_unkeyed_reminder_once(
+    start_server: StartServer, twilio: SandboxTwilio, store_url: str | None
+) -> None:
+    """A reminder armed without a key is named after the message and its place in the handler,
+    as replies are: a handler that Redis failed under after arming it runs again (the message
+    was never finished) and arms the same timer, not a second one."""
+    bot = Bot("rearmed")
+    runs: list[int] = []
+
+    @bot.fallback
+    async def book(ctx: Context) -> None:
+        await ctx.remind(in_=timedelta(hours=20), intent="nudge")
+        runs.append(1)
+        if len(runs) == 1:
+            raise RedisError("the connection dropped")  # store trouble: the event is retried
+        await ctx.reply("booked")
+
+    @bot.intent("nudge", keywords=["nudge-never-typed"])
+    async def nudge(ctx: Context) -> None:
+        await ctx.reply("still there?")
+
+    server = await start_server(bot, redis_url=store_url, inbound_lease=0.3)
+    assert (await server.post(inbound_params("book"))).status == 200
+    await twilio.wait_for(1, timeout=10)
+    await server.idle()
+    assert [m.body for m in twilio.sent] == ["booked"]
+    assert len(runs) == 2
+    assert await server.runtime.stores.timers.pending() == 1
