@@ -175,10 +175,12 @@ async def test_after_an_erase_no_store_holds_a_trace_of_the_person(
     tester: Tester, botkit_redis_url: str | None
 ) -> None:
     await a_full_conversation(tester)
-    needles = (CUSTOMER.lstrip("+"), MASKED, *BODIES)
     stores = tester.runtime.stores
+    # Their pseudonym too: what is keyed by it alone (sessions, windows, effects) must go.
+    needles = (CUSTOMER.lstrip("+"), MASKED, *BODIES, stores.hasher.pseudonym(CUSTOMER))
     before = await _traces(tester, botkit_redis_url, needles)
     assert before  # the check can see them
+    assert await _traces(tester, botkit_redis_url, [needles[-1]])  # the pseudonym as well
 
     await tester.runtime.privacy.erase(CUSTOMER)
 
