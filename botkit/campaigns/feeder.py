@@ -90,9 +90,8 @@ class CampaignFeeder(PollingLoop):
         super().__init__("campaign-feeder", "campaign store", tick)
 
     async def round(self) -> bool:
-        for campaign in await self.store.recent(200):
-            if campaign.state == "sending":
-                await self.feed(campaign)
+        for campaign in await self.store.sending():
+            await self.feed(campaign)
         return False
 
     async def feed(self, campaign: Campaign) -> int:

@@ -56,6 +56,10 @@ class MemoryCampaignStore:
         found = [k.campaign for i in list(self._kept) if (k := self._find(i)) is not None]
         return sorted(found, key=lambda c: -c.created)[:limit]
 
+    async def sending(self) -> list[Campaign]:
+        found = [k.campaign for i in list(self._kept) if (k := self._find(i)) is not None]
+        return [c for c in found if c.state == "sending"]
+
     async def set_state(self, campaign_id: str, state: State) -> Campaign | None:
         kept = self._find(campaign_id)
         if kept is None:

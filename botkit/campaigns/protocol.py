@@ -45,6 +45,10 @@ class CampaignStore(Protocol):
     async def recent(self, limit: int = 50) -> list[Campaign]:
         """Campaigns, newest first."""
 
+    async def sending(self) -> list[Campaign]:
+        """The campaigns sending now, however many came after them: what the feeders feed,
+        every few hundred milliseconds, so it reads only the campaigns not yet over."""
+
     async def set_state(self, campaign_id: str, state: State) -> Campaign | None:
         """Move the campaign to ``state`` (None: no such campaign). Done and canceled are
         final: their remaining rows are dropped, and they no longer change."""

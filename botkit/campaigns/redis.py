@@ -104,6 +104,9 @@ class RedisCampaignStore:
         self._redis = redis
         self._prefix = prefix
         self._index = "{" + prefix + ":campaigns}"
+        #: The campaigns not yet done or canceled (a set in the index's slot).
+        self._live = self._index + ":live"
+        self._live_seeded = False
         self._set_state = redis.register_script(_SET_STATE)
         self._add = redis.register_script(_ADD)
         self._lease = redis.register_script(_LEASE)
@@ -125,6 +128,7 @@ class RedisCampaignStore:
             return False
         await self._redis.set(keys[1], campaign.state)
         await self._redis.zadd(self._index, {campaign.id: campaign.created})
+        await self._redis.sadd(self._live, campaign.id)
         return True
 
     async def get(self, campaign_id: str) -> Campaign | None:
@@ -147,6 +151,21 @@ class RedisCampaignStore:
                 found.append(campaign)
         return found
 
+    async def sending(self) -> list[Campaign]:
+        if not self._live_seeded:  # campaigns created before the live set existed
+            every: Any = await self._redis.zrange(self._index, 0, -1)
+            if every:
+                await self._redis.sadd(self._live, *every)  # the ended leave below
+            self._live_seeded = True
+        found: list[Campaign] = []
+        for raw in await self._redis.smembers(self._live):
+            campaign = await self.get(_text(raw))
+            if campaign is None or campaign.state in ("done", "canceled"):
+                await self._redis.srem(self._live, raw)  # over (or expired) for good
+            elif campaign.state == "sending":
+                found.append(campaign)
+        return found
+
     async def set_state(self, campaign_id: str, state: State) -> Campaign | None:
         while True:
             campaign = await self.get(campaign_id)
@@ -156,6 +175,8 @@ class RedisCampaignStore:
             final = "1" if wanted in ("done", "canceled") and wanted != campaign.state else "0"
             args: list[str | int] = [campaign.state, wanted, final, FINISHED_TTL]
             if await self._set_state(keys=self._keys(campaign_id), args=args):
+                if final == "1":  # for good: nothing brings a campaign back from there
+                    await self._redis.srem(self._live, campaign_id)
                 return campaign.model_copy(update={"state": wanted})
 
     async def add(self, campaign_id: str, rows: Sequence[tuple[str, str]]) -> int:

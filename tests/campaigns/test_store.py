@@ -29,6 +29,7 @@ async def test_a_lapsed_lease_lets_its_holder_consume_nothing(stores: Stores) ->
     assert await store.head("spring", 10) == ["r1"]
 
 
+@pytest.mark.cluster
 async def test_rows_are_added_once_and_fed_from_the_head_by_the_lease_holder(
     stores: Stores,
 ) -> None:
@@ -51,6 +52,27 @@ async def test_rows_are_added_once_and_fed_from_the_head_by_the_lease_holder(
     assert await store.remaining("spring") == 2
     report = await store.report("spring")
     assert report is not None and report.counts == {"recipients": 3}
+
+
+@pytest.mark.cluster
+async def test_sending_lists_every_campaign_that_sends_however_many_came_after(
+    stores: Stores,
+) -> None:
+    """The feeders' list: a campaign resumed after 200 newer ones were made is still fed; a
+    paused, finished or never started one is not."""
+    store = stores.campaigns
+    assert await store.create(campaign("old"))
+    await store.set_state("old", "sending")
+    for n in range(201):
+        assert await store.create(campaign(f"newer{n}"))
+    assert await store.create(campaign("paused"))
+    await store.set_state("paused", "paused")
+    assert [c.id for c in await store.sending()] == ["old"]
+    await store.set_state("newer7", "sending")
+    assert sorted(c.id for c in await store.sending()) == ["newer7", "old"]
+    await store.set_state("old", "done")
+    await store.set_state("newer7", "canceled")
+    assert await store.sending() == []
 
 
 async def test_counts_add_up_in_total_and_by_minute(stores: Stores) -> None:
