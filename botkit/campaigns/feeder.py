@@ -118,8 +118,7 @@ class CampaignFeeder(PollingLoop):
         sender = campaign.sender
         rate = self.rates.limit_for(sender).rate if sender else self.rates.messaging_service.rate
         wanted = max(MIN_IN_LINE, int(rate * self.window))
-        report = await self.store.report(campaign.id)
-        counts = report.counts if report else {}
+        counts = await self.store.counts(campaign.id)
         queued, settled = counts.get("queued", 0), counts.get("settled", 0)
         in_line = queued - settled - counts.get("unaccounted", 0)
         if in_line > 0 and self._stalled(campaign.id, (queued, settled)):

@@ -143,6 +143,10 @@ class MemoryCampaignStore:
             kept.counts.update(counts)
             kept.series[minute].update(counts)
 
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        kept = self._find(campaign_id)
+        return dict(kept.counts) if kept else {}
+
     async def report(self, campaign_id: str) -> Report | None:
         kept = self._find(campaign_id)
         if kept is None:

@@ -80,6 +80,10 @@ class CampaignStore(Protocol):
     async def count(self, increments: Mapping[str, Mapping[str, int]], minute: int) -> None:
         """Add to campaigns' counts (campaign -> count -> n), in total and at ``minute``."""
 
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        """The campaign's counts in total (what the feeder and /metrics need, read often: the
+        report's by-minute series is for the people who look at it)."""
+
     async def report(self, campaign_id: str) -> Report | None: ...
 
     async def export_person(self, person: Person) -> Found:

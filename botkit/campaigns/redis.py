@@ -72,6 +72,17 @@ if added > 0 then redis.call('HINCRBY', KEYS[7], 'recipients', added) end
 return added
 """
 
+# KEYS: state, counts, series. ARGV: minute, then name, n pairs. A campaign that is gone (or
+# never was) is not counted: its counts would be kept for good, with no campaign to expire them.
+_COUNT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 2, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('HINCRBY', KEYS[3], ARGV[1] .. ':' .. ARGV[i], ARGV[i + 1])
+end
+return 1
+"""
+
 # KEYS: lease. ARGV: owner, ttl ms.
 _LEASE = """
 local holder = redis.call('GET', KEYS[1])
@@ -109,6 +120,7 @@ class RedisCampaignStore:
         self._live_seeded = False
         self._set_state = redis.register_script(_SET_STATE)
         self._add = redis.register_script(_ADD)
+        self._count = redis.register_script(_COUNT)
         self._lease = redis.register_script(_LEASE)
         self._consume = redis.register_script(_CONSUME)
         self._release = redis.register_script(_RELEASE)
@@ -221,17 +233,21 @@ class RedisCampaignStore:
 
     async def count(self, increments: Mapping[str, Mapping[str, int]], minute: int) -> None:
         for campaign_id, counts in increments.items():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for name, n in counts.items():
-                    pipe.hincrby(self._key(campaign_id, "counts"), name, n)
-                    pipe.hincrby(self._key(campaign_id, "series"), f"{minute}:{name}", n)
-                await pipe.execute()
+            keys = [self._key(campaign_id, part) for part in ("state", "counts", "series")]
+            args: list[str | int] = [minute]
+            for name, n in counts.items():
+                args += [name, n]
+            await self._count(keys=keys, args=args)
+
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        counts: Any = await self._redis.hgetall(self._key(campaign_id, "counts"))
+        return {_text(k): int(v) for k, v in counts.items()}
 
     async def report(self, campaign_id: str) -> Report | None:
         campaign = await self.get(campaign_id)
         if campaign is None:
             return None
-        counts: Any = await self._redis.hgetall(self._key(campaign_id, "counts"))
+        counts = await self.counts(campaign_id)
         raw_series: Any = await self._redis.hgetall(self._key(campaign_id, "series"))
         series: dict[int, dict[str, int]] = {}
         for key, n in raw_series.items():
@@ -239,7 +255,7 @@ class RedisCampaignStore:
             series.setdefault(int(minute), {})[name] = int(n)
         return Report(
             campaign=campaign,
-            counts={_text(k): int(v) for k, v in counts.items()},
+            counts=counts,
             series=series,
             remaining=await self.remaining(campaign_id),
         )

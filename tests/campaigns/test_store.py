@@ -84,6 +84,8 @@ async def test_counts_add_up_in_total_and_by_minute(stores: Stores) -> None:
     assert report is not None
     assert report.counts == {"queued": 2, "sent": 2}
     assert report.series == {100: {"queued": 2, "sent": 1}, 101: {"sent": 1}}
+    assert await store.counts("spring") == {"queued": 2, "sent": 2}  # the totals alone
+    assert await store.counts("nope") == {}
 
 
 async def test_a_finished_campaign_drops_its_rows_and_takes_no_more(stores: Stores) -> None:
