@@ -152,17 +152,18 @@ class CampaignFeeder(PollingLoop):
         sends: list[Recipient] = []
         opted_out = 0
         erased = 0
+        scopes = [s for s in (campaign.from_, campaign.messaging_service_sid) if s]
+        was_held = set(held)
         for row in [*held, *head]:
             if row == ERASED_ROW:  # the person was erased (botkit privacy) before it was fed
                 erased += 1
                 continue
             recipient = Recipient.model_validate_json(row)
-            scopes = [s for s in (campaign.from_, campaign.messaging_service_sid) if s]
             if await self.ledger.is_opted_out(recipient.to, scopes):
                 opted_out += 1
                 continue
             until = self.quiet.next_allowed(recipient.to, now) if self.quiet else None
-            if until is not None and row not in held:
+            if until is not None and row not in was_held:
                 holds[row] = until.timestamp()
                 continue
             sends.append(recipient)
